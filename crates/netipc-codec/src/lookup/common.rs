@@ -1,0 +1,293 @@
+//! Parts shared by the CGROUPS_LOOKUP and APPS_LOOKUP layouts: the 16-byte
+//! request and response headers, the orchestrator enum and the label block.
+
+use crate::error::{CodecError, Result};
+use crate::strview::{StrView, WireString};
+use crate::wire::{
+    align8, check_layout_prefix, checked_align8, fixed, no_interior_nul, nul_string,
+    put_layout_prefix, put_nul_string, put_u32, put_u64, u32_at, u64_at,
+};
+
+/// Size of the lookup request header and of the lookup response header.
+pub const LOOKUP_HDR_LEN: usize = 16;
+/// Size of one label table entry.
+pub const LABEL_ENTRY_LEN: usize = 16;
+
+/// A label given to a response builder: `(key, value)`. Keys must not be
+/// empty; neither may contain NUL.
+pub type LabelInput<'x> = (&'x [u8], &'x [u8]);
+
+/// The orchestrator that runs a cgroup: an open enum (unknown values decode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Orchestrator(pub u16);
+
+impl Orchestrator {
+    /// Not known (also the value required on non-KNOWN items).
+    pub const UNKNOWN: Self = Self(0);
+    /// systemd.
+    pub const SYSTEMD: Self = Self(1);
+    /// Docker.
+    pub const DOCKER: Self = Self(2);
+    /// Kubernetes.
+    pub const K8S: Self = Self(3);
+    /// KVM / libvirt.
+    pub const KVM: Self = Self(4);
+    /// LXC.
+    pub const LXC: Self = Self(5);
+    /// Podman.
+    pub const PODMAN: Self = Self(6);
+    /// systemd-nspawn.
+    pub const NSPAWN: Self = Self(7);
+
+    /// The name of a value the protocol defines.
+    pub fn name(self) -> Option<&'static str> {
+        const NAMES: [&str; 8] = [
+            "unknown", "systemd", "docker", "k8s", "kvm", "lxc", "podman", "nspawn",
+        ];
+        NAMES.get(self.0 as usize).copied()
+    }
+}
+
+/// A label borrowed from a response item.
+///
+/// Borrowed and ephemeral, like the view it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelView<'a> {
+    /// Label key (never empty).
+    pub key: StrView<'a>,
+    /// Label value (may be empty).
+    pub value: StrView<'a>,
+}
+
+impl LabelView<'_> {
+    /// An owned copy.
+    pub fn to_owned(&self) -> Label {
+        Label {
+            key: self.key.to_owned(),
+            value: self.value.to_owned(),
+        }
+    }
+}
+
+/// An owned label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Label {
+    /// Label key.
+    pub key: WireString,
+    /// Label value.
+    pub value: WireString,
+}
+
+impl Label {
+    /// The label as builder input.
+    pub fn as_input(&self) -> LabelInput<'_> {
+        (self.key.as_bytes(), self.value.as_bytes())
+    }
+}
+
+/// Checks a lookup request header; returns the item count.
+pub(crate) fn read_request_header(buf: &[u8], what: &'static str) -> Result<u32> {
+    let h = fixed::<LOOKUP_HDR_LEN>(buf, what)?;
+    check_layout_prefix(h, what)?;
+    if u32_at(h, 8) != 0 {
+        return Err(CodecError::NonZeroReserved {
+            field: "lookup request reserved0@8",
+        });
+    }
+    if u32_at(h, 12) != 0 {
+        return Err(CodecError::NonZeroReserved {
+            field: "lookup request reserved1@12",
+        });
+    }
+    Ok(u32_at(h, 4))
+}
+
+/// Writes a lookup request header.
+pub(crate) fn write_request_header(h: &mut [u8], count: u32) {
+    put_layout_prefix(h);
+    put_u32(h, 4, count);
+    put_u32(h, 8, 0);
+    put_u32(h, 12, 0);
+}
+
+/// Checks a lookup response header; returns the item count and generation.
+pub(crate) fn read_response_header(buf: &[u8], what: &'static str) -> Result<(u32, u64)> {
+    let h = fixed::<LOOKUP_HDR_LEN>(buf, what)?;
+    check_layout_prefix(h, what)?;
+    Ok((u32_at(h, 4), u64_at(h, 8)))
+}
+
+/// Writes a lookup response header.
+pub(crate) fn write_response_header(h: &mut [u8], count: u32, generation: u64) {
+    put_layout_prefix(h);
+    put_u32(h, 4, count);
+    put_u64(h, 8, generation);
+}
+
+/// A response string: in bounds, NUL-terminated, no NUL inside.
+/// Returns the bytes and the half-open range it occupies with its NUL.
+pub(crate) fn response_string<'a>(
+    item: &'a [u8],
+    hdr_len: usize,
+    offset: u32,
+    length: u32,
+    field: &'static str,
+) -> Result<(StrView<'a>, (usize, usize))> {
+    let (s, end) = nul_string(item, hdr_len, offset, length, field)?;
+    no_interior_nul(s, field)?;
+    Ok((StrView::new(s), (offset as usize, end)))
+}
+
+/// Length of an item whose fixed strings end at `fixed_end`, once `labels`
+/// are added. Checks the labels as a decoder would.
+pub(crate) fn item_len_with_labels(fixed_end: usize, labels: &[LabelInput<'_>]) -> Result<usize> {
+    if labels.is_empty() {
+        return Ok(fixed_end);
+    }
+    if labels.len() > u16::MAX as usize {
+        return Err(CodecError::TooLarge {
+            what: "label count",
+        });
+    }
+    let mut len = checked_align8(fixed_end)
+        .and_then(|t| t.checked_add(labels.len() * LABEL_ENTRY_LEN))
+        .ok_or(CodecError::TooLarge { what: "label table" })?;
+    for (key, value) in labels {
+        if key.is_empty() {
+            return Err(CodecError::InvalidInput("label key is empty"));
+        }
+        no_interior_nul(key, "label key")?;
+        no_interior_nul(value, "label value")?;
+        len = len
+            .checked_add(key.len() + value.len() + 2)
+            .ok_or(CodecError::TooLarge { what: "label strings" })?;
+    }
+    Ok(len)
+}
+
+/// Writes the label block of an item whose fixed strings end at `fixed_end`.
+/// The item must be zeroed and sized by [`item_len_with_labels`].
+pub(crate) fn write_labels(item: &mut [u8], fixed_end: usize, labels: &[LabelInput<'_>]) {
+    if labels.is_empty() {
+        return;
+    }
+    let table = align8(fixed_end);
+    let mut at = table + labels.len() * LABEL_ENTRY_LEN;
+    for (i, (key, value)) in labels.iter().enumerate() {
+        let entry = table + i * LABEL_ENTRY_LEN;
+        put_u32(item, entry, at as u32);
+        put_u32(item, entry + 4, key.len() as u32);
+        at = put_nul_string(item, at, key);
+        put_u32(item, entry + 8, at as u32);
+        put_u32(item, entry + 12, value.len() as u32);
+        at = put_nul_string(item, at, value);
+    }
+}
+
+/// Validates the label block of an item; returns the label table offset.
+///
+/// With no labels the item must end at `fixed_end`. Otherwise the table
+/// sits at `align8(fixed_end)` after zero padding, and the label strings are
+/// packed right after it in table order, up to the item's last byte.
+pub(crate) fn validate_labels(item: &[u8], hdr_len: usize, count: u16, fixed_end: usize) -> Result<usize> {
+    if count == 0 {
+        if fixed_end != item.len() {
+            return Err(CodecError::TrailingBytes {
+                extra: item.len().saturating_sub(fixed_end),
+            });
+        }
+        return Ok(fixed_end);
+    }
+    let table = align8(fixed_end);
+    let table_end = table + count as usize * LABEL_ENTRY_LEN;
+    if table_end > item.len() {
+        return Err(CodecError::BadLabelTable {
+            rule: "table runs past the item",
+        });
+    }
+    if item[fixed_end..table].iter().any(|&b| b != 0) {
+        return Err(CodecError::NonZeroPadding);
+    }
+    let mut expected = table_end;
+    for index in 0..count as u32 {
+        let e = table + index as usize * LABEL_ENTRY_LEN;
+        let (key_off, key_len) = (u32_at(item, e), u32_at(item, e + 4));
+        let (value_off, value_len) = (u32_at(item, e + 8), u32_at(item, e + 12));
+        if key_len == 0 {
+            return Err(CodecError::EmptyLabelKey { index });
+        }
+        if key_off as usize != expected {
+            return Err(CodecError::LabelNotContiguous { index });
+        }
+        let (_, (_, key_end)) = response_string(item, hdr_len, key_off, key_len, "label key")?;
+        if value_off as usize != key_end {
+            return Err(CodecError::LabelNotContiguous { index });
+        }
+        let (_, (_, value_end)) = response_string(item, hdr_len, value_off, value_len, "label value")?;
+        expected = value_end;
+    }
+    if expected != item.len() {
+        return Err(CodecError::TrailingBytes {
+            extra: item.len() - expected,
+        });
+    }
+    Ok(table)
+}
+
+/// Label `index` of an item whose block [`validate_labels`] accepted.
+pub(crate) fn label_at<'a>(item: &'a [u8], hdr_len: usize, table: usize, count: u16, index: u32) -> Result<LabelView<'a>> {
+    if index >= count as u32 {
+        return Err(CodecError::IndexOutOfRange {
+            index,
+            count: count as u32,
+        });
+    }
+    let e = table + index as usize * LABEL_ENTRY_LEN;
+    let (key, _) = response_string(item, hdr_len, u32_at(item, e), u32_at(item, e + 4), "label key")?;
+    let (value, _) = response_string(item, hdr_len, u32_at(item, e + 8), u32_at(item, e + 12), "label value")?;
+    Ok(LabelView { key, value })
+}
+
+/// Iterator over the labels of a validated item.
+#[derive(Debug, Clone)]
+pub struct Labels<'a> {
+    item: &'a [u8],
+    hdr_len: usize,
+    table: usize,
+    count: u16,
+    next: u16,
+}
+
+impl<'a> Labels<'a> {
+    pub(crate) fn new(item: &'a [u8], hdr_len: usize, table: usize, count: u16) -> Self {
+        Self {
+            item,
+            hdr_len,
+            table,
+            count,
+            next: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = LabelView<'a>;
+
+    fn next(&mut self) -> Option<LabelView<'a>> {
+        while self.next < self.count {
+            let i = self.next;
+            self.next += 1;
+            if let Ok(l) = label_at(self.item, self.hdr_len, self.table, self.count, i as u32) {
+                return Some(l);
+            }
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = (self.count - self.next) as usize;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Labels<'_> {}

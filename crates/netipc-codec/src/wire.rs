@@ -1,0 +1,157 @@
+//! Native-endian field access and the bounds checks every decoder shares.
+//!
+//! The protocol puts integers in host byte order (it never leaves the host).
+//! Readers here take a slice that the caller has already length-checked
+//! against a fixed layout; [`fixed`] is the one place that check is written.
+
+use crate::error::{CodecError, Result};
+
+/// Alignment of items in every packed area.
+pub const ALIGN: usize = 8;
+
+/// Rounds `x` up to the next multiple of 8.
+#[inline]
+pub const fn align8(x: usize) -> usize {
+    (x + (ALIGN - 1)) & !(ALIGN - 1)
+}
+
+/// Rounds `x` up to a multiple of 8, or `None` on overflow.
+#[inline]
+pub(crate) fn checked_align8(x: usize) -> Option<usize> {
+    x.checked_add(ALIGN - 1).map(|v| v & !(ALIGN - 1))
+}
+
+/// Returns the first `N` bytes of `buf` as an array, or a `Truncated` error.
+#[inline]
+pub(crate) fn fixed<'a, const N: usize>(buf: &'a [u8], what: &'static str) -> Result<&'a [u8; N]> {
+    match buf.first_chunk::<N>() {
+        Some(a) => Ok(a),
+        None => Err(CodecError::Truncated {
+            what,
+            need: N,
+            have: buf.len(),
+        }),
+    }
+}
+
+#[inline]
+pub(crate) fn u16_at(b: &[u8], off: usize) -> u16 {
+    u16::from_ne_bytes([b[off], b[off + 1]])
+}
+
+#[inline]
+pub(crate) fn u32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+#[inline]
+pub(crate) fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_ne_bytes(a)
+}
+
+#[inline]
+pub(crate) fn put_u16(b: &mut [u8], off: usize, v: u16) {
+    b[off..off + 2].copy_from_slice(&v.to_ne_bytes());
+}
+
+#[inline]
+pub(crate) fn put_u32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+}
+
+#[inline]
+pub(crate) fn put_u64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+/// Converts a length to its u32 wire field.
+#[inline]
+pub(crate) fn to_u32(v: usize, what: &'static str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| CodecError::TooLarge { what })
+}
+
+/// Checks the `layout_version == 1` field at offset 0.
+#[inline]
+pub(crate) fn check_layout_version(b: &[u8], what: &'static str) -> Result<()> {
+    let version = u16_at(b, 0);
+    if version != 1 {
+        return Err(CodecError::BadLayoutVersion {
+            what,
+            found: version,
+        });
+    }
+    Ok(())
+}
+
+/// Checks the common `layout_version == 1, flags == 0` prefix of a payload.
+#[inline]
+pub(crate) fn check_layout_prefix(b: &[u8], what: &'static str) -> Result<()> {
+    check_layout_version(b, what)?;
+    let flags = u16_at(b, 2);
+    if flags != 0 {
+        return Err(CodecError::NonZeroFlags { what, found: flags });
+    }
+    Ok(())
+}
+
+/// Writes the common `layout_version = 1, flags = 0` prefix.
+#[inline]
+pub(crate) fn put_layout_prefix(b: &mut [u8]) {
+    put_u16(b, 0, 1);
+    put_u16(b, 2, 0);
+}
+
+/// A NUL-terminated string inside a container, located by offset and length
+/// (the length excludes the NUL).
+///
+/// Checks that the string starts at or after `min_offset`, that it and its
+/// NUL lie inside `container`, and that the NUL is there. Returns the string
+/// bytes and the end of its range (one past the NUL).
+#[inline]
+pub(crate) fn nul_string<'a>(
+    container: &'a [u8],
+    min_offset: usize,
+    offset: u32,
+    length: u32,
+    field: &'static str,
+) -> Result<(&'a [u8], usize)> {
+    let offset = offset as usize;
+    if offset < min_offset {
+        return Err(CodecError::StringInHeader { field });
+    }
+    // u32 + u32 + 1 cannot overflow a 64-bit usize; checked for 32-bit hosts.
+    let nul = offset
+        .checked_add(length as usize)
+        .ok_or(CodecError::StringOutOfBounds { field })?;
+    match container.get(nul) {
+        None => Err(CodecError::StringOutOfBounds { field }),
+        Some(0) => Ok((&container[offset..nul], nul + 1)),
+        Some(_) => Err(CodecError::MissingNul { field }),
+    }
+}
+
+/// Rejects a string that contains a NUL byte.
+#[inline]
+pub(crate) fn no_interior_nul(s: &[u8], field: &'static str) -> Result<()> {
+    if s.contains(&0) {
+        Err(CodecError::InteriorNul { field })
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether two half-open ranges overlap.
+#[inline]
+pub(crate) fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// Writes `s` and a NUL at `off` of `item`; returns the offset after the NUL.
+#[inline]
+pub(crate) fn put_nul_string(item: &mut [u8], off: usize, s: &[u8]) -> usize {
+    item[off..off + s.len()].copy_from_slice(s);
+    item[off + s.len()] = 0;
+    off + s.len() + 1
+}
