@@ -1,1 +1,118 @@
-fn main() {}
+//! Codec benchmarks: header, 1000-item snapshot, 256-item lookup response.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use netipc::protocol::lookup::*;
+use netipc::protocol::*;
+use std::hint::black_box;
+
+fn header(c: &mut Criterion) {
+    let h = Header::new(Kind::Request, METHOD_CGROUPS_SNAPSHOT, 42, 4);
+    let bytes = h.encode();
+    c.bench_function("header/encode", |b| b.iter(|| black_box(black_box(&h).encode())));
+    c.bench_function("header/decode", |b| {
+        b.iter(|| Header::decode(black_box(&bytes)).unwrap())
+    });
+}
+
+fn snapshot_items(n: u32) -> Vec<(u32, String, String)> {
+    (0..n)
+        .map(|i| {
+            let name = format!("system.slice/service-{i:04}.service");
+            let path = format!("/sys/fs/cgroup/{name}");
+            (i.wrapping_mul(2_654_435_761), name, path)
+        })
+        .collect()
+}
+
+fn snapshot(c: &mut Criterion) {
+    let items = snapshot_items(1000);
+    let mut out = Vec::new();
+    let mut g = c.benchmark_group("snapshot_1000");
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("build", |b| {
+        b.iter(|| {
+            let mut bld = CgroupsBuilder::new(&mut out, usize::MAX);
+            bld.set_header(1, 7);
+            for (h, n, p) in &items {
+                bld.add(*h, 0, 1, n.as_bytes(), p.as_bytes()).unwrap();
+            }
+            black_box(bld.finish())
+        })
+    });
+    let len = {
+        let mut bld = CgroupsBuilder::new(&mut out, usize::MAX);
+        for (h, n, p) in &items {
+            bld.add(*h, 0, 1, n.as_bytes(), p.as_bytes()).unwrap();
+        }
+        bld.finish()
+    };
+    let payload = out[..len].to_vec();
+    g.bench_function("decode_walk", |b| {
+        b.iter(|| {
+            let v = CgroupsResponseView::decode(black_box(&payload)).unwrap();
+            let mut acc = 0usize;
+            for it in v.iter() {
+                acc += it.hash as usize + it.name.len() + it.path.len();
+            }
+            black_box(acc)
+        })
+    });
+    g.finish();
+}
+
+fn lookup(c: &mut Criterion) {
+    let paths: Vec<String> = (0..256)
+        .map(|i| format!("/kubepods.slice/pod-{i:05}/container"))
+        .collect();
+    let labels: [LabelInput<'_>; 2] = [(b"namespace", b"default"), (b"app", b"web")];
+    let mut out = Vec::new();
+    let mut g = c.benchmark_group("cgroups_lookup_256");
+    g.throughput(Throughput::Elements(256));
+    let build = |out: &mut Vec<u8>| {
+        let mut b = CgroupsLookupResponseBuilder::new(out, 9, usize::MAX);
+        for p in &paths {
+            b.add(&CgroupsLookupEntry::known(
+                p.as_bytes(),
+                Orchestrator::K8S,
+                b"pod",
+                &labels,
+            ))
+            .unwrap();
+        }
+        b.finish()
+    };
+    g.bench_function("build", |b| b.iter(|| black_box(build(&mut out))));
+    let len = build(&mut out);
+    let payload = out[..len].to_vec();
+    g.bench_function(BenchmarkId::new("decode_walk", 256), |b| {
+        b.iter(|| {
+            let v = CgroupsLookupResponseView::decode(black_box(&payload)).unwrap();
+            let mut acc = 0usize;
+            for it in v.iter() {
+                acc += it.path.len() + it.labels().count();
+            }
+            black_box(acc)
+        })
+    });
+    let pids: Vec<u32> = (0..256).collect();
+    let mut req = Vec::new();
+    g.bench_function("apps_request_build_decode", |b| {
+        b.iter(|| {
+            let mut bld = AppsLookupRequestBuilder::new(&mut req, usize::MAX);
+            for &p in &pids {
+                bld.add(p).unwrap();
+            }
+            let n = bld.finish();
+            black_box(
+                AppsLookupRequestView::decode(&req[..n])
+                    .unwrap()
+                    .iter()
+                    .sum::<u32>(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, header, snapshot, lookup);
+criterion_main!(benches);

@@ -1,1 +1,33 @@
-//! placeholder
+//! netipc: fast, safe IPC between the plugins of a monitoring agent on one host.
+//!
+//! Wire-compatible with netdata's `plugin-ipc` (C, Rust and Go peers). This
+//! facade gathers the layers under the paths plugins use:
+//!
+//! - [`protocol`]: the codec, pure byte layouts with zero-copy views;
+//! - [`transport`]: Level 1 transports (UDS SEQPACKET, shared memory);
+//! - [`service`]: Level 2 typed clients and servers, and the Level 3 cache.
+//!
+//! ```
+//! use netipc::protocol::{CgroupsBuilder, CgroupsResponseView, PROFILE_BASELINE};
+//!
+//! assert_eq!(PROFILE_BASELINE, 1);
+//! let mut payload = Vec::new();
+//! let mut b = CgroupsBuilder::new(&mut payload, 65536);
+//! b.add(5381, 0, 1, b"", b"")?;
+//! let n = b.finish();
+//! assert_eq!(CgroupsResponseView::decode(&payload[..n])?.item_count, 1);
+//! # Ok::<(), netipc::protocol::CodecError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use netipc_codec as protocol;
+pub use netipc_transport as transport;
+
+/// Typed services (Level 2) and the snapshot cache (Level 3).
+pub mod service {
+    pub use netipc_service::*;
+}
+
+#[doc(hidden)]
+pub use netipc_cache as cache;

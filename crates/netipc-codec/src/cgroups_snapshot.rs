@@ -11,8 +11,8 @@ use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
 use crate::wire::{
-    check_layout_prefix, fixed, no_interior_nul, nul_string, overlaps, put_layout_prefix,
-    put_nul_string, put_u32, put_u64, u32_at, u64_at,
+    check_layout_prefix, fixed, no_interior_nul, nul_string, overlaps, put_layout_prefix, put_nul_string,
+    put_u32, put_u64, u32_at, u64_at,
 };
 
 /// Wire size of the request payload.
@@ -311,7 +311,13 @@ impl CgroupsSnapshot {
         let mut b = CgroupsBuilder::new(out, limit);
         b.set_header(self.systemd_enabled, self.generation);
         for it in &self.items {
-            b.add(it.hash, it.options, it.enabled, it.name.as_bytes(), it.path.as_bytes())?;
+            b.add(
+                it.hash,
+                it.options,
+                it.enabled,
+                it.name.as_bytes(),
+                it.path.as_bytes(),
+            )?;
         }
         Ok(b.finish())
     }

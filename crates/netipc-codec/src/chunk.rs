@@ -154,9 +154,7 @@ impl ChunkPlan {
         } else {
             1 + (payload_len - budget).div_ceil(budget)
         };
-        let count = u32::try_from(count).map_err(|_| CodecError::TooLarge {
-            what: "chunk count",
-        })?;
+        let count = u32::try_from(count).map_err(|_| CodecError::TooLarge { what: "chunk count" })?;
         Ok(Self {
             budget,
             payload_len,

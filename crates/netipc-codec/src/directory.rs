@@ -34,12 +34,7 @@ pub(crate) struct Directory<'a> {
 
 impl<'a> Directory<'a> {
     /// Validates the directory that starts at `dir_start` of `payload`.
-    pub(crate) fn parse(
-        payload: &'a [u8],
-        dir_start: usize,
-        count: u32,
-        rules: DirRules,
-    ) -> Result<Self> {
+    pub(crate) fn parse(payload: &'a [u8], dir_start: usize, count: u32, rules: DirRules) -> Result<Self> {
         let available = payload.len().saturating_sub(dir_start);
         let dir_len = (count as usize)
             .checked_mul(DIR_ENTRY_SIZE)
@@ -74,11 +69,7 @@ impl<'a> Directory<'a> {
             if rules.ordered && (offset as usize) < prev_end {
                 return Err(CodecError::ItemOverlap { index });
             }
-            prev_end = if rules.ordered {
-                end
-            } else {
-                prev_end.max(end)
-            };
+            prev_end = if rules.ordered { end } else { prev_end.max(end) };
         }
         if rules.no_trailing && prev_end != packed.len() {
             return Err(CodecError::TrailingBytes {

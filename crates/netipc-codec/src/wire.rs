@@ -77,10 +77,7 @@ pub(crate) fn to_u32(v: usize, what: &'static str) -> Result<u32> {
 pub(crate) fn check_layout_version(b: &[u8], what: &'static str) -> Result<()> {
     let version = u16_at(b, 0);
     if version != 1 {
-        return Err(CodecError::BadLayoutVersion {
-            what,
-            found: version,
-        });
+        return Err(CodecError::BadLayoutVersion { what, found: version });
     }
     Ok(())
 }

@@ -74,8 +74,13 @@ fn lookup_decode_and_walk_allocate_nothing() {
     let mut payload = Vec::new();
     let mut b = CgroupsLookupResponseBuilder::new(&mut payload, 1, usize::MAX);
     for _ in 0..256 {
-        b.add(&CgroupsLookupEntry::known(b"/kubepods/pod", Orchestrator::K8S, b"pod", &labels))
-            .unwrap();
+        b.add(&CgroupsLookupEntry::known(
+            b"/kubepods/pod",
+            Orchestrator::K8S,
+            b"pod",
+            &labels,
+        ))
+        .unwrap();
     }
     let len = b.finish();
     let bytes = &payload[..len];

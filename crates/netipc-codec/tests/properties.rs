@@ -183,7 +183,8 @@ fn decode_everything(b: &[u8]) {
     let _ = string_reverse::decode(b).map(|s| s.len());
     let _ = CgroupsRequestView::decode(b);
     if let Ok(v) = CgroupsResponseView::decode(b) {
-        v.iter().for_each(|i| assert!(i.name.len() + i.path.len() <= b.len()));
+        v.iter()
+            .for_each(|i| assert!(i.name.len() + i.path.len() <= b.len()));
         let _ = v.to_owned();
     }
     if let Ok(v) = CgroupsLookupRequestView::decode(b) {

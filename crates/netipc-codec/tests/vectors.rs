@@ -117,7 +117,11 @@ fn check_snapshot(bytes: &[u8], systemd: u32, generation: u64, items: &[SnapItem
     assert_eq!(v.generation, generation);
     for (i, (hash, options, enabled, name, path)) in items.iter().enumerate() {
         let it = v.item(i as u32).unwrap();
-        assert_eq!((it.hash, it.options, it.enabled), (*hash, *options, *enabled), "item {i}");
+        assert_eq!(
+            (it.hash, it.options, it.enabled),
+            (*hash, *options, *enabled),
+            "item {i}"
+        );
         assert_eq!(it.name.as_bytes(), *name, "item {i} name");
         assert_eq!(it.path.as_bytes(), *path, "item {i} path");
     }
@@ -174,23 +178,33 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+type CorpusRow = (u32, u32, u32, Vec<u8>, Vec<u8>);
+
 #[test]
 fn cgroups_snapshot_corpus() {
     let bytes = vector!("extra/cgroups_snapshot_corpus.bin");
     let list = String::from_utf8(vector!("extra/cgroups_snapshot_corpus.items.txt")).unwrap();
-    let rows: Vec<(u32, u32, u32, Vec<u8>, Vec<u8>)> = list
+    let rows: Vec<CorpusRow> = list
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             assert_eq!(f.len(), 5, "corpus line {l:?}");
-            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap(), unhex(f[3]), unhex(f[4]))
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                unhex(f[3]),
+                unhex(f[4]),
+            )
         })
         .collect();
     assert_eq!(rows.len(), 21);
     // The manifest: hashes are djb2 of the name.
     for r in &rows {
-        let djb2 = r.3.iter().fold(5381u32, |h, &b| h.wrapping_mul(33).wrapping_add(b as u32));
+        let djb2 =
+            r.3.iter()
+                .fold(5381u32, |h, &b| h.wrapping_mul(33).wrapping_add(b as u32));
         assert_eq!(r.0, djb2);
     }
     assert_eq!(rows[20].4.len(), 300);
@@ -236,7 +250,10 @@ fn check_cgroups_lookup_resp(bytes: &[u8], generation: u64, entries: &[CgroupsLo
         assert_eq!(it.path.as_bytes(), e.path);
         assert_eq!(it.name.as_bytes(), e.name);
         assert_eq!(it.label_count as usize, e.labels.len());
-        let got: Vec<(&[u8], &[u8])> = it.labels().map(|l| (l.key.as_bytes(), l.value.as_bytes())).collect();
+        let got: Vec<(&[u8], &[u8])> = it
+            .labels()
+            .map(|l| (l.key.as_bytes(), l.value.as_bytes()))
+            .collect();
         assert_eq!(got, e.labels);
     }
     let mut out = Vec::new();
@@ -256,7 +273,12 @@ fn cgroups_lookup_resp_known_with_labels() {
     check_cgroups_lookup_resp(
         &bytes,
         100,
-        &[CgroupsLookupEntry::known(b"/kubepods.slice/pod-a", Orchestrator::K8S, b"pod-a", &labels)],
+        &[CgroupsLookupEntry::known(
+            b"/kubepods.slice/pod-a",
+            Orchestrator::K8S,
+            b"pod-a",
+            &labels,
+        )],
     );
 }
 
@@ -266,7 +288,12 @@ fn cgroups_lookup_resp_known_no_labels() {
     check_cgroups_lookup_resp(
         &bytes,
         101,
-        &[CgroupsLookupEntry::known(b"/docker/abc", Orchestrator::DOCKER, b"", &[])],
+        &[CgroupsLookupEntry::known(
+            b"/docker/abc",
+            Orchestrator::DOCKER,
+            b"",
+            &[],
+        )],
     );
 }
 
@@ -276,7 +303,10 @@ fn cgroups_lookup_resp_unknown_retry() {
     check_cgroups_lookup_resp(
         &bytes,
         102,
-        &[CgroupsLookupEntry::unknown(b"/missing/retry", CgroupsLookupStatus::UnknownRetryLater)],
+        &[CgroupsLookupEntry::unknown(
+            b"/missing/retry",
+            CgroupsLookupStatus::UnknownRetryLater,
+        )],
     );
 }
 
@@ -286,7 +316,10 @@ fn cgroups_lookup_resp_unknown_permanent() {
     check_cgroups_lookup_resp(
         &bytes,
         103,
-        &[CgroupsLookupEntry::unknown(b"/gone", CgroupsLookupStatus::UnknownPermanent)],
+        &[CgroupsLookupEntry::unknown(
+            b"/gone",
+            CgroupsLookupStatus::UnknownPermanent,
+        )],
     );
 }
 
@@ -296,7 +329,10 @@ fn cgroups_lookup_resp_payload_exceeded() {
     check_cgroups_lookup_resp(
         &bytes,
         104,
-        &[CgroupsLookupEntry::unknown(b"/payload-exceeded", CgroupsLookupStatus::PayloadExceeded)],
+        &[CgroupsLookupEntry::unknown(
+            b"/payload-exceeded",
+            CgroupsLookupStatus::PayloadExceeded,
+        )],
     );
 }
 
@@ -306,7 +342,10 @@ fn cgroups_lookup_resp_oversized_item() {
     check_cgroups_lookup_resp(
         &bytes,
         105,
-        &[CgroupsLookupEntry::unknown(b"/oversized", CgroupsLookupStatus::OversizedItem)],
+        &[CgroupsLookupEntry::unknown(
+            b"/oversized",
+            CgroupsLookupStatus::OversizedItem,
+        )],
     );
 }
 
@@ -354,7 +393,10 @@ fn check_apps_lookup_resp(bytes: &[u8], generation: u64, entries: &[AppsLookupEn
         assert_eq!(it.comm.as_bytes(), e.comm);
         assert_eq!(it.cgroup_path.as_bytes(), e.cgroup_path);
         assert_eq!(it.cgroup_name.as_bytes(), e.cgroup_name);
-        let got: Vec<(&[u8], &[u8])> = it.labels().map(|l| (l.key.as_bytes(), l.value.as_bytes())).collect();
+        let got: Vec<(&[u8], &[u8])> = it
+            .labels()
+            .map(|l| (l.key.as_bytes(), l.value.as_bytes()))
+            .collect();
         assert_eq!(got, e.labels);
     }
     let mut out = Vec::new();
@@ -366,29 +408,22 @@ fn check_apps_lookup_resp(bytes: &[u8], generation: u64, entries: &[AppsLookupEn
     assert_eq!(&out[..n], bytes);
 }
 
-fn known_app<'x>(
+/// A KNOWN PID with ppid 1; the cgroup fields are filled in by the caller.
+fn known_app(
     pid: u32,
     cgroup_status: CgroupStatus,
-    orchestrator: Orchestrator,
     uid: u32,
     starttime: u64,
-    comm: &'x [u8],
-    path: &'x [u8],
-    name: &'x [u8],
-    labels: &'x [LabelInput<'x>],
-) -> AppsLookupEntry<'x> {
+    comm: &[u8],
+) -> AppsLookupEntry<'_> {
     AppsLookupEntry {
-        pid,
         status: AppsLookupStatus::Known,
         cgroup_status,
-        orchestrator,
         ppid: 1,
         uid,
         starttime,
         comm,
-        cgroup_path: path,
-        cgroup_name: name,
-        labels,
+        ..AppsLookupEntry::not_known(pid, AppsLookupStatus::Known)
     }
 }
 
@@ -397,65 +432,63 @@ fn apps_lookup_resp_known_full() {
     let bytes = vector!("apps_lookup_resp_known_full.bin");
     assert_eq!(bytes.len(), 191);
     let labels: [LabelInput<'_>; 2] = [(b"image", b"nginx:latest"), (b"service", b"web")];
-    let e = known_app(
-        1234,
-        CgroupStatus::Known,
-        Orchestrator::DOCKER,
-        1000,
-        123_456,
-        b"123456789012345",
-        b"/docker/abc",
-        b"container-a",
-        &labels,
-    );
+    let e = AppsLookupEntry {
+        orchestrator: Orchestrator::DOCKER,
+        cgroup_path: b"/docker/abc",
+        cgroup_name: b"container-a",
+        labels: &labels,
+        ..known_app(1234, CgroupStatus::Known, 1000, 123_456, b"123456789012345")
+    };
     check_apps_lookup_resp(&bytes, 200, &[e]);
 }
 
 #[test]
 fn apps_lookup_resp_known_retry() {
     let bytes = vector!("apps_lookup_resp_known_retry.bin");
-    let e = known_app(
-        1235,
-        CgroupStatus::UnknownRetryLater,
-        Orchestrator::UNKNOWN,
-        1000,
-        123_457,
-        b"app",
-        b"/pending",
-        b"",
-        &[],
-    );
+    let e = AppsLookupEntry {
+        orchestrator: Orchestrator::UNKNOWN,
+        cgroup_path: b"/pending",
+        cgroup_name: b"",
+        labels: &[],
+        ..known_app(1235, CgroupStatus::UnknownRetryLater, 1000, 123_457, b"app")
+    };
     check_apps_lookup_resp(&bytes, 201, &[e]);
 }
 
 #[test]
 fn apps_lookup_resp_known_permanent() {
     let bytes = vector!("apps_lookup_resp_known_permanent.bin");
-    let e = known_app(
-        1236,
-        CgroupStatus::UnknownPermanent,
-        Orchestrator::UNKNOWN,
-        1000,
-        123_458,
-        b"app2",
-        b"/permanent",
-        b"",
-        &[],
-    );
+    let e = AppsLookupEntry {
+        orchestrator: Orchestrator::UNKNOWN,
+        cgroup_path: b"/permanent",
+        cgroup_name: b"",
+        labels: &[],
+        ..known_app(1236, CgroupStatus::UnknownPermanent, 1000, 123_458, b"app2")
+    };
     check_apps_lookup_resp(&bytes, 202, &[e]);
 }
 
 #[test]
 fn apps_lookup_resp_known_host_root() {
     let bytes = vector!("apps_lookup_resp_known_host_root.bin");
-    let e = known_app(1237, CgroupStatus::HostRoot, Orchestrator::UNKNOWN, 0, 123_459, b"sshd", b"", b"", &[]);
+    let e = AppsLookupEntry {
+        orchestrator: Orchestrator::UNKNOWN,
+        cgroup_path: b"",
+        cgroup_name: b"",
+        labels: &[],
+        ..known_app(1237, CgroupStatus::HostRoot, 0, 123_459, b"sshd")
+    };
     check_apps_lookup_resp(&bytes, 203, &[e]);
 }
 
 #[test]
 fn apps_lookup_resp_unknown_pid() {
     let bytes = vector!("apps_lookup_resp_unknown_pid.bin");
-    check_apps_lookup_resp(&bytes, 204, &[AppsLookupEntry::not_known(0, AppsLookupStatus::Unknown)]);
+    check_apps_lookup_resp(
+        &bytes,
+        204,
+        &[AppsLookupEntry::not_known(0, AppsLookupStatus::Unknown)],
+    );
 }
 
 #[test]
@@ -464,7 +497,10 @@ fn apps_lookup_resp_payload_exceeded() {
     check_apps_lookup_resp(
         &bytes,
         205,
-        &[AppsLookupEntry::not_known(1238, AppsLookupStatus::PayloadExceeded)],
+        &[AppsLookupEntry::not_known(
+            1238,
+            AppsLookupStatus::PayloadExceeded,
+        )],
     );
 }
 
@@ -526,7 +562,11 @@ fn batch_increment_req() {
     let bytes = vector!("extra/batch_increment_req.bin");
     let values = [41u64, 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFE];
     let items: Vec<Vec<u8>> = values.iter().map(|&v| increment::encode(v).to_vec()).collect();
-    check_batch_packet(&bytes, batch_header(Kind::Request, METHOD_INCREMENT, 48, 0x0102_0304_0506_0708), &items);
+    check_batch_packet(
+        &bytes,
+        batch_header(Kind::Request, METHOD_INCREMENT, 48, 0x0102_0304_0506_0708),
+        &items,
+    );
     let v = BatchView::decode(&bytes[HEADER_LEN..], 3).unwrap();
     for (i, want) in values.iter().enumerate() {
         assert_eq!(increment::decode(v.item(i as u32).unwrap()).unwrap(), *want);
@@ -538,7 +578,11 @@ fn batch_increment_resp() {
     let bytes = vector!("extra/batch_increment_resp.bin");
     let values = [42u64, 0x1_0000_0000, u64::MAX];
     let items: Vec<Vec<u8>> = values.iter().map(|&v| increment::encode(v).to_vec()).collect();
-    check_batch_packet(&bytes, batch_header(Kind::Response, METHOD_INCREMENT, 48, 0x0102_0304_0506_0708), &items);
+    check_batch_packet(
+        &bytes,
+        batch_header(Kind::Response, METHOD_INCREMENT, 48, 0x0102_0304_0506_0708),
+        &items,
+    );
 }
 
 #[test]
@@ -554,10 +598,19 @@ fn batch_string_reverse_req() {
         })
         .collect();
     assert_eq!(items[0], [8, 0, 0, 0, 3, 0, 0, 0, b'a', b'b', b'c', 0]);
-    check_batch_packet(&bytes, batch_header(Kind::Request, METHOD_STRING_REVERSE, 80, 0xA5), &items);
+    check_batch_packet(
+        &bytes,
+        batch_header(Kind::Request, METHOD_STRING_REVERSE, 80, 0xA5),
+        &items,
+    );
     let v = BatchView::decode(&bytes[HEADER_LEN..], 3).unwrap();
     for (i, s) in strings.iter().enumerate() {
-        assert_eq!(string_reverse::decode(v.item(i as u32).unwrap()).unwrap().as_bytes(), *s);
+        assert_eq!(
+            string_reverse::decode(v.item(i as u32).unwrap())
+                .unwrap()
+                .as_bytes(),
+            *s
+        );
     }
 }
 
@@ -565,7 +618,12 @@ fn chunk_message() -> (Header, Vec<u8>) {
     let s: Vec<u8> = (0..10_000).map(|i| b'A' + (i % 26) as u8).collect();
     let mut payload = Vec::new();
     string_reverse::encode(&s, &mut payload).unwrap();
-    let h = Header::new(Kind::Request, METHOD_STRING_REVERSE, 0x1122_3344_5566_7788, payload.len() as u32);
+    let h = Header::new(
+        Kind::Request,
+        METHOD_STRING_REVERSE,
+        0x1122_3344_5566_7788,
+        payload.len() as u32,
+    );
     (h, payload)
 }
 

@@ -5,17 +5,17 @@
 //! cgroup_name NUL`, then the label block.
 
 use super::common::{
-    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, item_len_with_labels,
-    label_at, read_request_header, read_response_header, response_string, validate_labels,
-    write_labels, write_request_header, write_response_header,
+    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, item_len_with_labels, label_at,
+    read_request_header, read_response_header, response_string, validate_labels, write_labels,
+    write_request_header, write_response_header,
 };
 use crate::directory::{DirRules, Directory, PackedWriter};
 use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
 use crate::wire::{
-    check_layout_version, fixed, no_interior_nul, overlaps, put_nul_string, put_u16, put_u32, put_u64, u16_at,
-    u32_at, u64_at,
+    check_layout_version, fixed, no_interior_nul, overlaps, put_nul_string, put_u16, put_u32, put_u64,
+    u16_at, u32_at, u64_at,
 };
 
 /// Size of a request key.
@@ -297,13 +297,19 @@ fn check_rules(f: &Fields) -> Result<()> {
         "comm must not be empty for a KNOWN PID"
     } else {
         match f.cgroup_status {
-            CgroupStatus::Known if f.path_len == 0 => "cgroup_path must not be empty when the cgroup is KNOWN",
+            CgroupStatus::Known if f.path_len == 0 => {
+                "cgroup_path must not be empty when the cgroup is KNOWN"
+            }
             CgroupStatus::Known => return Ok(()),
             CgroupStatus::UnknownRetryLater if no_cgroup_meta => return Ok(()),
-            CgroupStatus::UnknownRetryLater => "UNKNOWN_RETRY_LATER cgroup carries no orchestrator, name or labels",
+            CgroupStatus::UnknownRetryLater => {
+                "UNKNOWN_RETRY_LATER cgroup carries no orchestrator, name or labels"
+            }
             CgroupStatus::UnknownPermanent if f.path_len == 0 => "UNKNOWN_PERMANENT cgroup needs its path",
             CgroupStatus::UnknownPermanent if no_cgroup_meta => return Ok(()),
-            CgroupStatus::UnknownPermanent => "UNKNOWN_PERMANENT cgroup carries no orchestrator, name or labels",
+            CgroupStatus::UnknownPermanent => {
+                "UNKNOWN_PERMANENT cgroup carries no orchestrator, name or labels"
+            }
             CgroupStatus::HostRoot if no_cgroup_meta && f.path_len == 0 => return Ok(()),
             CgroupStatus::HostRoot => "HOST_ROOT cgroup carries no orchestrator, path, name or labels",
         }
@@ -480,12 +486,23 @@ impl<'a> AppsLookupItemView<'a> {
 
     /// Label `index`.
     pub fn label(&self, index: u32) -> Result<LabelView<'a>> {
-        label_at(self.item, APPS_LOOKUP_ITEM_HDR_LEN, self.label_table, self.label_count, index)
+        label_at(
+            self.item,
+            APPS_LOOKUP_ITEM_HDR_LEN,
+            self.label_table,
+            self.label_count,
+            index,
+        )
     }
 
     /// The labels in order.
     pub fn labels(&self) -> Labels<'a> {
-        Labels::new(self.item, APPS_LOOKUP_ITEM_HDR_LEN, self.label_table, self.label_count)
+        Labels::new(
+            self.item,
+            APPS_LOOKUP_ITEM_HDR_LEN,
+            self.label_table,
+            self.label_count,
+        )
     }
 
     /// The raw wire bytes of this item.

@@ -5,9 +5,9 @@
 //! block. Both payloads end at their last item's last byte.
 
 use super::common::{
-    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, item_len_with_labels,
-    label_at, read_request_header, read_response_header, response_string, validate_labels,
-    write_labels, write_request_header, write_response_header,
+    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, item_len_with_labels, label_at,
+    read_request_header, read_response_header, response_string, validate_labels, write_labels,
+    write_request_header, write_response_header,
 };
 use crate::directory::{DirRules, Directory, PackedWriter};
 use crate::error::{CodecError, Result};
@@ -189,7 +189,12 @@ pub struct CgroupsLookupEntry<'x> {
 
 impl<'x> CgroupsLookupEntry<'x> {
     /// A KNOWN item.
-    pub fn known(path: &'x [u8], orchestrator: Orchestrator, name: &'x [u8], labels: &'x [LabelInput<'x>]) -> Self {
+    pub fn known(
+        path: &'x [u8],
+        orchestrator: Orchestrator,
+        name: &'x [u8],
+        labels: &'x [LabelInput<'x>],
+    ) -> Self {
         Self {
             status: CgroupsLookupStatus::Known,
             orchestrator,
@@ -359,7 +364,13 @@ impl<'a> CgroupsLookupItemView<'a> {
         let orchestrator = Orchestrator(u16_at(h, 4));
         let label_count = u16_at(h, 24);
         let (path_len, name_len) = (u32_at(h, 12), u32_at(h, 20));
-        check_rules(status, orchestrator, path_len as usize, name_len as usize, label_count as usize)?;
+        check_rules(
+            status,
+            orchestrator,
+            path_len as usize,
+            name_len as usize,
+            label_count as usize,
+        )?;
         let hdr = CGROUPS_LOOKUP_ITEM_HDR_LEN;
         let (path, path_r) = response_string(item, hdr, u32_at(h, 8), path_len, "path")?;
         let (name, name_r) = response_string(item, hdr, u32_at(h, 16), name_len, "name")?;
@@ -380,12 +391,23 @@ impl<'a> CgroupsLookupItemView<'a> {
 
     /// Label `index`.
     pub fn label(&self, index: u32) -> Result<LabelView<'a>> {
-        label_at(self.item, CGROUPS_LOOKUP_ITEM_HDR_LEN, self.label_table, self.label_count, index)
+        label_at(
+            self.item,
+            CGROUPS_LOOKUP_ITEM_HDR_LEN,
+            self.label_table,
+            self.label_count,
+            index,
+        )
     }
 
     /// The labels in order.
     pub fn labels(&self) -> Labels<'a> {
-        Labels::new(self.item, CGROUPS_LOOKUP_ITEM_HDR_LEN, self.label_table, self.label_count)
+        Labels::new(
+            self.item,
+            CGROUPS_LOOKUP_ITEM_HDR_LEN,
+            self.label_table,
+            self.label_count,
+        )
     }
 
     /// The raw wire bytes of this item.

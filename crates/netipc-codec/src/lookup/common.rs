@@ -4,8 +4,8 @@
 use crate::error::{CodecError, Result};
 use crate::strview::{StrView, WireString};
 use crate::wire::{
-    align8, check_layout_prefix, checked_align8, fixed, no_interior_nul, nul_string,
-    put_layout_prefix, put_nul_string, put_u32, put_u64, u32_at, u64_at,
+    align8, check_layout_prefix, checked_align8, fixed, no_interior_nul, nul_string, put_layout_prefix,
+    put_nul_string, put_u32, put_u64, u32_at, u64_at,
 };
 
 /// Size of the lookup request header and of the lookup response header.
@@ -145,9 +145,7 @@ pub(crate) fn item_len_with_labels(fixed_end: usize, labels: &[LabelInput<'_>]) 
         return Ok(fixed_end);
     }
     if labels.len() > u16::MAX as usize {
-        return Err(CodecError::TooLarge {
-            what: "label count",
-        });
+        return Err(CodecError::TooLarge { what: "label count" });
     }
     let mut len = checked_align8(fixed_end)
         .and_then(|t| t.checked_add(labels.len() * LABEL_ENTRY_LEN))
@@ -160,7 +158,9 @@ pub(crate) fn item_len_with_labels(fixed_end: usize, labels: &[LabelInput<'_>]) 
         no_interior_nul(value, "label value")?;
         len = len
             .checked_add(key.len() + value.len() + 2)
-            .ok_or(CodecError::TooLarge { what: "label strings" })?;
+            .ok_or(CodecError::TooLarge {
+                what: "label strings",
+            })?;
     }
     Ok(len)
 }
@@ -235,7 +235,13 @@ pub(crate) fn validate_labels(item: &[u8], hdr_len: usize, count: u16, fixed_end
 }
 
 /// Label `index` of an item whose block [`validate_labels`] accepted.
-pub(crate) fn label_at<'a>(item: &'a [u8], hdr_len: usize, table: usize, count: u16, index: u32) -> Result<LabelView<'a>> {
+pub(crate) fn label_at<'a>(
+    item: &'a [u8],
+    hdr_len: usize,
+    table: usize,
+    count: u16,
+    index: u32,
+) -> Result<LabelView<'a>> {
     if index >= count as u32 {
         return Err(CodecError::IndexOutOfRange {
             index,
@@ -244,7 +250,13 @@ pub(crate) fn label_at<'a>(item: &'a [u8], hdr_len: usize, table: usize, count: 
     }
     let e = table + index as usize * LABEL_ENTRY_LEN;
     let (key, _) = response_string(item, hdr_len, u32_at(item, e), u32_at(item, e + 4), "label key")?;
-    let (value, _) = response_string(item, hdr_len, u32_at(item, e + 8), u32_at(item, e + 12), "label value")?;
+    let (value, _) = response_string(
+        item,
+        hdr_len,
+        u32_at(item, e + 8),
+        u32_at(item, e + 12),
+        "label value",
+    )?;
     Ok(LabelView { key, value })
 }
 
