@@ -1,10 +1,41 @@
 //! Level 1 transports of netipc: connection lifecycle, handshake, framing
-//! and chunking over UDS SEQPACKET and Linux shared memory (POSIX), and
-//! Named Pipes and Windows shared memory.
+//! and chunking.
+//!
+//! - [`posix`]: UDS SEQPACKET, the POSIX baseline.
+//! - [`handshake`]: the negotiation matrix as plain functions.
+//! - [`AbortHandle`]: wakes a blocked receive from another thread.
 //!
 //! Payloads are opaque bytes here; their layouts live in the codec, which
 //! this crate re-exports as [`codec`].
+//!
+//! ```no_run
+//! use netipc_transport::posix::{UdsListener, UdsSession};
+//! use netipc_transport::{ClientConfig, ServerConfig};
+//! use netipc_transport::codec::{Header, Kind, METHOD_INCREMENT, increment};
+//!
+//! let listener = UdsListener::bind("/run/netdata", "echo", ServerConfig::default())?;
+//! let mut client = UdsSession::connect("/run/netdata", "echo", &ClientConfig::default())?;
+//! client.send(&Header::new(Kind::Request, METHOD_INCREMENT, 1, 8), &increment::encode(41))?;
+//! # Ok::<(), netipc_transport::TransportError>(())
+//! ```
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub use netipc_codec as codec;
+
+#[cfg(unix)]
+mod abort;
+mod config;
+mod error;
+mod framing;
+pub mod handshake;
+#[cfg(unix)]
+pub mod posix;
+
+#[cfg(unix)]
+pub use abort::AbortHandle;
+pub use config::{
+    BACKLOG_DEFAULT, BATCH_ITEMS_DEFAULT, ClientConfig, HANDSHAKE_TIMEOUT_DEFAULT, ServerConfig,
+};
+pub use error::{Result, TransportError};
+pub use framing::Role;

@@ -1,0 +1,55 @@
+//! A sticky abort signal that wakes blocked receives on other threads.
+
+use crate::error::{Result, TransportError};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+/// Once [`AbortHandle::abort`] is called, every receive that watches this
+/// handle returns [`TransportError::Aborted`], now and later. Clones share
+/// the signal; it is safe to use from any thread.
+///
+/// It is a pipe whose read end becomes readable for good when one byte is
+/// written, so it wakes `poll` at once and costs nothing until then.
+#[derive(Debug, Clone)]
+pub struct AbortHandle {
+    inner: Arc<Pipe>,
+}
+
+#[derive(Debug)]
+struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl AbortHandle {
+    /// A new, unsignalled handle.
+    pub fn new() -> Result<Self> {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+            .map_err(|e| TransportError::io("pipe2", std::io::Error::from(e)))?;
+        Ok(Self {
+            inner: Arc::new(Pipe { read, write }),
+        })
+    }
+
+    /// Signals abort. Idempotent.
+    pub fn abort(&self) {
+        // A full pipe (after many calls) still reads as signalled: ignore EAGAIN.
+        let _ = nix::unistd::write(&self.inner.write, &[1u8]);
+    }
+
+    /// Whether abort was signalled (no syscall beyond one `poll`).
+    pub fn is_aborted(&self) -> bool {
+        let mut fds = [nix::poll::PollFd::new(
+            self.inner.read.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        matches!(nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO), Ok(n) if n > 0)
+    }
+}
+
+impl AsFd for AbortHandle {
+    /// The read end: readable once abort was signalled.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.read.as_fd()
+    }
+}

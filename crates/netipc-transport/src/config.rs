@@ -1,0 +1,110 @@
+//! Level 1 configuration. A zero field means the named default.
+
+use netipc_codec::{MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE};
+use std::time::Duration;
+
+/// Default batch-item ceiling (single messages only).
+pub const BATCH_ITEMS_DEFAULT: u32 = 1;
+/// Default listen backlog.
+pub const BACKLOG_DEFAULT: u32 = 16;
+/// Default time a handshake may take before the connection is dropped.
+pub const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+
+fn or(v: u32, default: u32) -> u32 {
+    if v == 0 { default } else { v }
+}
+
+/// What a client proposes in its handshake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Profiles the client can run (0: baseline only).
+    pub supported_profiles: u32,
+    /// Profiles the client prefers.
+    pub preferred_profiles: u32,
+    /// Whole-request payload ceiling (0: [`MAX_PAYLOAD_DEFAULT`]).
+    pub max_request_payload_bytes: u32,
+    /// Request batch-item ceiling (0: [`BATCH_ITEMS_DEFAULT`]).
+    pub max_request_batch_items: u32,
+    /// Response payload hint (0: [`MAX_PAYLOAD_DEFAULT`]).
+    pub max_response_payload_bytes: u32,
+    /// Response batch-item hint (0: [`BATCH_ITEMS_DEFAULT`]).
+    pub max_response_batch_items: u32,
+    /// The caller's auth token.
+    pub auth_token: u64,
+    /// Packet size to propose (0: the socket's `SO_SNDBUF`).
+    pub packet_size: u32,
+    /// Deadline of the handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`]).
+    pub handshake_timeout: Duration,
+}
+
+impl ClientConfig {
+    pub(crate) fn effective_supported_profiles(&self) -> u32 {
+        or(self.supported_profiles, PROFILE_BASELINE)
+    }
+    pub(crate) fn effective_max_request_payload_bytes(&self) -> u32 {
+        or(self.max_request_payload_bytes, MAX_PAYLOAD_DEFAULT)
+    }
+    pub(crate) fn effective_max_request_batch_items(&self) -> u32 {
+        or(self.max_request_batch_items, BATCH_ITEMS_DEFAULT)
+    }
+    pub(crate) fn effective_max_response_payload_bytes(&self) -> u32 {
+        or(self.max_response_payload_bytes, MAX_PAYLOAD_DEFAULT)
+    }
+    pub(crate) fn effective_max_response_batch_items(&self) -> u32 {
+        or(self.max_response_batch_items, BATCH_ITEMS_DEFAULT)
+    }
+    pub(crate) fn effective_handshake_timeout(&self) -> Duration {
+        if self.handshake_timeout.is_zero() {
+            HANDSHAKE_TIMEOUT_DEFAULT
+        } else {
+            self.handshake_timeout
+        }
+    }
+}
+
+/// What a server accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Profiles the server can run (0: baseline only).
+    pub supported_profiles: u32,
+    /// Profiles the server prefers.
+    pub preferred_profiles: u32,
+    /// Largest request payload a client may propose (0: [`MAX_PAYLOAD_DEFAULT`]).
+    pub max_request_payload_bytes: u32,
+    /// Request batch-item ceiling (informational; the client's proposal is echoed).
+    pub max_request_batch_items: u32,
+    /// Response payload ceiling of every session (0: [`MAX_PAYLOAD_DEFAULT`]).
+    pub max_response_payload_bytes: u32,
+    /// Response batch-item ceiling (informational; symmetric with requests).
+    pub max_response_batch_items: u32,
+    /// The auth token clients must present.
+    pub auth_token: u64,
+    /// Packet size of the server side (0: the socket's `SO_SNDBUF`).
+    pub packet_size: u32,
+    /// Listen backlog (0: [`BACKLOG_DEFAULT`]).
+    pub backlog: u32,
+    /// Deadline of a handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`]).
+    pub handshake_timeout: Duration,
+}
+
+impl ServerConfig {
+    pub(crate) fn effective_supported_profiles(&self) -> u32 {
+        or(self.supported_profiles, PROFILE_BASELINE)
+    }
+    pub(crate) fn effective_max_request_payload_bytes(&self) -> u32 {
+        or(self.max_request_payload_bytes, MAX_PAYLOAD_DEFAULT)
+    }
+    pub(crate) fn effective_max_response_payload_bytes(&self) -> u32 {
+        or(self.max_response_payload_bytes, MAX_PAYLOAD_DEFAULT)
+    }
+    pub(crate) fn effective_backlog(&self) -> u32 {
+        or(self.backlog, BACKLOG_DEFAULT)
+    }
+    pub(crate) fn effective_handshake_timeout(&self) -> Duration {
+        if self.handshake_timeout.is_zero() {
+            HANDSHAKE_TIMEOUT_DEFAULT
+        } else {
+            self.handshake_timeout
+        }
+    }
+}

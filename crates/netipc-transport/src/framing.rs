@@ -1,0 +1,190 @@
+//! Message framing over any packet transport: limits, chunking, reassembly,
+//! correlation. Transports implement [`PacketIo`]; this module holds every
+//! rule about what goes in the packets.
+
+use crate::error::{Result, TransportError};
+use crate::handshake::SessionParams;
+use netipc_codec::{BatchView, CHUNK_HEADER_LEN, ChunkHeader, ChunkPlan, HEADER_LEN, Header, Kind};
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// Moves whole packets (message boundaries preserved).
+pub(crate) trait PacketIo {
+    /// Sends one packet made of `head` followed by `body`.
+    fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()>;
+    /// Receives one packet: its first 32 bytes into `head`, the rest into
+    /// `body`. Returns the packet length. A packet longer than
+    /// `head.len() + body.len()` is a protocol violation.
+    fn recv_packet(
+        &mut self,
+        head: &mut [u8; 32],
+        body: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<usize>;
+}
+
+/// Which side of a session this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends requests, receives responses.
+    Client,
+    /// Receives requests, sends responses.
+    Server,
+}
+
+/// Per-session framing state: negotiated limits, the receive buffer, and
+/// the client's in-flight message ids.
+#[derive(Debug)]
+pub(crate) struct Framer {
+    pub(crate) params: SessionParams,
+    role: Role,
+    recv_buf: Vec<u8>,
+    inflight: HashSet<u64>,
+}
+
+impl Framer {
+    pub(crate) fn new(params: SessionParams, role: Role) -> Self {
+        Self {
+            params,
+            role,
+            recv_buf: Vec::new(),
+            inflight: HashSet::new(),
+        }
+    }
+
+    fn limits_out(&self) -> (u32, u32) {
+        match self.role {
+            Role::Client => (
+                self.params.max_request_payload_bytes,
+                self.params.max_request_batch_items,
+            ),
+            Role::Server => (
+                self.params.max_response_payload_bytes,
+                self.params.max_response_batch_items,
+            ),
+        }
+    }
+
+    fn limits_in(&self) -> (u32, u32) {
+        match self.role {
+            Role::Client => (
+                self.params.max_response_payload_bytes,
+                self.params.max_response_batch_items,
+            ),
+            Role::Server => (
+                self.params.max_request_payload_bytes,
+                self.params.max_request_batch_items,
+            ),
+        }
+    }
+
+    /// Sends one message, chunked if it exceeds the packet size. The
+    /// header's `payload_len` is set from `payload`.
+    pub(crate) fn send(&mut self, io: &mut impl PacketIo, header: &Header, payload: &[u8]) -> Result<()> {
+        let (max_payload, max_items) = self.limits_out();
+        let (want_kind, what) = match self.role {
+            Role::Client => (Kind::Request, "a client sends requests only"),
+            Role::Server => (Kind::Response, "a server sends responses only"),
+        };
+        if header.kind != want_kind {
+            return Err(TransportError::Protocol(what));
+        }
+        if payload.len() > max_payload as usize {
+            return Err(TransportError::LimitExceeded {
+                what: "payload",
+                value: payload.len() as u64,
+                limit: max_payload as u64,
+            });
+        }
+        if header.item_count > max_items.max(1) {
+            return Err(TransportError::LimitExceeded {
+                what: "batch items",
+                value: header.item_count as u64,
+                limit: max_items as u64,
+            });
+        }
+        if self.role == Role::Client && !self.inflight.insert(header.message_id) {
+            return Err(TransportError::Protocol("message_id already in flight"));
+        }
+        let mut h = *header;
+        h.payload_len = payload.len() as u32;
+        let plan = ChunkPlan::new(self.params.packet_size as usize, payload.len())?;
+        let result = (|| {
+            io.send_packet(&h.encode(), &payload[plan.range(0)])?;
+            for i in 1..plan.count {
+                io.send_packet(&plan.header(h.message_id, i).encode(), &payload[plan.range(i)])?;
+            }
+            Ok(())
+        })();
+        if result.is_err() && self.role == Role::Client {
+            self.inflight.remove(&header.message_id);
+        }
+        result
+    }
+
+    /// Receives one message; the payload borrows the session's buffer until
+    /// the next receive. The deadline covers every chunk.
+    pub(crate) fn receive(
+        &mut self,
+        io: &mut impl PacketIo,
+        deadline: Option<Instant>,
+    ) -> Result<(Header, &[u8])> {
+        let budget = self.params.packet_size as usize - HEADER_LEN;
+        if self.recv_buf.len() < budget {
+            self.recv_buf.resize(budget, 0);
+        }
+        let mut head = [0u8; 32];
+        let n = io.recv_packet(&mut head, &mut self.recv_buf[..budget], deadline)?;
+        if n < HEADER_LEN {
+            return Err(TransportError::Protocol("packet shorter than a header"));
+        }
+        let header = Header::decode(&head)?;
+        let want = match self.role {
+            Role::Client => Kind::Response,
+            Role::Server => Kind::Request,
+        };
+        if header.kind != want {
+            return Err(TransportError::Protocol("unexpected message kind"));
+        }
+        let (max_payload, max_items) = self.limits_in();
+        if header.payload_len > max_payload {
+            return Err(TransportError::Protocol("payload_len over the negotiated limit"));
+        }
+        if header.item_count > max_items.max(1) {
+            return Err(TransportError::Protocol("item_count over the negotiated limit"));
+        }
+        let total = header.payload_len as usize;
+        let first = n - HEADER_LEN;
+        let plan = ChunkPlan::new(self.params.packet_size as usize, total)?;
+        if first != plan.range(0).len() {
+            return Err(TransportError::Protocol(
+                "first packet length differs from payload_len",
+            ));
+        }
+        if plan.is_chunked() {
+            if self.recv_buf.len() < total {
+                self.recv_buf.resize(total, 0);
+            }
+            for i in 1..plan.count {
+                let range = plan.range(i);
+                let mut ch = [0u8; 32];
+                let got = io.recv_packet(&mut ch, &mut self.recv_buf[range], deadline)?;
+                if got < CHUNK_HEADER_LEN {
+                    return Err(TransportError::Protocol(
+                        "continuation shorter than a chunk header",
+                    ));
+                }
+                let c = ChunkHeader::decode(&ch)?;
+                c.check_continuation(&plan.header(header.message_id, i), got - CHUNK_HEADER_LEN)?;
+            }
+        }
+        let payload = &self.recv_buf[..total];
+        if header.is_batch() && header.item_count > 1 {
+            BatchView::decode(payload, header.item_count)?;
+        }
+        if self.role == Role::Client && !self.inflight.remove(&header.message_id) {
+            return Err(TransportError::Protocol("response to no request in flight"));
+        }
+        Ok((header, payload))
+    }
+}

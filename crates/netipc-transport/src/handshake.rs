@@ -1,0 +1,223 @@
+//! The handshake decisions as plain functions: no socket, no clock.
+//!
+//! The client proposes with [`client_hello`]; the server decides with
+//! [`negotiate`]; the client reads the result with [`read_ack`]. Transports
+//! only move the bytes.
+
+use crate::config::{ClientConfig, ServerConfig};
+use crate::error::{Result, TransportError};
+use netipc_codec::{
+    CodecError, HEADER_LEN, HELLO_ACK_LEN, Header, Hello, HelloAck, Kind, STATUS_AUTH_FAILED,
+    STATUS_BAD_ENVELOPE, STATUS_INCOMPATIBLE, STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
+};
+
+/// The final, locked values of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionParams {
+    /// The one transport profile of the session.
+    pub selected_profile: u32,
+    /// Request payload ceiling.
+    pub max_request_payload_bytes: u32,
+    /// Request batch-item ceiling.
+    pub max_request_batch_items: u32,
+    /// Response payload ceiling.
+    pub max_response_payload_bytes: u32,
+    /// Response batch-item ceiling.
+    pub max_response_batch_items: u32,
+    /// Packet size used for chunking.
+    pub packet_size: u32,
+    /// Server-assigned id (from 1).
+    pub session_id: u64,
+}
+
+impl From<&HelloAck> for SessionParams {
+    fn from(a: &HelloAck) -> Self {
+        Self {
+            selected_profile: a.selected_profile,
+            max_request_payload_bytes: a.agreed_max_request_payload_bytes,
+            max_request_batch_items: a.agreed_max_request_batch_items,
+            max_response_payload_bytes: a.agreed_max_response_payload_bytes,
+            max_response_batch_items: a.agreed_max_response_batch_items,
+            packet_size: a.agreed_packet_size,
+            session_id: a.session_id,
+        }
+    }
+}
+
+/// The HELLO a client sends, with zero config fields replaced by the named
+/// defaults, and `packet_size` the transport's own.
+pub fn client_hello(cfg: &ClientConfig, packet_size: u32) -> Hello {
+    Hello {
+        supported_profiles: cfg.effective_supported_profiles(),
+        preferred_profiles: cfg.preferred_profiles,
+        max_request_payload_bytes: cfg.effective_max_request_payload_bytes(),
+        max_request_batch_items: cfg.effective_max_request_batch_items(),
+        max_response_payload_bytes: cfg.effective_max_response_payload_bytes(),
+        max_response_batch_items: cfg.effective_max_response_batch_items(),
+        auth_token: cfg.auth_token,
+        packet_size,
+    }
+}
+
+/// A server's decision on one HELLO: the ACK to send, or the status of the
+/// rejection to send before closing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Accept with these values.
+    Accept(HelloAck),
+    /// Reject with this transport status (and the reason for the server's log).
+    Reject(u16, &'static str),
+}
+
+fn highest_bit(mask: u32) -> u32 {
+    if mask == 0 {
+        0
+    } else {
+        1 << (31 - mask.leading_zeros())
+    }
+}
+
+/// Decides a handshake from the received HELLO packet (header and payload).
+///
+/// Follows the negotiation matrix of the protocol. Where the reference
+/// implementation's order differs from its document (it checks the profile
+/// intersection before the auth token), the reference's order is kept, so
+/// both answer the same HELLO with the same status.
+pub fn negotiate(packet: &[u8], cfg: &ServerConfig, packet_size: u32, session_id: u64) -> Decision {
+    let header = match Header::decode(packet) {
+        Ok(h) => h,
+        Err(CodecError::BadVersion(_)) => return Decision::Reject(STATUS_INCOMPATIBLE, "envelope version"),
+        Err(_) => return Decision::Reject(STATUS_BAD_ENVELOPE, "malformed HELLO header"),
+    };
+    if header.kind != Kind::Control || header.code != netipc_codec::CODE_HELLO {
+        return Decision::Reject(STATUS_BAD_ENVELOPE, "first message is not HELLO");
+    }
+    let payload = &packet[HEADER_LEN..];
+    if header.payload_len as usize != payload.len() {
+        return Decision::Reject(STATUS_BAD_ENVELOPE, "HELLO payload_len differs from the packet");
+    }
+    let hello = match Hello::decode(payload) {
+        Ok(h) => h,
+        Err(CodecError::BadLayoutVersion { .. }) => {
+            return Decision::Reject(STATUS_INCOMPATIBLE, "HELLO layout_version");
+        }
+        Err(_) => return Decision::Reject(STATUS_BAD_ENVELOPE, "malformed HELLO payload"),
+    };
+    let server_profiles = cfg.effective_supported_profiles();
+    let intersection = hello.supported_profiles & server_profiles;
+    if intersection == 0 {
+        return Decision::Reject(STATUS_UNSUPPORTED, "no common profile");
+    }
+    if hello.auth_token != cfg.auth_token {
+        return Decision::Reject(STATUS_AUTH_FAILED, "auth token mismatch");
+    }
+    let preferred = intersection & hello.preferred_profiles & cfg.preferred_profiles;
+    let selected = if preferred != 0 {
+        highest_bit(preferred)
+    } else {
+        highest_bit(intersection)
+    };
+    if hello.max_request_payload_bytes > cfg.effective_max_request_payload_bytes() {
+        return Decision::Reject(
+            STATUS_LIMIT_EXCEEDED,
+            "request payload proposal over the server maximum",
+        );
+    }
+    let agreed_packet = hello.packet_size.min(packet_size);
+    if agreed_packet as usize <= HEADER_LEN {
+        return Decision::Reject(STATUS_INCOMPATIBLE, "packet size too small");
+    }
+    Decision::Accept(HelloAck {
+        server_supported_profiles: server_profiles,
+        intersection_profiles: intersection,
+        selected_profile: selected,
+        agreed_max_request_payload_bytes: hello.max_request_payload_bytes,
+        agreed_max_request_batch_items: hello.max_request_batch_items,
+        agreed_max_response_payload_bytes: cfg.effective_max_response_payload_bytes(),
+        agreed_max_response_batch_items: hello.max_request_batch_items,
+        agreed_packet_size: agreed_packet,
+        session_id,
+    })
+}
+
+/// The HELLO_ACK packet for a decision. A rejection carries a zeroed ACK
+/// payload (layout_version 1), as the reference sends it.
+pub fn ack_packet(decision: &Decision) -> [u8; HEADER_LEN + HELLO_ACK_LEN] {
+    let (status, ack) = match decision {
+        Decision::Accept(a) => (STATUS_OK, *a),
+        Decision::Reject(s, _) => (*s, HelloAck::default()),
+    };
+    let mut header = Header::new(
+        Kind::Control,
+        netipc_codec::CODE_HELLO_ACK,
+        0,
+        HELLO_ACK_LEN as u32,
+    );
+    header.transport_status = status;
+    let mut pkt = [0u8; HEADER_LEN + HELLO_ACK_LEN];
+    pkt[..HEADER_LEN].copy_from_slice(&header.encode());
+    pkt[HEADER_LEN..].copy_from_slice(&ack.encode());
+    pkt
+}
+
+/// The HELLO packet for a proposal.
+pub fn hello_packet(hello: &Hello) -> [u8; HEADER_LEN + netipc_codec::HELLO_LEN] {
+    let header = Header::new(
+        Kind::Control,
+        netipc_codec::CODE_HELLO,
+        0,
+        netipc_codec::HELLO_LEN as u32,
+    );
+    let mut pkt = [0u8; HEADER_LEN + netipc_codec::HELLO_LEN];
+    pkt[..HEADER_LEN].copy_from_slice(&header.encode());
+    pkt[HEADER_LEN..].copy_from_slice(&hello.encode());
+    pkt
+}
+
+/// Reads the server's HELLO_ACK packet on the client side.
+pub fn read_ack(packet: &[u8]) -> Result<SessionParams> {
+    let header = match Header::decode(packet) {
+        Ok(h) => h,
+        Err(CodecError::BadVersion(_)) => {
+            return Err(TransportError::Incompatible("HELLO_ACK envelope version"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if header.kind != Kind::Control || header.code != netipc_codec::CODE_HELLO_ACK {
+        return Err(TransportError::Protocol("expected HELLO_ACK"));
+    }
+    match header.transport_status {
+        STATUS_OK => {}
+        STATUS_AUTH_FAILED => return Err(TransportError::AuthFailed),
+        STATUS_UNSUPPORTED => return Err(TransportError::Unsupported),
+        STATUS_INCOMPATIBLE => return Err(TransportError::Incompatible("server rejected the handshake")),
+        STATUS_LIMIT_EXCEEDED => {
+            return Err(TransportError::LimitExceeded {
+                what: "proposed request payload",
+                value: 0,
+                limit: 0,
+            });
+        }
+        other => return Err(TransportError::Rejected(other)),
+    }
+    let payload = &packet[HEADER_LEN..];
+    if header.payload_len as usize != payload.len() {
+        return Err(TransportError::Protocol(
+            "HELLO_ACK payload_len differs from the packet",
+        ));
+    }
+    let ack = match HelloAck::decode(payload) {
+        Ok(a) => a,
+        Err(CodecError::BadLayoutVersion { .. }) => {
+            return Err(TransportError::Incompatible("HELLO_ACK layout_version"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if ack.agreed_packet_size as usize <= HEADER_LEN {
+        return Err(TransportError::Incompatible("agreed packet size too small"));
+    }
+    if ack.selected_profile.count_ones() != 1 {
+        return Err(TransportError::Protocol("HELLO_ACK selects no single profile"));
+    }
+    Ok(SessionParams::from(&ack))
+}

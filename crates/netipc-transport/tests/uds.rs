@@ -1,0 +1,501 @@
+//! UDS SEQPACKET transport over real sockets, threads and child processes.
+#![cfg(unix)]
+
+use netipc_transport::codec::*;
+use netipc_transport::posix::{UdsListener, UdsSession};
+use netipc_transport::{AbortHandle, ClientConfig, ServerConfig, TransportError};
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const TOKEN: u64 = 0x1234;
+
+/// A private run dir, removed on drop.
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "netipc-uds-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn server_cfg(packet_size: u32, max_payload: u32) -> ServerConfig {
+    ServerConfig {
+        max_request_payload_bytes: max_payload,
+        max_response_payload_bytes: max_payload,
+        max_request_batch_items: 1000,
+        auth_token: TOKEN,
+        packet_size,
+        ..ServerConfig::default()
+    }
+}
+
+fn client_cfg(packet_size: u32, max_payload: u32) -> ClientConfig {
+    ClientConfig {
+        max_request_payload_bytes: max_payload,
+        max_response_payload_bytes: max_payload,
+        max_request_batch_items: 1000,
+        max_response_batch_items: 1000,
+        auth_token: TOKEN,
+        packet_size,
+        ..ClientConfig::default()
+    }
+}
+
+/// Serves `sessions` sessions, echoing every request as a response.
+fn echo_server(listener: UdsListener, sessions: usize) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for _ in 0..sessions {
+            let Ok(mut s) = listener.accept() else { continue };
+            while let Ok((h, p)) = s.receive() {
+                let p = p.to_vec();
+                let reply = Header {
+                    kind: Kind::Response,
+                    ..h
+                };
+                if s.send(&reply, &p).is_err() {
+                    break;
+                }
+            }
+        }
+    })
+}
+
+#[test]
+fn handshake_assigns_sessions_from_one() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "svc", server_cfg(0, 4096)).unwrap();
+    let t = thread::spawn(move || {
+        let a = listener.accept().unwrap();
+        let b = listener.accept().unwrap();
+        (a.params().session_id, b.params().session_id)
+    });
+    let c1 = UdsSession::connect(dir.path(), "svc", &client_cfg(0, 4096)).unwrap();
+    let c2 = UdsSession::connect(dir.path(), "svc", &client_cfg(0, 4096)).unwrap();
+    assert_eq!(t.join().unwrap(), (1, 2));
+    assert_eq!((c1.params().session_id, c2.params().session_id), (1, 2));
+    assert_eq!(c1.params().selected_profile, PROFILE_BASELINE);
+    assert!(c1.params().packet_size > 32, "packet size from SO_SNDBUF");
+}
+
+#[test]
+fn handshake_rejections_reach_both_sides() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "svc", server_cfg(0, 4096)).unwrap();
+    let t = thread::spawn(move || {
+        (0..2)
+            .map(|_| listener.accept().map(|_| ()).map_err(|e| e.to_string()))
+            .collect::<Vec<_>>()
+    });
+    let bad_token = ClientConfig {
+        auth_token: 1,
+        ..client_cfg(0, 4096)
+    };
+    assert!(matches!(
+        UdsSession::connect(dir.path(), "svc", &bad_token),
+        Err(TransportError::AuthFailed)
+    ));
+    let too_big = client_cfg(0, 8192);
+    assert!(matches!(
+        UdsSession::connect(dir.path(), "svc", &too_big),
+        Err(TransportError::LimitExceeded { .. })
+    ));
+    let server_side = t.join().unwrap();
+    assert!(server_side.iter().all(Result::is_err), "{server_side:?}");
+}
+
+#[test]
+fn connect_without_server_is_not_found() {
+    let dir = RunDir::new();
+    assert!(matches!(
+        UdsSession::connect(dir.path(), "absent", &client_cfg(0, 1024)),
+        Err(TransportError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn service_names_are_checked() {
+    let dir = RunDir::new();
+    for bad in ["", "a/b", "..", "x\0y"] {
+        assert!(
+            matches!(
+                UdsListener::bind(dir.path(), bad, ServerConfig::default()),
+                Err(TransportError::InvalidServiceName(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    let long = "s".repeat(200);
+    assert!(matches!(
+        UdsListener::bind(dir.path(), &long, ServerConfig::default()),
+        Err(TransportError::PathTooLong { .. })
+    ));
+}
+
+#[test]
+fn stale_endpoints_are_recovered_and_live_ones_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = RunDir::new();
+    let path = dir.path().join("svc.sock");
+    // A regular file squatting on the path is junk.
+    std::fs::write(&path, b"junk").unwrap();
+    let l = UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // A live server keeps its endpoint.
+    assert!(matches!(
+        UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)),
+        Err(TransportError::AddressInUse { .. })
+    ));
+    drop(l);
+    assert!(!path.exists(), "a dropped listener removes its socket");
+    // A socket file with no listener (a crashed server) is stale.
+    let _dead = UnixDatagram::bind(&path).unwrap();
+    drop(_dead);
+    assert!(path.exists());
+    let _l = UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)).unwrap();
+}
+
+fn roundtrip_sizes(packet_size: u32, sizes: &[usize]) {
+    let dir = RunDir::new();
+    let max = *sizes.iter().max().unwrap() as u32;
+    let listener = UdsListener::bind(dir.path(), "chunk", server_cfg(packet_size, max)).unwrap();
+    let server = echo_server(listener, 1);
+    let mut c = UdsSession::connect(dir.path(), "chunk", &client_cfg(packet_size, max)).unwrap();
+    assert_eq!(c.params().packet_size, packet_size);
+    for (i, &n) in sizes.iter().enumerate() {
+        let payload: Vec<u8> = (0..n).map(|j| (j * 31 + i) as u8).collect();
+        let h = Header::new(Kind::Request, METHOD_STRING_REVERSE, i as u64 + 1, 0);
+        c.send(&h, &payload).unwrap();
+        let (rh, got) = c.receive().unwrap();
+        assert_eq!(rh.message_id, i as u64 + 1);
+        assert_eq!(rh.payload_len as usize, n);
+        assert!(got == payload.as_slice(), "size {n} differs");
+    }
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn chunked_messages_small_packets() {
+    roundtrip_sizes(64, &[0, 1, 31, 32, 33, 64, 1000, 4097, 65536]);
+}
+
+#[test]
+fn chunked_messages_up_to_8_mib() {
+    roundtrip_sizes(4096, &[1, 4064, 4065, 1 << 20, 8 << 20]);
+}
+
+#[test]
+fn pipeline_depth_64_out_of_order() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "pipe", server_cfg(0, 4096)).unwrap();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept().unwrap();
+        let mut pending = Vec::new();
+        for _ in 0..64 {
+            let (h, p) = s.receive().unwrap();
+            pending.push((h, p.to_vec()));
+        }
+        // Answer in reverse order.
+        for (h, p) in pending.into_iter().rev() {
+            let v = increment::decode(&p).unwrap() + 1;
+            s.send(
+                &Header {
+                    kind: Kind::Response,
+                    ..h
+                },
+                &increment::encode(v),
+            )
+            .unwrap();
+        }
+    });
+    let mut c = UdsSession::connect(dir.path(), "pipe", &client_cfg(0, 4096)).unwrap();
+    for i in 0..64u64 {
+        c.send(
+            &Header::new(Kind::Request, METHOD_INCREMENT, 100 + i, 8),
+            &increment::encode(i),
+        )
+        .unwrap();
+    }
+    // A duplicate in-flight id is refused.
+    assert!(
+        c.send(
+            &Header::new(Kind::Request, METHOD_INCREMENT, 100, 8),
+            &increment::encode(0)
+        )
+        .is_err()
+    );
+    let mut seen = 0u64;
+    for k in 0..64u64 {
+        let (h, p) = c.receive().unwrap();
+        assert_eq!(h.message_id, 163 - k);
+        assert_eq!(increment::decode(p).unwrap(), h.message_id - 100 + 1);
+        seen += 1;
+    }
+    assert_eq!(seen, 64);
+    server.join().unwrap();
+}
+
+#[test]
+fn batch_of_1000_items() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "batch", server_cfg(4096, 65536)).unwrap();
+    let server = echo_server(listener, 1);
+    let mut c = UdsSession::connect(dir.path(), "batch", &client_cfg(4096, 65536)).unwrap();
+    let mut payload = Vec::new();
+    let mut b = BatchBuilder::new(&mut payload, 1000, 65536);
+    for i in 0..1000u64 {
+        b.add(&increment::encode(i)).unwrap();
+    }
+    let (len, count) = b.finish();
+    let h = Header {
+        flags: FLAG_BATCH,
+        item_count: count,
+        ..Header::new(Kind::Request, METHOD_INCREMENT, 1, 0)
+    };
+    c.send(&h, &payload[..len]).unwrap();
+    let (rh, got) = c.receive().unwrap();
+    assert_eq!(rh.item_count, 1000);
+    let v = BatchView::decode(got, rh.item_count).unwrap();
+    for (i, item) in v.iter().enumerate() {
+        assert_eq!(increment::decode(item).unwrap(), i as u64);
+    }
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn timeout_when_the_server_never_answers() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "mute", server_cfg(0, 1024)).unwrap();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept().unwrap();
+        let _ = s.receive();
+        // Hold the session open without answering until the client leaves.
+        let _ = s.receive();
+    });
+    let mut c = UdsSession::connect(dir.path(), "mute", &client_cfg(0, 1024)).unwrap();
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 1, 8),
+        &increment::encode(1),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let r = c.receive_until(Instant::now() + Duration::from_millis(100));
+    assert!(matches!(r, Err(TransportError::Timeout)), "{r:?}");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn abort_wakes_a_blocked_receive() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "abort", server_cfg(0, 1024)).unwrap();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept().unwrap();
+        let _ = s.receive();
+        let _ = s.receive();
+    });
+    let mut c = UdsSession::connect(dir.path(), "abort", &client_cfg(0, 1024)).unwrap();
+    let abort = AbortHandle::new().unwrap();
+    c.set_abort(Some(abort.clone()));
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 1, 8),
+        &increment::encode(1),
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = thread::spawn(move || {
+        tx.send(()).unwrap();
+        let r = c.receive();
+        (Instant::now(), matches!(r, Err(TransportError::Aborted)))
+    });
+    rx.recv().unwrap();
+    thread::sleep(Duration::from_millis(20)); // let the receive block; not a readiness wait
+    let fired = Instant::now();
+    abort.abort();
+    let (woke, aborted) = waiter.join().unwrap();
+    assert!(aborted);
+    let latency = woke.duration_since(fired);
+    assert!(latency < Duration::from_millis(50), "woke after {latency:?}");
+    assert!(abort.is_aborted(), "abort is sticky");
+    server.join().unwrap();
+}
+
+/// A raw SEQPACKET client that completes a real handshake, then misbehaves.
+fn hostile(dir: &Path, service: &str, bad: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>)) -> Vec<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    // Handshake through our own session type, then write raw packets on its fd.
+    let c = UdsSession::connect(dir, service, &client_cfg(128, 4096)).unwrap();
+    let mut first = Header::new(Kind::Request, METHOD_INCREMENT, 7, 300)
+        .encode()
+        .to_vec();
+    first.extend_from_slice(&[0u8; 96]);
+    let mut second = ChunkHeader {
+        message_id: 7,
+        total_message_len: 332,
+        chunk_index: 1,
+        chunk_count: 4,
+        chunk_payload_len: 96,
+    }
+    .encode()
+    .to_vec();
+    second.extend_from_slice(&[0u8; 96]);
+    bad(&mut first, &mut second);
+    for p in [&first, &second] {
+        // SAFETY: writing a byte slice to a socket fd this test owns.
+        let n = unsafe { libc::send(c.as_raw_fd(), p.as_ptr().cast(), p.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            break;
+        }
+    }
+    drop(c);
+    vec![first, second]
+}
+
+#[test]
+fn hostile_peers_end_only_their_own_session() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "host", server_cfg(128, 4096)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let server = thread::spawn(move || {
+        // Five hostile sessions, then one good one.
+        for _ in 0..6 {
+            let mut s = listener.accept().unwrap();
+            match s.receive() {
+                Err(e) => tx.send(e.to_string()).unwrap(),
+                Ok((h, p)) => {
+                    let p = p.to_vec();
+                    s.send(
+                        &Header {
+                            kind: Kind::Response,
+                            ..h
+                        },
+                        &p,
+                    )
+                    .unwrap();
+                    tx.send("served".into()).unwrap();
+                }
+            }
+        }
+    });
+    type Breaker = Box<dyn FnOnce(&mut Vec<u8>, &mut Vec<u8>)>;
+    let cases: Vec<(Breaker, &str)> = vec![
+        (Box::new(|f, _| f[0] ^= 0xFF), "magic"),
+        (Box::new(|f, _| f[4] = 9), "version"),
+        (
+            Box::new(|f, _| f[16..20].copy_from_slice(&100_000u32.to_ne_bytes())),
+            "payload_len",
+        ),
+        (Box::new(|_, s| s[8] ^= 1), "message_id"),
+        (Box::new(|_, s| s[20] = 2), "chunk_index"),
+    ];
+    for (bad, word) in cases {
+        hostile(dir.path(), "host", bad);
+        let verdict = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(verdict.contains(word), "{word}: {verdict}");
+    }
+    let mut good = UdsSession::connect(dir.path(), "host", &client_cfg(128, 4096)).unwrap();
+    good.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 1, 8),
+        &increment::encode(5),
+    )
+    .unwrap();
+    let (_, p) = good.receive().unwrap();
+    assert_eq!(increment::decode(p).unwrap(), 5);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "served");
+    server.join().unwrap();
+}
+
+#[test]
+fn sending_over_the_limit_is_refused_locally() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(dir.path(), "lim", server_cfg(0, 1024)).unwrap();
+    let server = echo_server(listener, 1);
+    let mut c = UdsSession::connect(dir.path(), "lim", &client_cfg(0, 1024)).unwrap();
+    let r = c.send(
+        &Header::new(Kind::Request, METHOD_STRING_REVERSE, 1, 0),
+        &[0u8; 1025],
+    );
+    assert!(matches!(r, Err(TransportError::LimitExceeded { .. })));
+    // The session still works.
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 2, 8),
+        &increment::encode(3),
+    )
+    .unwrap();
+    assert_eq!(c.receive().unwrap().0.message_id, 2);
+    drop(c);
+    server.join().unwrap();
+}
+
+/// Spawns an interop binary and waits (with a deadline) for its READY line.
+fn spawn_ready(bin: &str, args: &[&str]) -> std::process::Child {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("server printed READY in time");
+    assert_eq!(line.trim(), "READY");
+    child
+}
+
+fn run_client(bin: &str, args: &[&str]) -> String {
+    let out = Command::new(bin).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn interop_binaries_against_each_other() {
+    let bin = env!("CARGO_BIN_EXE_interop_uds");
+    let dir = RunDir::new();
+    let d = dir.path().to_str().unwrap();
+    let mut server = spawn_ready(bin, &["server", d, "interop"]);
+    assert_eq!(run_client(bin, &["client", d, "interop"]), "PASS");
+    assert!(server.wait().unwrap().success());
+    let mut server = spawn_ready(bin, &["pipeline-server", d, "interop-pipe", "200"]);
+    assert_eq!(
+        run_client(bin, &["pipeline-client", d, "interop-pipe", "200"]),
+        "PASS"
+    );
+    assert!(server.wait().unwrap().success());
+}
