@@ -7,6 +7,9 @@ use std::time::Duration;
 pub const BATCH_ITEMS_DEFAULT: u32 = 1;
 /// Default listen backlog.
 pub const BACKLOG_DEFAULT: u32 = 16;
+/// Spin iterations of a shared-memory receive before it sleeps on the
+/// futex; the reference implementation's value.
+pub const SHM_SPIN_TRIES_DEFAULT: u32 = 128;
 /// Default time a handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 
@@ -35,9 +38,14 @@ pub struct ClientConfig {
     pub packet_size: u32,
     /// Deadline of the handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`]).
     pub handshake_timeout: Duration,
+    /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    pub shm_spin_tries: u32,
 }
 
 impl ClientConfig {
+    pub(crate) fn effective_shm_spin_tries(&self) -> u32 {
+        or(self.shm_spin_tries, SHM_SPIN_TRIES_DEFAULT)
+    }
     pub(crate) fn effective_supported_profiles(&self) -> u32 {
         or(self.supported_profiles, PROFILE_BASELINE)
     }
@@ -85,9 +93,14 @@ pub struct ServerConfig {
     pub backlog: u32,
     /// Deadline of a handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`]).
     pub handshake_timeout: Duration,
+    /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    pub shm_spin_tries: u32,
 }
 
 impl ServerConfig {
+    pub(crate) fn effective_shm_spin_tries(&self) -> u32 {
+        or(self.shm_spin_tries, SHM_SPIN_TRIES_DEFAULT)
+    }
     pub(crate) fn effective_supported_profiles(&self) -> u32 {
         or(self.supported_profiles, PROFILE_BASELINE)
     }

@@ -67,6 +67,13 @@ pub enum TransportError {
     /// The server rejected the handshake with another transport status.
     #[error("handshake rejected with transport status {0}")]
     Rejected(u16),
+    /// The server announced a shared-memory session whose region this
+    /// client cannot attach. Reconnect without SHM profiles.
+    #[error("shared memory region unavailable")]
+    ShmUnavailable(#[source] Box<TransportError>),
+    /// A shared-memory region is not there or not initialised yet; retry.
+    #[error("shared memory region not ready")]
+    ShmNotReady(#[source] Box<TransportError>),
     /// The peer broke the protocol; the session is over.
     #[error("protocol violation: {0}")]
     Protocol(&'static str),

@@ -78,9 +78,9 @@ impl Framer {
         }
     }
 
-    /// Sends one message, chunked if it exceeds the packet size. The
-    /// header's `payload_len` is set from `payload`.
-    pub(crate) fn send(&mut self, io: &mut impl PacketIo, header: &Header, payload: &[u8]) -> Result<()> {
+    /// Checks an outgoing message against the session's rules and records
+    /// its id; returns the header to put on the wire.
+    fn prepare_send(&mut self, header: &Header, payload: &[u8]) -> Result<Header> {
         let (max_payload, max_items) = self.limits_out();
         let (want_kind, what) = match self.role {
             Role::Client => (Kind::Request, "a client sends requests only"),
@@ -108,18 +108,91 @@ impl Framer {
         }
         let mut h = *header;
         h.payload_len = payload.len() as u32;
-        let plan = ChunkPlan::new(self.params.packet_size as usize, payload.len())?;
-        let result = (|| {
-            io.send_packet(&h.encode(), &payload[plan.range(0)])?;
-            for i in 1..plan.count {
-                io.send_packet(&plan.header(h.message_id, i).encode(), &payload[plan.range(i)])?;
-            }
-            Ok(())
-        })();
+        Ok(h)
+    }
+
+    fn finish_send(&mut self, id: u64, result: Result<()>) -> Result<()> {
         if result.is_err() && self.role == Role::Client {
-            self.inflight.remove(&header.message_id);
+            self.inflight.remove(&id);
         }
         result
+    }
+
+    /// Sends one message as packets, chunked if it exceeds the packet size.
+    /// The header's `payload_len` is set from `payload`.
+    pub(crate) fn send(&mut self, io: &mut impl PacketIo, header: &Header, payload: &[u8]) -> Result<()> {
+        let h = self.prepare_send(header, payload)?;
+        let result = ChunkPlan::new(self.params.packet_size as usize, payload.len())
+            .map_err(TransportError::from)
+            .and_then(|plan| {
+                io.send_packet(&h.encode(), &payload[plan.range(0)])?;
+                for i in 1..plan.count {
+                    io.send_packet(&plan.header(h.message_id, i).encode(), &payload[plan.range(i)])?;
+                }
+                Ok(())
+            });
+        self.finish_send(h.message_id, result)
+    }
+
+    /// Sends one message through a whole-message transport (shared memory).
+    pub(crate) fn send_whole(
+        &mut self,
+        header: &Header,
+        payload: &[u8],
+        put: impl FnOnce(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let h = self.prepare_send(header, payload)?;
+        let result = put(&h.encode(), payload);
+        self.finish_send(h.message_id, result)
+    }
+
+    /// Receives one message from a whole-message transport: `get` fills
+    /// the buffer with header and payload and returns the length.
+    pub(crate) fn receive_whole(
+        &mut self,
+        get: impl FnOnce(&mut Vec<u8>) -> Result<usize>,
+    ) -> Result<(Header, &[u8])> {
+        let n = get(&mut self.recv_buf)?;
+        if n < HEADER_LEN {
+            return Err(TransportError::Protocol("message shorter than a header"));
+        }
+        let header = Header::decode(&self.recv_buf[..HEADER_LEN])?;
+        if header.payload_len as usize != n - HEADER_LEN {
+            return Err(TransportError::Protocol(
+                "payload_len differs from the message length",
+            ));
+        }
+        self.validate_received(&header)?;
+        self.accept_received(&header, HEADER_LEN..n)?;
+        Ok((header, &self.recv_buf[HEADER_LEN..n]))
+    }
+
+    fn validate_received(&self, header: &Header) -> Result<()> {
+        let want = match self.role {
+            Role::Client => Kind::Response,
+            Role::Server => Kind::Request,
+        };
+        if header.kind != want {
+            return Err(TransportError::Protocol("unexpected message kind"));
+        }
+        let (max_payload, max_items) = self.limits_in();
+        if header.payload_len > max_payload {
+            return Err(TransportError::Protocol("payload_len over the negotiated limit"));
+        }
+        if header.item_count > max_items.max(1) {
+            return Err(TransportError::Protocol("item_count over the negotiated limit"));
+        }
+        Ok(())
+    }
+
+    fn accept_received(&mut self, header: &Header, payload: core::ops::Range<usize>) -> Result<()> {
+        if header.is_batch() && header.item_count > 1 {
+            BatchView::decode(&self.recv_buf[payload], header.item_count)?;
+        }
+        if self.role == Role::Client && !self.inflight.remove(&header.message_id) {
+            return Err(TransportError::Protocol("response to no request in flight"));
+        }
+        Ok(())
     }
 
     /// Receives one message; the payload borrows the session's buffer until
@@ -139,20 +212,7 @@ impl Framer {
             return Err(TransportError::Protocol("packet shorter than a header"));
         }
         let header = Header::decode(&head)?;
-        let want = match self.role {
-            Role::Client => Kind::Response,
-            Role::Server => Kind::Request,
-        };
-        if header.kind != want {
-            return Err(TransportError::Protocol("unexpected message kind"));
-        }
-        let (max_payload, max_items) = self.limits_in();
-        if header.payload_len > max_payload {
-            return Err(TransportError::Protocol("payload_len over the negotiated limit"));
-        }
-        if header.item_count > max_items.max(1) {
-            return Err(TransportError::Protocol("item_count over the negotiated limit"));
-        }
+        self.validate_received(&header)?;
         let total = header.payload_len as usize;
         let first = n - HEADER_LEN;
         let plan = ChunkPlan::new(self.params.packet_size as usize, total)?;
@@ -178,13 +238,7 @@ impl Framer {
                 c.check_continuation(&plan.header(header.message_id, i), got - CHUNK_HEADER_LEN)?;
             }
         }
-        let payload = &self.recv_buf[..total];
-        if header.is_batch() && header.item_count > 1 {
-            BatchView::decode(payload, header.item_count)?;
-        }
-        if self.role == Role::Client && !self.inflight.remove(&header.message_id) {
-            return Err(TransportError::Protocol("response to no request in flight"));
-        }
-        Ok((header, payload))
+        self.accept_received(&header, 0..total)?;
+        Ok((header, &self.recv_buf[..total]))
     }
 }

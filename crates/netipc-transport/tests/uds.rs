@@ -4,40 +4,16 @@
 use netipc_transport::codec::*;
 use netipc_transport::posix::{UdsListener, UdsSession};
 use netipc_transport::{AbortHandle, ClientConfig, ServerConfig, TransportError};
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::{RunDir, run_client, spawn_ready};
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 const TOKEN: u64 = 0x1234;
-
-/// A private run dir, removed on drop.
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "netipc-uds-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn server_cfg(packet_size: u32, max_payload: u32) -> ServerConfig {
     ServerConfig {
@@ -83,7 +59,7 @@ fn echo_server(listener: UdsListener, sessions: usize) -> thread::JoinHandle<()>
 
 #[test]
 fn handshake_assigns_sessions_from_one() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "svc", server_cfg(0, 4096)).unwrap();
     let t = thread::spawn(move || {
         let a = listener.accept().unwrap();
@@ -100,7 +76,7 @@ fn handshake_assigns_sessions_from_one() {
 
 #[test]
 fn handshake_rejections_reach_both_sides() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "svc", server_cfg(0, 4096)).unwrap();
     let t = thread::spawn(move || {
         (0..2)
@@ -126,7 +102,7 @@ fn handshake_rejections_reach_both_sides() {
 
 #[test]
 fn connect_without_server_is_not_found() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     assert!(matches!(
         UdsSession::connect(dir.path(), "absent", &client_cfg(0, 1024)),
         Err(TransportError::NotFound { .. })
@@ -135,7 +111,7 @@ fn connect_without_server_is_not_found() {
 
 #[test]
 fn service_names_are_checked() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     for bad in ["", "a/b", "..", "x\0y"] {
         assert!(
             matches!(
@@ -155,7 +131,7 @@ fn service_names_are_checked() {
 #[test]
 fn stale_endpoints_are_recovered_and_live_ones_kept() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let path = dir.path().join("svc.sock");
     // A regular file squatting on the path is junk.
     std::fs::write(&path, b"junk").unwrap();
@@ -177,7 +153,7 @@ fn stale_endpoints_are_recovered_and_live_ones_kept() {
 }
 
 fn roundtrip_sizes(packet_size: u32, sizes: &[usize]) {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let max = *sizes.iter().max().unwrap() as u32;
     let listener = UdsListener::bind(dir.path(), "chunk", server_cfg(packet_size, max)).unwrap();
     let server = echo_server(listener, 1);
@@ -208,7 +184,7 @@ fn chunked_messages_up_to_8_mib() {
 
 #[test]
 fn pipeline_depth_64_out_of_order() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "pipe", server_cfg(0, 4096)).unwrap();
     let server = thread::spawn(move || {
         let mut s = listener.accept().unwrap();
@@ -259,7 +235,7 @@ fn pipeline_depth_64_out_of_order() {
 
 #[test]
 fn batch_of_1000_items() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "batch", server_cfg(4096, 65536)).unwrap();
     let server = echo_server(listener, 1);
     let mut c = UdsSession::connect(dir.path(), "batch", &client_cfg(4096, 65536)).unwrap();
@@ -287,7 +263,7 @@ fn batch_of_1000_items() {
 
 #[test]
 fn timeout_when_the_server_never_answers() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "mute", server_cfg(0, 1024)).unwrap();
     let server = thread::spawn(move || {
         let mut s = listener.accept().unwrap();
@@ -312,7 +288,7 @@ fn timeout_when_the_server_never_answers() {
 
 #[test]
 fn abort_wakes_a_blocked_receive() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "abort", server_cfg(0, 1024)).unwrap();
     let server = thread::spawn(move || {
         let mut s = listener.accept().unwrap();
@@ -378,7 +354,7 @@ fn hostile(dir: &Path, service: &str, bad: impl FnOnce(&mut Vec<u8>, &mut Vec<u8
 
 #[test]
 fn hostile_peers_end_only_their_own_session() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "host", server_cfg(128, 4096)).unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let server = thread::spawn(move || {
@@ -432,7 +408,7 @@ fn hostile_peers_end_only_their_own_session() {
 
 #[test]
 fn sending_over_the_limit_is_refused_locally() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("uds");
     let listener = UdsListener::bind(dir.path(), "lim", server_cfg(0, 1024)).unwrap();
     let server = echo_server(listener, 1);
     let mut c = UdsSession::connect(dir.path(), "lim", &client_cfg(0, 1024)).unwrap();
@@ -452,50 +428,24 @@ fn sending_over_the_limit_is_refused_locally() {
     server.join().unwrap();
 }
 
-/// Spawns an interop binary and waits (with a deadline) for its READY line.
-fn spawn_ready(bin: &str, args: &[&str]) -> std::process::Child {
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(out).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("server printed READY in time");
-    assert_eq!(line.trim(), "READY");
-    child
-}
-
-fn run_client(bin: &str, args: &[&str]) -> String {
-    let out = Command::new(bin).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[test]
 fn interop_binaries_against_each_other() {
     let bin = env!("CARGO_BIN_EXE_interop_uds");
-    let dir = RunDir::new();
-    let d = dir.path().to_str().unwrap();
-    let mut server = spawn_ready(bin, &["server", d, "interop"]);
+    let dir = RunDir::new("uds");
+    let d = dir.str();
+    let mut server = spawn_ready(cmd(bin, &["server", d, "interop"]));
     assert_eq!(run_client(bin, &["client", d, "interop"]), "PASS");
     assert!(server.wait().unwrap().success());
-    let mut server = spawn_ready(bin, &["pipeline-server", d, "interop-pipe", "200"]);
+    let mut server = spawn_ready(cmd(bin, &["pipeline-server", d, "interop-pipe", "200"]));
     assert_eq!(
         run_client(bin, &["pipeline-client", d, "interop-pipe", "200"]),
         "PASS"
     );
     assert!(server.wait().unwrap().success());
+}
+
+fn cmd(bin: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.args(args);
+    c
 }

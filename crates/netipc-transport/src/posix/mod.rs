@@ -1,5 +1,8 @@
-//! POSIX transports: UDS SEQPACKET (the baseline).
+//! POSIX transports: UDS SEQPACKET (the baseline) and, on Linux, the
+//! shared-memory data plane negotiated over it.
 
+#[cfg(target_os = "linux")]
+pub mod shm;
 mod uds;
 
 pub use uds::{

@@ -3,6 +3,8 @@
 //! The endpoint is `{run_dir}/{service}.sock`. One packet per SEQPACKET
 //! message; messages over the packet size are chunked by [`crate::framing`].
 
+#[cfg(target_os = "linux")]
+use super::shm::ShmRegion;
 use crate::abort::AbortHandle;
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::{Result, TransportError};
@@ -21,9 +23,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-/// Profiles this transport can serve today. SHM profiles are masked out of
-/// what we advertise until the shared-memory data plane is in place.
+/// Profiles this platform can run: the baseline, and SHM_HYBRID on Linux.
+#[cfg(target_os = "linux")]
+const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | netipc_codec::PROFILE_SHM_HYBRID;
+#[cfg(not(target_os = "linux"))]
 const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE;
+
+/// How long a client retries attaching a region the server announced.
+#[cfg(target_os = "linux")]
+const SHM_ATTACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Packet size when `SO_SNDBUF` cannot be read.
 pub const PACKET_SIZE_FALLBACK: u32 = 65536;
@@ -166,6 +174,10 @@ impl PacketIo for Socket {
 
 /// One handshake-complete UDS session, client or server side.
 ///
+/// When the handshake selected SHM_HYBRID, messages travel through the
+/// session's shared-memory region and the socket only tells liveness;
+/// otherwise they travel over the socket. Either way the API is the same.
+///
 /// Sessions are not `Sync`: one thread sends and receives at a time. The
 /// [`AbortHandle`] given to [`UdsSession::set_abort`] can stop a blocked
 /// receive from any thread.
@@ -173,6 +185,15 @@ impl PacketIo for Socket {
 pub struct UdsSession {
     sock: Socket,
     framer: Framer,
+    #[cfg(target_os = "linux")]
+    shm: Option<ShmRegion>,
+}
+
+/// Whether the peer has hung up the socket (without blocking).
+#[cfg(target_os = "linux")]
+fn peer_gone(fd: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(fd, PollFlags::from_bits_retain(libc::POLLRDHUP))];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
 }
 
 impl UdsSession {
@@ -215,15 +236,33 @@ impl UdsSession {
             return Err(TransportError::Protocol("HELLO_ACK shorter than a header"));
         }
         let params = handshake::read_ack(&packet[..n])?;
-        if params.selected_profile & IMPLEMENTED_PROFILES == 0 {
+        if params.selected_profile & cfg.supported_profiles == 0 {
             return Err(TransportError::Incompatible(
                 "server selected a profile we did not offer",
             ));
         }
+        #[cfg(target_os = "linux")]
+        let shm = if params.selected_profile == netipc_codec::PROFILE_SHM_HYBRID {
+            let mut region = attach_with_retry(run_dir.as_ref(), service, params.session_id)?;
+            region.set_spin_tries(cfg.effective_shm_spin_tries());
+            Some(region)
+        } else {
+            None
+        };
         Ok(Self {
             sock,
             framer: Framer::new(params, Role::Client),
+            #[cfg(target_os = "linux")]
+            shm,
         })
+    }
+
+    /// Whether messages travel through shared memory.
+    pub fn is_shm(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.shm.is_some();
+        #[cfg(not(target_os = "linux"))]
+        return false;
     }
 
     /// The values negotiated for this session.
@@ -238,18 +277,43 @@ impl UdsSession {
 
     /// Sends one message (chunked as needed). `payload_len` is set for you.
     pub fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            return self.framer.send_whole(header, payload, |h, p| shm.send(h, p));
+        }
         self.framer.send(&mut self.sock, header, payload)
     }
 
     /// Receives one message, blocking until it arrives. The payload borrows
     /// the session's buffer until the next receive.
     pub fn receive(&mut self) -> Result<(Header, &[u8])> {
-        self.framer.receive(&mut self.sock, None)
+        self.receive_inner(None)
     }
 
     /// Receives one message before `deadline`; the deadline covers every chunk.
     pub fn receive_until(&mut self, deadline: Instant) -> Result<(Header, &[u8])> {
-        self.framer.receive(&mut self.sock, Some(deadline))
+        self.receive_inner(Some(deadline))
+    }
+
+    fn receive_inner(&mut self, deadline: Option<Instant>) -> Result<(Header, &[u8])> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            let sock = &self.sock;
+            return self.framer.receive_whole(|buf| {
+                shm.receive_watching(buf, deadline, || {
+                    peer_gone(sock.fd.as_fd()) || sock.abort.as_ref().is_some_and(AbortHandle::is_aborted)
+                })
+                .map_err(|e| match e {
+                    TransportError::PeerClosed
+                        if sock.abort.as_ref().is_some_and(AbortHandle::is_aborted) =>
+                    {
+                        TransportError::Aborted
+                    }
+                    e => e,
+                })
+            });
+        }
+        self.framer.receive(&mut self.sock, deadline)
     }
 }
 
@@ -270,6 +334,8 @@ impl AsRawFd for UdsSession {
 pub struct UdsListener {
     fd: OwnedFd,
     path: PathBuf,
+    run_dir: PathBuf,
+    service: String,
     cfg: ServerConfig,
     next_session: AtomicU64,
 }
@@ -324,6 +390,10 @@ impl UdsListener {
                 Probe::Absent => {}
             }
         }
+        #[cfg(target_os = "linux")]
+        if cfg.effective_supported_profiles() & netipc_codec::PROFILE_SHM_HYBRID != 0 {
+            super::shm::cleanup_stale(run_dir.as_ref(), service);
+        }
         let fd = seqpacket()?;
         match bind(fd.as_raw_fd(), &addr) {
             Ok(()) => {}
@@ -337,6 +407,8 @@ impl UdsListener {
         let owned = Self {
             fd,
             path,
+            run_dir: run_dir.as_ref().to_path_buf(),
+            service: service.to_string(),
             cfg,
             next_session: AtomicU64::new(1),
         };
@@ -421,8 +493,29 @@ impl PendingSession<'_> {
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         let packet_size = packet_size_of(&sock.fd, cfg.packet_size);
         let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
+        #[cfg(target_os = "linux")]
+        let mut region = None;
         if let Decision::Accept(a) = &mut decision {
             a.session_id = l.next_session.fetch_add(1, Ordering::Relaxed);
+            #[cfg(target_os = "linux")]
+            if a.selected_profile == netipc_codec::PROFILE_SHM_HYBRID {
+                // The region must be ready before a successful ACK names it.
+                let req = a.agreed_max_request_payload_bytes as usize + HEADER_LEN;
+                let resp = a.agreed_max_response_payload_bytes as usize + HEADER_LEN;
+                match ShmRegion::create(&l.run_dir, &l.service, a.session_id, req, resp) {
+                    Ok(mut r) => {
+                        r.set_spin_tries(cfg.effective_shm_spin_tries());
+                        region = Some(r);
+                    }
+                    Err(_) => {
+                        // No SHM for this session (ENOSPC, quota, ...): decide
+                        // again without it; the session runs on the baseline.
+                        let id = a.session_id;
+                        cfg.supported_profiles &= !netipc_codec::PROFILE_SHM_HYBRID;
+                        decision = handshake::negotiate(&packet[..n], &cfg, packet_size, id);
+                    }
+                }
+            }
         }
         let ack = handshake::ack_packet(&decision);
         let sent = sock.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
@@ -432,6 +525,8 @@ impl PendingSession<'_> {
                 Ok(UdsSession {
                     sock,
                     framer: Framer::new(SessionParams::from(&a), Role::Server),
+                    #[cfg(target_os = "linux")]
+                    shm: region,
                 })
             }
             Decision::Reject(status, why) => Err(match status {
@@ -445,6 +540,22 @@ impl PendingSession<'_> {
                 },
                 _ => TransportError::Protocol(why),
             }),
+        }
+    }
+}
+
+/// Attaches the region the server announced, retrying while it is not
+/// ready, until a deadline.
+#[cfg(target_os = "linux")]
+fn attach_with_retry(run_dir: &Path, service: &str, session_id: u64) -> Result<ShmRegion> {
+    let deadline = Instant::now() + SHM_ATTACH_TIMEOUT;
+    loop {
+        match ShmRegion::attach(run_dir, service, session_id) {
+            Ok(r) => return Ok(r),
+            Err(TransportError::ShmNotReady(_)) if Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) => return Err(TransportError::ShmUnavailable(Box::new(e))),
         }
     }
 }

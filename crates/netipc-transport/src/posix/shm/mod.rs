@@ -1,0 +1,479 @@
+//! Linux shared-memory data plane (profile SHM_HYBRID).
+//!
+//! One region per session, `{run_dir}/{service}-{session_id:016x}.ipcshm`:
+//! a 64-byte header, then a request area and a response area (64-aligned).
+//! Each direction has one message in flight, published by a release store
+//! of its length and sequence, and announced with a futex wake. Receivers
+//! spin for a while, then sleep on the futex with a deadline.
+
+mod words;
+
+use crate::error::{Result, TransportError};
+use memmap2::MmapMut;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use words::{Lane, REQUEST, RESPONSE, Words};
+
+/// Region magic ("NSHM").
+pub const REGION_MAGIC: u32 = 0x4E53_484D;
+/// Region layout version.
+pub const REGION_VERSION: u16 = 3;
+/// Size of the region header.
+pub const REGION_HEADER_LEN: usize = 64;
+/// Alignment of the areas.
+pub const REGION_ALIGN: usize = 64;
+/// Spin iterations of the reference implementation; our default.
+pub const SPIN_TRIES_DEFAULT: u32 = 128;
+/// Longest single futex sleep before the receiver checks peer liveness.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+fn align64(v: usize) -> Option<usize> {
+    v.checked_add(REGION_ALIGN - 1).map(|x| x & !(REGION_ALIGN - 1))
+}
+
+/// Derives `{run_dir}/{service}-{session_id:016x}.ipcshm`.
+pub fn region_path(run_dir: &Path, service: &str, session_id: u64) -> PathBuf {
+    run_dir.join(format!("{service}-{session_id:016x}.ipcshm"))
+}
+
+/// Which side of a region this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Writes requests, reads responses.
+    Client,
+    /// Reads requests, writes responses; owns (and removes) the file.
+    Server,
+}
+
+/// A mapped per-session region: the Level 1 shared-memory primitive.
+///
+/// Sessions negotiated with SHM_HYBRID use one internally; it is public for
+/// callers that set up regions themselves (and for interop testing).
+#[derive(Debug)]
+pub struct ShmRegion {
+    words: Words,
+    // Field order matters: `words` points into `map`.
+    map: MmapMut,
+    _file: File,
+    path: PathBuf,
+    side: Side,
+    req_off: usize,
+    req_cap: usize,
+    resp_off: usize,
+    resp_cap: usize,
+    /// Last sequence consumed from the incoming lane.
+    seen_seq: u64,
+    spin_tries: u32,
+}
+
+fn owner_generation() -> u32 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mixed = (now.as_secs() as u32) ^ (now.subsec_nanos() >> 10) ^ std::process::id().rotate_left(16);
+    mixed.max(1)
+}
+
+fn pid_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
+/// What a stale check found at a region path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Staleness {
+    /// Nothing there.
+    Absent,
+    /// A live server's region, or liveness could not be checked (fd shortage).
+    Live,
+    /// Dead owner, zero generation, junk: removed.
+    Removed,
+}
+
+/// Applies the stale-region rules to `path`, removing what is stale.
+pub fn reclaim_if_stale(path: &Path) -> Staleness {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Staleness::Absent,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => return Staleness::Live,
+        Err(_) => return remove(path),
+    };
+    let mut hdr = [0u8; REGION_HEADER_LEN];
+    let regular = file.metadata().map(|m| m.file_type().is_file()).unwrap_or(false);
+    let ok = regular && std::os::unix::fs::FileExt::read_exact_at(&file, &mut hdr, 0).is_ok();
+    if ok && u32::from_ne_bytes(hdr[0..4].try_into().unwrap_or_default()) == REGION_MAGIC {
+        let pid = i32::from_ne_bytes(hdr[8..12].try_into().unwrap_or_default());
+        let generation = u32::from_ne_bytes(hdr[12..16].try_into().unwrap_or_default());
+        if generation != 0 && pid_alive(pid) {
+            return Staleness::Live;
+        }
+    }
+    remove(path)
+}
+
+fn remove(path: &Path) -> Staleness {
+    match std::fs::remove_file(path) {
+        Ok(()) => Staleness::Removed,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Staleness::Removed,
+        Err(_) => Staleness::Live,
+    }
+}
+
+/// Startup scan: removes stale `{service}-*.ipcshm` files of `run_dir`.
+/// Returns how many were removed.
+pub fn cleanup_stale(run_dir: &Path, service: &str) -> usize {
+    let prefix = format!("{service}-");
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&prefix) && name.ends_with(".ipcshm") && {
+                let mid = &name[prefix.len()..name.len() - ".ipcshm".len()];
+                mid.len() == 16 && mid.bytes().all(|b| b.is_ascii_hexdigit())
+            }
+        })
+        .filter(|e| {
+            e.file_type()
+                .map(|t| !t.is_dir() || t.is_symlink() || t.is_fifo())
+                .unwrap_or(true)
+        })
+        .filter(|e| reclaim_if_stale(&e.path()) == Staleness::Removed)
+        .count()
+}
+
+fn fallocate_all(file: &File, len: usize) -> io::Result<()> {
+    loop {
+        // SAFETY: fallocate on a descriptor we own, with mode 0 (allocate).
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+impl ShmRegion {
+    /// Server side: creates and initialises the region of `session_id`, with
+    /// areas for whole messages (header included) of the given sizes.
+    ///
+    /// A live region at the path gives `AddressInUse`; a stale one is
+    /// removed first. Allocation failure (ENOSPC, quota, unsupported) is
+    /// reported as `TransportError::Io { op: "fallocate" }` and leaves no file.
+    pub fn create(
+        run_dir: &Path,
+        service: &str,
+        session_id: u64,
+        req_msg_max: usize,
+        resp_msg_max: usize,
+    ) -> Result<Self> {
+        let path = region_path(run_dir, service, session_id);
+        let overflow = || TransportError::LimitExceeded {
+            what: "shared memory region",
+            value: u64::MAX,
+            limit: u32::MAX as u64,
+        };
+        let req_cap = align64(req_msg_max).ok_or_else(overflow)?;
+        let resp_cap = align64(resp_msg_max).ok_or_else(overflow)?;
+        let req_off = REGION_HEADER_LEN;
+        let resp_off = align64(req_off + req_cap).ok_or_else(overflow)?;
+        let size = resp_off.checked_add(resp_cap).ok_or_else(overflow)?;
+        if size > u32::MAX as usize {
+            return Err(overflow());
+        }
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+                .open(&path)
+        };
+        let file = match open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match reclaim_if_stale(&path) {
+                Staleness::Live => {
+                    return Err(TransportError::AddressInUse {
+                        path: path.display().to_string(),
+                    });
+                }
+                _ => open().map_err(|e| match e.kind() {
+                    io::ErrorKind::AlreadyExists => TransportError::AddressInUse {
+                        path: path.display().to_string(),
+                    },
+                    _ => TransportError::io("open region", e),
+                })?,
+            },
+            Err(e) => return Err(TransportError::io("open region", e)),
+        };
+        let fail = |op: &'static str, e: io::Error| {
+            let _ = std::fs::remove_file(&path);
+            TransportError::io(op, e)
+        };
+        fallocate_all(&file, size).map_err(|e| fail("fallocate", e))?;
+        // SAFETY: the file is ours (O_EXCL, 0600) and fully allocated to
+        // `size` bytes; the mapping lives in the returned struct.
+        let mut map =
+            unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }.map_err(|e| fail("mmap", e))?;
+        map.fill(0);
+        put(&mut map, 0, &REGION_MAGIC.to_ne_bytes());
+        put(&mut map, 4, &REGION_VERSION.to_ne_bytes());
+        put(&mut map, 6, &(REGION_HEADER_LEN as u16).to_ne_bytes());
+        put(&mut map, 8, &(std::process::id() as i32).to_ne_bytes());
+        put(&mut map, 12, &owner_generation().to_ne_bytes());
+        put(&mut map, 16, &(req_off as u32).to_ne_bytes());
+        put(&mut map, 20, &(req_cap as u32).to_ne_bytes());
+        put(&mut map, 24, &(resp_off as u32).to_ne_bytes());
+        put(&mut map, 28, &(resp_cap as u32).to_ne_bytes());
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
+        // SAFETY: `map` is a page-aligned shared mapping of `size` ≥ 64 bytes,
+        // moved into the same struct as `words` and never remapped.
+        let words = unsafe { Words::new(map.as_mut_ptr()) };
+        Ok(Self {
+            words,
+            map,
+            _file: file,
+            path,
+            side: Side::Server,
+            req_off,
+            req_cap,
+            resp_off,
+            resp_cap,
+            seen_seq: 0,
+            spin_tries: SPIN_TRIES_DEFAULT,
+        })
+    }
+
+    /// Client side: maps the region of `session_id` and checks its header.
+    ///
+    /// A missing, undersized or not yet initialised region gives
+    /// [`TransportError::ShmNotReady`]: the caller may retry.
+    pub fn attach(run_dir: &Path, service: &str, session_id: u64) -> Result<Self> {
+        let path = region_path(run_dir, service, session_id);
+        let not_ready = |e: TransportError| TransportError::ShmNotReady(Box::new(e));
+        let invalid = TransportError::Protocol;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| not_ready(TransportError::io("open region", e)))?;
+        let size = file
+            .metadata()
+            .map_err(|e| not_ready(TransportError::io("stat region", e)))?
+            .len() as usize;
+        if size < REGION_HEADER_LEN {
+            return Err(not_ready(TransportError::Protocol("region not initialised yet")));
+        }
+        // SAFETY: maps `size` bytes of a file the server keeps allocated for
+        // the session; the mapping lives in the returned struct.
+        let mut map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }
+            .map_err(|e| not_ready(TransportError::io("mmap", e)))?;
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        let u32_at = |off: usize| u32::from_ne_bytes(map[off..off + 4].try_into().unwrap_or_default());
+        let u16_at = |off: usize| u16::from_ne_bytes(map[off..off + 2].try_into().unwrap_or_default());
+        if u32_at(0) != REGION_MAGIC {
+            return Err(not_ready(TransportError::Protocol(
+                "region magic not written yet",
+            )));
+        }
+        if u16_at(4) != REGION_VERSION || u16_at(6) as usize != REGION_HEADER_LEN {
+            return Err(invalid("unsupported region version"));
+        }
+        let (req_off, req_cap) = (u32_at(16) as usize, u32_at(20) as usize);
+        let (resp_off, resp_cap) = (u32_at(24) as usize, u32_at(28) as usize);
+        if req_cap == 0 || resp_cap == 0 {
+            return Err(not_ready(TransportError::Protocol(
+                "region capacities not written yet",
+            )));
+        }
+        let aligned = [req_off, req_cap, resp_off, resp_cap]
+            .iter()
+            .all(|v| v % REGION_ALIGN == 0);
+        if !aligned
+            || req_off < REGION_HEADER_LEN
+            || resp_off < req_off + req_cap
+            || resp_off + resp_cap > size
+            || req_off + req_cap > size
+        {
+            return Err(invalid("region areas out of bounds"));
+        }
+        // SAFETY: as in `create`.
+        let words = unsafe { Words::new(map.as_mut_ptr()) };
+        let seen_seq = words.seq(RESPONSE);
+        Ok(Self {
+            words,
+            map,
+            _file: file,
+            path,
+            side: Side::Client,
+            req_off,
+            req_cap,
+            resp_off,
+            resp_cap,
+            seen_seq,
+            spin_tries: SPIN_TRIES_DEFAULT,
+        })
+    }
+
+    /// Sets the number of spin iterations before sleeping.
+    pub fn set_spin_tries(&mut self, tries: u32) {
+        self.spin_tries = tries;
+    }
+
+    fn lanes(&self) -> (Lane, usize, usize, Lane, usize, usize) {
+        match self.side {
+            Side::Client => (
+                REQUEST,
+                self.req_off,
+                self.req_cap,
+                RESPONSE,
+                self.resp_off,
+                self.resp_cap,
+            ),
+            Side::Server => (
+                RESPONSE,
+                self.resp_off,
+                self.resp_cap,
+                REQUEST,
+                self.req_off,
+                self.req_cap,
+            ),
+        }
+    }
+
+    /// Publishes one message made of `head` and `body` (the two parts are
+    /// written back to back) and wakes the peer.
+    pub fn send(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+        let (lane, off, cap, ..) = self.lanes();
+        let len = head.len() + body.len();
+        if len == 0 || len > cap {
+            return Err(TransportError::LimitExceeded {
+                what: "shared memory message",
+                value: len as u64,
+                limit: cap as u64,
+            });
+        }
+        let base = self.map.as_mut_ptr();
+        // SAFETY: `off + len ≤ off + cap`, inside the mapping (checked at
+        // create/attach). The peer does not touch this area until we publish.
+        unsafe {
+            std::ptr::copy_nonoverlapping(head.as_ptr(), base.add(off), head.len());
+            std::ptr::copy_nonoverlapping(body.as_ptr(), base.add(off + head.len()), body.len());
+        }
+        self.words.publish(lane, len as u32);
+        Ok(())
+    }
+
+    /// Spins up to the budget; whether message `want` arrived.
+    fn spin_until(&self, lane: Lane, want: u64) -> bool {
+        for _ in 0..self.spin_tries {
+            if self.words.seq(lane) >= want {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        false
+    }
+
+    /// Sleeps on the futex, in slices, until message `want` arrives.
+    fn sleep_until(
+        &self,
+        lane: Lane,
+        want: u64,
+        deadline: Option<Instant>,
+        peer_gone: &mut impl FnMut() -> bool,
+    ) -> Result<()> {
+        loop {
+            let seen = self.words.signal(lane);
+            if self.words.seq(lane) >= want {
+                return Ok(());
+            }
+            let slice = match deadline {
+                None => WAIT_SLICE,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(TransportError::Timeout);
+                    }
+                    left.min(WAIT_SLICE)
+                }
+            };
+            let started = Instant::now();
+            self.words.wait(lane, seen, slice);
+            if self.words.seq(lane) >= want {
+                return Ok(());
+            }
+            if started.elapsed() >= slice && peer_gone() {
+                return Err(TransportError::PeerClosed);
+            }
+        }
+    }
+
+    /// Waits for the next message until `deadline` and copies it into `out`
+    /// (grown to fit); returns its length.
+    pub fn receive(&mut self, out: &mut Vec<u8>, deadline: Option<Instant>) -> Result<usize> {
+        self.receive_watching(out, deadline, || false)
+    }
+
+    /// Like [`ShmRegion::receive`]; `peer_gone` is asked between sleeps, and
+    /// when it says the peer is gone the wait ends with `PeerClosed`.
+    pub(crate) fn receive_watching(
+        &mut self,
+        out: &mut Vec<u8>,
+        deadline: Option<Instant>,
+        mut peer_gone: impl FnMut() -> bool,
+    ) -> Result<usize> {
+        let (_, _, _, lane, off, cap) = self.lanes();
+        let want = self.seen_seq + 1;
+        if !self.spin_until(lane, want) {
+            self.sleep_until(lane, want, deadline, &mut peer_gone)?;
+        }
+        self.seen_seq = want;
+        let len = self.words.len(lane) as usize;
+        if len == 0 {
+            return Err(TransportError::Protocol("shared memory message of length 0"));
+        }
+        if len > cap {
+            return Err(TransportError::Protocol(
+                "shared memory message longer than its area",
+            ));
+        }
+        if out.len() < len {
+            out.resize(len, 0);
+        }
+        // SAFETY: `off + len ≤ off + cap`, inside the mapping. The peer
+        // published this message and does not write the area again until
+        // we answer; we copy it out before looking at it.
+        unsafe { std::ptr::copy_nonoverlapping(self.map.as_ptr().add(off), out.as_mut_ptr(), len) };
+        Ok(len)
+    }
+}
+
+fn put(map: &mut [u8], off: usize, bytes: &[u8]) {
+    map[off..off + bytes.len()].copy_from_slice(bytes);
+}
+
+impl Drop for ShmRegion {
+    fn drop(&mut self) {
+        if self.side == Side::Server {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
