@@ -37,7 +37,12 @@ fn configs(profiles: u32, max_payload: u32, packet: u32) -> (ServerConfig, Clien
 }
 
 /// Starts an echo server thread (INCREMENT answers value + 1) and connects.
-fn pair(tag: &str, profiles: u32, max_payload: u32, packet: u32) -> (UdsSession, thread::JoinHandle<()>, PathBuf) {
+fn pair(
+    tag: &str,
+    profiles: u32,
+    max_payload: u32,
+    packet: u32,
+) -> (UdsSession, thread::JoinHandle<()>, PathBuf) {
     let dir = run_dir(tag);
     let (scfg, ccfg) = configs(profiles, max_payload, packet);
     let listener = UdsListener::bind(&dir, tag, scfg).unwrap();
@@ -51,7 +56,15 @@ fn pair(tag: &str, profiles: u32, max_payload: u32, packet: u32) -> (UdsSession,
             } else {
                 out.extend_from_slice(p);
             }
-            if s.send(&Header { kind: Kind::Response, ..h }, &out).is_err() {
+            if s.send(
+                &Header {
+                    kind: Kind::Response,
+                    ..h
+                },
+                &out,
+            )
+            .is_err()
+            {
                 break;
             }
         }
@@ -66,7 +79,12 @@ fn ping_pong(c: &mut Criterion, name: &str, profiles: u32) {
     c.bench_function(&format!("transport/{name}_round_trip"), |b| {
         b.iter(|| {
             id += 1;
-            client.send(&Header::new(Kind::Request, METHOD_INCREMENT, id, 8), &increment::encode(id)).unwrap();
+            client
+                .send(
+                    &Header::new(Kind::Request, METHOD_INCREMENT, id, 8),
+                    &increment::encode(id),
+                )
+                .unwrap();
             let (_, p) = client.receive().unwrap();
             assert_eq!(increment::decode(p).unwrap(), id + 1);
         })
@@ -93,7 +111,12 @@ fn chunked(c: &mut Criterion) {
     g.bench_function("uds_1mib_echo_chunked_64k", |b| {
         b.iter(|| {
             id += 1;
-            client.send(&Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0), &payload).unwrap();
+            client
+                .send(
+                    &Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0),
+                    &payload,
+                )
+                .unwrap();
             let (_, p) = client.receive().unwrap();
             assert_eq!(p.len(), MIB);
         })

@@ -27,7 +27,10 @@ pub use netipc_transport as transport;
 /// Typed services (Level 2) and the snapshot cache (Level 3).
 pub mod service {
     pub use netipc_service::*;
-}
 
-#[doc(hidden)]
-pub use netipc_cache as cache;
+    /// The `cgroups-snapshot` service: client, handler, managed server and cache.
+    pub mod cgroups {
+        pub use netipc_cache::{CacheReader, CacheSnapshot, CacheStatus, CgroupsCache};
+        pub use netipc_service::cgroups::*;
+    }
+}

@@ -1,6 +1,173 @@
-//! Level 3 of netipc: an owned copy of the last good cgroups snapshot with
-//! O(1) lookup by (hash, name). Built on [`netipc_service`].
-#![warn(missing_docs)]
+//! Level 3 of netipc: a local, owned copy of the last good cgroups
+//! snapshot, with O(1) lookup by `(hash, name)`.
+//!
+//! The cache is caller-driven: call [`CgroupsCache::refresh`] from your own
+//! loop. A failed refresh keeps the previous cache. Other threads read
+//! through a [`CacheReader`]: the snapshot they hold stays valid while they
+//! hold it, whatever refreshes happen meanwhile.
+//!
+//! ```no_run
+//! use netipc_cache::{CgroupsCache, ClientConfig};
+//!
+//! let mut cache = CgroupsCache::new("/run/netdata", "cgroups-snapshot", ClientConfig::default());
+//! if cache.refresh() {
+//!     println!("cache updated: {} items", cache.len());
+//! }
+//! if let Some(item) = cache.lookup(1001, "docker-abc123") {
+//!     println!("{}: {}", item.name, item.path);
+//! }
+//! cache.close();
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod index;
+mod snapshot;
 
 pub use netipc_service as service;
+pub use netipc_service::transport::codec::CgroupsItem;
+pub use netipc_service::{ClientConfig, ClientState, ServiceError};
+pub use snapshot::{CacheReader, CacheSnapshot};
+
+use netipc_service::cgroups::CgroupsClient;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Diagnostics of a cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStatus {
+    /// Connection state of the underlying client.
+    pub state: ClientState,
+    /// Whether a snapshot was ever loaded.
+    pub populated: bool,
+    /// Items in the current snapshot.
+    pub item_count: usize,
+    /// Generation of the current snapshot.
+    pub generation: u64,
+    /// Refreshes that rebuilt the cache.
+    pub refresh_success: u64,
+    /// Refreshes that failed (the cache was kept).
+    pub refresh_failure: u64,
+    /// When the last successful refresh happened.
+    pub last_success: Option<SystemTime>,
+}
+
+/// A cgroups snapshot cache over a `cgroups-snapshot` client.
+#[derive(Debug)]
+pub struct CgroupsCache {
+    client: CgroupsClient,
+    current: Arc<CacheSnapshot>,
+    reader: CacheReader,
+    populated: bool,
+    refresh_success: u64,
+    refresh_failure: u64,
+    last_success: Option<SystemTime>,
+    last_error: Option<ServiceError>,
+}
+
+impl CgroupsCache {
+    /// A cache for `{run_dir}/{service}`. Does not connect; starts empty.
+    pub fn new(run_dir: impl AsRef<std::path::Path>, service: &str, config: ClientConfig) -> Self {
+        let current = Arc::new(CacheSnapshot::default());
+        Self {
+            client: CgroupsClient::new(run_dir, service, config),
+            reader: CacheReader::new(Arc::clone(&current)),
+            current,
+            populated: false,
+            refresh_success: 0,
+            refresh_failure: 0,
+            last_success: None,
+            last_error: None,
+        }
+    }
+
+    /// Connects if needed and fetches a full snapshot. Returns `true` when
+    /// the cache was rebuilt; on any failure the previous cache stays (see
+    /// [`CgroupsCache::last_error`]).
+    pub fn refresh(&mut self) -> bool {
+        self.client.refresh();
+        let built = match self.client.call_snapshot() {
+            Ok(view) => CacheSnapshot::build(&view),
+            Err(e) => {
+                self.refresh_failure += 1;
+                self.last_error = Some(e);
+                return false;
+            }
+        };
+        self.current = Arc::new(built);
+        self.reader.publish(Arc::clone(&self.current));
+        self.populated = true;
+        self.refresh_success += 1;
+        self.last_success = Some(SystemTime::now());
+        self.last_error = None;
+        true
+    }
+
+    /// Whether a snapshot was ever loaded (not whether we are connected).
+    pub fn ready(&self) -> bool {
+        self.populated
+    }
+
+    /// The item with this hash and name, from the current snapshot.
+    /// Pure memory: no I/O.
+    #[inline]
+    pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+        self.current.lookup(hash, name.as_ref())
+    }
+
+    /// The current snapshot, shared: it stays valid after later refreshes.
+    pub fn snapshot(&self) -> Arc<CacheSnapshot> {
+        Arc::clone(&self.current)
+    }
+
+    /// A handle for other threads to read the latest snapshot.
+    pub fn reader(&self) -> CacheReader {
+        self.reader.clone()
+    }
+
+    /// Items in the current snapshot.
+    pub fn len(&self) -> usize {
+        self.current.len()
+    }
+
+    /// Whether the current snapshot has no items.
+    pub fn is_empty(&self) -> bool {
+        self.current.is_empty()
+    }
+
+    /// Why the last refresh failed, if it did.
+    pub fn last_error(&self) -> Option<&ServiceError> {
+        self.last_error.as_ref()
+    }
+
+    /// Counters and state, for diagnostics.
+    pub fn status(&self) -> CacheStatus {
+        CacheStatus {
+            state: self.client.state(),
+            populated: self.populated,
+            item_count: self.current.len(),
+            generation: self.current.generation(),
+            refresh_success: self.refresh_success,
+            refresh_failure: self.refresh_failure,
+            last_success: self.last_success,
+        }
+    }
+
+    /// Aborts a refresh blocked in another thread (sticky until cleared).
+    pub fn abort_handle(&self) -> Option<netipc_service::transport::AbortHandle> {
+        self.client.abort_handle()
+    }
+
+    /// Clears a raised abort signal.
+    pub fn clear_abort(&self) {
+        self.client.clear_abort()
+    }
+
+    /// Closes the connection and empties the cache.
+    pub fn close(&mut self) {
+        self.client.close();
+        self.current = Arc::new(CacheSnapshot::default());
+        self.reader.publish(Arc::clone(&self.current));
+        self.populated = false;
+    }
+}

@@ -245,6 +245,12 @@ impl<'b> CgroupsBuilder<'b> {
         Ok(())
     }
 
+    /// Whether an item was refused because it did not fit the budget
+    /// (a server answers such a request with LIMIT_EXCEEDED).
+    pub fn overflowed(&self) -> bool {
+        self.w.exceeded()
+    }
+
     /// Items added so far.
     pub fn count(&self) -> u32 {
         self.w.count() as u32

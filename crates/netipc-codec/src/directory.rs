@@ -117,6 +117,7 @@ pub(crate) struct PackedWriter<'b> {
     count: usize,
     limit: usize,
     trailing_pad: bool,
+    exceeded: bool,
 }
 
 impl<'b> PackedWriter<'b> {
@@ -140,7 +141,14 @@ impl<'b> PackedWriter<'b> {
             count: 0,
             limit,
             trailing_pad,
+            exceeded: false,
         }
+    }
+
+    /// Whether an item was refused because it did not fit the budget.
+    #[inline]
+    pub(crate) fn exceeded(&self) -> bool {
+        self.exceeded
     }
 
     #[inline]
@@ -197,6 +205,7 @@ impl<'b> PackedWriter<'b> {
     pub(crate) fn add(&mut self, item_len: usize) -> Result<&mut [u8]> {
         let need = self.size_with(item_len);
         if need > self.limit {
+            self.exceeded = true;
             return Err(CodecError::LimitExceeded {
                 need,
                 limit: self.limit,

@@ -1,6 +1,28 @@
-//! Level 2 typed services of netipc: clients with reconnect and retry, and
-//! managed servers with typed handlers. Built on [`netipc_transport`].
+//! Level 2 typed services of netipc: clients with caller-driven reconnect
+//! and at-least-once retry, and managed servers with typed handlers.
+//!
+//! One module per service kind: [`cgroups`] (CGROUPS_SNAPSHOT),
+//! [`increment`] and [`string_reverse`] (test methods). Each has a client, a
+//! `Handler` and a `ManagedServer`. Callers never see transports, buffers
+//! or wire bytes; responses are views that borrow the client until its next
+//! call.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![deny(unsafe_op_in_unsafe_fn)]
 
 pub use netipc_transport as transport;
+
+pub mod cgroups;
+mod client;
+mod client_api;
+mod config;
+mod error;
+pub mod increment;
+mod server;
+pub mod string_reverse;
+
+pub use client::{ClientState, ClientStatus};
+pub use config::{
+    CALL_TIMEOUT_DEFAULT, ClientConfig, MAX_SESSIONS_DEFAULT, OVERFLOW_RETRIES_MAX, ServerConfig,
+};
+pub use error::{Result, ServiceError};
+pub use server::{Dispatch, ManagedServer, ServiceHandler};

@@ -37,6 +37,12 @@ impl AbortHandle {
         let _ = nix::unistd::write(&self.inner.write, &[1u8]);
     }
 
+    /// Clears the signal, so later receives are no longer aborted.
+    pub fn clear(&self) {
+        let mut buf = [0u8; 64];
+        while matches!(nix::unistd::read(&self.inner.read, &mut buf), Ok(n) if n > 0) {}
+    }
+
     /// Whether abort was signalled (no syscall beyond one `poll`).
     pub fn is_aborted(&self) -> bool {
         let mut fds = [nix::poll::PollFd::new(

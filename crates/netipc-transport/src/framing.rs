@@ -39,6 +39,7 @@ pub(crate) struct Framer {
     pub(crate) params: SessionParams,
     role: Role,
     recv_buf: Vec<u8>,
+    last: core::ops::Range<usize>,
     inflight: HashSet<u64>,
 }
 
@@ -48,6 +49,7 @@ impl Framer {
             params,
             role,
             recv_buf: Vec::new(),
+            last: 0..0,
             inflight: HashSet::new(),
         }
     }
@@ -76,6 +78,11 @@ impl Framer {
                 self.params.max_request_batch_items,
             ),
         }
+    }
+
+    /// The payload of the last message received successfully.
+    pub(crate) fn last_payload(&self) -> &[u8] {
+        &self.recv_buf[self.last.clone()]
     }
 
     /// Checks an outgoing message against the session's rules and records
@@ -164,6 +171,7 @@ impl Framer {
         }
         self.validate_received(&header)?;
         self.accept_received(&header, HEADER_LEN..n)?;
+        self.last = HEADER_LEN..n;
         Ok((header, &self.recv_buf[HEADER_LEN..n]))
     }
 
@@ -186,6 +194,7 @@ impl Framer {
     }
 
     fn accept_received(&mut self, header: &Header, payload: core::ops::Range<usize>) -> Result<()> {
+        self.last = 0..0;
         if header.is_batch() && header.item_count > 1 {
             BatchView::decode(&self.recv_buf[payload], header.item_count)?;
         }
@@ -239,6 +248,7 @@ impl Framer {
             }
         }
         self.accept_received(&header, 0..total)?;
+        self.last = 0..total;
         Ok((header, &self.recv_buf[..total]))
     }
 }

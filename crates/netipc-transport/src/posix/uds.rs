@@ -20,6 +20,7 @@ use nix::sys::socket::{
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -190,9 +191,12 @@ pub struct UdsSession {
 }
 
 /// Whether the peer has hung up the socket (without blocking).
-#[cfg(target_os = "linux")]
 fn peer_gone(fd: BorrowedFd<'_>) -> bool {
-    let mut fds = [PollFd::new(fd, PollFlags::from_bits_retain(libc::POLLRDHUP))];
+    #[cfg(target_os = "linux")]
+    let events = PollFlags::from_bits_retain(libc::POLLRDHUP);
+    #[cfg(not(target_os = "linux"))]
+    let events = PollFlags::POLLHUP;
+    let mut fds = [PollFd::new(fd, events)];
     matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
 }
 
@@ -257,6 +261,11 @@ impl UdsSession {
         })
     }
 
+    /// Whether the peer has closed the connection (one non-blocking poll).
+    pub fn peer_closed(&self) -> bool {
+        peer_gone(self.sock.fd.as_fd())
+    }
+
     /// Whether messages travel through shared memory.
     pub fn is_shm(&self) -> bool {
         #[cfg(target_os = "linux")]
@@ -282,6 +291,12 @@ impl UdsSession {
             return self.framer.send_whole(header, payload, |h, p| shm.send(h, p));
         }
         self.framer.send(&mut self.sock, header, payload)
+    }
+
+    /// The payload of the last message received successfully (empty after
+    /// a failed receive). Lets callers keep a borrow across other work.
+    pub fn last_payload(&self) -> &[u8] {
+        self.framer.last_payload()
     }
 
     /// Receives one message, blocking until it arrives. The payload borrows
@@ -334,9 +349,15 @@ impl AsRawFd for UdsSession {
 pub struct UdsListener {
     fd: OwnedFd,
     path: PathBuf,
+    shared: Arc<Endpoint>,
+    cfg: ServerConfig,
+}
+
+/// What pending sessions need of their listener.
+#[derive(Debug)]
+struct Endpoint {
     run_dir: PathBuf,
     service: String,
-    cfg: ServerConfig,
     next_session: AtomicU64,
 }
 
@@ -407,10 +428,12 @@ impl UdsListener {
         let owned = Self {
             fd,
             path,
-            run_dir: run_dir.as_ref().to_path_buf(),
-            service: service.to_string(),
+            shared: Arc::new(Endpoint {
+                run_dir: run_dir.as_ref().to_path_buf(),
+                service: service.to_string(),
+                next_session: AtomicU64::new(1),
+            }),
             cfg,
-            next_session: AtomicU64::new(1),
         };
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&owned.path, std::fs::Permissions::from_mode(0o600))
@@ -428,18 +451,28 @@ impl UdsListener {
 
     /// Accepts one connection without handshaking yet (so a slow client
     /// does not hold up the acceptor). Call [`PendingSession::handshake`].
-    pub fn accept_connection(&self) -> Result<PendingSession<'_>> {
+    pub fn accept_connection(&self) -> Result<PendingSession> {
         loop {
             match accept4(self.fd.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
                 Ok(raw) => {
                     // SAFETY: accept4 just returned this descriptor; nothing else owns it.
                     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-                    return Ok(PendingSession { fd, listener: self });
+                    return Ok(PendingSession {
+                        fd,
+                        endpoint: Arc::clone(&self.shared),
+                        cfg: self.cfg.clone(),
+                    });
                 }
                 Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
                 Err(e) => return Err(TransportError::io("accept4", e)),
             }
         }
+    }
+
+    /// Waits until a connection can be accepted, `abort` is signalled, or
+    /// the deadline passes.
+    pub fn wait_acceptable(&self, abort: Option<&AbortHandle>, deadline: Option<Instant>) -> Result<()> {
+        wait_readable(self.fd.as_fd(), abort, deadline)
     }
 
     /// Accepts one connection and performs the handshake.
@@ -468,28 +501,35 @@ impl Drop for UdsListener {
 
 /// A connection accepted but not yet handshaken.
 #[derive(Debug)]
-pub struct PendingSession<'l> {
+pub struct PendingSession {
     fd: OwnedFd,
-    listener: &'l UdsListener,
+    endpoint: Arc<Endpoint>,
+    cfg: ServerConfig,
 }
 
-impl PendingSession<'_> {
+impl PendingSession {
+    /// The configuration this handshake will apply; a managed server may
+    /// adjust it (for example, payload ceilings it has learned) first.
+    pub fn config_mut(&mut self) -> &mut ServerConfig {
+        &mut self.cfg
+    }
+
     /// Reads the client's HELLO, decides, answers, and returns the session.
     /// A rejected client gets its HELLO_ACK status, then the connection closes.
     pub fn handshake(self) -> Result<UdsSession> {
-        let l = self.listener;
+        let l = &*self.endpoint;
         let mut sock = Socket {
             fd: self.fd,
             abort: None,
         };
-        let deadline = Instant::now() + l.cfg.effective_handshake_timeout();
+        let deadline = Instant::now() + self.cfg.effective_handshake_timeout();
         let mut head = [0u8; 32];
         let mut body = [0u8; 256];
         let n = sock.recv_packet(&mut head, &mut body, Some(deadline))?;
         let mut packet = [0u8; HEADER_LEN + 256];
         packet[..HEADER_LEN].copy_from_slice(&head);
         packet[HEADER_LEN..].copy_from_slice(&body);
-        let mut cfg = l.cfg.clone();
+        let mut cfg = self.cfg;
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         let packet_size = packet_size_of(&sock.fd, cfg.packet_size);
         let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);

@@ -1,0 +1,126 @@
+//! The immutable snapshot a cache publishes, and the reader handle.
+
+use crate::index::BuildKeyHasher;
+use netipc_service::transport::codec::{CgroupsItem, CgroupsResponseView};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+const NONE: u32 = u32::MAX;
+
+/// One snapshot, owned and indexed. Immutable once built.
+#[derive(Debug, Default)]
+pub struct CacheSnapshot {
+    items: Vec<CgroupsItem>,
+    /// First item of each hash.
+    index: HashMap<u32, u32, BuildKeyHasher>,
+    /// Next item with the same hash, or `NONE`.
+    chain: Vec<u32>,
+    generation: u64,
+    systemd_enabled: u32,
+}
+
+impl CacheSnapshot {
+    /// Copies a decoded snapshot into owned storage and indexes it.
+    pub(crate) fn build(view: &CgroupsResponseView<'_>) -> Self {
+        let n = view.item_count as usize;
+        let mut items = Vec::with_capacity(n);
+        let mut index = HashMap::with_capacity_and_hasher(n, BuildKeyHasher::default());
+        let mut chain = Vec::with_capacity(n);
+        for item in view.iter() {
+            let i = items.len() as u32;
+            let owned = item.to_owned();
+            // The first (hash, name) wins; keep later duplicates out of the chain.
+            let next = index.get(&owned.hash).copied().unwrap_or(NONE);
+            if next != NONE && Self::find_from(&items, &chain, next, owned.name.as_bytes()).is_some() {
+                items.push(owned);
+                chain.push(NONE);
+                continue;
+            }
+            index.insert(owned.hash, i);
+            chain.push(next);
+            items.push(owned);
+        }
+        Self {
+            items,
+            index,
+            chain,
+            generation: view.generation,
+            systemd_enabled: view.systemd_enabled,
+        }
+    }
+
+    #[inline]
+    fn find_from<'a>(
+        items: &'a [CgroupsItem],
+        chain: &[u32],
+        mut i: u32,
+        name: &[u8],
+    ) -> Option<&'a CgroupsItem> {
+        while i != NONE {
+            let item = &items[i as usize];
+            if item.name.as_bytes() == name {
+                return Some(item);
+            }
+            i = chain[i as usize];
+        }
+        None
+    }
+
+    /// The item with this hash and name.
+    #[inline]
+    pub fn lookup(&self, hash: u32, name: &[u8]) -> Option<&CgroupsItem> {
+        let &head = self.index.get(&hash)?;
+        Self::find_from(&self.items, &self.chain, head, name)
+    }
+
+    /// All items, in snapshot order.
+    pub fn items(&self) -> &[CgroupsItem] {
+        &self.items
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Snapshot generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The producer's systemd flag.
+    pub fn systemd_enabled(&self) -> u32 {
+        self.systemd_enabled
+    }
+}
+
+/// A cheap, cloneable handle through which any thread reads the latest
+/// snapshot. The `Arc` returned by [`CacheReader::guard`] is the read guard:
+/// the snapshot it points to is never changed or freed while it is held,
+/// even as the cache publishes newer ones.
+#[derive(Debug, Clone)]
+pub struct CacheReader {
+    slot: Arc<RwLock<Arc<CacheSnapshot>>>,
+}
+
+impl CacheReader {
+    pub(crate) fn new(first: Arc<CacheSnapshot>) -> Self {
+        Self {
+            slot: Arc::new(RwLock::new(first)),
+        }
+    }
+
+    pub(crate) fn publish(&self, snap: Arc<CacheSnapshot>) {
+        *self.slot.write().unwrap_or_else(|p| p.into_inner()) = snap;
+    }
+
+    /// The latest published snapshot.
+    pub fn guard(&self) -> Arc<CacheSnapshot> {
+        Arc::clone(&self.slot.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}

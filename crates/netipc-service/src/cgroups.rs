@@ -1,0 +1,103 @@
+//! The `cgroups-snapshot` service: CGROUPS_SNAPSHOT calls and handlers.
+//!
+//! ```no_run
+//! use netipc_service::cgroups::{CgroupsClient, ClientConfig};
+//! use netipc_service::transport::codec::PROFILE_BASELINE;
+//!
+//! let config = ClientConfig {
+//!     supported_profiles: PROFILE_BASELINE,
+//!     max_response_payload_bytes: 65536,
+//!     auth_token: 0xDEADBEEFCAFEBABE,
+//!     ..ClientConfig::default()
+//! };
+//! let mut client = CgroupsClient::new("/run/netdata", "cgroups-snapshot", config);
+//! client.refresh();
+//! if client.ready() {
+//!     if let Ok(view) = client.call_snapshot() {
+//!         for item in view.iter() {
+//!             println!("{} {} {}", item.hash, item.name, item.path);
+//!         }
+//!     }
+//! }
+//! client.close();
+//! ```
+
+use crate::client::RawClient;
+use crate::client_api::client_lifecycle;
+use crate::error::Result;
+use crate::server::{Dispatch, ServiceHandler};
+use crate::transport::codec::{
+    CgroupsBuilder, CgroupsRequestView, CgroupsResponseView, METHOD_CGROUPS_SNAPSHOT, encode_cgroups_request,
+};
+use std::fmt;
+
+pub use crate::transport::codec::{CgroupsItem, CgroupsItemView, CgroupsSnapshot};
+pub use crate::{ClientConfig, ClientState, ClientStatus, ServerConfig, ServiceError};
+
+/// A client of a `cgroups-snapshot` service.
+#[derive(Debug)]
+pub struct CgroupsClient {
+    raw: RawClient,
+}
+
+client_lifecycle!(CgroupsClient);
+
+impl CgroupsClient {
+    /// Asks for the full snapshot. The view borrows the client's buffer
+    /// and is valid until the next call on this client; copy what you keep
+    /// (`view.to_owned()`).
+    pub fn call_snapshot(&mut self) -> Result<CgroupsResponseView<'_>> {
+        self.raw.request.clear();
+        self.raw.request.extend_from_slice(&encode_cgroups_request());
+        self.raw.call(METHOD_CGROUPS_SNAPSHOT, 0, 1)?;
+        self.raw.decode(CgroupsResponseView::decode)
+    }
+}
+
+/// The user's snapshot callback: fill the builder, return success.
+pub type HandleFn = dyn Fn(&CgroupsRequestView, &mut CgroupsBuilder<'_>) -> bool + Send + Sync;
+
+/// The typed handler of a `cgroups-snapshot` server.
+///
+/// A callback returning `false` makes the server answer INTERNAL_ERROR and
+/// close that session. A snapshot that does not fit the session's budget is
+/// answered LIMIT_EXCEEDED, and the next session gets a larger budget.
+#[derive(Default)]
+pub struct Handler {
+    /// The snapshot callback; `None` answers every request INTERNAL_ERROR.
+    pub handle: Option<Box<HandleFn>>,
+}
+
+impl fmt::Debug for Handler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handler")
+            .field("handle", &self.handle.is_some())
+            .finish()
+    }
+}
+
+impl ServiceHandler for Handler {
+    const METHOD: u16 = METHOD_CGROUPS_SNAPSHOT;
+
+    fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch {
+        let Ok(req) = CgroupsRequestView::decode(request) else {
+            return Dispatch::BadRequest;
+        };
+        let Some(handle) = &self.handle else {
+            return Dispatch::Failed;
+        };
+        let mut builder = CgroupsBuilder::new(out, limit);
+        let ok = handle(&req, &mut builder);
+        if builder.overflowed() {
+            return Dispatch::Overflow;
+        }
+        if !ok {
+            return Dispatch::Failed;
+        }
+        builder.finish();
+        Dispatch::Done
+    }
+}
+
+/// A managed `cgroups-snapshot` server.
+pub type ManagedServer = crate::server::ManagedServer<Handler>;

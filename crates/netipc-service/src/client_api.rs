@@ -1,0 +1,61 @@
+//! The lifecycle methods every typed client exposes, written once.
+
+/// Implements the shared lifecycle methods on a typed client with a `raw`
+/// field.
+macro_rules! client_lifecycle {
+    ($client:ident) => {
+        impl $client {
+            /// A client for `{run_dir}/{service}`. Does not connect: the server
+            /// need not be up. Call [`Self::refresh`] from your loop.
+            pub fn new(
+                run_dir: impl AsRef<std::path::Path>,
+                service: &str,
+                config: $crate::ClientConfig,
+            ) -> Self {
+                Self {
+                    raw: $crate::client::RawClient::new(run_dir, service, config),
+                }
+            }
+
+            /// Connects if not connected (or the server went away); returns
+            /// whether the state changed.
+            pub fn refresh(&mut self) -> bool {
+                self.raw.refresh()
+            }
+
+            /// Whether calls can proceed. Cached: no syscall.
+            pub fn ready(&self) -> bool {
+                self.raw.ready()
+            }
+
+            /// The connection state.
+            pub fn state(&self) -> $crate::ClientState {
+                self.raw.state()
+            }
+
+            /// Counters and state, for diagnostics.
+            pub fn status(&self) -> $crate::ClientStatus {
+                self.raw.status()
+            }
+
+            /// A handle that aborts the current and later calls from any
+            /// thread, until [`Self::clear_abort`]. `None` only if the
+            /// process had no descriptor left for it.
+            pub fn abort_handle(&self) -> Option<$crate::transport::AbortHandle> {
+                self.raw.abort_handle()
+            }
+
+            /// Clears a raised abort signal.
+            pub fn clear_abort(&self) {
+                self.raw.clear_abort()
+            }
+
+            /// Closes the connection; `refresh()` may connect again.
+            pub fn close(&mut self) {
+                self.raw.close()
+            }
+        }
+    };
+}
+
+pub(crate) use client_lifecycle;

@@ -1,0 +1,154 @@
+//! Level 2 configuration. Every field has a named default; a zero field
+//! means that default.
+
+use crate::transport::codec::{MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE};
+use crate::transport::{self, BATCH_ITEMS_DEFAULT};
+use std::time::Duration;
+
+/// Default deadline of one typed call.
+pub const CALL_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// Default number of sessions a managed server serves at once.
+pub const MAX_SESSIONS_DEFAULT: usize = 16;
+/// How many times one call may reconnect with grown capacities.
+pub const OVERFLOW_RETRIES_MAX: u32 = 8;
+
+pub(crate) fn or(v: u32, default: u32) -> u32 {
+    if v == 0 { default } else { v }
+}
+
+/// A typed client's configuration.
+///
+/// ```
+/// use netipc_service::ClientConfig;
+/// use netipc_service::transport::codec::PROFILE_BASELINE;
+/// let config = ClientConfig {
+///     supported_profiles: PROFILE_BASELINE,
+///     max_response_payload_bytes: 65536,
+///     auth_token: 0xDEADBEEFCAFEBABE,
+///     ..ClientConfig::default()
+/// };
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Profiles to offer (0: baseline only).
+    pub supported_profiles: u32,
+    /// Profiles to prefer.
+    pub preferred_profiles: u32,
+    /// Initial request payload proposal (0: `MAX_PAYLOAD_DEFAULT`); grows on overflow.
+    pub max_request_payload_bytes: u32,
+    /// Request batch-item ceiling (0: 1).
+    pub max_request_batch_items: u32,
+    /// Response payload hint (0: `MAX_PAYLOAD_DEFAULT`).
+    pub max_response_payload_bytes: u32,
+    /// Response batch-item hint (0: 1).
+    pub max_response_batch_items: u32,
+    /// The auth token the server expects.
+    pub auth_token: u64,
+    /// Deadline of one call, reconnects included (zero: [`CALL_TIMEOUT_DEFAULT`]).
+    pub call_timeout: Duration,
+    /// Packet size to propose (0: the socket's).
+    pub packet_size: u32,
+    /// Spin iterations of a shared-memory wait (0: the transport default).
+    pub shm_spin_tries: u32,
+    /// Ceiling of automatic request payload growth (0: [`MAX_PAYLOAD_CAP`],
+    /// or the configured request payload if larger).
+    pub request_payload_ceiling: u32,
+}
+
+impl ClientConfig {
+    pub(crate) fn call_timeout(&self) -> Duration {
+        if self.call_timeout.is_zero() {
+            CALL_TIMEOUT_DEFAULT
+        } else {
+            self.call_timeout
+        }
+    }
+
+    pub(crate) fn request_ceiling(&self) -> u32 {
+        or(self.request_payload_ceiling, MAX_PAYLOAD_CAP).max(self.max_request_payload_bytes)
+    }
+
+    pub(crate) fn to_transport(&self) -> transport::ClientConfig {
+        transport::ClientConfig {
+            supported_profiles: or(self.supported_profiles, PROFILE_BASELINE),
+            preferred_profiles: self.preferred_profiles,
+            max_request_payload_bytes: or(self.max_request_payload_bytes, MAX_PAYLOAD_DEFAULT),
+            max_request_batch_items: or(self.max_request_batch_items, BATCH_ITEMS_DEFAULT),
+            max_response_payload_bytes: or(self.max_response_payload_bytes, MAX_PAYLOAD_DEFAULT),
+            max_response_batch_items: or(self.max_response_batch_items, BATCH_ITEMS_DEFAULT),
+            auth_token: self.auth_token,
+            packet_size: self.packet_size,
+            shm_spin_tries: self.shm_spin_tries,
+            ..transport::ClientConfig::default()
+        }
+    }
+}
+
+/// A managed server's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Profiles to offer (0: baseline only).
+    pub supported_profiles: u32,
+    /// Profiles to prefer.
+    pub preferred_profiles: u32,
+    /// Largest request payload a client may propose (0: `MAX_PAYLOAD_DEFAULT`).
+    pub max_request_payload_bytes: u32,
+    /// Request batch-item ceiling (informational: the client's proposal is echoed).
+    pub max_request_batch_items: u32,
+    /// Initial response payload ceiling of a session (0: `MAX_PAYLOAD_DEFAULT`).
+    pub max_response_payload_bytes: u32,
+    /// Response batch-item ceiling (informational).
+    pub max_response_batch_items: u32,
+    /// The auth token clients must present.
+    pub auth_token: u64,
+    /// Listen backlog (0: the transport default).
+    pub backlog: u32,
+    /// Packet size (0: the socket's).
+    pub packet_size: u32,
+    /// Sessions served at once (0: [`MAX_SESSIONS_DEFAULT`]).
+    pub max_sessions: usize,
+    /// Ceiling of response payload growth after overflows (0: the configured
+    /// response payload when set, else `MAX_PAYLOAD_CAP`).
+    pub response_payload_ceiling: u32,
+    /// Spin iterations of a shared-memory wait (0: the transport default).
+    pub shm_spin_tries: u32,
+}
+
+impl ServerConfig {
+    pub(crate) fn initial_response(&self) -> u32 {
+        or(self.max_response_payload_bytes, MAX_PAYLOAD_DEFAULT)
+    }
+
+    pub(crate) fn response_ceiling(&self) -> u32 {
+        let base = if self.max_response_payload_bytes != 0 {
+            self.max_response_payload_bytes
+        } else {
+            MAX_PAYLOAD_CAP
+        };
+        or(self.response_payload_ceiling, base).max(self.initial_response())
+    }
+
+    pub(crate) fn max_sessions(&self) -> usize {
+        if self.max_sessions == 0 {
+            MAX_SESSIONS_DEFAULT
+        } else {
+            self.max_sessions
+        }
+    }
+
+    pub(crate) fn to_transport(&self) -> transport::ServerConfig {
+        transport::ServerConfig {
+            supported_profiles: or(self.supported_profiles, PROFILE_BASELINE),
+            preferred_profiles: self.preferred_profiles,
+            max_request_payload_bytes: or(self.max_request_payload_bytes, MAX_PAYLOAD_DEFAULT),
+            max_request_batch_items: self.max_request_batch_items,
+            max_response_payload_bytes: self.initial_response(),
+            max_response_batch_items: self.max_response_batch_items,
+            auth_token: self.auth_token,
+            packet_size: self.packet_size,
+            backlog: self.backlog,
+            shm_spin_tries: self.shm_spin_tries,
+            ..transport::ServerConfig::default()
+        }
+    }
+}

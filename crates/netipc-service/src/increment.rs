@@ -1,0 +1,98 @@
+//! The INCREMENT test service: a u64 in, a u64 out, singly or in batches.
+
+use crate::client::RawClient;
+use crate::client_api::client_lifecycle;
+use crate::error::{Result, ServiceError};
+use crate::server::{Dispatch, ServiceHandler};
+use crate::transport::codec::{BatchBuilder, BatchView, FLAG_BATCH, METHOD_INCREMENT, increment};
+use std::fmt;
+
+pub use crate::{ClientConfig, ServerConfig};
+
+/// A client of an INCREMENT service.
+#[derive(Debug)]
+pub struct IncrementClient {
+    raw: RawClient,
+}
+
+client_lifecycle!(IncrementClient);
+
+impl IncrementClient {
+    /// Sends `value`, returns the server's answer.
+    pub fn call(&mut self, value: u64) -> Result<u64> {
+        self.raw.request.clear();
+        self.raw.request.extend_from_slice(&increment::encode(value));
+        self.raw.call(METHOD_INCREMENT, 0, 1)?;
+        self.raw.decode(increment::decode)
+    }
+
+    /// Sends `values` as one batch message; the answers, in order, replace
+    /// the contents of `out`.
+    pub fn call_batch_into(&mut self, values: &[u64], out: &mut Vec<u64>) -> Result<()> {
+        let count =
+            u32::try_from(values.len()).map_err(|_| ServiceError::InvalidRequest("too many items"))?;
+        let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
+        for v in values {
+            b.add(&increment::encode(*v)).map_err(ServiceError::Malformed)?;
+        }
+        b.finish();
+        let h = self.raw.call(METHOD_INCREMENT, FLAG_BATCH, count)?;
+        if h.item_count != count {
+            self.raw.poison();
+            return Err(ServiceError::BadResponse("batch response has another item count"));
+        }
+        let items = self.raw.decode(|p| BatchView::decode(p, count))?;
+        out.clear();
+        for item in items.iter() {
+            out.push(increment::decode(item).inspect_err(|_| self.raw.poison())?);
+        }
+        Ok(())
+    }
+
+    /// Like [`Self::call_batch_into`], returning a new vector.
+    pub fn call_batch(&mut self, values: &[u64]) -> Result<Vec<u64>> {
+        let mut out = Vec::with_capacity(values.len());
+        self.call_batch_into(values, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// The user's callback: `Some(answer)`, or `None` for failure.
+pub type HandleFn = dyn Fn(u64) -> Option<u64> + Send + Sync;
+
+/// The typed handler of an INCREMENT server.
+#[derive(Default)]
+pub struct Handler {
+    /// The callback; `None` answers every request INTERNAL_ERROR.
+    pub handle: Option<Box<HandleFn>>,
+}
+
+impl fmt::Debug for Handler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handler")
+            .field("handle", &self.handle.is_some())
+            .finish()
+    }
+}
+
+impl ServiceHandler for Handler {
+    const METHOD: u16 = METHOD_INCREMENT;
+
+    fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch {
+        let Ok(v) = increment::decode(request) else {
+            return Dispatch::BadRequest;
+        };
+        let Some(answer) = self.handle.as_ref().and_then(|h| h(v)) else {
+            return Dispatch::Failed;
+        };
+        if limit < increment::INCREMENT_LEN {
+            return Dispatch::Overflow;
+        }
+        out.clear();
+        out.extend_from_slice(&increment::encode(answer));
+        Dispatch::Done
+    }
+}
+
+/// A managed INCREMENT server.
+pub type ManagedServer = crate::server::ManagedServer<Handler>;

@@ -1,0 +1,370 @@
+//! The managed server: one listener, one acceptor, at most N sessions each
+//! on its own thread with its own buffers, one typed handler.
+
+use crate::config::ServerConfig;
+use crate::error::{Result, ServiceError};
+use crate::transport::codec::{
+    BatchBuilder, BatchView, FLAG_BATCH, Header, Kind, STATUS_BAD_ENVELOPE, STATUS_INTERNAL_ERROR,
+    STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
+};
+use crate::transport::posix::{PendingSession, UdsListener};
+use crate::transport::{AbortHandle, TransportError};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What a handler made of one request item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// The response payload is in the output buffer.
+    Done,
+    /// The handler reported failure: INTERNAL_ERROR, then the session closes.
+    Failed,
+    /// The request did not decode: BAD_ENVELOPE, then the session closes.
+    BadRequest,
+    /// The response did not fit the session's budget: LIMIT_EXCEEDED, then
+    /// the session closes and later sessions get a larger budget.
+    Overflow,
+}
+
+/// A typed handler for one service kind. Implemented by each service
+/// module's `Handler`; the managed server is generic over it.
+pub trait ServiceHandler: Send + Sync + 'static {
+    /// The method code this endpoint serves; others get UNSUPPORTED.
+    const METHOD: u16;
+
+    /// Handles one request item: decodes `request`, calls the user's
+    /// handler, and writes the response payload into `out` (cleared first)
+    /// within `limit` bytes.
+    fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch;
+}
+
+/// A managed server for the service kind of handler `H`.
+///
+/// `run()` blocks, serving; `stop()` (from any thread) ends it; `drain()`
+/// lets in-flight requests finish first. Share it with `Arc` or scoped
+/// threads to stop it from elsewhere.
+#[derive(Debug)]
+pub struct ManagedServer<H: ServiceHandler> {
+    run_dir: PathBuf,
+    service: String,
+    config: ServerConfig,
+    handler: Arc<H>,
+    shared: Arc<Shared>,
+}
+
+/// State shared by the acceptor, the sessions and the controlling threads.
+#[derive(Debug)]
+struct Shared {
+    stop_accepting: Option<AbortHandle>,
+    stop_sessions: Option<AbortHandle>,
+    stopping: AtomicBool,
+    running: AtomicBool,
+    active: Mutex<usize>,
+    slot_freed: Condvar,
+    in_flight: AtomicUsize,
+    learned_response: AtomicU32,
+    response_ceiling: u32,
+}
+
+impl Shared {
+    fn note_response(&self, len: u32) {
+        self.learned_response
+            .fetch_max(len.min(self.response_ceiling), Ordering::AcqRel);
+    }
+}
+
+/// Decrements the session count when a session thread ends, even by panic.
+struct SessionSlot(Arc<Shared>);
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        let mut n = self.0.active.lock().unwrap_or_else(|p| p.into_inner());
+        *n -= 1;
+        self.0.slot_freed.notify_all();
+    }
+}
+
+/// Counts a request as in flight while it is handled.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(c: &'a AtomicUsize) -> Self {
+        c.fetch_add(1, Ordering::AcqRel);
+        Self(c)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Pause after a failed accept.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(10);
+/// How often a full acceptor re-checks for stop while waiting for a slot.
+const SLOT_POLL: Duration = Duration::from_millis(50);
+
+impl<H: ServiceHandler> ManagedServer<H> {
+    /// A server for `{run_dir}/{service}`; nothing is bound until `run()`.
+    pub fn new(run_dir: impl AsRef<Path>, service: &str, config: ServerConfig, handler: H) -> Self {
+        let shared = Shared {
+            stop_accepting: AbortHandle::new().ok(),
+            stop_sessions: AbortHandle::new().ok(),
+            stopping: AtomicBool::new(false),
+            running: AtomicBool::new(false),
+            active: Mutex::new(0),
+            slot_freed: Condvar::new(),
+            in_flight: AtomicUsize::new(0),
+            learned_response: AtomicU32::new(config.initial_response()),
+            response_ceiling: config.response_ceiling(),
+        };
+        Self {
+            run_dir: run_dir.as_ref().to_path_buf(),
+            service: service.to_string(),
+            config,
+            handler: Arc::new(handler),
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Binds the endpoint and serves until [`ManagedServer::stop`]. Returns
+    /// after every session has ended and the endpoint has been removed.
+    pub fn run(&self) -> Result<()> {
+        let sh = &self.shared;
+        let (Some(stop_accepting), Some(_)) = (&sh.stop_accepting, &sh.stop_sessions) else {
+            return Err(ServiceError::Transport(TransportError::Io {
+                op: "create stop signal",
+                source: std::io::Error::other("no pipe available"),
+            }));
+        };
+        if sh.stopping.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let listener = UdsListener::bind(&self.run_dir, &self.service, self.config.to_transport())?;
+        sh.running.store(true, Ordering::Release);
+        let mut threads: Vec<JoinHandle<()>> = Vec::new();
+        let result = loop {
+            if sh.stopping.load(Ordering::Acquire) {
+                break Ok(());
+            }
+            if !self.wait_for_slot() {
+                break Ok(());
+            }
+            match listener.wait_acceptable(Some(stop_accepting), None) {
+                Ok(()) => {}
+                Err(TransportError::Aborted) => break Ok(()),
+                Err(e) => break Err(e.into()),
+            }
+            let pending = match listener.accept_connection() {
+                Ok(p) => p,
+                Err(_) => {
+                    // Out of descriptors, or the client already left: the
+                    // listener is still good. Pause so a persistent
+                    // shortage does not spin the acceptor.
+                    std::thread::sleep(ACCEPT_ERROR_PAUSE);
+                    continue;
+                }
+            };
+            *sh.active.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            let slot = SessionSlot(Arc::clone(sh));
+            let handler = Arc::clone(&self.handler);
+            threads.retain(|t| !t.is_finished());
+            let spawned = std::thread::Builder::new()
+                .name(format!("netipc-{}", self.service))
+                .spawn(move || serve_session(pending, &*handler, slot));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(_) => continue, // the slot was dropped with the closure
+            }
+        };
+        drop(listener);
+        if let Some(s) = &sh.stop_sessions {
+            s.abort();
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+        sh.running.store(false, Ordering::Release);
+        result
+    }
+
+    /// Waits until fewer than `max_sessions` are active; false when stopping.
+    fn wait_for_slot(&self) -> bool {
+        let sh = &self.shared;
+        let max = self.config.max_sessions();
+        let mut active = sh.active.lock().unwrap_or_else(|p| p.into_inner());
+        while *active >= max {
+            if sh.stopping.load(Ordering::Acquire) {
+                return false;
+            }
+            active = sh
+                .slot_freed
+                .wait_timeout(active, SLOT_POLL)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        !sh.stopping.load(Ordering::Acquire)
+    }
+
+    /// Stops the server: no more accepts, every session ends. Safe from any
+    /// thread; `run()` returns once everything is cleaned up.
+    pub fn stop(&self) {
+        let sh = &self.shared;
+        sh.stopping.store(true, Ordering::Release);
+        for s in [&sh.stop_accepting, &sh.stop_sessions].into_iter().flatten() {
+            s.abort();
+        }
+        sh.slot_freed.notify_all();
+    }
+
+    /// Stops accepting, waits up to `timeout` for requests being handled to
+    /// be answered, then stops. Returns whether everything in flight finished.
+    pub fn drain(&self, timeout: Duration) -> bool {
+        let sh = &self.shared;
+        sh.stopping.store(true, Ordering::Release);
+        if let Some(a) = &sh.stop_accepting {
+            a.abort();
+        }
+        sh.slot_freed.notify_all();
+        let deadline = Instant::now() + timeout;
+        let drained = loop {
+            if sh.in_flight.load(Ordering::Acquire) == 0 {
+                break true;
+            }
+            if Instant::now() >= deadline {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        self.stop();
+        drained
+    }
+
+    /// Whether `run()` is serving.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// Sessions being served right now.
+    pub fn active_sessions(&self) -> usize {
+        *self.shared.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Per-session buffers, reused for every request of the session.
+#[derive(Default)]
+struct Buffers {
+    response: Vec<u8>,
+    item: Vec<u8>,
+}
+
+fn serve_session<H: ServiceHandler>(mut pending: PendingSession, handler: &H, slot: SessionSlot) {
+    let sh = &slot.0;
+    pending.config_mut().max_response_payload_bytes = sh.learned_response.load(Ordering::Acquire);
+    let Ok(mut session) = pending.handshake() else {
+        return;
+    };
+    session.set_abort(sh.stop_sessions.clone());
+    let mut bufs = Buffers::default();
+    let limit = session.params().max_response_payload_bytes as usize;
+    loop {
+        let (header, request) = match session.receive() {
+            Ok(m) => m,
+            Err(_) => return,
+        };
+        let _busy = InFlight::new(&sh.in_flight);
+        let reply = match catch_unwind(AssertUnwindSafe(|| {
+            answer(handler, &header, request, &mut bufs, limit)
+        })) {
+            Ok(r) => r,
+            Err(_) => Reply::status(STATUS_INTERNAL_ERROR),
+        };
+        if reply.status == STATUS_LIMIT_EXCEEDED {
+            let current = session.params().max_response_payload_bytes;
+            sh.note_response(current.saturating_mul(2));
+        } else if reply.status == STATUS_OK {
+            sh.note_response(bufs.response.len().min(u32::MAX as usize) as u32);
+        }
+        let out = Header {
+            kind: Kind::Response,
+            flags: reply.flags,
+            transport_status: reply.status,
+            item_count: reply.item_count,
+            ..header
+        };
+        let payload: &[u8] = if reply.status == STATUS_OK {
+            &bufs.response
+        } else {
+            &[]
+        };
+        if session.send(&out, payload).is_err() || reply.status != STATUS_OK {
+            // A terminal service error closes the session.
+            return;
+        }
+    }
+}
+
+struct Reply {
+    status: u16,
+    flags: u16,
+    item_count: u32,
+}
+
+impl Reply {
+    fn status(status: u16) -> Self {
+        Self {
+            status,
+            flags: 0,
+            item_count: 1,
+        }
+    }
+}
+
+fn status_of(d: Dispatch) -> u16 {
+    match d {
+        Dispatch::Done => STATUS_OK,
+        Dispatch::Failed => STATUS_INTERNAL_ERROR,
+        Dispatch::BadRequest => STATUS_BAD_ENVELOPE,
+        Dispatch::Overflow => STATUS_LIMIT_EXCEEDED,
+    }
+}
+
+/// Dispatches one request message, single or batch, into `bufs.response`.
+fn answer<H: ServiceHandler>(
+    handler: &H,
+    h: &Header,
+    request: &[u8],
+    bufs: &mut Buffers,
+    limit: usize,
+) -> Reply {
+    if h.code != H::METHOD {
+        return Reply::status(STATUS_UNSUPPORTED);
+    }
+    if !h.is_batch() {
+        return Reply::status(status_of(handler.dispatch(request, &mut bufs.response, limit)));
+    }
+    let Ok(items) = BatchView::decode(request, h.item_count) else {
+        return Reply::status(STATUS_BAD_ENVELOPE);
+    };
+    let mut batch = BatchBuilder::new(&mut bufs.response, h.item_count, limit);
+    for item in items.iter() {
+        let d = handler.dispatch(item, &mut bufs.item, limit);
+        if d != Dispatch::Done {
+            return Reply::status(status_of(d));
+        }
+        if batch.add(&bufs.item).is_err() {
+            return Reply::status(STATUS_LIMIT_EXCEEDED);
+        }
+    }
+    let (_, count) = batch.finish();
+    Reply {
+        status: STATUS_OK,
+        flags: FLAG_BATCH,
+        item_count: count,
+    }
+}

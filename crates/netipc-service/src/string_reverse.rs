@@ -1,0 +1,107 @@
+//! The STRING_REVERSE test service: a string in, a string out.
+
+use crate::client::RawClient;
+use crate::client_api::client_lifecycle;
+use crate::error::{Result, ServiceError};
+use crate::server::{Dispatch, ServiceHandler};
+use crate::transport::codec::{
+    BatchBuilder, BatchView, FLAG_BATCH, METHOD_STRING_REVERSE, StrView, string_reverse,
+};
+use std::fmt;
+
+pub use crate::{ClientConfig, ServerConfig};
+
+/// A client of a STRING_REVERSE service.
+#[derive(Debug)]
+pub struct StringReverseClient {
+    raw: RawClient,
+}
+
+client_lifecycle!(StringReverseClient);
+
+impl StringReverseClient {
+    /// Sends `s`; the answer borrows the client until the next call.
+    pub fn call(&mut self, s: &[u8]) -> Result<StrView<'_>> {
+        string_reverse::encode(s, &mut self.raw.request).map_err(ServiceError::Malformed)?;
+        self.raw.call(METHOD_STRING_REVERSE, 0, 1)?;
+        self.raw.decode(string_reverse::decode)
+    }
+
+    /// Sends `items` as one batch message; the answers, in order, as owned
+    /// byte strings.
+    pub fn call_batch(&mut self, items: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        let count = u32::try_from(items.len()).map_err(|_| ServiceError::InvalidRequest("too many items"))?;
+        let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
+        for s in items {
+            b.add_with(string_reverse::encoded_len(s), |dst| {
+                let _ = string_reverse::write(s, dst);
+            })
+            .map_err(ServiceError::Malformed)?;
+        }
+        b.finish();
+        let h = self.raw.call(METHOD_STRING_REVERSE, FLAG_BATCH, count)?;
+        if h.item_count != count {
+            self.raw.poison();
+            return Err(ServiceError::BadResponse("batch response has another item count"));
+        }
+        let view = self.raw.decode(|p| BatchView::decode(p, count))?;
+        view.iter()
+            .map(|item| string_reverse::decode(item).map(|s| s.as_bytes().to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                self.raw.poison();
+                ServiceError::Malformed(e)
+            })
+    }
+}
+
+/// The user's callback: write the answer for the input into the vector
+/// (empty on entry); return success.
+pub type HandleFn = dyn Fn(&[u8], &mut Vec<u8>) -> bool + Send + Sync;
+
+/// The typed handler of a STRING_REVERSE server.
+#[derive(Default)]
+pub struct Handler {
+    /// The callback; `None` answers every request INTERNAL_ERROR.
+    pub handle: Option<Box<HandleFn>>,
+}
+
+impl fmt::Debug for Handler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handler")
+            .field("handle", &self.handle.is_some())
+            .finish()
+    }
+}
+
+impl ServiceHandler for Handler {
+    const METHOD: u16 = METHOD_STRING_REVERSE;
+
+    fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch {
+        let Ok(s) = string_reverse::decode(request) else {
+            return Dispatch::BadRequest;
+        };
+        let Some(handle) = &self.handle else {
+            return Dispatch::Failed;
+        };
+        // The answer is built in `out`, then framed in place.
+        out.clear();
+        if !handle(s.as_bytes(), out) {
+            return Dispatch::Failed;
+        }
+        let n = out.len();
+        if string_reverse::STRING_REVERSE_HDR_LEN + n + 1 > limit {
+            return Dispatch::Overflow;
+        }
+        out.resize(string_reverse::STRING_REVERSE_HDR_LEN + n + 1, 0);
+        out.copy_within(0..n, string_reverse::STRING_REVERSE_HDR_LEN);
+        let answer = out[string_reverse::STRING_REVERSE_HDR_LEN..][..n].to_vec();
+        match string_reverse::write(&answer, out) {
+            Ok(_) => Dispatch::Done,
+            Err(_) => Dispatch::Failed,
+        }
+    }
+}
+
+/// A managed STRING_REVERSE server.
+pub type ManagedServer = crate::server::ManagedServer<Handler>;
