@@ -135,6 +135,12 @@ impl<H: ServiceHandler> ManagedServer<H> {
     /// Binds the endpoint and serves until [`ManagedServer::stop`]. Returns
     /// after every session has ended and the endpoint has been removed.
     pub fn run(&self) -> Result<()> {
+        self.run_notify(|| {})
+    }
+
+    /// Like [`ManagedServer::run`], calling `bound` once the endpoint is
+    /// bound and accepting (for readiness signals).
+    pub fn run_notify(&self, bound: impl FnOnce()) -> Result<()> {
         let sh = &self.shared;
         let (Some(stop_accepting), Some(_)) = (&sh.stop_accepting, &sh.stop_sessions) else {
             return Err(ServiceError::Transport(TransportError::Io {
@@ -147,6 +153,7 @@ impl<H: ServiceHandler> ManagedServer<H> {
         }
         let listener = UdsListener::bind(&self.run_dir, &self.service, self.config.to_transport())?;
         sh.running.store(true, Ordering::Release);
+        bound();
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
         let result = loop {
             if sh.stopping.load(Ordering::Acquire) {

@@ -1,0 +1,152 @@
+//! Helpers shared by the interop peers: the fixed parameters of the interop
+//! matrix, profile selection from the environment, and the server lifecycle
+//! (print `READY`, serve until SIGTERM or SIGINT).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use std::io::Write;
+
+/// Auth token of the interop matrix.
+pub const AUTH_TOKEN: u64 = 0xDEAD_BEEF_CAFE_BABE;
+/// Response payload limit of the interop servers and clients.
+pub const RESPONSE_PAYLOAD: u32 = 65536;
+/// Request payload limit of the interop servers.
+pub const REQUEST_PAYLOAD: u32 = 4096;
+/// Batch items of the interop matrix.
+pub const BATCH_ITEMS: u32 = 16;
+
+/// Profiles from `NIPC_PROFILE`: `shm` means SHM_HYBRID and baseline,
+/// supported and preferred; anything else, baseline only.
+pub fn profiles() -> u32 {
+    match std::env::var("NIPC_PROFILE").as_deref() {
+        Ok("shm") => PROFILE_SHM_HYBRID | PROFILE_BASELINE,
+        _ => PROFILE_BASELINE,
+    }
+}
+
+/// Prints `READY` and flushes, for the test driver.
+pub fn announce_ready() {
+    println!("READY");
+    let _ = std::io::stdout().flush();
+}
+
+/// Blocks SIGTERM and SIGINT in this thread and every thread it starts
+/// later, so they can be received with [`wait_for_termination`].
+#[cfg(unix)]
+pub fn block_termination_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    let _ = set.thread_block();
+    set
+}
+
+/// Waits for SIGTERM or SIGINT (blocked beforehand).
+#[cfg(unix)]
+pub fn wait_for_termination(set: &nix::sys::signal::SigSet) {
+    let _ = set.wait();
+}
+
+/// Reports a client's verdict the way the matrix expects: `PASS` and exit
+/// code 0, or `FAIL` and 1, with the reasons on stderr.
+pub fn verdict(name: &str, result: Result<(), String>) -> i32 {
+    match result {
+        Ok(()) => {
+            println!("PASS");
+            0
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            println!("FAIL");
+            1
+        }
+    }
+}
+
+/// Parses `<mode> <run_dir> <service>`.
+pub fn args(usage: &str) -> Option<(String, String, String)> {
+    let mut a = std::env::args().skip(1);
+    match (a.next(), a.next(), a.next()) {
+        (Some(m), Some(d), Some(s)) => Some((m, d, s)),
+        _ => {
+            eprintln!("usage: {usage}");
+            None
+        }
+    }
+}
+
+/// The snapshot the interop servers publish.
+pub mod fixture {
+    /// `(hash, options, enabled, name, path)` of each item.
+    pub const ITEMS: [(u32, u32, u32, &str, &str); 3] = [
+        (1001, 0, 1, "docker-abc123", "/sys/fs/cgroup/docker/abc123"),
+        (2002, 0, 1, "k8s-pod-xyz", "/sys/fs/cgroup/kubepods/xyz"),
+        (3003, 0, 0, "systemd-user", "/sys/fs/cgroup/user.slice/user-1000"),
+    ];
+    /// The producer's systemd flag.
+    pub const SYSTEMD_ENABLED: u32 = 1;
+    /// The snapshot generation.
+    pub const GENERATION: u64 = 42;
+}
+
+/// A managed `cgroups-snapshot` server publishing [`fixture`], serving
+/// until SIGTERM or SIGINT.
+#[cfg(unix)]
+pub fn serve_snapshot_fixture(run_dir: &str, service: &str, batch_items: u32) -> i32 {
+    use netipc::service::cgroups::{Handler, ManagedServer, ServerConfig};
+    let signals = block_termination_signals();
+    let handler = Handler {
+        handle: Some(Box::new(|_req, b| {
+            b.set_header(fixture::SYSTEMD_ENABLED, fixture::GENERATION);
+            fixture::ITEMS
+                .iter()
+                .all(|(h, o, e, n, p)| b.add(*h, *o, *e, n.as_bytes(), p.as_bytes()).is_ok())
+        })),
+    };
+    let profiles = profiles();
+    let config = ServerConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        max_request_payload_bytes: REQUEST_PAYLOAD,
+        max_request_batch_items: batch_items,
+        max_response_payload_bytes: RESPONSE_PAYLOAD,
+        max_response_batch_items: batch_items,
+        auth_token: AUTH_TOKEN,
+        ..ServerConfig::default()
+    };
+    let server = ManagedServer::new(run_dir, service, config, handler);
+    serve_until_signal(&signals, |bound| server.run_notify(bound), || server.stop())
+}
+
+/// Runs a server (`run` gets a callback to call once bound), prints
+/// `READY` once bound, stops it on SIGTERM or SIGINT. Returns the exit code.
+#[cfg(unix)]
+pub fn serve_until_signal<E: std::fmt::Display + Send>(
+    signals: &nix::sys::signal::SigSet,
+    run: impl FnOnce(Box<dyn FnOnce() + Send>) -> Result<(), E> + Send,
+    stop: impl FnOnce(),
+) -> i32 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let runner = s.spawn(move || {
+            run(Box::new(move || {
+                let _ = tx.send(());
+            }))
+        });
+        if rx.recv().is_ok() {
+            announce_ready();
+            wait_for_termination(signals);
+            stop();
+        }
+        match runner.join() {
+            Ok(Ok(())) => 0,
+            Ok(Err(e)) => {
+                eprintln!("server: {e}");
+                1
+            }
+            Err(_) => 1,
+        }
+    })
+}
