@@ -158,7 +158,9 @@ fn roundtrip_sizes(packet_size: u32, sizes: &[usize]) {
     let listener = UdsListener::bind(dir.path(), "chunk", server_cfg(packet_size, max)).unwrap();
     let server = echo_server(listener, 1);
     let mut c = UdsSession::connect(dir.path(), "chunk", &client_cfg(packet_size, max)).unwrap();
-    assert_eq!(c.params().packet_size, packet_size);
+    if packet_size != 0 {
+        assert_eq!(c.params().packet_size, packet_size);
+    }
     for (i, &n) in sizes.iter().enumerate() {
         let payload: Vec<u8> = (0..n).map(|j| (j * 31 + i) as u8).collect();
         let h = Header::new(Kind::Request, METHOD_STRING_REVERSE, i as u64 + 1, 0);
@@ -180,6 +182,13 @@ fn chunked_messages_small_packets() {
 #[test]
 fn chunked_messages_up_to_8_mib() {
     roundtrip_sizes(4096, &[1, 4064, 4065, 1 << 20, 8 << 20]);
+}
+
+/// With packet sizes derived from `SO_SNDBUF`, full-size packets must still
+/// be accepted by the kernel (which reserves part of the buffer).
+#[test]
+fn chunked_messages_at_the_default_packet_size() {
+    roundtrip_sizes(0, &[200_000, 212_992, 4 << 20]);
 }
 
 #[test]

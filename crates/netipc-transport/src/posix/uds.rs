@@ -76,12 +76,18 @@ fn seqpacket() -> Result<OwnedFd> {
     .map_err(|e| TransportError::io("socket", e))
 }
 
+/// Bytes of `SO_SNDBUF` a single SEQPACKET message cannot use: Linux
+/// refuses (EMSGSIZE) a message longer than the send buffer minus 32.
+const SNDBUF_RESERVE: usize = 64;
+
+/// The packet size this side proposes: the configured one, or the largest
+/// message the socket's send buffer accepts.
 fn packet_size_of(fd: &OwnedFd, configured: u32) -> u32 {
     if configured != 0 {
         return configured;
     }
     match getsockopt(fd, sockopt::SndBuf) {
-        Ok(n) if n > 0 => n.min(u32::MAX as usize) as u32,
+        Ok(n) if n > SNDBUF_RESERVE + HEADER_LEN => (n - SNDBUF_RESERVE).min(u32::MAX as usize) as u32,
         _ => PACKET_SIZE_FALLBACK,
     }
 }

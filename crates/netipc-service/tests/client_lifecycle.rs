@@ -1,0 +1,265 @@
+//! Client states, retries, timeouts and aborts.
+#![cfg(unix)]
+
+mod common;
+
+use common::*;
+use netipc_service::cgroups::{self, CgroupsClient};
+use netipc_service::increment::{self, IncrementClient};
+use netipc_service::transport::codec::{STATUS_INTERNAL_ERROR, STATUS_UNSUPPORTED};
+use netipc_service::{ClientState, ServiceError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+fn plus_one() -> increment::Handler {
+    increment::Handler {
+        handle: Some(Box::new(|v| Some(v + 1))),
+    }
+}
+
+#[test]
+fn lifecycle_without_a_server() {
+    let dir = RunDir::new("svc");
+    let mut c = IncrementClient::new(dir.path(), "absent", client_config(1024));
+    assert_eq!(c.state(), ClientState::Disconnected);
+    assert!(!c.ready());
+    assert!(matches!(c.call(1), Err(ServiceError::NotReady(ClientState::Disconnected))));
+    assert!(c.refresh(), "state changed to NOT_FOUND");
+    assert_eq!(c.state(), ClientState::NotFound);
+    assert!(!c.refresh(), "still NOT_FOUND: no change");
+    assert!(matches!(c.call(1), Err(ServiceError::NotReady(ClientState::NotFound))));
+    assert_eq!(c.status().call_count, 0);
+
+    // The server appears later: the next refresh connects.
+    let _srv = Running::start(dir.path(), "absent", server_config(1024), plus_one());
+    assert!(c.refresh());
+    assert!(c.ready());
+    assert_eq!(c.call(41).unwrap(), 42);
+    c.close();
+    assert_eq!(c.state(), ClientState::Disconnected);
+}
+
+#[test]
+fn handshake_failures_map_to_states() {
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "inc", server_config(1024), plus_one());
+    let mut bad_token = IncrementClient::new(dir.path(), "inc", netipc_service::ClientConfig { auth_token: 1, ..client_config(1024) });
+    bad_token.refresh();
+    assert_eq!(bad_token.state(), ClientState::AuthFailed);
+    let mut too_big = IncrementClient::new(dir.path(), "inc", client_config(4096));
+    too_big.refresh();
+    assert_eq!(too_big.state(), ClientState::Incompatible);
+}
+
+#[test]
+fn typed_single_and_batch_calls() {
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "inc", server_config(65536), plus_one());
+    let mut c = IncrementClient::new(dir.path(), "inc", client_config(65536));
+    assert!(connect(|| {
+        c.refresh();
+        c.ready()
+    }));
+    assert_eq!(c.call(u64::MAX - 1).unwrap(), u64::MAX);
+    let values: Vec<u64> = (0..1000).collect();
+    let out = c.call_batch(&values).unwrap();
+    assert_eq!(out, (1..=1000).collect::<Vec<u64>>());
+    assert_eq!(c.call_batch(&[7]).unwrap(), vec![8]);
+    assert_eq!(c.status().call_count, 3);
+    assert_eq!(c.status().reconnect_count, 0);
+}
+
+#[test]
+fn string_reverse_calls() {
+    use netipc_service::string_reverse::{Handler, StringReverseClient};
+    let dir = RunDir::new("svc");
+    let handler = Handler {
+        handle: Some(Box::new(|s, out| {
+            out.extend(s.iter().rev());
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "rev", server_config(65536), handler);
+    let mut c = StringReverseClient::new(dir.path(), "rev", client_config(65536));
+    assert!(connect(|| {
+        c.refresh();
+        c.ready()
+    }));
+    assert_eq!(c.call(b"hello").unwrap().as_bytes(), b"olleh");
+    assert_eq!(c.call(b"").unwrap().as_bytes(), b"");
+    let got = c.call_batch(&[b"abc", b"", b"hello, world"]).unwrap();
+    assert_eq!(got, vec![b"cba".to_vec(), vec![], b"dlrow ,olleh".to_vec()]);
+}
+
+#[test]
+fn a_failed_call_is_retried_once_on_a_new_session() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    // Fails the first request (INTERNAL_ERROR closes that session), then works.
+    let handler = increment::Handler {
+        handle: Some(Box::new(move |v| (seen.fetch_add(1, Ordering::SeqCst) > 0).then_some(v + 1))),
+    };
+    let srv = Running::start(dir.path(), "retry", server_config(1024), handler);
+    let mut c = IncrementClient::new(dir.path(), "retry", client_config(1024));
+    c.refresh();
+    assert_eq!(c.call(1).unwrap(), 2);
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the request was sent twice");
+    assert_eq!(c.status().reconnect_count, 1);
+    assert!(c.ready());
+    drop(srv);
+}
+
+#[test]
+fn a_retry_that_fails_again_reports_the_error() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    let handler = increment::Handler {
+        handle: Some(Box::new(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            None
+        })),
+    };
+    let _srv = Running::start(dir.path(), "fail", server_config(1024), handler);
+    let mut c = IncrementClient::new(dir.path(), "fail", client_config(1024));
+    c.refresh();
+    assert!(matches!(c.call(1), Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))));
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "exactly one retry");
+    assert_eq!(c.state(), ClientState::Broken);
+    assert_eq!(c.status().error_count, 1);
+    // The caller's loop reconnects.
+    assert!(c.refresh());
+    assert!(c.ready());
+}
+
+#[test]
+fn a_handler_panic_closes_only_that_session() {
+    let dir = RunDir::new("svc");
+    let handler = increment::Handler {
+        handle: Some(Box::new(|v| {
+            assert!(v != 13, "unlucky");
+            Some(v + 1)
+        })),
+    };
+    let _srv = Running::start(dir.path(), "panic", server_config(1024), handler);
+    let mut c = IncrementClient::new(dir.path(), "panic", client_config(1024));
+    c.refresh();
+    assert!(matches!(c.call(13), Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))));
+    c.refresh();
+    assert_eq!(c.call(1).unwrap(), 2, "the server still serves");
+    let mut other = IncrementClient::new(dir.path(), "panic", client_config(1024));
+    other.refresh();
+    assert_eq!(other.call(5).unwrap(), 6);
+}
+
+#[test]
+fn the_wrong_method_is_unsupported() {
+    let dir = RunDir::new("svc");
+    let handler = cgroups::Handler {
+        handle: Some(Box::new(|_, _| true)),
+    };
+    let _srv = Running::start(dir.path(), "cg", server_config(1024), handler);
+    let mut c = IncrementClient::new(dir.path(), "cg", client_config(1024));
+    c.refresh();
+    assert!(matches!(c.call(1), Err(ServiceError::ServerStatus(STATUS_UNSUPPORTED))));
+    let mut right = CgroupsClient::new(dir.path(), "cg", client_config(1024));
+    right.refresh();
+    assert_eq!(right.call_snapshot().unwrap().item_count, 0);
+}
+
+fn slow_handler(delay: Duration, calls: Arc<AtomicU32>) -> increment::Handler {
+    increment::Handler {
+        handle: Some(Box::new(move |v| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(delay);
+            Some(v + 1)
+        })),
+    }
+}
+
+#[test]
+fn timeout_is_not_retried() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let _srv = Running::start(dir.path(), "slow", server_config(1024), slow_handler(Duration::from_millis(500), Arc::clone(&calls)));
+    let cfg = netipc_service::ClientConfig {
+        call_timeout: Duration::from_millis(100),
+        ..client_config(1024)
+    };
+    let mut c = IncrementClient::new(dir.path(), "slow", cfg);
+    c.refresh();
+    let started = Instant::now();
+    assert!(matches!(c.call(1), Err(ServiceError::Timeout)));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(100) && took < Duration::from_millis(450), "{took:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(c.state(), ClientState::Broken);
+}
+
+#[test]
+fn abort_from_another_thread_is_sticky_and_not_retried() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let _srv = Running::start(dir.path(), "abort", server_config(1024), slow_handler(Duration::from_millis(400), Arc::clone(&calls)));
+    let mut c = IncrementClient::new(dir.path(), "abort", client_config(1024));
+    c.refresh();
+    let abort = c.abort_handle().unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        abort.abort();
+    });
+    let started = Instant::now();
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    assert!(started.elapsed() < Duration::from_millis(350));
+    t.join().unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Sticky until cleared.
+    c.refresh();
+    assert!(matches!(c.call(2), Err(ServiceError::Aborted)));
+    c.clear_abort();
+    c.refresh();
+    assert_eq!(c.call(2).unwrap(), 3);
+}
+
+#[test]
+fn sixteen_concurrent_clients() {
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "many", server_config(1024), plus_one());
+    std::thread::scope(|s| {
+        for k in 0..16u64 {
+            let path = dir.path();
+            s.spawn(move || {
+                let mut c = IncrementClient::new(path, "many", client_config(1024));
+                assert!(connect(|| {
+                    c.refresh();
+                    c.ready()
+                }));
+                for i in 0..200 {
+                    assert_eq!(c.call(k * 1000 + i).unwrap(), k * 1000 + i + 1);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn drain_lets_in_flight_calls_finish() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let srv = Running::start(dir.path(), "drain", server_config(1024), slow_handler(Duration::from_millis(200), Arc::clone(&calls)));
+    let server = Arc::clone(&srv.server);
+    let mut c = IncrementClient::new(dir.path(), "drain", client_config(1024));
+    c.refresh();
+    std::thread::scope(|s| {
+        let caller = s.spawn(|| c.call(9));
+        while calls.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        assert!(server.drain(Duration::from_secs(5)));
+        assert_eq!(caller.join().unwrap().unwrap(), 10);
+    });
+    srv.stop();
+    assert!(!dir.path().join("drain.sock").exists());
+}
