@@ -24,11 +24,17 @@ fn lifecycle_without_a_server() {
     let mut c = IncrementClient::new(dir.path(), "absent", client_config(1024));
     assert_eq!(c.state(), ClientState::Disconnected);
     assert!(!c.ready());
-    assert!(matches!(c.call(1), Err(ServiceError::NotReady(ClientState::Disconnected))));
+    assert!(matches!(
+        c.call(1),
+        Err(ServiceError::NotReady(ClientState::Disconnected))
+    ));
     assert!(c.refresh(), "state changed to NOT_FOUND");
     assert_eq!(c.state(), ClientState::NotFound);
     assert!(!c.refresh(), "still NOT_FOUND: no change");
-    assert!(matches!(c.call(1), Err(ServiceError::NotReady(ClientState::NotFound))));
+    assert!(matches!(
+        c.call(1),
+        Err(ServiceError::NotReady(ClientState::NotFound))
+    ));
     assert_eq!(c.status().call_count, 0);
 
     // The server appears later: the next refresh connects.
@@ -44,7 +50,14 @@ fn lifecycle_without_a_server() {
 fn handshake_failures_map_to_states() {
     let dir = RunDir::new("svc");
     let _srv = Running::start(dir.path(), "inc", server_config(1024), plus_one());
-    let mut bad_token = IncrementClient::new(dir.path(), "inc", netipc_service::ClientConfig { auth_token: 1, ..client_config(1024) });
+    let mut bad_token = IncrementClient::new(
+        dir.path(),
+        "inc",
+        netipc_service::ClientConfig {
+            auth_token: 1,
+            ..client_config(1024)
+        },
+    );
     bad_token.refresh();
     assert_eq!(bad_token.state(), ClientState::AuthFailed);
     let mut too_big = IncrementClient::new(dir.path(), "inc", client_config(4096));
@@ -99,7 +112,9 @@ fn a_failed_call_is_retried_once_on_a_new_session() {
     let seen = Arc::clone(&calls);
     // Fails the first request (INTERNAL_ERROR closes that session), then works.
     let handler = increment::Handler {
-        handle: Some(Box::new(move |v| (seen.fetch_add(1, Ordering::SeqCst) > 0).then_some(v + 1))),
+        handle: Some(Box::new(move |v| {
+            (seen.fetch_add(1, Ordering::SeqCst) > 0).then_some(v + 1)
+        })),
     };
     let srv = Running::start(dir.path(), "retry", server_config(1024), handler);
     let mut c = IncrementClient::new(dir.path(), "retry", client_config(1024));
@@ -125,7 +140,10 @@ fn a_retry_that_fails_again_reports_the_error() {
     let _srv = Running::start(dir.path(), "fail", server_config(1024), handler);
     let mut c = IncrementClient::new(dir.path(), "fail", client_config(1024));
     c.refresh();
-    assert!(matches!(c.call(1), Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))));
+    assert!(matches!(
+        c.call(1),
+        Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))
+    ));
     assert_eq!(calls.load(Ordering::SeqCst), 2, "exactly one retry");
     assert_eq!(c.state(), ClientState::Broken);
     assert_eq!(c.status().error_count, 1);
@@ -146,7 +164,10 @@ fn a_handler_panic_closes_only_that_session() {
     let _srv = Running::start(dir.path(), "panic", server_config(1024), handler);
     let mut c = IncrementClient::new(dir.path(), "panic", client_config(1024));
     c.refresh();
-    assert!(matches!(c.call(13), Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))));
+    assert!(matches!(
+        c.call(13),
+        Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))
+    ));
     c.refresh();
     assert_eq!(c.call(1).unwrap(), 2, "the server still serves");
     let mut other = IncrementClient::new(dir.path(), "panic", client_config(1024));
@@ -163,7 +184,10 @@ fn the_wrong_method_is_unsupported() {
     let _srv = Running::start(dir.path(), "cg", server_config(1024), handler);
     let mut c = IncrementClient::new(dir.path(), "cg", client_config(1024));
     c.refresh();
-    assert!(matches!(c.call(1), Err(ServiceError::ServerStatus(STATUS_UNSUPPORTED))));
+    assert!(matches!(
+        c.call(1),
+        Err(ServiceError::ServerStatus(STATUS_UNSUPPORTED))
+    ));
     let mut right = CgroupsClient::new(dir.path(), "cg", client_config(1024));
     right.refresh();
     assert_eq!(right.call_snapshot().unwrap().item_count, 0);
@@ -183,7 +207,12 @@ fn slow_handler(delay: Duration, calls: Arc<AtomicU32>) -> increment::Handler {
 fn timeout_is_not_retried() {
     let dir = RunDir::new("svc");
     let calls = Arc::new(AtomicU32::new(0));
-    let _srv = Running::start(dir.path(), "slow", server_config(1024), slow_handler(Duration::from_millis(500), Arc::clone(&calls)));
+    let _srv = Running::start(
+        dir.path(),
+        "slow",
+        server_config(1024),
+        slow_handler(Duration::from_millis(500), Arc::clone(&calls)),
+    );
     let cfg = netipc_service::ClientConfig {
         call_timeout: Duration::from_millis(100),
         ..client_config(1024)
@@ -193,7 +222,10 @@ fn timeout_is_not_retried() {
     let started = Instant::now();
     assert!(matches!(c.call(1), Err(ServiceError::Timeout)));
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(100) && took < Duration::from_millis(450), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_millis(450),
+        "{took:?}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(c.state(), ClientState::Broken);
 }
@@ -202,7 +234,12 @@ fn timeout_is_not_retried() {
 fn abort_from_another_thread_is_sticky_and_not_retried() {
     let dir = RunDir::new("svc");
     let calls = Arc::new(AtomicU32::new(0));
-    let _srv = Running::start(dir.path(), "abort", server_config(1024), slow_handler(Duration::from_millis(400), Arc::clone(&calls)));
+    let _srv = Running::start(
+        dir.path(),
+        "abort",
+        server_config(1024),
+        slow_handler(Duration::from_millis(400), Arc::clone(&calls)),
+    );
     let mut c = IncrementClient::new(dir.path(), "abort", client_config(1024));
     c.refresh();
     let abort = c.abort_handle().unwrap();
@@ -248,7 +285,12 @@ fn sixteen_concurrent_clients() {
 fn drain_lets_in_flight_calls_finish() {
     let dir = RunDir::new("svc");
     let calls = Arc::new(AtomicU32::new(0));
-    let srv = Running::start(dir.path(), "drain", server_config(1024), slow_handler(Duration::from_millis(200), Arc::clone(&calls)));
+    let srv = Running::start(
+        dir.path(),
+        "drain",
+        server_config(1024),
+        slow_handler(Duration::from_millis(200), Arc::clone(&calls)),
+    );
     let server = Arc::clone(&srv.server);
     let mut c = IncrementClient::new(dir.path(), "drain", client_config(1024));
     c.refresh();

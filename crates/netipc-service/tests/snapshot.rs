@@ -38,9 +38,15 @@ fn a_5_mb_snapshot_reaches_a_client_configured_for_64_kib() {
     assert_eq!(view.item_count, items);
     assert!(view.iter().count() == items as usize);
     let last = view.item(items - 1).unwrap();
-    assert_eq!(last.name, format!("system.slice/unit-{:08}.service", items - 1).as_str());
+    assert_eq!(
+        last.name,
+        format!("system.slice/unit-{:08}.service", items - 1).as_str()
+    );
     let reconnects = c.status().reconnect_count;
-    assert!((1..=8).contains(&reconnects), "grew through {reconnects} reconnects");
+    assert!(
+        (1..=8).contains(&reconnects),
+        "grew through {reconnects} reconnects"
+    );
     // The next session starts with the learned budget: no more regrowth.
     let mut again = CgroupsClient::new(dir.path(), "big", client_config(65536));
     again.refresh();

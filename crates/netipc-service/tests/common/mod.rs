@@ -72,7 +72,8 @@ impl<H: ServiceHandler> Running<H> {
         let thread = std::thread::spawn(move || {
             s.run_notify(move || tx.send(()).unwrap()).unwrap();
         });
-        rx.recv_timeout(Duration::from_secs(10)).expect("server bound in time");
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("server bound in time");
         Self {
             server,
             thread: Some(thread),

@@ -1,0 +1,283 @@
+//! The Level 3 cache: population, lookups, preservation on failure, guarded
+//! readers during refreshes, and a large snapshot.
+#![cfg(unix)]
+
+use netipc_cache::service::cgroups::{Handler, ManagedServer};
+use netipc_cache::service::transport::codec::{Header, Kind, STATUS_OK};
+use netipc_cache::service::transport::posix::UdsListener;
+use netipc_cache::service::{ServerConfig, ServiceError};
+use netipc_cache::{CgroupsCache, ClientConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+const TOKEN: u64 = 77;
+
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "netipc-cache-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn client_cfg(max: u32) -> ClientConfig {
+    ClientConfig {
+        max_response_payload_bytes: max,
+        auth_token: TOKEN,
+        ..ClientConfig::default()
+    }
+}
+
+fn server_cfg(max: u32) -> ServerConfig {
+    ServerConfig {
+        max_response_payload_bytes: max,
+        auth_token: TOKEN,
+        ..ServerConfig::default()
+    }
+}
+
+fn djb2(s: &str) -> u32 {
+    s.bytes()
+        .fold(5381u32, |h, b| h.wrapping_mul(33).wrapping_add(b as u32))
+}
+
+/// A handler publishing `n` items named `cg-<generation>-<i>`; the
+/// generation increases on every call.
+fn counting_handler(n: u32, generation: Arc<AtomicU64>) -> Handler {
+    Handler {
+        handle: Some(Box::new(move |_, b| {
+            let g = generation.fetch_add(1, Ordering::SeqCst) + 1;
+            b.set_header(1, g);
+            (0..n).all(|i| {
+                let name = format!("cg-{i}");
+                let path = format!("/sys/fs/cgroup/gen-{g}/cg-{i}");
+                b.add(djb2(&name), 0, 1, name.as_bytes(), path.as_bytes()).is_ok()
+            })
+        })),
+    }
+}
+
+fn serve<R>(dir: &Path, service: &str, cfg: ServerConfig, handler: Handler, body: impl FnOnce() -> R) -> R {
+    let server = ManagedServer::new(dir, service, cfg, handler);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let srv = &server;
+        s.spawn(move || srv.run_notify(move || tx.send(()).unwrap()).unwrap());
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        struct Stop<'a>(&'a ManagedServer);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.stop();
+            }
+        }
+        let _stop = Stop(&server);
+        body()
+    })
+}
+
+#[test]
+fn an_empty_cache_without_a_server() {
+    let dir = RunDir::new();
+    let mut cache = CgroupsCache::new(dir.path(), "none", client_cfg(65536));
+    assert!(!cache.refresh());
+    assert!(!cache.ready());
+    assert!(cache.is_empty());
+    assert!(cache.lookup(1, "x").is_none());
+    assert!(matches!(cache.last_error(), Some(ServiceError::NotReady(_))));
+    assert_eq!(cache.status().refresh_failure, 1);
+}
+
+#[test]
+fn refresh_builds_and_rebuilds_the_cache() {
+    let dir = RunDir::new();
+    let generation = Arc::new(AtomicU64::new(0));
+    serve(
+        dir.path(),
+        "cg",
+        server_cfg(65536),
+        counting_handler(50, Arc::clone(&generation)),
+        || {
+            let mut cache = CgroupsCache::new(dir.path(), "cg", client_cfg(65536));
+            assert!(cache.refresh());
+            assert!(cache.ready());
+            assert_eq!(cache.len(), 50);
+            let item = cache.lookup(djb2("cg-7"), "cg-7").unwrap();
+            assert_eq!(item.path, "/sys/fs/cgroup/gen-1/cg-7");
+            assert!(
+                cache.lookup(djb2("cg-7"), "cg-8").is_none(),
+                "same hash, other name"
+            );
+            assert!(cache.lookup(djb2("cg-999"), "cg-999").is_none());
+            assert!(cache.refresh());
+            assert_eq!(cache.status().generation, 2);
+            assert_eq!(
+                cache.lookup(djb2("cg-7"), "cg-7").unwrap().path,
+                "/sys/fs/cgroup/gen-2/cg-7"
+            );
+            cache.close();
+            assert!(!cache.ready() && cache.is_empty());
+        },
+    );
+}
+
+#[test]
+fn the_cache_survives_a_server_restart_and_a_failed_refresh() {
+    let dir = RunDir::new();
+    let generation = Arc::new(AtomicU64::new(0));
+    let mut cache = CgroupsCache::new(dir.path(), "cg", client_cfg(65536));
+    serve(
+        dir.path(),
+        "cg",
+        server_cfg(65536),
+        counting_handler(10, Arc::clone(&generation)),
+        || {
+            assert!(cache.refresh());
+        },
+    );
+    // The server is gone: refresh fails, the cache stays.
+    assert!(!cache.refresh());
+    assert_eq!(cache.len(), 10);
+    assert!(cache.lookup(djb2("cg-3"), "cg-3").is_some());
+    assert!(cache.ready());
+    // It comes back: the next refresh reconnects and rebuilds.
+    serve(
+        dir.path(),
+        "cg",
+        server_cfg(65536),
+        counting_handler(12, Arc::clone(&generation)),
+        || {
+            assert!(cache.refresh());
+            assert_eq!(cache.len(), 12);
+        },
+    );
+}
+
+/// A hand-written server: a good snapshot first, then a corrupt one.
+#[test]
+fn a_malformed_response_keeps_the_previous_cache() {
+    let dir = RunDir::new();
+    let listener = UdsListener::bind(
+        dir.path(),
+        "hostile",
+        netipc_cache::service::transport::ServerConfig {
+            max_response_payload_bytes: 65536,
+            auth_token: TOKEN,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let server = std::thread::spawn(move || {
+        let mut s = listener.accept().unwrap();
+        let mut good = Vec::new();
+        let mut b = netipc_cache::service::transport::codec::CgroupsBuilder::new(&mut good, 65536);
+        b.set_header(1, 5);
+        b.add(djb2("a"), 0, 1, b"a", b"/a").unwrap();
+        let n = b.finish();
+        good.truncate(n);
+        for round in 0..2 {
+            let (h, _) = s.receive().unwrap();
+            let reply = Header {
+                kind: Kind::Response,
+                transport_status: STATUS_OK,
+                ..h
+            };
+            let mut payload = good.clone();
+            if round == 1 {
+                payload[24 + 4] = 0xFF; // directory length of item 0
+            }
+            s.send(&reply, &payload).unwrap();
+        }
+    });
+    let mut cache = CgroupsCache::new(dir.path(), "hostile", client_cfg(65536));
+    assert!(cache.refresh());
+    assert!(!cache.refresh());
+    assert!(matches!(cache.last_error(), Some(ServiceError::Malformed(_))));
+    assert_eq!(cache.lookup(djb2("a"), "a").unwrap().path, "/a");
+    assert_eq!(cache.status().generation, 5);
+    server.join().unwrap();
+}
+
+#[test]
+fn guarded_readers_keep_their_snapshot_during_refreshes() {
+    let dir = RunDir::new();
+    let generation = Arc::new(AtomicU64::new(0));
+    serve(
+        dir.path(),
+        "cg",
+        server_cfg(1 << 20),
+        counting_handler(200, Arc::clone(&generation)),
+        || {
+            let mut cache = CgroupsCache::new(dir.path(), "cg", client_cfg(1 << 20));
+            assert!(cache.refresh());
+            let reader = cache.reader();
+            let done = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let checker = s.spawn(|| {
+                    let mut checks = 0u64;
+                    while !done.load(Ordering::Acquire) || checks == 0 {
+                        let guard = reader.guard();
+                        let g = guard.generation();
+                        // Everything seen through one guard is of one generation,
+                        // however many refreshes happen meanwhile.
+                        for _ in 0..3 {
+                            for i in 0..200 {
+                                let name = format!("cg-{i}");
+                                let item = guard.lookup(djb2(&name), name.as_bytes()).unwrap();
+                                assert_eq!(item.path, format!("/sys/fs/cgroup/gen-{g}/cg-{i}").as_str());
+                            }
+                            std::thread::yield_now();
+                        }
+                        checks += 1;
+                    }
+                    checks
+                });
+                for _ in 0..30 {
+                    assert!(cache.refresh());
+                }
+                done.store(true, Ordering::Release);
+                assert!(checker.join().unwrap() > 0);
+            });
+            assert_eq!(reader.guard().generation(), cache.status().generation);
+        },
+    );
+}
+
+#[test]
+fn a_100000_item_snapshot() {
+    let dir = RunDir::new();
+    let generation = Arc::new(AtomicU64::new(0));
+    let max = 16 << 20;
+    serve(
+        dir.path(),
+        "big",
+        server_cfg(max),
+        counting_handler(100_000, generation),
+        || {
+            let mut cache = CgroupsCache::new(dir.path(), "big", client_cfg(max));
+            assert!(cache.refresh(), "{:?}", cache.last_error());
+            assert_eq!(cache.len(), 100_000);
+            for i in (0..100_000).step_by(997) {
+                let name = format!("cg-{i}");
+                assert!(cache.lookup(djb2(&name), &name).is_some(), "{name}");
+            }
+        },
+    );
+}
