@@ -38,6 +38,8 @@ use std::time::SystemTime;
 pub struct CacheStatus {
     /// Connection state of the underlying client.
     pub state: ClientState,
+    /// Whether the current session uses shared memory.
+    pub shm: bool,
     /// Whether a snapshot was ever loaded.
     pub populated: bool,
     /// Items in the current snapshot.
@@ -144,6 +146,7 @@ impl CgroupsCache {
     pub fn status(&self) -> CacheStatus {
         CacheStatus {
             state: self.client.state(),
+            shm: self.client.status().shm,
             populated: self.populated,
             item_count: self.current.len(),
             generation: self.current.generation(),

@@ -56,14 +56,11 @@ impl<'a> StrView<'a> {
 
 impl fmt::Display for StrView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use fmt::Write as _;
-        for chunk in self.bytes.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_char(char::REPLACEMENT_CHARACTER)?;
-            }
+        // `pad` honours width and alignment; invalid UTF-8 shows as U+FFFD.
+        match core::str::from_utf8(self.bytes) {
+            Ok(s) => f.pad(s),
+            Err(_) => f.pad(&String::from_utf8_lossy(self.bytes)),
         }
-        Ok(())
     }
 }
 

@@ -1,0 +1,38 @@
+//! A `cgroups-snapshot` client: connect, fetch one snapshot, print it.
+//!
+//! Run a server first (`cargo run --example cgroups_server -- /tmp`), then
+//! `cargo run --example cgroups_client -- /tmp`.
+
+use netipc::protocol::PROFILE_BASELINE;
+use netipc::service::cgroups::{CgroupsClient, ClientConfig};
+
+fn main() {
+    let run_dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| std::env::temp_dir().display().to_string());
+    let config = ClientConfig {
+        supported_profiles: PROFILE_BASELINE,
+        max_response_payload_bytes: 65536,
+        auth_token: 0xDEADBEEFCAFEBABE,
+        ..ClientConfig::default()
+    };
+    let mut client = CgroupsClient::new(&run_dir, "cgroups-snapshot", config);
+    client.refresh();
+    if !client.ready() {
+        eprintln!(
+            "service not available ({:?}); a real plugin would retry from its loop",
+            client.state()
+        );
+        return;
+    }
+    match client.call_snapshot() {
+        Ok(view) => {
+            println!("generation {}, {} items", view.generation, view.item_count);
+            for item in view.iter() {
+                println!("{:>10}  {:<20}  {}", item.hash, item.name, item.path);
+            }
+        }
+        Err(e) => eprintln!("call failed: {e}"),
+    }
+    client.close();
+}
