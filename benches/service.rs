@@ -3,12 +3,15 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
-use netipc::service::cgroups::{CgroupsCache, CgroupsClient, ClientConfig, Handler, ManagedServer, ServerConfig};
+use netipc::service::cgroups::{
+    CgroupsCache, CgroupsClient, ClientConfig, Handler, ManagedServer, ServerConfig,
+};
 use std::hint::black_box;
 use std::sync::Arc;
 
 fn djb2(s: &str) -> u32 {
-    s.bytes().fold(5381u32, |h, b| h.wrapping_mul(33).wrapping_add(b as u32))
+    s.bytes()
+        .fold(5381u32, |h, b| h.wrapping_mul(33).wrapping_add(b as u32))
 }
 
 fn names(n: u32) -> Vec<(String, String)> {
@@ -25,7 +28,9 @@ fn handler(n: u32) -> Handler {
     Handler {
         handle: Some(Box::new(move |_, b| {
             b.set_header(1, 1);
-            items.iter().all(|(n, p)| b.add(djb2(n), 0, 1, n.as_bytes(), p.as_bytes()).is_ok())
+            items
+                .iter()
+                .all(|(n, p)| b.add(djb2(n), 0, 1, n.as_bytes(), p.as_bytes()).is_ok())
         })),
     }
 }
@@ -99,7 +104,9 @@ fn snapshot_round_trip(c: &mut Criterion) {
             })
         });
         let mut cache = CgroupsCache::new(&bench.dir, "cg", ccfg);
-        g.bench_function(format!("{name}_cache_refresh"), |b| b.iter(|| assert!(cache.refresh())));
+        g.bench_function(format!("{name}_cache_refresh"), |b| {
+            b.iter(|| assert!(cache.refresh()))
+        });
         drop(client);
         drop(cache);
     }

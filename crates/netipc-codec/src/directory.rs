@@ -195,6 +195,22 @@ impl<'b> PackedWriter<'b> {
         self.hdr_len + self.count * DIR_ENTRY_SIZE + body
     }
 
+    /// Whether an item of `item_len` bytes fits the budget while leaving
+    /// room for `suffix` more bytes of later items (each counted 8-aligned),
+    /// in a payload that will hold `total_items` items in all.
+    #[inline]
+    pub(crate) fn fits_before_suffix(&self, item_len: usize, suffix: usize, total_items: usize) -> bool {
+        let dir = self
+            .hdr_len
+            .saturating_add(total_items.saturating_mul(DIR_ENTRY_SIZE));
+        let tail = if suffix > 0 {
+            align8(item_len) + suffix
+        } else {
+            item_len
+        };
+        dir.saturating_add(align8(self.packed_len())).saturating_add(tail) <= self.limit
+    }
+
     /// Whether one more item of `item_len` bytes fits the budget.
     #[inline]
     pub(crate) fn fits(&self, item_len: usize) -> bool {

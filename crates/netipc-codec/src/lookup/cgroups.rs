@@ -282,6 +282,26 @@ impl<'b> CgroupsLookupResponseBuilder<'b> {
         }
     }
 
+    /// Like `new`, with directory room for `items` items up front.
+    pub fn with_capacity(out: &'b mut Vec<u8>, generation: u64, limit: usize, items: usize) -> Self {
+        Self {
+            w: PackedWriter::new(out, LOOKUP_HDR_LEN, items, limit, false),
+            generation,
+        }
+    }
+
+    pub(crate) fn fits_before_suffix(&self, item_len: usize, suffix: usize, total_items: usize) -> bool {
+        self.w.fits_before_suffix(item_len, suffix, total_items)
+    }
+
+    /// Appends an item given as its wire bytes (for example, copied from a
+    /// decoded response); it is checked as the decoder would.
+    pub fn add_item_bytes(&mut self, item: &[u8]) -> Result<()> {
+        CgroupsLookupItemView::decode(item)?;
+        self.w.add(item.len())?.copy_from_slice(item);
+        Ok(())
+    }
+
     /// Sets the generation written at finish.
     pub fn set_generation(&mut self, generation: u64) {
         self.generation = generation;

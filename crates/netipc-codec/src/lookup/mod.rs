@@ -7,7 +7,9 @@
 mod apps;
 mod cgroups;
 mod common;
+mod responder;
 
 pub use apps::*;
 pub use cgroups::*;
 pub use common::{LABEL_ENTRY_LEN, LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator};
+pub use responder::{AppsLookupResponder, CgroupsLookupResponder, Placed};

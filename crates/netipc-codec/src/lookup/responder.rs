@@ -1,0 +1,291 @@
+//! Request-aware lookup response builders for servers: one item per request
+//! key, in order, with the protocol's standard outcomes when the response
+//! budget runs out.
+//!
+//! Before writing a key's full answer, the responder checks that the answer
+//! fits while leaving room to mark every later key PAYLOAD_EXCEEDED. When it
+//! does not fit, the key and all later keys are marked PAYLOAD_EXCEEDED (the
+//! client retries them), unless it is the first item of the response, which
+//! then can never fit and is marked OVERSIZED_ITEM (final) so that every
+//! response makes progress.
+
+use super::apps::{
+    APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupEntry, AppsLookupRequestView, AppsLookupResponseBuilder,
+    AppsLookupStatus,
+};
+use super::cgroups::{
+    CGROUPS_LOOKUP_ITEM_HDR_LEN, CgroupsLookupEntry, CgroupsLookupRequestView, CgroupsLookupResponseBuilder,
+    CgroupsLookupStatus,
+};
+use super::common::{LabelInput, Orchestrator};
+use crate::error::{CodecError, Result};
+use crate::strview::StrView;
+use crate::wire::align8;
+
+/// What became of an answer given to a responder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// Written as given.
+    Answered,
+    /// Could never fit: written as OVERSIZED_ITEM.
+    Oversized,
+    /// The budget ran out: this key and every later one are PAYLOAD_EXCEEDED.
+    PayloadExceeded,
+}
+
+/// Wire length of a non-KNOWN cgroups item echoing a path of `len` bytes.
+fn cgroups_stub_len(path_len: usize) -> usize {
+    CGROUPS_LOOKUP_ITEM_HDR_LEN + path_len + 2
+}
+
+/// Wire length of a non-KNOWN apps item.
+const APPS_STUB_LEN: usize = APPS_LOOKUP_ITEM_HDR_LEN + 3;
+
+/// Answers a CGROUPS_LOOKUP request key by key.
+#[derive(Debug)]
+pub struct CgroupsLookupResponder<'b, 'r> {
+    b: CgroupsLookupResponseBuilder<'b>,
+    request: CgroupsLookupRequestView<'r>,
+    next: u32,
+    /// Bytes that keys `next..` take as 8-aligned PAYLOAD_EXCEEDED stubs.
+    suffix: usize,
+    exceeded: bool,
+}
+
+impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
+    /// Starts the response to `request` within `limit` bytes. Fails with
+    /// `LimitExceeded` when not even a response marking every key
+    /// PAYLOAD_EXCEEDED would fit (the server answers LIMIT_EXCEEDED).
+    pub fn new(
+        out: &'b mut Vec<u8>,
+        request: CgroupsLookupRequestView<'r>,
+        generation: u64,
+        limit: usize,
+    ) -> Result<Self> {
+        let suffix = request
+            .iter()
+            .map(|p| align8(cgroups_stub_len(p.len())))
+            .sum::<usize>();
+        let b =
+            CgroupsLookupResponseBuilder::with_capacity(out, generation, limit, request.item_count as usize);
+        let need =
+            super::common::LOOKUP_HDR_LEN + request.item_count as usize * crate::DIR_ENTRY_SIZE + suffix;
+        if need > limit {
+            return Err(CodecError::LimitExceeded { need, limit });
+        }
+        Ok(Self {
+            b,
+            request,
+            next: 0,
+            suffix,
+            exceeded: false,
+        })
+    }
+
+    /// Sets the generation written at finish.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.b.set_generation(generation);
+    }
+
+    /// The path of the next key to answer, or `None` when all are answered
+    /// (or the budget ran out and the rest is marked already).
+    pub fn next_key(&self) -> Option<StrView<'r>> {
+        if self.exceeded {
+            return None;
+        }
+        self.request.path(self.next).ok()
+    }
+
+    /// Number of keys in the request.
+    pub fn key_count(&self) -> u32 {
+        self.request.item_count
+    }
+
+    /// Answers the next key KNOWN.
+    pub fn known(
+        &mut self,
+        orchestrator: Orchestrator,
+        name: &[u8],
+        labels: &[LabelInput<'_>],
+    ) -> Result<Placed> {
+        self.answer(CgroupsLookupStatus::Known, orchestrator, name, labels)
+    }
+
+    /// Answers the next key with a non-KNOWN status (UNKNOWN_RETRY_LATER,
+    /// UNKNOWN_PERMANENT, OVERSIZED_ITEM).
+    pub fn not_known(&mut self, status: CgroupsLookupStatus) -> Result<Placed> {
+        self.answer(status, Orchestrator::UNKNOWN, b"", &[])
+    }
+
+    fn answer(
+        &mut self,
+        status: CgroupsLookupStatus,
+        orchestrator: Orchestrator,
+        name: &[u8],
+        labels: &[LabelInput<'_>],
+    ) -> Result<Placed> {
+        if self.exceeded {
+            return Ok(Placed::PayloadExceeded);
+        }
+        let path = self
+            .request
+            .path(self.next)
+            .map_err(|_| CodecError::InvalidInput("every key is answered"))?;
+        let entry = CgroupsLookupEntry {
+            status,
+            orchestrator,
+            path: path.as_bytes(),
+            name,
+            labels,
+        };
+        let len = entry.wire_len()?;
+        let stub = align8(cgroups_stub_len(path.len()));
+        let after = self.suffix - stub;
+        let total = self.request.item_count as usize;
+        let placed = if self.b.fits_before_suffix(len, after, total) {
+            self.b.add(&entry)?;
+            Placed::Answered
+        } else if self.b.count() == 0 {
+            self.b.add(&CgroupsLookupEntry::unknown(
+                path.as_bytes(),
+                CgroupsLookupStatus::OversizedItem,
+            ))?;
+            Placed::Oversized
+        } else {
+            self.mark_rest_exceeded()?;
+            return Ok(Placed::PayloadExceeded);
+        };
+        self.suffix = after;
+        self.next += 1;
+        Ok(placed)
+    }
+
+    fn mark_rest_exceeded(&mut self) -> Result<()> {
+        self.exceeded = true;
+        while let Ok(path) = self.request.path(self.next) {
+            self.b.add(&CgroupsLookupEntry::unknown(
+                path.as_bytes(),
+                CgroupsLookupStatus::PayloadExceeded,
+            ))?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// Completes the response. Every key must have an item by now.
+    pub fn finish(self) -> Result<usize> {
+        if self.b.count() != self.request.item_count {
+            return Err(CodecError::InvalidInput("not every key was answered"));
+        }
+        Ok(self.b.finish())
+    }
+}
+
+/// Answers an APPS_LOOKUP request key by key.
+#[derive(Debug)]
+pub struct AppsLookupResponder<'b, 'r> {
+    b: AppsLookupResponseBuilder<'b>,
+    request: AppsLookupRequestView<'r>,
+    next: u32,
+    suffix: usize,
+    exceeded: bool,
+}
+
+impl<'b, 'r> AppsLookupResponder<'b, 'r> {
+    /// Starts the response to `request` within `limit` bytes; fails like
+    /// [`CgroupsLookupResponder::new`].
+    pub fn new(
+        out: &'b mut Vec<u8>,
+        request: AppsLookupRequestView<'r>,
+        generation: u64,
+        limit: usize,
+    ) -> Result<Self> {
+        let n = request.item_count as usize;
+        let suffix = n * align8(APPS_STUB_LEN);
+        let b = AppsLookupResponseBuilder::with_capacity(out, generation, limit, n);
+        let need = super::common::LOOKUP_HDR_LEN + n * crate::DIR_ENTRY_SIZE + suffix;
+        if need > limit {
+            return Err(CodecError::LimitExceeded { need, limit });
+        }
+        Ok(Self {
+            b,
+            request,
+            next: 0,
+            suffix,
+            exceeded: false,
+        })
+    }
+
+    /// Sets the generation written at finish.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.b.set_generation(generation);
+    }
+
+    /// The next PID to answer, or `None` when all are answered.
+    pub fn next_key(&self) -> Option<u32> {
+        if self.exceeded {
+            return None;
+        }
+        self.request.pid(self.next).ok()
+    }
+
+    /// Number of keys in the request.
+    pub fn key_count(&self) -> u32 {
+        self.request.item_count
+    }
+
+    /// Answers the next PID. `entry.pid` must be that PID.
+    pub fn answer(&mut self, entry: &AppsLookupEntry<'_>) -> Result<Placed> {
+        if self.exceeded {
+            return Ok(Placed::PayloadExceeded);
+        }
+        let pid = self
+            .request
+            .pid(self.next)
+            .map_err(|_| CodecError::InvalidInput("every key is answered"))?;
+        if entry.pid != pid {
+            return Err(CodecError::InvalidInput("an answer must echo its request PID"));
+        }
+        let len = entry.wire_len()?;
+        let after = self.suffix - align8(APPS_STUB_LEN);
+        let total = self.request.item_count as usize;
+        let placed = if self.b.fits_before_suffix(len, after, total) {
+            self.b.add(entry)?;
+            Placed::Answered
+        } else if self.b.count() == 0 {
+            self.b
+                .add(&AppsLookupEntry::not_known(pid, AppsLookupStatus::OversizedItem))?;
+            Placed::Oversized
+        } else {
+            self.exceeded = true;
+            while let Ok(pid) = self.request.pid(self.next) {
+                self.b.add(&AppsLookupEntry::not_known(
+                    pid,
+                    AppsLookupStatus::PayloadExceeded,
+                ))?;
+                self.next += 1;
+            }
+            return Ok(Placed::PayloadExceeded);
+        };
+        self.suffix = after;
+        self.next += 1;
+        Ok(placed)
+    }
+
+    /// Answers the next PID with a non-KNOWN status.
+    pub fn not_known(&mut self, status: AppsLookupStatus) -> Result<Placed> {
+        let pid = self
+            .request
+            .pid(self.next)
+            .map_err(|_| CodecError::InvalidInput("every key is answered"))?;
+        self.answer(&AppsLookupEntry::not_known(pid, status))
+    }
+
+    /// Completes the response. Every key must have an item by now.
+    pub fn finish(self) -> Result<usize> {
+        if self.b.count() != self.request.item_count {
+            return Err(CodecError::InvalidInput("not every key was answered"));
+        }
+        Ok(self.b.finish())
+    }
+}
