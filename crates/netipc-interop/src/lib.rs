@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod lookup;
+
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use std::io::Write;
 

@@ -331,6 +331,20 @@ impl RawClient {
         }
     }
 
+    /// The request payload budget of the current session (or of the next
+    /// one, from the configuration, when not connected).
+    pub(crate) fn request_budget(&self) -> usize {
+        self.session
+            .as_ref()
+            .map_or(self.transport.max_request_payload_bytes, |s| {
+                s.params().max_request_payload_bytes
+            }) as usize
+    }
+
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
     /// The payload of the last successful call.
     pub(crate) fn payload(&self) -> &[u8] {
         self.session.as_ref().map_or(&[], UdsSession::last_payload)

@@ -3,7 +3,7 @@
 /// Implements the shared lifecycle methods on a typed client with a `raw`
 /// field.
 macro_rules! client_lifecycle {
-    ($client:ident) => {
+    ($client:ident $(, $field:ident : $init:expr)*) => {
         impl $client {
             /// A client for `{run_dir}/{service}`. Does not connect: the server
             /// need not be up. Call [`Self::refresh`] from your loop.
@@ -14,6 +14,7 @@ macro_rules! client_lifecycle {
             ) -> Self {
                 Self {
                     raw: $crate::client::RawClient::new(run_dir, service, config),
+                    $($field: $init,)*
                 }
             }
 

@@ -9,6 +9,12 @@ use std::time::Duration;
 pub const CALL_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 /// Default number of sessions a managed server serves at once.
 pub const MAX_SESSIONS_DEFAULT: usize = 16;
+/// Default ceiling of keys in one logical lookup call.
+pub const LOOKUP_MAX_ITEMS_DEFAULT: u32 = 65_536;
+/// Default ceiling of request/response cycles in one logical lookup call.
+pub const LOOKUP_MAX_SUBCALLS_DEFAULT: u32 = 4_096;
+/// Default ceiling of the stitched response of one logical lookup call.
+pub const LOOKUP_MAX_STITCHED_BYTES_DEFAULT: u32 = 64 * 1024 * 1024;
 /// How many times one call may reconnect with grown capacities.
 pub const OVERFLOW_RETRIES_MAX: u32 = 8;
 
@@ -53,6 +59,14 @@ pub struct ClientConfig {
     /// Ceiling of automatic request payload growth (0: [`MAX_PAYLOAD_CAP`],
     /// or the configured request payload if larger).
     pub request_payload_ceiling: u32,
+    /// Keys one logical lookup call may carry (0: [`LOOKUP_MAX_ITEMS_DEFAULT`]).
+    pub lookup_max_items: u32,
+    /// Request/response cycles one logical lookup call may use
+    /// (0: [`LOOKUP_MAX_SUBCALLS_DEFAULT`]).
+    pub lookup_max_subcalls: u32,
+    /// Bytes of the stitched response of one logical lookup call
+    /// (0: [`LOOKUP_MAX_STITCHED_BYTES_DEFAULT`]).
+    pub lookup_max_stitched_bytes: u32,
 }
 
 impl ClientConfig {
@@ -62,6 +76,14 @@ impl ClientConfig {
         } else {
             self.call_timeout
         }
+    }
+
+    pub(crate) fn lookup_limits(&self) -> (u32, u32, u32) {
+        (
+            or(self.lookup_max_items, LOOKUP_MAX_ITEMS_DEFAULT),
+            or(self.lookup_max_subcalls, LOOKUP_MAX_SUBCALLS_DEFAULT),
+            or(self.lookup_max_stitched_bytes, LOOKUP_MAX_STITCHED_BYTES_DEFAULT),
+        )
     }
 
     pub(crate) fn request_ceiling(&self) -> u32 {

@@ -2,6 +2,7 @@
 //! and at-least-once retry, and managed servers with typed handlers.
 //!
 //! One module per service kind: [`cgroups`] (CGROUPS_SNAPSHOT),
+//! [`lookup::cgroups`] (CGROUPS_LOOKUP), [`lookup::apps`] (APPS_LOOKUP),
 //! [`increment`] and [`string_reverse`] (test methods). Each has a client, a
 //! `Handler` and a `ManagedServer`. Callers never see transports, buffers
 //! or wire bytes; responses are views that borrow the client until its next
@@ -17,6 +18,7 @@ mod client_api;
 mod config;
 mod error;
 pub mod increment;
+pub mod lookup;
 mod server;
 pub mod string_reverse;
 

@@ -2,7 +2,13 @@
 //!
 //! ```text
 //! interop_service server|client <run_dir> <service>
+//! interop_service apps-server|apps-client|cgroups-server|cgroups-client <run_dir> <service>
+//! interop_service apps-mixed-server|apps-mixed-client|cgroups-mixed-server|cgroups-mixed-client <run_dir> <service>
 //! ```
+//!
+//! The lookup modes follow the shared matrix: scale calls of
+//! `NIPC_LOOKUP_SCALE_ITEMS` keys (8192 by default) against 8192-byte
+//! requests, and mixed calls covering every item outcome.
 //!
 //! The server publishes a 3-item cgroups snapshot (systemd_enabled 1,
 //! generation 42) until SIGTERM or SIGINT. The client retries `refresh` for
@@ -11,13 +17,34 @@
 
 #[cfg(unix)]
 fn main() {
+    use netipc::service::lookup::{apps, cgroups};
+    use netipc_interop::lookup::*;
     use netipc_interop::*;
-    let Some((mode, run_dir, service)) = args("interop_service server|client <run_dir> <service>") else {
+    let Some((mode, run_dir, service)) = args("interop_service <mode> <run_dir> <service>") else {
         std::process::exit(2);
     };
+    let (d, s) = (run_dir.as_str(), service.as_str());
+    let serve_apps = |h, workers| {
+        let signals = block_termination_signals();
+        let server = apps::ManagedServer::new(d, s, server_config(workers), h);
+        serve_until_signal(&signals, |bound| server.run_notify(bound), || server.stop())
+    };
+    let serve_cgroups = |h, workers| {
+        let signals = block_termination_signals();
+        let server = cgroups::ManagedServer::new(d, s, server_config(workers), h);
+        serve_until_signal(&signals, |bound| server.run_notify(bound), || server.stop())
+    };
     let code = match mode.as_str() {
-        "server" => serve_snapshot_fixture(&run_dir, &service, BATCH_ITEMS),
-        "client" => verdict("interop_service client", client(&run_dir, &service)),
+        "server" => serve_snapshot_fixture(d, s, BATCH_ITEMS),
+        "client" => verdict("interop_service client", client(d, s)),
+        "apps-server" => serve_apps(apps_scale_handler(), 8),
+        "cgroups-server" => serve_cgroups(cgroups_scale_handler(), 8),
+        "apps-mixed-server" => serve_apps(apps_mixed_handler(), 2),
+        "cgroups-mixed-server" => serve_cgroups(cgroups_mixed_handler(), 2),
+        "apps-client" => verdict("apps client", apps_scale_client(d, s)),
+        "cgroups-client" => verdict("cgroups lookup client", cgroups_scale_client(d, s)),
+        "apps-mixed-client" => verdict("apps mixed client", apps_mixed_client(d, s)),
+        "cgroups-mixed-client" => verdict("cgroups mixed client", cgroups_mixed_client(d, s)),
         _ => {
             eprintln!("unknown mode {mode}");
             2

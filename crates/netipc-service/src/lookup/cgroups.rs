@@ -1,0 +1,168 @@
+//! The `cgroups-lookup` service: cgroup paths in, orchestrator, name and
+//! labels out.
+
+use super::{Stitch, check_items, stitch_error};
+use crate::client::RawClient;
+use crate::client_api::client_lifecycle;
+use crate::error::{Result, ServiceError};
+use crate::server::{Dispatch, ServiceHandler};
+use crate::transport::codec::lookup::{
+    CgroupsLookupEntry, CgroupsLookupRequestBuilder, CgroupsLookupRequestView, CgroupsLookupResponder,
+    CgroupsLookupResponseBuilder, CgroupsLookupResponseView, CgroupsLookupStatus, LOOKUP_HDR_LEN,
+};
+use crate::transport::codec::{CodecError, DIR_ENTRY_SIZE, METHOD_CGROUPS_LOOKUP, align8};
+use std::fmt;
+
+pub use crate::transport::codec::lookup::{CgroupsLookupItemView, LabelInput, Orchestrator, Placed};
+
+/// A client of a `cgroups-lookup` service.
+#[derive(Debug)]
+pub struct CgroupsLookupClient {
+    raw: RawClient,
+    stitched: Vec<u8>,
+}
+
+client_lifecycle!(CgroupsLookupClient, stitched: Vec::new());
+
+fn key_cost(path: &[u8]) -> usize {
+    DIR_ENTRY_SIZE + align8(path.len() + 1)
+}
+
+impl CgroupsLookupClient {
+    /// Looks up `paths`; the view has one item per path, in order, and
+    /// borrows the client until its next call.
+    pub fn call<P: AsRef<[u8]>>(&mut self, paths: &[P]) -> Result<CgroupsLookupResponseView<'_>> {
+        let (max_items, max_subcalls, max_bytes) = self.raw.config().lookup_limits();
+        check_items(paths.len(), max_items)?;
+        for p in paths {
+            let p = p.as_ref();
+            if p.is_empty() || p.contains(&0) {
+                return Err(ServiceError::InvalidRequest(
+                    "a lookup path is empty or contains NUL",
+                ));
+            }
+        }
+        let mut out = CgroupsLookupResponseBuilder::with_capacity(
+            &mut self.stitched,
+            0,
+            max_bytes as usize,
+            paths.len(),
+        );
+        let mut st = Stitch::new(max_subcalls);
+        let mut next = 0usize;
+        while next < paths.len() || st.subcalls == 0 {
+            // Keys that can never fit one request are answered here.
+            let budget = self.raw.request_budget();
+            while next < paths.len() && LOOKUP_HDR_LEN + key_cost(paths[next].as_ref()) > budget {
+                let p = paths[next].as_ref();
+                out.add(&CgroupsLookupEntry::unknown(
+                    p,
+                    CgroupsLookupStatus::OversizedItem,
+                ))
+                .map_err(stitch_error)?;
+                next += 1;
+            }
+            if next == paths.len() && st.subcalls > 0 {
+                break;
+            }
+            let mut req = CgroupsLookupRequestBuilder::new(&mut self.raw.request, budget);
+            let first = next;
+            while next < paths.len() && req.fits(paths[next].as_ref()) {
+                req.add(paths[next].as_ref()).map_err(ServiceError::Malformed)?;
+                next += 1;
+            }
+            let sent = req.count();
+            req.finish();
+            st.next_subcall()?;
+            self.raw.call(METHOD_CGROUPS_LOOKUP, 0, 1)?;
+            let view = self.raw.decode(CgroupsLookupResponseView::decode)?;
+            let answered = stitch(&view, &paths[first..first + sent as usize], &mut st, &mut out)
+                .inspect_err(|_| self.raw.poison())?;
+            if answered == 0 && sent > 0 {
+                self.raw.poison();
+                return Err(ServiceError::BadResponse("a lookup response made no progress"));
+            }
+            next = first + answered;
+        }
+        out.set_generation(st.generation.unwrap_or(0));
+        let n = out.finish();
+        self.stitched.truncate(n);
+        CgroupsLookupResponseView::decode(&self.stitched).map_err(ServiceError::Malformed)
+    }
+}
+
+/// Copies the answered prefix of one subresponse; returns its length.
+fn stitch<P: AsRef<[u8]>>(
+    view: &CgroupsLookupResponseView<'_>,
+    keys: &[P],
+    st: &mut Stitch,
+    out: &mut CgroupsLookupResponseBuilder<'_>,
+) -> Result<usize> {
+    if view.item_count as usize != keys.len() {
+        return Err(ServiceError::BadResponse(
+            "response item count differs from the request",
+        ));
+    }
+    st.check_generation(view.generation)?;
+    let mut answered = 0;
+    for (item, key) in view.iter().zip(keys) {
+        if item.path.as_bytes() != key.as_ref() {
+            return Err(ServiceError::BadResponse(
+                "response item does not echo its request path",
+            ));
+        }
+        if item.status == CgroupsLookupStatus::PayloadExceeded {
+            break;
+        }
+        out.add_item_bytes(item.as_bytes()).map_err(stitch_error)?;
+        answered += 1;
+    }
+    Ok(answered)
+}
+
+/// The user's callback: answer every key of the responder in order
+/// (`while let Some(path) = r.next_key() { r.known(..)?; }`), return success.
+pub type HandleFn = dyn Fn(&mut CgroupsLookupResponder<'_, '_>) -> bool + Send + Sync;
+
+/// The typed handler of a `cgroups-lookup` server.
+#[derive(Default)]
+pub struct Handler {
+    /// The callback; `None` answers every request INTERNAL_ERROR.
+    pub handle: Option<Box<HandleFn>>,
+}
+
+impl fmt::Debug for Handler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handler")
+            .field("handle", &self.handle.is_some())
+            .finish()
+    }
+}
+
+impl ServiceHandler for Handler {
+    const METHOD: u16 = METHOD_CGROUPS_LOOKUP;
+
+    fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch {
+        let Ok(req) = CgroupsLookupRequestView::decode(request) else {
+            return Dispatch::BadRequest;
+        };
+        let Some(handle) = &self.handle else {
+            return Dispatch::Failed;
+        };
+        let mut r = match CgroupsLookupResponder::new(out, req, 0, limit) {
+            Ok(r) => r,
+            Err(CodecError::LimitExceeded { .. }) => return Dispatch::Overflow,
+            Err(_) => return Dispatch::Failed,
+        };
+        if !handle(&mut r) {
+            return Dispatch::Failed;
+        }
+        match r.finish() {
+            Ok(_) => Dispatch::Done,
+            Err(_) => Dispatch::Failed,
+        }
+    }
+}
+
+/// A managed `cgroups-lookup` server.
+pub type ManagedServer = crate::server::ManagedServer<Handler>;

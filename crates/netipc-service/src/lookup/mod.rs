@@ -1,0 +1,79 @@
+//! The lookup services: CGROUPS_LOOKUP and APPS_LOOKUP.
+//!
+//! One logical call takes typed keys and returns one view, in request
+//! order. The client splits the keys into requests that fit the session's
+//! request budget, resends only the keys a server marked PAYLOAD_EXCEEDED,
+//! and stitches the answers into one response payload of its own, which the
+//! returned view borrows. A key too large for any request is answered
+//! OVERSIZED_ITEM locally. The whole call fails when subresponses carry
+//! different generations, when a response's count or echoed keys do not
+//! match its request, or when a configured ceiling (items, subcalls,
+//! stitched bytes) is exceeded.
+
+pub mod apps;
+pub mod cgroups;
+
+use crate::error::{Result, ServiceError};
+
+/// The per-call state both lookup clients share.
+pub(crate) struct Stitch {
+    pub generation: Option<u64>,
+    pub subcalls: u32,
+    pub max_subcalls: u32,
+}
+
+impl Stitch {
+    pub(crate) fn new(max_subcalls: u32) -> Self {
+        Self {
+            generation: None,
+            subcalls: 0,
+            max_subcalls,
+        }
+    }
+
+    /// Counts one more request/response cycle.
+    pub(crate) fn next_subcall(&mut self) -> Result<()> {
+        self.subcalls += 1;
+        if self.subcalls > self.max_subcalls {
+            return Err(ServiceError::LimitExceeded(
+                "lookup subcalls over the configured ceiling",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every subresponse must carry the same generation.
+    pub(crate) fn check_generation(&mut self, generation: u64) -> Result<()> {
+        match self.generation {
+            None => {
+                self.generation = Some(generation);
+                Ok(())
+            }
+            Some(g) if g == generation => Ok(()),
+            Some(_) => Err(ServiceError::BadResponse(
+                "subresponses carry different generations",
+            )),
+        }
+    }
+}
+
+/// Checks the item count of a logical call against its ceiling.
+pub(crate) fn check_items(n: usize, max: u32) -> Result<()> {
+    if n > max as usize {
+        return Err(ServiceError::LimitExceeded(
+            "lookup keys over the configured ceiling",
+        ));
+    }
+    Ok(())
+}
+
+/// Maps a stitching failure: a full stitched buffer is a ceiling, anything
+/// else is a response that broke the contract.
+pub(crate) fn stitch_error(e: crate::transport::codec::CodecError) -> ServiceError {
+    match e {
+        crate::transport::codec::CodecError::LimitExceeded { .. } => {
+            ServiceError::LimitExceeded("stitched lookup response over the configured ceiling")
+        }
+        other => ServiceError::Malformed(other),
+    }
+}
