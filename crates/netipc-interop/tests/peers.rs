@@ -159,3 +159,28 @@ fn a_client_reconnects_after_the_server_process_is_killed_and_restarted() {
     assert_eq!(c.call_snapshot().unwrap().generation, 42);
     assert!(server.terminate().success());
 }
+
+fn lookup_pair(mode: &str, profile: &str) {
+    let bin = env!("CARGO_BIN_EXE_interop_service");
+    let dir = RunDir::new();
+    let server = Server::start(bin, profile, &[&format!("{mode}-server"), dir.str(), "lookup"]);
+    assert_eq!(
+        client(bin, profile, &[&format!("{mode}-client"), dir.str(), "lookup"]),
+        "PASS"
+    );
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn interop_lookup_modes_baseline() {
+    for mode in ["apps", "cgroups", "apps-mixed", "cgroups-mixed"] {
+        lookup_pair(mode, "");
+    }
+}
+
+#[test]
+fn interop_lookup_modes_shm() {
+    for mode in ["apps", "cgroups", "apps-mixed", "cgroups-mixed"] {
+        lookup_pair(mode, "shm");
+    }
+}

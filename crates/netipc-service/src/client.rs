@@ -341,6 +341,16 @@ impl RawClient {
             }) as usize
     }
 
+    /// The response payload budget of the current session (or the
+    /// configured hint when not connected).
+    pub(crate) fn response_budget(&self) -> usize {
+        self.session
+            .as_ref()
+            .map_or(self.transport.max_response_payload_bytes, |s| {
+                s.params().max_response_payload_bytes
+            }) as usize
+    }
+
     pub(crate) fn config(&self) -> &ClientConfig {
         &self.config
     }

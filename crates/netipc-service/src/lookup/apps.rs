@@ -1,13 +1,13 @@
 //! The `apps-lookup` service: PIDs in, process and cgroup metadata out.
 
-use super::{Stitch, check_items, stitch_error};
+use super::{Stitch, Stitched, check_items, keeps_session, response_floor, stitch_error};
 use crate::client::RawClient;
 use crate::client_api::client_lifecycle;
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::lookup::{
-    APPS_LOOKUP_KEY_LEN, AppsLookupRequestBuilder, AppsLookupRequestView, AppsLookupResponder,
-    AppsLookupResponseBuilder, AppsLookupResponseView, AppsLookupStatus, LOOKUP_HDR_LEN,
+    APPS_LOOKUP_ITEM_HDR_LEN, APPS_LOOKUP_KEY_LEN, AppsLookupRequestBuilder, AppsLookupRequestView,
+    AppsLookupResponder, AppsLookupResponseBuilder, AppsLookupResponseView, AppsLookupStatus, LOOKUP_HDR_LEN,
 };
 use crate::transport::codec::{CodecError, DIR_ENTRY_SIZE, METHOD_APPS_LOOKUP};
 use std::fmt;
@@ -40,11 +40,15 @@ impl AppsLookupClient {
             AppsLookupResponseBuilder::with_capacity(&mut self.stitched, 0, max_bytes as usize, pids.len());
         let mut st = Stitch::new(max_subcalls);
         let mut next = 0usize;
+        let mut max_keys = usize::MAX;
         while next < pids.len() || st.subcalls == 0 {
             let budget = self.raw.request_budget();
+            // Every key's not-known answer must also fit the response budget.
+            let floor = response_floor((APPS_LOOKUP_ITEM_HDR_LEN + 3).max(st.largest_answer));
+            let keys_answerable = (self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN) / floor).max(1);
             let mut req = AppsLookupRequestBuilder::new(&mut self.raw.request, budget);
             let first = next;
-            while next < pids.len() && req.fits() {
+            while next < pids.len() && req.fits() && (req.count() as usize) < keys_answerable.min(max_keys) {
                 req.add(pids[next]).map_err(ServiceError::Malformed)?;
                 next += 1;
             }
@@ -53,13 +57,17 @@ impl AppsLookupClient {
             st.next_subcall()?;
             self.raw.call(METHOD_APPS_LOOKUP, 0, 1)?;
             let view = self.raw.decode(AppsLookupResponseView::decode)?;
-            let answered = stitch(&view, &pids[first..first + sent], &mut st, &mut out)
-                .inspect_err(|_| self.raw.poison())?;
-            if answered == 0 && sent > 0 {
+            let done = stitch(&view, &pids[first..first + sent], &mut st, &mut out).inspect_err(|e| {
+                if !keeps_session(e) {
+                    self.raw.poison()
+                }
+            })?;
+            if done.answered == 0 && !done.solo && sent > 0 {
                 self.raw.poison();
                 return Err(ServiceError::BadResponse("a lookup response made no progress"));
             }
-            next = first + answered;
+            max_keys = if done.solo { 1 } else { usize::MAX };
+            next = first + done.answered;
         }
         out.set_generation(st.generation.unwrap_or(0));
         let n = out.finish();
@@ -73,7 +81,7 @@ fn stitch(
     keys: &[u32],
     st: &mut Stitch,
     out: &mut AppsLookupResponseBuilder<'_>,
-) -> Result<usize> {
+) -> Result<Stitched> {
     if view.item_count as usize != keys.len() {
         return Err(ServiceError::BadResponse(
             "response item count differs from the request",
@@ -90,10 +98,23 @@ fn stitch(
         if item.status == AppsLookupStatus::PayloadExceeded {
             break;
         }
+        if answered == 0 && item.status == AppsLookupStatus::OversizedItem && keys.len() > 1 {
+            let later_exceeded = view.iter().any(|i| i.status == AppsLookupStatus::PayloadExceeded);
+            if later_exceeded {
+                return Ok(Stitched {
+                    answered: 0,
+                    solo: true,
+                });
+            }
+        }
         out.add_item_bytes(item.as_bytes()).map_err(stitch_error)?;
+        st.largest_answer = st.largest_answer.max(item.as_bytes().len());
         answered += 1;
     }
-    Ok(answered)
+    Ok(Stitched {
+        answered,
+        solo: false,
+    })
 }
 
 /// The user's callback: answer every PID of the responder in order, return

@@ -1,14 +1,15 @@
 //! The `cgroups-lookup` service: cgroup paths in, orchestrator, name and
 //! labels out.
 
-use super::{Stitch, check_items, stitch_error};
+use super::{Stitch, Stitched, check_items, keeps_session, response_floor, stitch_error};
 use crate::client::RawClient;
 use crate::client_api::client_lifecycle;
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::lookup::{
-    CgroupsLookupEntry, CgroupsLookupRequestBuilder, CgroupsLookupRequestView, CgroupsLookupResponder,
-    CgroupsLookupResponseBuilder, CgroupsLookupResponseView, CgroupsLookupStatus, LOOKUP_HDR_LEN,
+    CGROUPS_LOOKUP_ITEM_HDR_LEN, CgroupsLookupEntry, CgroupsLookupRequestBuilder, CgroupsLookupRequestView,
+    CgroupsLookupResponder, CgroupsLookupResponseBuilder, CgroupsLookupResponseView, CgroupsLookupStatus,
+    LOOKUP_HDR_LEN,
 };
 use crate::transport::codec::{CodecError, DIR_ENTRY_SIZE, METHOD_CGROUPS_LOOKUP, align8};
 use std::fmt;
@@ -50,6 +51,7 @@ impl CgroupsLookupClient {
         );
         let mut st = Stitch::new(max_subcalls);
         let mut next = 0usize;
+        let mut max_keys = usize::MAX;
         while next < paths.len() || st.subcalls == 0 {
             // Keys that can never fit one request are answered here.
             let budget = self.raw.request_budget();
@@ -65,9 +67,18 @@ impl CgroupsLookupClient {
             if next == paths.len() && st.subcalls > 0 {
                 break;
             }
+            // A request the server can always answer: every key must fit the
+            // request budget, and its not-known answer the response budget.
+            let mut room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
             let mut req = CgroupsLookupRequestBuilder::new(&mut self.raw.request, budget);
             let first = next;
-            while next < paths.len() && req.fits(paths[next].as_ref()) {
+            while next < paths.len() && req.fits(paths[next].as_ref()) && (req.count() as usize) < max_keys {
+                let stub = CGROUPS_LOOKUP_ITEM_HDR_LEN + paths[next].as_ref().len() + 2;
+                let floor = response_floor(stub.max(st.largest_answer));
+                if floor > room && req.count() > 0 {
+                    break;
+                }
+                room = room.saturating_sub(floor);
                 req.add(paths[next].as_ref()).map_err(ServiceError::Malformed)?;
                 next += 1;
             }
@@ -76,13 +87,18 @@ impl CgroupsLookupClient {
             st.next_subcall()?;
             self.raw.call(METHOD_CGROUPS_LOOKUP, 0, 1)?;
             let view = self.raw.decode(CgroupsLookupResponseView::decode)?;
-            let answered = stitch(&view, &paths[first..first + sent as usize], &mut st, &mut out)
-                .inspect_err(|_| self.raw.poison())?;
-            if answered == 0 && sent > 0 {
+            let done =
+                stitch(&view, &paths[first..first + sent as usize], &mut st, &mut out).inspect_err(|e| {
+                    if !keeps_session(e) {
+                        self.raw.poison()
+                    }
+                })?;
+            if done.answered == 0 && !done.solo && sent > 0 {
                 self.raw.poison();
                 return Err(ServiceError::BadResponse("a lookup response made no progress"));
             }
-            next = first + answered;
+            max_keys = if done.solo { 1 } else { usize::MAX };
+            next = first + done.answered;
         }
         out.set_generation(st.generation.unwrap_or(0));
         let n = out.finish();
@@ -97,7 +113,7 @@ fn stitch<P: AsRef<[u8]>>(
     keys: &[P],
     st: &mut Stitch,
     out: &mut CgroupsLookupResponseBuilder<'_>,
-) -> Result<usize> {
+) -> Result<Stitched> {
     if view.item_count as usize != keys.len() {
         return Err(ServiceError::BadResponse(
             "response item count differs from the request",
@@ -114,10 +130,25 @@ fn stitch<P: AsRef<[u8]>>(
         if item.status == CgroupsLookupStatus::PayloadExceeded {
             break;
         }
+        if answered == 0 && item.status == CgroupsLookupStatus::OversizedItem && keys.len() > 1 {
+            let later_exceeded = view
+                .iter()
+                .any(|i| i.status == CgroupsLookupStatus::PayloadExceeded);
+            if later_exceeded {
+                return Ok(Stitched {
+                    answered: 0,
+                    solo: true,
+                });
+            }
+        }
         out.add_item_bytes(item.as_bytes()).map_err(stitch_error)?;
+        st.largest_answer = st.largest_answer.max(item.as_bytes().len());
         answered += 1;
     }
-    Ok(answered)
+    Ok(Stitched {
+        answered,
+        solo: false,
+    })
 }
 
 /// The user's callback: answer every key of the responder in order

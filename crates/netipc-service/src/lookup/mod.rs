@@ -20,6 +20,9 @@ pub(crate) struct Stitch {
     pub generation: Option<u64>,
     pub subcalls: u32,
     pub max_subcalls: u32,
+    /// The largest answer seen so far: later requests are sized so that
+    /// answers that large still fit one response.
+    pub largest_answer: usize,
 }
 
 impl Stitch {
@@ -28,6 +31,7 @@ impl Stitch {
             generation: None,
             subcalls: 0,
             max_subcalls,
+            largest_answer: 0,
         }
     }
 
@@ -65,6 +69,29 @@ pub(crate) fn check_items(n: usize, max: u32) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What one subresponse contributed.
+pub(crate) struct Stitched {
+    /// Keys answered for good, from the first one sent.
+    pub answered: usize,
+    /// Ask the first key again, alone: it came back OVERSIZED_ITEM while
+    /// later keys came back PAYLOAD_EXCEEDED. A server marks the first
+    /// answer of a response OVERSIZED when it does not fit beside the room
+    /// reserved for the rest, so alone it may well fit.
+    pub solo: bool,
+}
+
+/// Whether a failed call leaves its session usable: a local ceiling does,
+/// a response that broke the contract does not.
+pub(crate) fn keeps_session(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::LimitExceeded(_))
+}
+
+/// Bytes the server needs, at the least, to answer one more key whose
+/// not-known item takes `stub` bytes: its directory entry and the item.
+pub(crate) fn response_floor(stub: usize) -> usize {
+    crate::transport::codec::DIR_ENTRY_SIZE + crate::transport::codec::align8(stub)
 }
 
 /// Maps a stitching failure: a full stitched buffer is a ceiling, anything

@@ -1,0 +1,327 @@
+//! Lookup services: split and stitch at scale, PAYLOAD_EXCEEDED rounds,
+//! OVERSIZED_ITEM, generation changes, ceilings, hostile echoes, probes.
+#![cfg(unix)]
+
+mod common;
+
+use common::*;
+use netipc_service::lookup::apps::{self, AppsLookupClient};
+use netipc_service::lookup::cgroups::{self, CgroupsLookupClient, Orchestrator};
+use netipc_service::transport::codec::lookup::{
+    AppsLookupStatus, CgroupsLookupEntry, CgroupsLookupResponseBuilder, CgroupsLookupStatus,
+};
+use netipc_service::transport::codec::{Header, Kind, PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use netipc_service::transport::posix::UdsListener;
+use netipc_service::{ClientConfig, ServerConfig, ServiceError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn lookup_server(profiles: u32, response: u32) -> ServerConfig {
+    ServerConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        max_request_payload_bytes: 8192,
+        max_response_payload_bytes: response,
+        response_payload_ceiling: response,
+        auth_token: TOKEN,
+        ..ServerConfig::default()
+    }
+}
+
+fn lookup_client(profiles: u32, items: u32) -> ClientConfig {
+    ClientConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        max_request_payload_bytes: 8192,
+        max_response_payload_bytes: 65536,
+        auth_token: TOKEN,
+        lookup_max_items: items,
+        ..ClientConfig::default()
+    }
+}
+
+/// Answers every path KNOWN with its own path as name, generation 7.
+fn echo_names() -> cgroups::Handler {
+    cgroups::Handler {
+        handle: Some(Box::new(|r| {
+            r.set_generation(7);
+            while let Some(p) = r.next_key() {
+                let name = p.as_bytes().to_vec();
+                if r.known(Orchestrator::K8S, &name, &[]).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    }
+}
+
+fn pid_handler(generation: Arc<AtomicU64>, bump: bool) -> apps::Handler {
+    apps::Handler {
+        handle: Some(Box::new(move |r| {
+            let g = if bump {
+                generation.fetch_add(1, Ordering::SeqCst)
+            } else {
+                generation.load(Ordering::SeqCst)
+            };
+            r.set_generation(g);
+            while let Some(pid) = r.next_key() {
+                let placed = if pid % 3 == 0 {
+                    r.not_known(AppsLookupStatus::Unknown)
+                } else {
+                    r.answer(&apps::AppsLookupEntry {
+                        pid,
+                        status: AppsLookupStatus::Known,
+                        cgroup_status: apps::CgroupStatus::Known,
+                        orchestrator: Orchestrator::DOCKER,
+                        ppid: 1,
+                        uid: pid,
+                        starttime: 42,
+                        comm: b"proc",
+                        cgroup_path: b"/docker/x",
+                        cgroup_name: b"x",
+                        labels: &[],
+                    })
+                };
+                if placed.is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    }
+}
+
+fn cgroups_at_scale(profiles: u32, n: u32) {
+    let dir = RunDir::new("lookup");
+    let _srv = Running::start(dir.path(), "cg", lookup_server(profiles, 65536), echo_names());
+    let mut c = CgroupsLookupClient::new(dir.path(), "cg", lookup_client(profiles, n));
+    c.refresh();
+    assert_eq!(c.status().shm, profiles & PROFILE_SHM_HYBRID != 0);
+    let paths: Vec<String> = (0..n).map(|i| format!("/cg/{i:05}")).collect();
+    let v = c.call(&paths).unwrap();
+    assert_eq!(v.item_count, n);
+    assert_eq!(v.generation, 7);
+    for (it, p) in v.iter().zip(&paths) {
+        assert_eq!(it.status, CgroupsLookupStatus::Known);
+        assert_eq!(it.path, p.as_str());
+        assert_eq!(it.name, p.as_str());
+    }
+}
+
+fn apps_at_scale(profiles: u32, n: u32) {
+    let dir = RunDir::new("lookup");
+    let generation = Arc::new(AtomicU64::new(9));
+    let _srv = Running::start(
+        dir.path(),
+        "apps",
+        lookup_server(profiles, 65536),
+        pid_handler(generation, false),
+    );
+    let mut c = AppsLookupClient::new(dir.path(), "apps", lookup_client(profiles, n));
+    c.refresh();
+    let pids: Vec<u32> = (0..n).map(|i| 100_000 + i).collect();
+    let v = c.call(&pids).unwrap();
+    assert_eq!((v.item_count, v.generation), (n, 9));
+    for (it, &pid) in v.iter().zip(&pids) {
+        assert_eq!(it.pid, pid);
+        assert_eq!(it.status == AppsLookupStatus::Known, pid % 3 != 0);
+    }
+}
+
+#[test]
+fn split_and_stitch_8192_over_uds() {
+    cgroups_at_scale(PROFILE_BASELINE, 8192);
+    apps_at_scale(PROFILE_BASELINE, 8192);
+}
+
+#[test]
+fn split_and_stitch_65536_over_uds() {
+    cgroups_at_scale(PROFILE_BASELINE, 65536);
+    apps_at_scale(PROFILE_BASELINE, 65536);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn split_and_stitch_over_shm() {
+    let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
+    cgroups_at_scale(shm, 8192);
+    apps_at_scale(shm, 65536);
+}
+
+#[test]
+fn a_small_server_budget_forces_many_payload_exceeded_rounds() {
+    let dir = RunDir::new("lookup");
+    let fat = cgroups::Handler {
+        handle: Some(Box::new(|r| {
+            r.set_generation(3);
+            let name = vec![b'n'; 200];
+            while r.next_key().is_some() {
+                if r.known(Orchestrator::DOCKER, &name, &[]).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "fat", lookup_server(PROFILE_BASELINE, 8192), fat);
+    let mut c = CgroupsLookupClient::new(dir.path(), "fat", lookup_client(PROFILE_BASELINE, 1000));
+    c.refresh();
+    let paths: Vec<String> = (0..1000).map(|i| format!("/p/{i}")).collect();
+    let v = c.call(&paths).unwrap();
+    assert_eq!(v.item_count, 1000);
+    assert!(
+        v.iter()
+            .all(|i| i.status == CgroupsLookupStatus::Known && i.name.len() == 200)
+    );
+    // ~250 bytes per answer in 8 KiB responses: dozens of rounds, and the
+    // client sizes its requests to the answers it has seen.
+    let calls = c.status().call_count;
+    assert!((30..=120).contains(&calls), "{calls} subcalls");
+}
+
+#[test]
+fn oversized_items_in_the_middle_of_a_call() {
+    let dir = RunDir::new("lookup");
+    let handler = cgroups::Handler {
+        handle: Some(Box::new(|r| {
+            let huge = vec![b'h'; 10_000];
+            while let Some(p) = r.next_key() {
+                let name: &[u8] = if p.as_bytes() == b"/huge" { &huge } else { b"ok" };
+                if r.known(Orchestrator::K8S, name, &[]).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "ov", lookup_server(PROFILE_BASELINE, 4096), handler);
+    let mut c = CgroupsLookupClient::new(dir.path(), "ov", lookup_client(PROFILE_BASELINE, 100));
+    c.refresh();
+    // A path too long for any request is answered OVERSIZED_ITEM locally.
+    let too_long = format!("/{}", "x".repeat(9000));
+    let paths = ["/a", "/huge", "/b", too_long.as_str(), "/c"];
+    let v = c.call(&paths).unwrap();
+    let st: Vec<_> = v.iter().map(|i| i.status).collect();
+    use CgroupsLookupStatus::*;
+    assert_eq!(st, [Known, OversizedItem, Known, OversizedItem, Known]);
+    assert!(v.iter().zip(paths).all(|(i, p)| i.path == p));
+}
+
+#[test]
+fn a_generation_change_mid_call_rejects_the_call() {
+    let dir = RunDir::new("lookup");
+    let generation = Arc::new(AtomicU64::new(1));
+    let _srv = Running::start(
+        dir.path(),
+        "gen",
+        lookup_server(PROFILE_BASELINE, 65536),
+        pid_handler(generation, true),
+    );
+    let mut c = AppsLookupClient::new(dir.path(), "gen", lookup_client(PROFILE_BASELINE, 10_000));
+    c.refresh();
+    let pids: Vec<u32> = (1..=5000).collect();
+    assert!(matches!(c.call(&pids), Err(ServiceError::BadResponse(_))));
+    // One subcall needs no agreement.
+    c.refresh();
+    assert_eq!(c.call(&[1, 2, 3]).unwrap().item_count, 3);
+}
+
+#[test]
+fn each_ceiling_is_enforced() {
+    let dir = RunDir::new("lookup");
+    let _srv = Running::start(
+        dir.path(),
+        "cap",
+        lookup_server(PROFILE_BASELINE, 65536),
+        echo_names(),
+    );
+    let paths: Vec<String> = (0..5000).map(|i| format!("/cg/{i:05}")).collect();
+
+    let mut items = CgroupsLookupClient::new(dir.path(), "cap", lookup_client(PROFILE_BASELINE, 4999));
+    items.refresh();
+    assert!(matches!(items.call(&paths), Err(ServiceError::LimitExceeded(_))));
+
+    let cfg = ClientConfig {
+        lookup_max_subcalls: 2,
+        ..lookup_client(PROFILE_BASELINE, 5000)
+    };
+    let mut subcalls = CgroupsLookupClient::new(dir.path(), "cap", cfg);
+    subcalls.refresh();
+    assert!(matches!(
+        subcalls.call(&paths),
+        Err(ServiceError::LimitExceeded(_))
+    ));
+
+    let cfg = ClientConfig {
+        lookup_max_stitched_bytes: 10_000,
+        ..lookup_client(PROFILE_BASELINE, 5000)
+    };
+    let mut bytes = CgroupsLookupClient::new(dir.path(), "cap", cfg);
+    bytes.refresh();
+    assert!(matches!(bytes.call(&paths), Err(ServiceError::LimitExceeded(_))));
+    // Within the ceilings, the same call works.
+    assert_eq!(bytes.call(&paths[..10]).unwrap().item_count, 10);
+}
+
+#[test]
+fn a_server_echoing_a_wrong_key_is_rejected() {
+    let dir = RunDir::new("lookup");
+    let listener = UdsListener::bind(
+        dir.path(),
+        "liar",
+        netipc_service::transport::ServerConfig {
+            max_request_payload_bytes: 8192,
+            max_response_payload_bytes: 65536,
+            auth_token: TOKEN,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let server = std::thread::spawn(move || {
+        let mut s = listener.accept().unwrap();
+        let (h, _) = s.receive().unwrap();
+        let mut out = Vec::new();
+        let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
+        b.add(&CgroupsLookupEntry::known(
+            b"/not-asked",
+            Orchestrator::K8S,
+            b"x",
+            &[],
+        ))
+        .unwrap();
+        let n = b.finish();
+        s.send(
+            &Header {
+                kind: Kind::Response,
+                ..h
+            },
+            &out[..n],
+        )
+        .unwrap();
+        let _ = s.receive();
+    });
+    let mut c = CgroupsLookupClient::new(dir.path(), "liar", lookup_client(PROFILE_BASELINE, 10));
+    c.refresh();
+    assert!(matches!(c.call(&["/asked"]), Err(ServiceError::BadResponse(_))));
+    assert!(!c.ready());
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_zero_item_probe() {
+    let dir = RunDir::new("lookup");
+    let _srv = Running::start(
+        dir.path(),
+        "probe",
+        lookup_server(PROFILE_BASELINE, 65536),
+        echo_names(),
+    );
+    let mut c = CgroupsLookupClient::new(dir.path(), "probe", lookup_client(PROFILE_BASELINE, 10));
+    c.refresh();
+    let none: [&str; 0] = [];
+    let v = c.call(&none).unwrap();
+    assert_eq!((v.item_count, v.generation), (0, 7));
+    assert!(matches!(c.call(&[""]), Err(ServiceError::InvalidRequest(_))));
+}
