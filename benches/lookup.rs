@@ -59,10 +59,21 @@ fn bench_transport(c: &mut Criterion, name: &str, profiles: u32) {
     assert_eq!(client.status().shm, profiles & PROFILE_SHM_HYBRID != 0);
 
     let known: Vec<String> = (0..8192).map(|i| format!("/kubepods/pod-{i:05}")).collect();
-    let mixed: Vec<String> =
-        (0..256).map(|i| if i % 2 == 0 { format!("/kubepods/pod-{i:05}") } else { format!("/gone/{i}") }).collect();
+    let mixed: Vec<String> = (0..256)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("/kubepods/pod-{i:05}")
+            } else {
+                format!("/gone/{i}")
+            }
+        })
+        .collect();
     let mut g = c.benchmark_group(format!("lookup_{name}"));
-    for (label, keys) in [("16_known", &known[..16]), ("256_mixed", &mixed[..]), ("8192_known", &known[..])] {
+    for (label, keys) in [
+        ("16_known", &known[..16]),
+        ("256_mixed", &mixed[..]),
+        ("8192_known", &known[..]),
+    ] {
         g.throughput(Throughput::Elements(keys.len() as u64));
         g.bench_function(label, |b| {
             b.iter(|| {
