@@ -145,8 +145,10 @@ fn split_and_stitch_65536_over_uds() {
 #[test]
 fn split_and_stitch_over_shm() {
     let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
-    cgroups_at_scale(shm, 8192);
-    apps_at_scale(shm, 65536);
+    for n in [8192, 65536] {
+        cgroups_at_scale(shm, n);
+        apps_at_scale(shm, n);
+    }
 }
 
 #[test]
@@ -305,6 +307,45 @@ fn a_server_echoing_a_wrong_key_is_rejected() {
     c.refresh();
     assert!(matches!(c.call(&["/asked"]), Err(ServiceError::BadResponse(_))));
     assert!(!c.ready());
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_response_with_another_item_count_is_rejected() {
+    let dir = RunDir::new("lookup");
+    let listener = UdsListener::bind(
+        dir.path(),
+        "short",
+        netipc_service::transport::ServerConfig {
+            max_request_payload_bytes: 8192,
+            max_response_payload_bytes: 65536,
+            auth_token: TOKEN,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let server = std::thread::spawn(move || {
+        let mut s = listener.accept().unwrap();
+        let (h, _) = s.receive().unwrap();
+        let mut out = Vec::new();
+        let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
+        b.add(&CgroupsLookupEntry::known(b"/a", Orchestrator::K8S, b"x", &[]))
+            .unwrap();
+        let n = b.finish();
+        s.send(
+            &Header {
+                kind: Kind::Response,
+                ..h
+            },
+            &out[..n],
+        )
+        .unwrap();
+        let _ = s.receive();
+    });
+    let mut c = CgroupsLookupClient::new(dir.path(), "short", lookup_client(PROFILE_BASELINE, 10));
+    c.refresh();
+    assert!(matches!(c.call(&["/a", "/b"]), Err(ServiceError::BadResponse(_))));
     drop(c);
     server.join().unwrap();
 }

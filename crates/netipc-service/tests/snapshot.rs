@@ -90,3 +90,132 @@ fn snapshots_travel_over_shared_memory() {
         assert_eq!(c.call_snapshot().unwrap().item_count, 1000);
     }
 }
+
+/// A raw SEQPACKET endpoint, for playing a misbehaving server.
+#[cfg(target_os = "linux")]
+mod raw {
+    use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+    fn addr(path: &std::path::Path) -> libc::sockaddr_un {
+        // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
+        let mut a: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        a.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, s) in a.sun_path.iter_mut().zip(path.as_os_str().as_encoded_bytes()) {
+            *d = *s as libc::c_char;
+        }
+        a
+    }
+
+    pub fn listen(path: &std::path::Path) -> OwnedFd {
+        let a = addr(path);
+        // SAFETY: plain socket calls on a descriptor we create and own; the
+        // address outlives the calls.
+        unsafe {
+            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
+            assert!(fd >= 0);
+            let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            assert_eq!(libc::bind(fd, (&a as *const libc::sockaddr_un).cast(), len), 0);
+            assert_eq!(libc::listen(fd, 4), 0);
+            OwnedFd::from_raw_fd(fd)
+        }
+    }
+
+    pub fn accept(fd: RawFd) -> OwnedFd {
+        // SAFETY: accept on our listening socket; the new fd is owned here.
+        unsafe {
+            let c = libc::accept(fd, std::ptr::null_mut(), std::ptr::null_mut());
+            assert!(c >= 0);
+            OwnedFd::from_raw_fd(c)
+        }
+    }
+
+    pub fn recv(fd: RawFd) -> Vec<u8> {
+        let mut buf = vec![0u8; 65536];
+        // SAFETY: receives into a buffer we own, within its length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        buf.truncate(n.max(0) as usize);
+        buf
+    }
+
+    pub fn send(fd: RawFd, data: &[u8]) {
+        // SAFETY: sends from a slice we own.
+        let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
+        assert_eq!(n as usize, data.len());
+    }
+}
+
+/// A server that selects SHM in its HELLO_ACK but never creates the region:
+/// the client must close that session and reconnect without SHM.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unattachable_region_makes_the_client_reconnect_without_shm() {
+    use netipc_service::cgroups::CgroupsClient;
+    use netipc_service::transport::codec::{CgroupsBuilder, HEADER_LEN, Header, Hello, Kind};
+    use netipc_service::transport::handshake::{Decision, ack_packet, negotiate};
+    use std::os::fd::AsRawFd;
+
+    let dir = RunDir::new("snap");
+    let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
+    let listener = raw::listen(&dir.path().join("liar.sock"));
+    let server = std::thread::spawn(move || {
+        // First session: claim SHM, create nothing.
+        let c1 = raw::accept(listener.as_raw_fd());
+        let hello = raw::recv(c1.as_raw_fd());
+        let offered = Hello::decode(&hello[HEADER_LEN..]).unwrap();
+        assert_ne!(offered.supported_profiles & PROFILE_SHM_HYBRID, 0);
+        let lie = netipc_service::transport::codec::HelloAck {
+            server_supported_profiles: offered.supported_profiles,
+            intersection_profiles: offered.supported_profiles,
+            selected_profile: PROFILE_SHM_HYBRID,
+            agreed_max_request_payload_bytes: offered.max_request_payload_bytes,
+            agreed_max_request_batch_items: 1,
+            agreed_max_response_payload_bytes: 65536,
+            agreed_max_response_batch_items: 1,
+            agreed_packet_size: 4096,
+            session_id: 77,
+        };
+        raw::send(c1.as_raw_fd(), &ack_packet(&Decision::Accept(lie)));
+        // Second session: an honest baseline answer and one snapshot.
+        let c2 = raw::accept(listener.as_raw_fd());
+        let hello = raw::recv(c2.as_raw_fd());
+        let retry = Hello::decode(&hello[HEADER_LEN..]).unwrap();
+        let cfg = netipc_service::transport::ServerConfig {
+            max_response_payload_bytes: 65536,
+            auth_token: TOKEN,
+            max_request_payload_bytes: 65536,
+            ..Default::default()
+        };
+        let decision = negotiate(&hello, &cfg, 4096, 78);
+        raw::send(c2.as_raw_fd(), &ack_packet(&decision));
+        let req = raw::recv(c2.as_raw_fd());
+        let h = Header::decode(&req).unwrap();
+        let mut out = Vec::new();
+        let mut b = CgroupsBuilder::new(&mut out, 65536);
+        b.set_header(0, 5);
+        let n = b.finish();
+        let mut pkt = Header {
+            kind: Kind::Response,
+            payload_len: n as u32,
+            ..h
+        }
+        .encode()
+        .to_vec();
+        pkt.extend_from_slice(&out[..n]);
+        raw::send(c2.as_raw_fd(), &pkt);
+        let _ = raw::recv(c2.as_raw_fd());
+        retry.supported_profiles
+    });
+    let cfg = netipc_service::ClientConfig {
+        supported_profiles: shm,
+        preferred_profiles: shm,
+        ..client_config(65536)
+    };
+    let mut c = CgroupsClient::new(dir.path(), "liar", cfg);
+    c.refresh();
+    assert!(c.ready(), "{:?}", c.state());
+    assert!(!c.status().shm);
+    assert_eq!(c.call_snapshot().unwrap().generation, 5);
+    drop(c);
+    let second_offer = server.join().unwrap();
+    assert_eq!(second_offer & PROFILE_SHM_HYBRID, 0, "the retry offers no SHM");
+}
