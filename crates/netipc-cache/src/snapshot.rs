@@ -21,7 +21,7 @@ pub struct CacheSnapshot {
 
 impl CacheSnapshot {
     /// Copies a decoded snapshot into owned storage and indexes it.
-    pub(crate) fn build(view: &CgroupsResponseView<'_>) -> Self {
+    pub fn build(view: &CgroupsResponseView<'_>) -> Self {
         let n = view.item_count as usize;
         let mut items = Vec::with_capacity(n);
         let mut index = HashMap::with_capacity_and_hasher(n, BuildKeyHasher::default());

@@ -39,17 +39,25 @@ impl<'b> BatchBuilder<'b> {
     }
 
     /// Appends a copy of `item`.
+    #[inline]
     pub fn add(&mut self, item: &[u8]) -> Result<()> {
-        self.add_with(item.len(), |dst| dst.copy_from_slice(item))
+        self.check_count()?;
+        self.w.push(item)
     }
 
-    /// Appends an item of `len` bytes that `fill` writes in place.
-    pub fn add_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<()> {
+    #[inline]
+    fn check_count(&self) -> Result<()> {
         if self.w.count() >= self.max_items as usize {
             return Err(CodecError::TooManyItems {
                 limit: self.max_items,
             });
         }
+        Ok(())
+    }
+
+    /// Appends an item of `len` bytes that `fill` writes in place.
+    pub fn add_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<()> {
+        self.check_count()?;
         fill(self.w.add(len)?);
         Ok(())
     }

@@ -217,8 +217,26 @@ impl<'b> PackedWriter<'b> {
         self.size_with(item_len) <= self.limit
     }
 
+    /// Appends a copy of `item` (only the alignment gap is zero-filled).
+    #[inline]
+    pub(crate) fn push(&mut self, item: &[u8]) -> Result<()> {
+        let abs = self.reserve(item.len())?;
+        self.out.resize(abs, 0);
+        self.out.extend_from_slice(item);
+        Ok(())
+    }
+
     /// Appends a zeroed item of `item_len` bytes and returns it for filling.
     pub(crate) fn add(&mut self, item_len: usize) -> Result<&mut [u8]> {
+        let abs = self.reserve(item_len)?;
+        self.out.resize(abs + item_len, 0);
+        Ok(&mut self.out[abs..])
+    }
+
+    /// Checks the budget, writes the directory entry of an item of
+    /// `item_len` bytes, and returns where the item starts in `out`.
+    #[inline]
+    fn reserve(&mut self, item_len: usize) -> Result<usize> {
         let need = self.size_with(item_len);
         if need > self.limit {
             self.exceeded = true;
@@ -236,9 +254,7 @@ impl<'b> PackedWriter<'b> {
         put_u32(self.out, entry, start as u32);
         put_u32(self.out, entry + 4, item_len as u32);
         self.count += 1;
-        let abs = self.packed_start() + start;
-        self.out.resize(abs + item_len, 0);
-        Ok(&mut self.out[abs..])
+        Ok(self.packed_start() + start)
     }
 
     fn grow_directory(&mut self) {

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod lookup;
 
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};

@@ -56,6 +56,8 @@ pub struct ClientConfig {
     pub packet_size: u32,
     /// Spin iterations of a shared-memory wait (0: the transport default).
     pub shm_spin_tries: u32,
+    /// Time a shared-memory wait may spin before sleeping (`None`: automatic).
+    pub shm_spin_budget: Option<Duration>,
     /// Ceiling of automatic request payload growth (0: [`MAX_PAYLOAD_CAP`],
     /// or the configured request payload if larger).
     pub request_payload_ceiling: u32,
@@ -101,6 +103,7 @@ impl ClientConfig {
             auth_token: self.auth_token,
             packet_size: self.packet_size,
             shm_spin_tries: self.shm_spin_tries,
+            shm_spin_budget: self.shm_spin_budget,
             ..transport::ClientConfig::default()
         }
     }
@@ -134,6 +137,8 @@ pub struct ServerConfig {
     pub response_payload_ceiling: u32,
     /// Spin iterations of a shared-memory wait (0: the transport default).
     pub shm_spin_tries: u32,
+    /// Time a shared-memory wait may spin before sleeping (`None`: automatic).
+    pub shm_spin_budget: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -170,6 +175,7 @@ impl ServerConfig {
             packet_size: self.packet_size,
             backlog: self.backlog,
             shm_spin_tries: self.shm_spin_tries,
+            shm_spin_budget: self.shm_spin_budget,
             ..transport::ServerConfig::default()
         }
     }

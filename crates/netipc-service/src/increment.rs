@@ -92,6 +92,25 @@ impl ServiceHandler for Handler {
         out.extend_from_slice(&increment::encode(answer));
         Dispatch::Done
     }
+
+    fn dispatch_batch_item(
+        &self,
+        request: &[u8],
+        _: &mut Vec<u8>,
+        batch: &mut BatchBuilder<'_>,
+        _: usize,
+    ) -> Dispatch {
+        let Ok(v) = increment::decode(request) else {
+            return Dispatch::BadRequest;
+        };
+        let Some(answer) = self.handle.as_ref().and_then(|h| h(v)) else {
+            return Dispatch::Failed;
+        };
+        match batch.add(&increment::encode(answer)) {
+            Ok(()) => Dispatch::Done,
+            Err(_) => Dispatch::Overflow,
+        }
+    }
 }
 
 /// A managed INCREMENT server.

@@ -40,6 +40,25 @@ pub trait ServiceHandler: Send + Sync + 'static {
     /// handler, and writes the response payload into `out` (cleared first)
     /// within `limit` bytes.
     fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch;
+
+    /// Handles one item of a batch request, appending its answer to
+    /// `batch`. The default goes through [`ServiceHandler::dispatch`] and
+    /// `scratch`; fixed-size services may write straight into the batch.
+    fn dispatch_batch_item(
+        &self,
+        request: &[u8],
+        scratch: &mut Vec<u8>,
+        batch: &mut BatchBuilder<'_>,
+        limit: usize,
+    ) -> Dispatch {
+        match self.dispatch(request, scratch, limit) {
+            Dispatch::Done => match batch.add(scratch) {
+                Ok(()) => Dispatch::Done,
+                Err(_) => Dispatch::Overflow,
+            },
+            other => other,
+        }
+    }
 }
 
 /// A managed server for the service kind of handler `H`.
@@ -360,12 +379,9 @@ fn answer<H: ServiceHandler>(
     };
     let mut batch = BatchBuilder::new(&mut bufs.response, h.item_count, limit);
     for item in items.iter() {
-        let d = handler.dispatch(item, &mut bufs.item, limit);
+        let d = handler.dispatch_batch_item(item, &mut bufs.item, &mut batch, limit);
         if d != Dispatch::Done {
             return Reply::status(status_of(d));
-        }
-        if batch.add(&bufs.item).is_err() {
-            return Reply::status(STATUS_LIMIT_EXCEEDED);
         }
     }
     let (_, count) = batch.finish();

@@ -3,6 +3,7 @@
 use crate::error::{Result, TransportError};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Once [`AbortHandle::abort`] is called, every receive that watches this
 /// handle returns [`TransportError::Aborted`], now and later. Clones share
@@ -19,6 +20,8 @@ pub struct AbortHandle {
 struct Pipe {
     read: OwnedFd,
     write: OwnedFd,
+    /// Mirrors the pipe's state, so checking costs no syscall.
+    raised: AtomicBool,
 }
 
 impl AbortHandle {
@@ -27,18 +30,24 @@ impl AbortHandle {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
             .map_err(|e| TransportError::io("pipe2", std::io::Error::from(e)))?;
         Ok(Self {
-            inner: Arc::new(Pipe { read, write }),
+            inner: Arc::new(Pipe {
+                read,
+                write,
+                raised: AtomicBool::new(false),
+            }),
         })
     }
 
     /// Signals abort. Idempotent.
     pub fn abort(&self) {
+        self.inner.raised.store(true, Ordering::Release);
         // A full pipe (after many calls) still reads as signalled: ignore EAGAIN.
         let _ = nix::unistd::write(&self.inner.write, &[1u8]);
     }
 
     /// Clears the signal, so later receives are no longer aborted.
     pub fn clear(&self) {
+        self.inner.raised.store(false, Ordering::Release);
         let mut buf = [0u8; 64];
         while matches!(nix::unistd::read(&self.inner.read, &mut buf), Ok(n) if n > 0) {}
     }

@@ -40,6 +40,9 @@ pub struct ClientConfig {
     pub handshake_timeout: Duration,
     /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,
+    /// Further spinning, by time, before a shared-memory receive sleeps
+    /// (`None`: 50 µs when the process may use several CPUs, none on one).
+    pub shm_spin_budget: Option<Duration>,
 }
 
 impl ClientConfig {
@@ -95,6 +98,9 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,
+    /// Further spinning, by time, before a shared-memory receive sleeps
+    /// (`None`: 50 µs when the process may use several CPUs, none on one).
+    pub shm_spin_budget: Option<Duration>,
 }
 
 impl ServerConfig {

@@ -255,6 +255,9 @@ impl UdsSession {
         let shm = if params.selected_profile == netipc_codec::PROFILE_SHM_HYBRID {
             let mut region = attach_with_retry(run_dir.as_ref(), service, params.session_id)?;
             region.set_spin_tries(cfg.effective_shm_spin_tries());
+            if let Some(budget) = cfg.shm_spin_budget {
+                region.set_spin_budget(budget);
+            }
             Some(region)
         } else {
             None
@@ -551,6 +554,9 @@ impl PendingSession {
                 match ShmRegion::create(&l.run_dir, &l.service, a.session_id, req, resp) {
                     Ok(mut r) => {
                         r.set_spin_tries(cfg.effective_shm_spin_tries());
+                        if let Some(budget) = cfg.shm_spin_budget {
+                            r.set_spin_budget(budget);
+                        }
                         region = Some(r);
                     }
                     Err(_) => {

@@ -1,0 +1,146 @@
+//! Measuring helpers of the benchmark driver: latency samples, a rate
+//! limiter, CPU time, and the CSV line every driver prints.
+
+use std::time::{Duration, Instant};
+
+/// Latency samples in nanoseconds, up to a cap.
+#[derive(Debug)]
+pub struct Latencies {
+    samples: Vec<u64>,
+    cap: usize,
+}
+
+/// Most samples kept (later ones are dropped, as the reference drivers do).
+pub const MAX_SAMPLES: usize = 10_000_000;
+
+impl Latencies {
+    /// Room for `expected` samples (capped).
+    pub fn new(expected: usize) -> Self {
+        let cap = expected.clamp(1, MAX_SAMPLES);
+        Self {
+            samples: Vec::with_capacity(cap),
+            cap,
+        }
+    }
+
+    /// Records one sample.
+    #[inline]
+    pub fn record(&mut self, d: Duration) {
+        if self.samples.len() < self.cap {
+            self.samples.push(d.as_nanos() as u64);
+        }
+    }
+
+    /// p50, p95 and p99 in whole microseconds.
+    pub fn percentiles_us(&mut self) -> (u64, u64, u64) {
+        if self.samples.is_empty() {
+            return (0, 0, 0);
+        }
+        self.samples.sort_unstable();
+        let at = |p: f64| {
+            let i = ((p / 100.0) * (self.samples.len() - 1) as f64) as usize;
+            self.samples[i.min(self.samples.len() - 1)] / 1000
+        };
+        (at(50.0), at(95.0), at(99.0))
+    }
+}
+
+/// Paces requests to a target rate by sleeping (0: as fast as possible).
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Option<Duration>,
+    next: Instant,
+}
+
+impl RateLimiter {
+    /// A limiter for `target_rps` requests per second.
+    pub fn new(target_rps: u64) -> Self {
+        Self {
+            interval: (target_rps > 0).then(|| Duration::from_nanos(1_000_000_000 / target_rps)),
+            next: Instant::now(),
+        }
+    }
+
+    /// Waits for the next slot.
+    #[inline]
+    pub fn wait(&mut self) {
+        if let Some(iv) = self.interval {
+            let now = Instant::now();
+            if now < self.next {
+                std::thread::sleep(self.next - now);
+            }
+            self.next += iv;
+        }
+    }
+}
+
+/// CPU time used by this process so far.
+pub fn process_cpu() -> Duration {
+    #[cfg(unix)]
+    {
+        use nix::time::{ClockId, clock_gettime};
+        clock_gettime(ClockId::CLOCK_PROCESS_CPUTIME_ID).map_or(Duration::ZERO, Duration::from)
+    }
+    #[cfg(not(unix))]
+    {
+        Duration::ZERO
+    }
+}
+
+/// Wall and CPU time of a measured run.
+#[derive(Debug)]
+pub struct Meter {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Meter {
+    /// Starts measuring.
+    pub fn start() -> Self {
+        Self {
+            cpu: process_cpu(),
+            wall: Instant::now(),
+        }
+    }
+
+    /// Seconds of wall time and CPU percentage so far.
+    pub fn read(&self) -> (f64, f64) {
+        let wall = self.wall.elapsed().as_secs_f64().max(1e-9);
+        let cpu = (process_cpu() - self.cpu).as_secs_f64();
+        (wall, cpu / wall * 100.0)
+    }
+}
+
+/// Name of this driver in the `client` column of the CSV line.
+pub const DRIVER: &str = "netipc";
+
+/// Prints the CSV line: `scenario,client,server,throughput,p50_us,p95_us,
+/// p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct`. The server's CPU
+/// is filled in by the harness; `server` comes from `BENCH_SERVER`.
+pub fn print_csv(scenario: &str, throughput: f64, lat: &mut Latencies, cpu_pct: f64) {
+    let (p50, p95, p99) = lat.percentiles_us();
+    let server = std::env::var("BENCH_SERVER").unwrap_or_else(|_| "-".into());
+    println!("{scenario},{DRIVER},{server},{throughput:.0},{p50},{p95},{p99},{cpu_pct:.1},0.0,{cpu_pct:.1}");
+}
+
+/// The xorshift generator the reference drivers use for batch sizes, with
+/// the same seed, so both produce the same sequence.
+#[derive(Debug, Clone)]
+pub struct XorShift(u32);
+
+impl Default for XorShift {
+    fn default() -> Self {
+        Self(12345)
+    }
+}
+
+impl XorShift {
+    /// The next value.
+    #[inline]
+    pub fn next_u32(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
+    }
+}
