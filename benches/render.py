@@ -1,0 +1,101 @@
+"""Renders benches/results.csv (from run-matrix.sh) as docs/benchmarks.md."""
+
+import csv
+import platform
+import subprocess
+import sys
+from collections import defaultdict
+
+csv_path, out_path, duration = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = list(csv.DictReader(open(csv_path)))
+
+by = defaultdict(dict)  # (placement, scenario) -> pair -> row
+for r in rows:
+    by[(r["placement"], r["scenario"])][r["pair"]] = r
+
+
+def fmt(x):
+    x = float(x)
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if x >= div:
+            return f"{x / div:.2f}{unit}"
+    return f"{x:.0f}"
+
+
+def cpu_per_req(r):
+    secs = float(duration)
+    thr = float(r["throughput"])
+    if thr <= 0:
+        return "-"
+    client = float(r["client_cpu_pct"]) / 100 * secs
+    server = float(r["server_cpu_sec"])
+    return f"{(client + server) / (thr * secs) * 1e6:.2f}"
+
+
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
+                     capture_output=True, text=True).stdout.strip()
+out = []
+out.append("# Benchmarks\n")
+out.append(f"Measured by `benches/run-matrix.sh {duration}` on {platform.machine()} ({cpu or 'unknown CPU'}), "
+           f"{int(subprocess.run(['nproc'], capture_output=True, text=True).stdout)} vCPUs. "
+           "`split`: server and client pinned to two different vCPUs; `shared`: both on one vCPU. "
+           "Throughput is requests per second (items per second for batch scenarios). "
+           "`ref` is the reference implementation's C driver, built by hand from the specification "
+           "snapshot and run in the same invocation; ratios compare runs of one invocation.\n")
+out.append("| placement | scenario | pair | throughput | p50 µs | p99 µs | CPU µs/req | vs ref |")
+out.append("|---|---|---|---:|---:|---:|---:|---:|")
+for (placement, scenario), pairs in sorted(by.items()):
+    ref = pairs.get("ref")
+    for pair, r in sorted(pairs.items()):
+        ratio = "-"
+        if ref and pair != "ref" and float(ref["throughput"]) > 0:
+            ratio = f"{float(r['throughput']) / float(ref['throughput']):.2f}×"
+        out.append(f"| {placement} | {scenario} | {pair} | {fmt(r['throughput'])} | {r['p50_us']} | "
+                   f"{r['p99_us']} | {cpu_per_req(r) if placement != 'inproc' else '-'} | {ratio} |")
+
+out.append("""
+## Pairing with another driver
+
+`bench_posix` takes the command line of the reference drivers:
+
+```text
+bench_posix <scenario>-server <run_dir> <service> [duration_sec]
+bench_posix <scenario>-client <run_dir> <service> <duration_sec> <target_rps>
+bench_posix uds-pipeline-client|uds-pipeline-batch-client <run_dir> <service> <duration_sec> <target_rps> <depth>
+bench_posix lookup-bench <duration_sec>
+bench_posix lookup-method-bench <duration_sec> <scenario> <target_rps>
+```
+
+Scenarios: `uds-ping-pong`, `shm-ping-pong`, `snapshot`, `snapshot-shm`,
+`uds-batch-ping-pong`, `shm-batch-ping-pong`. A server prints `READY` when
+bound and `SERVER_CPU_SEC=<s>` when it stops (after the duration plus 3 s,
+or on SIGTERM). A client prints one CSV line:
+`scenario,client,server,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct`.
+
+To pair with any driver of the same command line, start its server and
+point ours at it (or the reverse), with the same run dir and service:
+
+```sh
+taskset -c 0 other_driver shm-ping-pong-server /tmp/run bench 10 &
+taskset -c 1 target/release/bench_posix shm-ping-pong-client /tmp/run bench 5 0
+```
+
+`REF_BENCH=/path/to/other/bench_posix benches/run-matrix.sh 5` runs the
+whole matrix with four pairs per scenario (ours, theirs, and both mixes).
+
+## How shared-memory waits work
+
+A receiver first checks the sequence word 128 times (the reference's fixed
+spin), then keeps checking for up to 50 µs with doubling pause runs, then
+with `sched_yield` between checks, and only then sleeps on the futex. The
+publisher always calls `FUTEX_WAKE`, because a reference peer may be
+asleep. Two adaptations keep this cheap:
+
+- when messages keep arriving only after a yield (the peer shares our CPU),
+  the next 1024 waits yield at once instead of pausing first;
+- when eight waits in a row spin their whole budget in vain (an idle peer),
+  the next 256 waits go straight to the futex.
+
+A machine with one online CPU never spins beyond the first 128 checks.
+""")
+open(out_path, "w").write("\n".join(out) + "\n")

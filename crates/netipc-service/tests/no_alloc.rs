@@ -1,0 +1,129 @@
+//! Typed calls and the server's dispatch allocate nothing per call once
+//! warm: counted by a global allocator across all threads of the process
+//! (client and server sessions alike).
+#![cfg(unix)]
+
+mod common;
+
+use common::*;
+use netipc_service::cgroups::{self, CgroupsClient};
+use netipc_service::increment::{self, IncrementClient};
+use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; the counters are plain atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Tests of this file run one at a time: the count covers every thread.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Allocations (in any thread) while `f` runs.
+fn allocations(f: impl FnOnce()) -> usize {
+    ALLOCS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    f();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCS.load(Ordering::SeqCst)
+}
+
+fn increment_calls(profiles: u32) {
+    let _one = exclusive();
+    let dir = RunDir::new("noalloc");
+    let cfg = netipc_service::ServerConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        ..server_config(65536)
+    };
+    let handler = increment::Handler {
+        handle: Some(Box::new(|v| Some(v + 1))),
+    };
+    let _srv = Running::start(dir.path(), "inc", cfg, handler);
+    let ccfg = netipc_service::ClientConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        ..client_config(65536)
+    };
+    let mut c = IncrementClient::new(dir.path(), "inc", ccfg);
+    c.refresh();
+    let values: Vec<u64> = (0..500).collect();
+    let mut out = Vec::with_capacity(500);
+    for i in 0..200 {
+        c.call(i).unwrap();
+        c.call_batch_into(&values, &mut out).unwrap();
+    }
+    let n = allocations(|| {
+        for i in 0..1000 {
+            assert_eq!(c.call(i).unwrap(), i + 1);
+            c.call_batch_into(&values, &mut out).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 2000 calls");
+}
+
+#[test]
+fn increment_calls_over_uds_allocate_nothing() {
+    increment_calls(PROFILE_BASELINE);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn increment_calls_over_shm_allocate_nothing() {
+    increment_calls(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
+}
+
+#[test]
+fn snapshot_calls_allocate_nothing() {
+    let _one = exclusive();
+    let dir = RunDir::new("noalloc");
+    let handler = cgroups::Handler {
+        handle: Some(Box::new(|_, b| {
+            b.set_header(1, 1);
+            (0..100u32).all(|i| b.add(i, 0, 1, b"system.slice/unit.service", b"/sys/fs/cgroup/system.slice/unit.service").is_ok())
+        })),
+    };
+    let _srv = Running::start(dir.path(), "cg", server_config(65536), handler);
+    let mut c = CgroupsClient::new(dir.path(), "cg", client_config(65536));
+    c.refresh();
+    for _ in 0..100 {
+        c.call_snapshot().unwrap();
+    }
+    let n = allocations(|| {
+        for _ in 0..500 {
+            let v = c.call_snapshot().unwrap();
+            assert_eq!(v.iter().count(), 100);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 500 snapshot calls");
+}
