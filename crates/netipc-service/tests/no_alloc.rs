@@ -110,7 +110,16 @@ fn snapshot_calls_allocate_nothing() {
     let handler = cgroups::Handler {
         handle: Some(Box::new(|_, b| {
             b.set_header(1, 1);
-            (0..100u32).all(|i| b.add(i, 0, 1, b"system.slice/unit.service", b"/sys/fs/cgroup/system.slice/unit.service").is_ok())
+            (0..100u32).all(|i| {
+                b.add(
+                    i,
+                    0,
+                    1,
+                    b"system.slice/unit.service",
+                    b"/sys/fs/cgroup/system.slice/unit.service",
+                )
+                .is_ok()
+            })
         })),
     };
     let _srv = Running::start(dir.path(), "cg", server_config(65536), handler);

@@ -41,8 +41,11 @@ pub struct ClientConfig {
     /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps
-    /// (`None`: 50 µs when the process may use several CPUs, none on one).
+    /// (`None`: 50 µs on a machine with several CPUs, none on one).
     pub shm_spin_budget: Option<Duration>,
+    /// Busy-polling of the socket before a receive blocks (`None`: as for
+    /// shared memory; `Some(Duration::ZERO)` turns it off).
+    pub socket_spin_budget: Option<Duration>,
 }
 
 impl ClientConfig {
@@ -99,8 +102,11 @@ pub struct ServerConfig {
     /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps
-    /// (`None`: 50 µs when the process may use several CPUs, none on one).
+    /// (`None`: 50 µs on a machine with several CPUs, none on one).
     pub shm_spin_budget: Option<Duration>,
+    /// Busy-polling of the socket before a receive blocks (`None`: as for
+    /// shared memory; `Some(Duration::ZERO)` turns it off).
+    pub socket_spin_budget: Option<Duration>,
 }
 
 impl ServerConfig {

@@ -31,6 +31,8 @@ mod framing;
 pub mod handshake;
 #[cfg(unix)]
 pub mod posix;
+#[cfg(unix)]
+mod spin;
 
 #[cfg(unix)]
 pub use abort::AbortHandle;
@@ -39,3 +41,5 @@ pub use config::{
 };
 pub use error::{Result, TransportError};
 pub use framing::Role;
+#[cfg(unix)]
+pub use spin::{SPIN_BUDGET_DEFAULT, auto_spin_budget};

@@ -10,6 +10,7 @@ use crate::config::{ClientConfig, ServerConfig};
 use crate::error::{Result, TransportError};
 use crate::framing::{Framer, PacketIo, Role};
 use crate::handshake::{self, Decision, SessionParams};
+use crate::spin::{Spinner, auto_spin_budget};
 use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN, Header, PROFILE_BASELINE};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -22,7 +23,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Profiles this platform can run: the baseline, and SHM_HYBRID on Linux.
 #[cfg(target_os = "linux")]
@@ -134,6 +135,37 @@ fn wait_readable(fd: BorrowedFd<'_>, abort: Option<&AbortHandle>, deadline: Opti
 struct Socket {
     fd: OwnedFd,
     abort: Option<AbortHandle>,
+    /// Busy-polls a non-blocking receive before blocking in the kernel.
+    spinner: Spinner,
+}
+
+impl Socket {
+    fn new(fd: OwnedFd) -> Self {
+        Self {
+            fd,
+            abort: None,
+            spinner: Spinner::new(Duration::ZERO),
+        }
+    }
+}
+
+/// One `recvmsg` of a packet into `head` and `body`; `None` when nothing is
+/// there yet (with `MSG_DONTWAIT`).
+fn recv_once(fd: &OwnedFd, head: &mut [u8; 32], body: &mut [u8], flags: MsgFlags) -> Option<Result<usize>> {
+    let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
+    loop {
+        return match recvmsg::<()>(fd.as_raw_fd(), &mut iov, None, flags | MsgFlags::MSG_CMSG_CLOEXEC) {
+            Ok(m) if m.flags.contains(MsgFlags::MSG_TRUNC) => Some(Err(TransportError::Protocol(
+                "packet larger than the negotiated packet size",
+            ))),
+            Ok(m) if m.bytes == 0 => Some(Err(TransportError::PeerClosed)),
+            Ok(m) => Some(Ok(m.bytes)),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => None,
+            Err(Errno::ECONNRESET) => Some(Err(TransportError::PeerClosed)),
+            Err(e) => Some(Err(TransportError::io("recvmsg", e))),
+        };
+    }
 }
 
 impl PacketIo for Socket {
@@ -158,22 +190,26 @@ impl PacketIo for Socket {
         body: &mut [u8],
         deadline: Option<Instant>,
     ) -> Result<usize> {
+        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
+            return Err(TransportError::Aborted);
+        }
+        // Busy-poll first: a packet that comes within the spin budget costs
+        // no sleep and no wake-up on either side.
+        let mut got = None;
+        let fd = &self.fd;
+        let spun = self.spinner.spin(|| {
+            got = recv_once(fd, head, body, MsgFlags::MSG_DONTWAIT);
+            got.is_some()
+        });
+        if let (true, Some(r)) = (spun, got) {
+            return r;
+        }
         if deadline.is_some() || self.abort.is_some() {
             wait_readable(self.fd.as_fd(), self.abort.as_ref(), deadline)?;
         }
-        let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
         loop {
-            match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, None, MsgFlags::MSG_CMSG_CLOEXEC) {
-                Ok(m) if m.flags.contains(MsgFlags::MSG_TRUNC) => {
-                    return Err(TransportError::Protocol(
-                        "packet larger than the negotiated packet size",
-                    ));
-                }
-                Ok(m) if m.bytes == 0 => return Err(TransportError::PeerClosed),
-                Ok(m) => return Ok(m.bytes),
-                Err(Errno::EINTR) => continue,
-                Err(Errno::ECONNRESET) => return Err(TransportError::PeerClosed),
-                Err(e) => return Err(TransportError::io("recvmsg", e)),
+            if let Some(r) = recv_once(&self.fd, head, body, MsgFlags::empty()) {
+                return r;
             }
         }
     }
@@ -231,7 +267,7 @@ impl UdsSession {
             return Err(TransportError::Unsupported);
         }
         let packet_size = packet_size_of(&fd, cfg.packet_size);
-        let mut sock = Socket { fd, abort: None };
+        let mut sock = Socket::new(fd);
         let hello = handshake::client_hello(&cfg, packet_size);
         let pkt = handshake::hello_packet(&hello);
         sock.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..])?;
@@ -262,6 +298,8 @@ impl UdsSession {
         } else {
             None
         };
+        sock.spinner
+            .set_budget(cfg.socket_spin_budget.unwrap_or_else(auto_spin_budget));
         Ok(Self {
             sock,
             framer: Framer::new(params, Role::Client),
@@ -527,10 +565,7 @@ impl PendingSession {
     /// A rejected client gets its HELLO_ACK status, then the connection closes.
     pub fn handshake(self) -> Result<UdsSession> {
         let l = &*self.endpoint;
-        let mut sock = Socket {
-            fd: self.fd,
-            abort: None,
-        };
+        let mut sock = Socket::new(self.fd);
         let deadline = Instant::now() + self.cfg.effective_handshake_timeout();
         let mut head = [0u8; 32];
         let mut body = [0u8; 256];
@@ -574,6 +609,8 @@ impl PendingSession {
         match decision {
             Decision::Accept(a) => {
                 sent?;
+                sock.spinner
+                    .set_budget(cfg.socket_spin_budget.unwrap_or_else(auto_spin_budget));
                 Ok(UdsSession {
                     sock,
                     framer: Framer::new(SessionParams::from(&a), Role::Server),

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use words::{Lane, REQUEST, RESPONSE, Words};
 
+pub use crate::spin::SPIN_BUDGET_DEFAULT;
+use crate::spin::{Spinner, auto_spin_budget};
+
 /// Region magic ("NSHM").
 pub const REGION_MAGIC: u32 = 0x4E53_484D;
 /// Region layout version.
@@ -28,27 +31,6 @@ pub const REGION_HEADER_LEN: usize = 64;
 pub const REGION_ALIGN: usize = 64;
 /// Spin iterations of the reference implementation; our default.
 pub const SPIN_TRIES_DEFAULT: u32 = 128;
-/// Spin time of a receiver when the process may run on several CPUs: long
-/// enough to cover a peer's turnaround, so fast exchanges never sleep.
-pub const SPIN_BUDGET_DEFAULT: Duration = Duration::from_micros(50);
-/// Longest pause run between two checks while spinning.
-const MAX_BACKOFF_PAUSES: u32 = 64;
-
-/// The spin budget to use when none is configured: none on a machine with
-/// one online CPU (spinning would only burn the peer's time slice), else
-/// the default. Peers pinned to one shared CPU of a larger machine are
-/// caught at run time: spinning that keeps failing is suspended.
-pub fn auto_spin_budget() -> Duration {
-    static CPUS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    // SAFETY: sysconf reads a system constant; no memory is involved.
-    let cpus = *CPUS.get_or_init(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as i64);
-    if cpus > 1 {
-        SPIN_BUDGET_DEFAULT
-    } else {
-        Duration::ZERO
-    }
-}
-
 /// Longest single futex sleep before the receiver checks peer liveness.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
 
@@ -89,45 +71,8 @@ pub struct ShmRegion {
     /// Last sequence consumed from the incoming lane.
     seen_seq: u64,
     spin_tries: u32,
-    spin_budget: Duration,
-    spin: SpinHistory,
+    spinner: Spinner,
 }
-
-/// How recent waits went: spinning that keeps failing (the peer shares our
-/// CPU, or is idle) is suspended for a while, then tried again.
-#[derive(Debug, Default, Clone, Copy)]
-struct SpinHistory {
-    /// Consecutive waits that spun their whole budget in vain.
-    futile: u32,
-    /// Waits left before spinning is tried again.
-    cold: u32,
-    /// Consecutive waits whose message came only after a `sched_yield`.
-    after_yield: u32,
-    /// Waits left that yield at once instead of pausing first (the peer
-    /// evidently shares this CPU).
-    yield_first: u32,
-}
-
-/// Arrivals after a yield, in a row, that switch to yielding at once.
-const YIELD_ARRIVALS_MAX: u32 = 4;
-/// Waits that yield at once before pausing is tried again.
-const YIELD_FIRST_WAITS: u32 = 1024;
-
-/// How a spin ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Spun {
-    /// The message came while pausing.
-    Paused,
-    /// The message came after a `sched_yield`.
-    Yielded,
-    /// The budget ran out.
-    Futile,
-}
-
-/// Futile spins in a row before spinning is suspended.
-const FUTILE_SPINS_MAX: u32 = 8;
-/// Waits that skip spinning once it is suspended.
-const COLD_WAITS: u32 = 256;
 
 fn owner_generation() -> u32 {
     let now = std::time::SystemTime::now()
@@ -316,8 +261,7 @@ impl ShmRegion {
             resp_cap,
             seen_seq: 0,
             spin_tries: SPIN_TRIES_DEFAULT,
-            spin_budget: auto_spin_budget(),
-            spin: SpinHistory::default(),
+            spinner: Spinner::new(auto_spin_budget()),
         })
     }
 
@@ -390,8 +334,7 @@ impl ShmRegion {
             resp_cap,
             seen_seq,
             spin_tries: SPIN_TRIES_DEFAULT,
-            spin_budget: auto_spin_budget(),
-            spin: SpinHistory::default(),
+            spinner: Spinner::new(auto_spin_budget()),
         })
     }
 
@@ -403,7 +346,7 @@ impl ShmRegion {
     /// Sets how long a receiver keeps spinning, with backoff, after its
     /// first `spin_tries` checks, before it sleeps on the futex.
     pub fn set_spin_budget(&mut self, budget: Duration) {
-        self.spin_budget = budget;
+        self.spinner.set_budget(budget);
     }
 
     fn lanes(&self) -> (Lane, usize, usize, Lane, usize, usize) {
@@ -450,85 +393,18 @@ impl ShmRegion {
         Ok(())
     }
 
-    /// Spins for `spin_tries` checks, then, within the time budget, with
-    /// backoff; whether message `want` arrived. Adapts to the peer:
-    /// spinning that keeps failing is suspended for [`COLD_WAITS`] waits, and
-    /// when messages keep arriving only after a `sched_yield` (the peer
-    /// shares this CPU), waits yield at once for [`YIELD_FIRST_WAITS`] waits.
+    /// The reference's fixed spin (`spin_tries` checks with a pause each),
+    /// then the adaptive one; whether message `want` arrived.
     fn spin_until(&mut self, lane: Lane, want: u64) -> bool {
-        let h = &mut self.spin;
-        if self.spin_budget.is_zero() || h.cold > 0 {
-            h.cold = h.cold.saturating_sub(1);
-            return self.quick_checks(lane, want);
-        }
-        let outcome = if h.yield_first > 0 {
-            h.yield_first -= 1;
-            self.spin_for_budget(lane, want, true)
-        } else if self.quick_checks(lane, want) {
-            Spun::Paused
-        } else {
-            self.spin_for_budget(lane, want, false)
-        };
-        let h = &mut self.spin;
-        match outcome {
-            Spun::Paused => {
-                h.futile = 0;
-                h.after_yield = 0;
-            }
-            Spun::Yielded => {
-                h.futile = 0;
-                h.after_yield += 1;
-                if h.after_yield >= YIELD_ARRIVALS_MAX && h.yield_first == 0 {
-                    h.after_yield = 0;
-                    h.yield_first = YIELD_FIRST_WAITS;
-                }
-            }
-            Spun::Futile => {
-                h.after_yield = 0;
-                h.futile += 1;
-                if h.futile >= FUTILE_SPINS_MAX {
-                    h.futile = 0;
-                    h.cold = COLD_WAITS;
-                }
-            }
-        }
-        outcome != Spun::Futile
-    }
-
-    /// The reference's fixed spin: `spin_tries` checks with a pause each.
-    fn quick_checks(&self, lane: Lane, want: u64) -> bool {
         for _ in 0..self.spin_tries {
             if self.words.seq(lane) >= want {
+                self.spinner.note_immediate();
                 return true;
             }
             std::hint::spin_loop();
         }
-        false
-    }
-
-    /// Spins until `want` arrives or the budget runs out: checks spaced by
-    /// doubling pause runs, then, once the runs are long, by `sched_yield`,
-    /// which lets a peer sharing this CPU run (and costs little otherwise).
-    fn spin_for_budget(&self, lane: Lane, want: u64, yield_at_once: bool) -> Spun {
-        let started = Instant::now();
-        let mut pauses = if yield_at_once { MAX_BACKOFF_PAUSES } else { 1 };
-        loop {
-            let yielded = pauses >= MAX_BACKOFF_PAUSES;
-            if yielded {
-                std::thread::yield_now();
-            } else {
-                for _ in 0..pauses {
-                    std::hint::spin_loop();
-                }
-                pauses *= 2;
-            }
-            if self.words.seq(lane) >= want {
-                return if yielded { Spun::Yielded } else { Spun::Paused };
-            }
-            if started.elapsed() >= self.spin_budget {
-                return Spun::Futile;
-            }
-        }
+        let words = &self.words;
+        self.spinner.spin(|| words.seq(lane) >= want)
     }
 
     /// Sleeps on the futex, in slices, until message `want` arrives.
