@@ -80,6 +80,12 @@ impl Spinner {
         self.budget = budget;
     }
 
+    /// Whether waits currently yield at once (the peer shares this CPU):
+    /// callers then skip any pause-based checks of their own.
+    pub(crate) fn yielding(&self) -> bool {
+        self.yield_first > 0
+    }
+
     /// Notes a message that was there at the first look.
     pub(crate) fn note_immediate(&mut self) {
         self.futile = 0;

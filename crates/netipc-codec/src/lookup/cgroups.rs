@@ -94,6 +94,12 @@ impl<'a> CgroupsLookupRequestView<'a> {
         key_path(self.dir.item(index)?)
     }
 
+    /// The path of key `index`, which `decode` has checked already.
+    pub(crate) fn path_checked(&self, index: u32) -> Option<&'a [u8]> {
+        let key = self.dir.item(index).ok()?;
+        key.split_last().map(|(_, p)| p)
+    }
+
     /// The paths in order.
     pub fn iter(&self) -> Items<Self> {
         Items::new(*self)
@@ -217,6 +223,13 @@ impl<'x> CgroupsLookupEntry<'x> {
 
     /// Wire length of this item; checks it as a decoder would.
     pub fn wire_len(&self) -> Result<usize> {
+        no_interior_nul(self.path, "path")?;
+        self.wire_len_trusting_path()
+    }
+
+    /// Like [`Self::wire_len`] for a path taken from a decoded request,
+    /// which the request decoder has checked already.
+    pub(crate) fn wire_len_trusting_path(&self) -> Result<usize> {
         check_rules(
             self.status,
             self.orchestrator,
@@ -224,7 +237,6 @@ impl<'x> CgroupsLookupEntry<'x> {
             self.name.len(),
             self.labels.len(),
         )?;
-        no_interior_nul(self.path, "path")?;
         no_interior_nul(self.name, "name")?;
         let fixed_end = CGROUPS_LOOKUP_ITEM_HDR_LEN + self.path.len() + 1 + self.name.len() + 1;
         item_len_with_labels(fixed_end, self.labels)
@@ -315,6 +327,11 @@ impl<'b> CgroupsLookupResponseBuilder<'b> {
     /// Appends an item, refusing anything the decoder would reject.
     pub fn add(&mut self, e: &CgroupsLookupEntry<'_>) -> Result<()> {
         let len = e.wire_len()?;
+        self.add_sized(e, len)
+    }
+
+    /// Appends an item whose checked wire length is `len`.
+    pub(crate) fn add_sized(&mut self, e: &CgroupsLookupEntry<'_>, len: usize) -> Result<()> {
         let item = self.w.add(len)?;
         let path_off = CGROUPS_LOOKUP_ITEM_HDR_LEN;
         let name_off = path_off + e.path.len() + 1;

@@ -62,8 +62,8 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
         generation: u64,
         limit: usize,
     ) -> Result<Self> {
-        let suffix = request
-            .iter()
+        let suffix = (0..request.item_count)
+            .filter_map(|i| request.path_checked(i))
             .map(|p| align8(cgroups_stub_len(p.len())))
             .sum::<usize>();
         let b =
@@ -93,7 +93,7 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
         if self.exceeded {
             return None;
         }
-        self.request.path(self.next).ok()
+        self.request.path_checked(self.next).map(StrView::new)
     }
 
     /// Number of keys in the request.
@@ -129,27 +129,25 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
         }
         let path = self
             .request
-            .path(self.next)
-            .map_err(|_| CodecError::InvalidInput("every key is answered"))?;
+            .path_checked(self.next)
+            .ok_or(CodecError::InvalidInput("every key is answered"))?;
         let entry = CgroupsLookupEntry {
             status,
             orchestrator,
-            path: path.as_bytes(),
+            path,
             name,
             labels,
         };
-        let len = entry.wire_len()?;
+        let len = entry.wire_len_trusting_path()?;
         let stub = align8(cgroups_stub_len(path.len()));
         let after = self.suffix - stub;
         let total = self.request.item_count as usize;
         let placed = if self.b.fits_before_suffix(len, after, total) {
-            self.b.add(&entry)?;
+            self.b.add_sized(&entry, len)?;
             Placed::Answered
         } else if self.b.count() == 0 {
-            self.b.add(&CgroupsLookupEntry::unknown(
-                path.as_bytes(),
-                CgroupsLookupStatus::OversizedItem,
-            ))?;
+            let stub = CgroupsLookupEntry::unknown(path, CgroupsLookupStatus::OversizedItem);
+            self.b.add_sized(&stub, cgroups_stub_len(path.len()))?;
             Placed::Oversized
         } else {
             self.mark_rest_exceeded()?;
@@ -162,11 +160,9 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
 
     fn mark_rest_exceeded(&mut self) -> Result<()> {
         self.exceeded = true;
-        while let Ok(path) = self.request.path(self.next) {
-            self.b.add(&CgroupsLookupEntry::unknown(
-                path.as_bytes(),
-                CgroupsLookupStatus::PayloadExceeded,
-            ))?;
+        while let Some(path) = self.request.path_checked(self.next) {
+            let stub = CgroupsLookupEntry::unknown(path, CgroupsLookupStatus::PayloadExceeded);
+            self.b.add_sized(&stub, cgroups_stub_len(path.len()))?;
             self.next += 1;
         }
         Ok(())

@@ -396,7 +396,13 @@ impl ShmRegion {
     /// The reference's fixed spin (`spin_tries` checks with a pause each),
     /// then the adaptive one; whether message `want` arrived.
     fn spin_until(&mut self, lane: Lane, want: u64) -> bool {
-        for _ in 0..self.spin_tries {
+        // With the peer on our CPU, pausing only delays it: yield at once.
+        let tries = if self.spinner.yielding() {
+            0
+        } else {
+            self.spin_tries
+        };
+        for _ in 0..tries {
             if self.words.seq(lane) >= want {
                 self.spinner.note_immediate();
                 return true;
