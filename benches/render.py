@@ -53,6 +53,30 @@ for (placement, scenario), pairs in sorted(by.items()):
         out.append(f"| {placement} | {scenario} | {pair} | {fmt(r['throughput'])} | {r['p50_us']} | "
                    f"{r['p99_us']} | {cpu_per_req(r) if placement != 'inproc' else '-'} | {ratio} |")
 
+targets = [
+    ("split", "shm-ping-pong", 10.0), ("shared", "shm-ping-pong", 2.0),
+    ("inproc", "lookup", 1.5),
+]
+for placement in ("split", "shared"):
+    for scen in ("uds-ping-pong", "snapshot-baseline", "snapshot-shm", "uds-batch-ping-pong",
+                 "shm-batch-ping-pong", "uds-pipeline-d16", "uds-pipeline-batch-d16"):
+        targets.append((placement, scen, 1.3))
+targets.append(("inproc", "cgroups-lookup-known-16", 1.3))
+if any("ref" in pairs for pairs in by.values()):
+    out.append("\n## Against the targets\n")
+    out.append("Ratio of our pair to the reference pair in this run, and whether it meets the target "
+               "(10x for split SHM ping-pong, 2x for shared SHM ping-pong, 1.5x for L3 lookups, "
+               "1.3x elsewhere).\n")
+    out.append("| placement | scenario | ours | ref | ratio | target | met |")
+    out.append("|---|---|---:|---:|---:|---:|:---:|")
+    for placement, scen, target in targets:
+        pairs = by.get((placement, scen), {})
+        if "netipc" in pairs and "ref" in pairs and float(pairs["ref"]["throughput"]) > 0:
+            ours, ref = float(pairs["netipc"]["throughput"]), float(pairs["ref"]["throughput"])
+            ratio = ours / ref
+            out.append(f"| {placement} | {scen} | {fmt(ours)} | {fmt(ref)} | {ratio:.2f}x | {target}x | "
+                       f"{'yes' if ratio >= target else 'no'} |")
+
 out.append("""
 ## Pairing with another driver
 
