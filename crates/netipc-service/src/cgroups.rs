@@ -23,13 +23,12 @@
 //! ```
 
 use crate::client::RawClient;
-use crate::client_api::client_lifecycle;
+use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::Result;
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{
     CgroupsBuilder, CgroupsRequestView, CgroupsResponseView, METHOD_CGROUPS_SNAPSHOT, encode_cgroups_request,
 };
-use std::fmt;
 
 pub use crate::transport::codec::{CgroupsItem, CgroupsItemView, CgroupsSnapshot};
 pub use crate::{ClientConfig, ClientState, ClientStatus, ServerConfig, ServiceError};
@@ -57,23 +56,13 @@ impl CgroupsClient {
 /// The user's snapshot callback: fill the builder, return success.
 pub type HandleFn = dyn Fn(&CgroupsRequestView, &mut CgroupsBuilder<'_>) -> bool + Send + Sync;
 
-/// The typed handler of a `cgroups-snapshot` server.
-///
-/// A callback returning `false` makes the server answer INTERNAL_ERROR and
-/// close that session. A snapshot that does not fit the session's budget is
-/// answered LIMIT_EXCEEDED, and the next session gets a larger budget.
-#[derive(Default)]
-pub struct Handler {
-    /// The snapshot callback; `None` answers every request INTERNAL_ERROR.
-    pub handle: Option<Box<HandleFn>>,
-}
-
-impl fmt::Debug for Handler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handler")
-            .field("handle", &self.handle.is_some())
-            .finish()
-    }
+typed_handler! {
+    /// The typed handler of a `cgroups-snapshot` server.
+    ///
+    /// A callback returning `false` makes the server answer INTERNAL_ERROR and
+    /// close that session. A snapshot that does not fit the session's budget is
+    /// answered LIMIT_EXCEEDED, and the next session gets a larger budget.
+    HandleFn
 }
 
 impl ServiceHandler for Handler {

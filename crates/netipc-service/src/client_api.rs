@@ -60,3 +60,24 @@ macro_rules! client_lifecycle {
 }
 
 pub(crate) use client_lifecycle;
+
+/// Declares a service's typed `Handler`: one optional boxed callback of
+/// type `$callback`, with `Default` and a `Debug` that shows whether it is set.
+macro_rules! typed_handler {
+    ($(#[$doc:meta])* $callback:ty) => {
+        $(#[$doc])*
+        #[derive(Default)]
+        pub struct Handler {
+            /// The callback; `None` answers every request INTERNAL_ERROR.
+            pub handle: Option<Box<$callback>>,
+        }
+
+        impl std::fmt::Debug for Handler {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Handler").field("handle", &self.handle.is_some()).finish()
+            }
+        }
+    };
+}
+
+pub(crate) use typed_handler;

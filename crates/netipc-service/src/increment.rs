@@ -1,11 +1,10 @@
 //! The INCREMENT test service: a u64 in, a u64 out, singly or in batches.
 
 use crate::client::RawClient;
-use crate::client_api::client_lifecycle;
+use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{BatchBuilder, BatchView, FLAG_BATCH, METHOD_INCREMENT, increment};
-use std::fmt;
 
 pub use crate::{ClientConfig, ServerConfig};
 
@@ -60,19 +59,9 @@ impl IncrementClient {
 /// The user's callback: `Some(answer)`, or `None` for failure.
 pub type HandleFn = dyn Fn(u64) -> Option<u64> + Send + Sync;
 
-/// The typed handler of an INCREMENT server.
-#[derive(Default)]
-pub struct Handler {
-    /// The callback; `None` answers every request INTERNAL_ERROR.
-    pub handle: Option<Box<HandleFn>>,
-}
-
-impl fmt::Debug for Handler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handler")
-            .field("handle", &self.handle.is_some())
-            .finish()
-    }
+typed_handler! {
+    /// The typed handler of an INCREMENT server.
+    HandleFn
 }
 
 impl ServiceHandler for Handler {

@@ -1,13 +1,12 @@
 //! The STRING_REVERSE test service: a string in, a string out.
 
 use crate::client::RawClient;
-use crate::client_api::client_lifecycle;
+use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{
     BatchBuilder, BatchView, FLAG_BATCH, METHOD_STRING_REVERSE, StrView, string_reverse,
 };
-use std::fmt;
 
 pub use crate::{ClientConfig, ServerConfig};
 
@@ -59,19 +58,9 @@ impl StringReverseClient {
 /// (empty on entry); return success.
 pub type HandleFn = dyn Fn(&[u8], &mut Vec<u8>) -> bool + Send + Sync;
 
-/// The typed handler of a STRING_REVERSE server.
-#[derive(Default)]
-pub struct Handler {
-    /// The callback; `None` answers every request INTERNAL_ERROR.
-    pub handle: Option<Box<HandleFn>>,
-}
-
-impl fmt::Debug for Handler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handler")
-            .field("handle", &self.handle.is_some())
-            .finish()
-    }
+typed_handler! {
+    /// The typed handler of a STRING_REVERSE server.
+    HandleFn
 }
 
 impl ServiceHandler for Handler {

@@ -2,7 +2,7 @@
 
 use super::{Stitch, Stitched, check_items, keeps_session, response_floor, stitch_error};
 use crate::client::RawClient;
-use crate::client_api::client_lifecycle;
+use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::lookup::{
@@ -10,7 +10,6 @@ use crate::transport::codec::lookup::{
     AppsLookupResponder, AppsLookupResponseBuilder, AppsLookupResponseView, AppsLookupStatus, LOOKUP_HDR_LEN,
 };
 use crate::transport::codec::{CodecError, DIR_ENTRY_SIZE, METHOD_APPS_LOOKUP};
-use std::fmt;
 
 pub use crate::transport::codec::lookup::{
     AppsLookupEntry, AppsLookupItemView, CgroupStatus, LabelInput, Orchestrator, Placed, UID_UNSET,
@@ -121,19 +120,9 @@ fn stitch(
 /// success.
 pub type HandleFn = dyn Fn(&mut AppsLookupResponder<'_, '_>) -> bool + Send + Sync;
 
-/// The typed handler of an `apps-lookup` server.
-#[derive(Default)]
-pub struct Handler {
-    /// The callback; `None` answers every request INTERNAL_ERROR.
-    pub handle: Option<Box<HandleFn>>,
-}
-
-impl fmt::Debug for Handler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handler")
-            .field("handle", &self.handle.is_some())
-            .finish()
-    }
+typed_handler! {
+    /// The typed handler of an `apps-lookup` server.
+    HandleFn
 }
 
 impl ServiceHandler for Handler {

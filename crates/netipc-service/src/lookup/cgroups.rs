@@ -3,7 +3,7 @@
 
 use super::{Stitch, Stitched, check_items, keeps_session, response_floor, stitch_error};
 use crate::client::RawClient;
-use crate::client_api::client_lifecycle;
+use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::lookup::{
@@ -12,7 +12,6 @@ use crate::transport::codec::lookup::{
     LOOKUP_HDR_LEN,
 };
 use crate::transport::codec::{CodecError, DIR_ENTRY_SIZE, METHOD_CGROUPS_LOOKUP, align8};
-use std::fmt;
 
 pub use crate::transport::codec::lookup::{CgroupsLookupItemView, LabelInput, Orchestrator, Placed};
 
@@ -155,19 +154,9 @@ fn stitch<P: AsRef<[u8]>>(
 /// (`while let Some(path) = r.next_key() { r.known(..)?; }`), return success.
 pub type HandleFn = dyn Fn(&mut CgroupsLookupResponder<'_, '_>) -> bool + Send + Sync;
 
-/// The typed handler of a `cgroups-lookup` server.
-#[derive(Default)]
-pub struct Handler {
-    /// The callback; `None` answers every request INTERNAL_ERROR.
-    pub handle: Option<Box<HandleFn>>,
-}
-
-impl fmt::Debug for Handler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handler")
-            .field("handle", &self.handle.is_some())
-            .finish()
-    }
+typed_handler! {
+    /// The typed handler of a `cgroups-lookup` server.
+    HandleFn
 }
 
 impl ServiceHandler for Handler {
