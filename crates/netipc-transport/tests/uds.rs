@@ -325,7 +325,8 @@ fn abort_wakes_a_blocked_receive() {
     let (woke, aborted) = waiter.join().unwrap();
     assert!(aborted);
     let latency = woke.duration_since(fired);
-    assert!(latency < Duration::from_millis(50), "woke after {latency:?}");
+    // Typically about 20 µs here; the bound leaves room for a loaded machine.
+    assert!(latency < Duration::from_millis(10), "woke after {latency:?}");
     assert!(abort.is_aborted(), "abort is sticky");
     server.join().unwrap();
 }
