@@ -1,0 +1,264 @@
+//! The listening endpoint: stale recovery, accept, and the server side of
+//! the handshake.
+
+use super::UdsSession;
+use super::socket::{Socket, packet_size_of, seqpacket, wait_readable};
+use super::{IMPLEMENTED_PROFILES, endpoint_path};
+use crate::abort::AbortHandle;
+use crate::config::ServerConfig;
+use crate::error::{Result, TransportError};
+use crate::framing::{Framer, PacketIo, Role};
+use crate::handshake::{self, Decision, SessionParams};
+#[cfg(target_os = "linux")]
+use crate::posix::shm::ShmRegion;
+use crate::spin::auto_spin_budget;
+use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN};
+use nix::errno::Errno;
+use nix::sys::socket::{Backlog, SockFlag, UnixAddr, accept4, bind, connect, listen};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// A bound, listening UDS endpoint. Dropping it removes the socket file.
+#[derive(Debug)]
+pub struct UdsListener {
+    fd: OwnedFd,
+    path: PathBuf,
+    shared: Arc<Endpoint>,
+    cfg: ServerConfig,
+}
+
+/// What pending sessions need of their listener.
+#[derive(Debug)]
+struct Endpoint {
+    run_dir: PathBuf,
+    service: String,
+    next_session: AtomicU64,
+}
+
+/// What the probe found at an existing endpoint path.
+enum Probe {
+    Live,
+    Unknown,
+    Stale,
+    Absent,
+}
+
+fn probe(path: &Path, addr: &UnixAddr) -> Probe {
+    let fd = match seqpacket() {
+        Ok(fd) => fd,
+        Err(TransportError::Io { ref source, .. })
+            if matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) =>
+        {
+            return Probe::Unknown;
+        }
+        Err(_) => return Probe::Unknown,
+    };
+    match connect(fd.as_raw_fd(), addr) {
+        Ok(()) => Probe::Live,
+        Err(Errno::ENOENT) if !path.exists() => Probe::Absent,
+        Err(_) => Probe::Stale,
+    }
+}
+
+impl UdsListener {
+    /// Binds `{run_dir}/{service}.sock`, recovering a stale endpoint.
+    ///
+    /// A live server at the path gives [`TransportError::AddressInUse`]; so
+    /// does an fd shortage that prevents the liveness probe. Anything else at
+    /// the path is removed. The socket file is made owner-only (0600) before
+    /// the listener starts accepting, without touching the process umask.
+    pub fn bind(run_dir: impl AsRef<Path>, service: &str, cfg: ServerConfig) -> Result<Self> {
+        let path = endpoint_path(run_dir.as_ref(), service)?;
+        let addr = UnixAddr::new(&path).map_err(|e| TransportError::io("sockaddr", e))?;
+        if std::fs::symlink_metadata(&path).is_ok() {
+            match probe(&path, &addr) {
+                Probe::Live | Probe::Unknown => {
+                    return Err(TransportError::AddressInUse {
+                        path: path.display().to_string(),
+                    });
+                }
+                Probe::Stale => match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(TransportError::io("unlink stale endpoint", e)),
+                },
+                Probe::Absent => {}
+            }
+        }
+        #[cfg(target_os = "linux")]
+        if cfg.effective_supported_profiles() & netipc_codec::PROFILE_SHM_HYBRID != 0 {
+            crate::posix::shm::cleanup_stale(run_dir.as_ref(), service);
+        }
+        let fd = seqpacket()?;
+        match bind(fd.as_raw_fd(), &addr) {
+            Ok(()) => {}
+            Err(Errno::EADDRINUSE) => {
+                return Err(TransportError::AddressInUse {
+                    path: path.display().to_string(),
+                });
+            }
+            Err(e) => return Err(TransportError::io("bind", e)),
+        }
+        let owned = Self {
+            fd,
+            path,
+            shared: Arc::new(Endpoint {
+                run_dir: run_dir.as_ref().to_path_buf(),
+                service: service.to_string(),
+                next_session: AtomicU64::new(1),
+            }),
+            cfg,
+        };
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&owned.path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| TransportError::io("chmod endpoint", e))?;
+        let backlog = Backlog::new(owned.cfg.effective_backlog().min(i32::MAX as u32) as i32)
+            .unwrap_or(Backlog::MAXCONN);
+        listen(&owned.fd, backlog).map_err(|e| TransportError::io("listen", e))?;
+        Ok(owned)
+    }
+
+    /// The endpoint path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Accepts one connection without handshaking yet (so a slow client
+    /// does not hold up the acceptor). Call [`PendingSession::handshake`].
+    pub fn accept_connection(&self) -> Result<PendingSession> {
+        loop {
+            match accept4(self.fd.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
+                Ok(raw) => {
+                    // SAFETY: accept4 just returned this descriptor; nothing else owns it.
+                    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+                    return Ok(PendingSession {
+                        fd,
+                        endpoint: Arc::clone(&self.shared),
+                        cfg: self.cfg.clone(),
+                    });
+                }
+                Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
+                Err(e) => return Err(TransportError::io("accept4", e)),
+            }
+        }
+    }
+
+    /// Waits until a connection can be accepted, `abort` is signalled, or
+    /// the deadline passes.
+    pub fn wait_acceptable(&self, abort: Option<&AbortHandle>, deadline: Option<Instant>) -> Result<()> {
+        wait_readable(self.fd.as_fd(), abort, deadline)
+    }
+
+    /// Accepts one connection and performs the handshake.
+    pub fn accept(&self) -> Result<UdsSession> {
+        self.accept_connection()?.handshake()
+    }
+}
+
+impl AsFd for UdsListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for UdsListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl Drop for UdsListener {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A connection accepted but not yet handshaken.
+#[derive(Debug)]
+pub struct PendingSession {
+    fd: OwnedFd,
+    endpoint: Arc<Endpoint>,
+    cfg: ServerConfig,
+}
+
+impl PendingSession {
+    /// The configuration this handshake will apply; a managed server may
+    /// adjust it (for example, payload ceilings it has learned) first.
+    pub fn config_mut(&mut self) -> &mut ServerConfig {
+        &mut self.cfg
+    }
+
+    /// Reads the client's HELLO, decides, answers, and returns the session.
+    /// A rejected client gets its HELLO_ACK status, then the connection closes.
+    pub fn handshake(self) -> Result<UdsSession> {
+        let l = &*self.endpoint;
+        let mut sock = Socket::new(self.fd);
+        let deadline = Instant::now() + self.cfg.effective_handshake_timeout();
+        let mut head = [0u8; 32];
+        let mut body = [0u8; 256];
+        let n = sock.recv_packet(&mut head, &mut body, Some(deadline))?;
+        let mut packet = [0u8; HEADER_LEN + 256];
+        packet[..HEADER_LEN].copy_from_slice(&head);
+        packet[HEADER_LEN..].copy_from_slice(&body);
+        let mut cfg = self.cfg;
+        cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
+        let packet_size = packet_size_of(&sock.fd, cfg.packet_size);
+        let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
+        #[cfg(target_os = "linux")]
+        let mut region = None;
+        if let Decision::Accept(a) = &mut decision {
+            a.session_id = l.next_session.fetch_add(1, Ordering::Relaxed);
+            #[cfg(target_os = "linux")]
+            if a.selected_profile == netipc_codec::PROFILE_SHM_HYBRID {
+                // The region must be ready before a successful ACK names it.
+                let req = a.agreed_max_request_payload_bytes as usize + HEADER_LEN;
+                let resp = a.agreed_max_response_payload_bytes as usize + HEADER_LEN;
+                match ShmRegion::create(&l.run_dir, &l.service, a.session_id, req, resp) {
+                    Ok(mut r) => {
+                        r.set_spin_tries(cfg.effective_shm_spin_tries());
+                        if let Some(budget) = cfg.shm_spin_budget {
+                            r.set_spin_budget(budget);
+                        }
+                        region = Some(r);
+                    }
+                    Err(_) => {
+                        // No SHM for this session (ENOSPC, quota, ...): decide
+                        // again without it; the session runs on the baseline.
+                        let id = a.session_id;
+                        cfg.supported_profiles &= !netipc_codec::PROFILE_SHM_HYBRID;
+                        decision = handshake::negotiate(&packet[..n], &cfg, packet_size, id);
+                    }
+                }
+            }
+        }
+        let ack = handshake::ack_packet(&decision);
+        let sent = sock.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
+        match decision {
+            Decision::Accept(a) => {
+                sent?;
+                sock.spinner
+                    .set_budget(cfg.socket_spin_budget.unwrap_or_else(auto_spin_budget));
+                Ok(UdsSession {
+                    sock,
+                    framer: Framer::new(SessionParams::from(&a), Role::Server),
+                    #[cfg(target_os = "linux")]
+                    shm: region,
+                })
+            }
+            Decision::Reject(status, why) => Err(match status {
+                netipc_codec::STATUS_AUTH_FAILED => TransportError::AuthFailed,
+                netipc_codec::STATUS_UNSUPPORTED => TransportError::Unsupported,
+                netipc_codec::STATUS_INCOMPATIBLE => TransportError::Incompatible(why),
+                netipc_codec::STATUS_LIMIT_EXCEEDED => TransportError::LimitExceeded {
+                    what: "proposed request payload",
+                    value: 0,
+                    limit: cfg.effective_max_request_payload_bytes() as u64,
+                },
+                _ => TransportError::Protocol(why),
+            }),
+        }
+    }
+}

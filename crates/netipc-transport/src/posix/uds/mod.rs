@@ -1,0 +1,60 @@
+//! The baseline POSIX transport: `AF_UNIX` / `SOCK_SEQPACKET`.
+//!
+//! The endpoint is `{run_dir}/{service}.sock`. One packet per SEQPACKET
+//! message; messages over the packet size are chunked by [`crate::framing`].
+//!
+//! - [`socket`]: the descriptor, packet I/O, waiting and busy-polling;
+//! - [`session`]: a handshake-complete session ([`UdsSession`]);
+//! - [`listener`]: the endpoint, stale recovery, accept and the server
+//!   side of the handshake.
+
+mod listener;
+mod session;
+mod socket;
+
+pub use listener::{PendingSession, UdsListener};
+pub use session::UdsSession;
+pub use socket::PACKET_SIZE_FALLBACK;
+
+use crate::error::{Result, TransportError};
+use netipc_codec::PROFILE_BASELINE;
+use std::path::{Path, PathBuf};
+
+/// Profiles this platform can run: the baseline, and SHM_HYBRID on Linux.
+#[cfg(target_os = "linux")]
+const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | netipc_codec::PROFILE_SHM_HYBRID;
+#[cfg(not(target_os = "linux"))]
+const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE;
+
+/// How long a client retries attaching a region the server announced.
+#[cfg(target_os = "linux")]
+const SHM_ATTACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Checks a service name and derives `{run_dir}/{service}.sock`.
+pub fn endpoint_path(run_dir: &Path, service: &str) -> Result<PathBuf> {
+    validate_service_name(service)?;
+    let path = run_dir.join(format!("{service}.sock"));
+    // sun_path holds the path and its NUL.
+    let max = 108 - 1;
+    let len = path.as_os_str().len();
+    if len > max {
+        return Err(TransportError::PathTooLong { len, max });
+    }
+    Ok(path)
+}
+
+/// Service names are a single path component without NUL.
+pub fn validate_service_name(service: &str) -> Result<()> {
+    let reason = if service.is_empty() {
+        "empty"
+    } else if service.contains('/') {
+        "contains '/'"
+    } else if service.contains('\0') {
+        "contains NUL"
+    } else if service == "." || service == ".." {
+        "is a directory name"
+    } else {
+        return Ok(());
+    };
+    Err(TransportError::InvalidServiceName(reason))
+}

@@ -1,0 +1,213 @@
+//! A handshake-complete session, client or server side.
+
+#[cfg(target_os = "linux")]
+use super::SHM_ATTACH_TIMEOUT;
+use super::socket::{Socket, packet_size_of, seqpacket};
+use super::{IMPLEMENTED_PROFILES, endpoint_path};
+use crate::abort::AbortHandle;
+use crate::config::ClientConfig;
+use crate::error::{Result, TransportError};
+use crate::framing::{Framer, PacketIo, Role};
+use crate::handshake::{self, SessionParams};
+#[cfg(target_os = "linux")]
+use crate::posix::shm::ShmRegion;
+use crate::spin::auto_spin_budget;
+use netipc_codec::{HEADER_LEN, Header};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{UnixAddr, connect};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::Path;
+use std::time::Instant;
+
+/// One handshake-complete UDS session, client or server side.
+///
+/// When the handshake selected SHM_HYBRID, messages travel through the
+/// session's shared-memory region and the socket only tells liveness;
+/// otherwise they travel over the socket. Either way the API is the same.
+///
+/// Sessions are not `Sync`: one thread sends and receives at a time. The
+/// [`AbortHandle`] given to [`UdsSession::set_abort`] can stop a blocked
+/// receive from any thread.
+#[derive(Debug)]
+pub struct UdsSession {
+    pub(super) sock: Socket,
+    pub(super) framer: Framer,
+    #[cfg(target_os = "linux")]
+    pub(super) shm: Option<ShmRegion>,
+}
+
+/// Whether the peer has hung up the socket (without blocking).
+fn peer_gone(fd: BorrowedFd<'_>) -> bool {
+    #[cfg(target_os = "linux")]
+    let events = PollFlags::from_bits_retain(libc::POLLRDHUP);
+    #[cfg(not(target_os = "linux"))]
+    let events = PollFlags::POLLHUP;
+    let mut fds = [PollFd::new(fd, events)];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+}
+
+impl UdsSession {
+    /// Connects to `{run_dir}/{service}.sock` and performs the handshake.
+    pub fn connect(run_dir: impl AsRef<Path>, service: &str, cfg: &ClientConfig) -> Result<Self> {
+        let path = endpoint_path(run_dir.as_ref(), service)?;
+        let fd = seqpacket()?;
+        let addr = UnixAddr::new(&path).map_err(|e| TransportError::io("sockaddr", e))?;
+        loop {
+            match connect(fd.as_raw_fd(), &addr) {
+                Ok(()) => break,
+                Err(Errno::EINTR) => continue,
+                Err(e @ (Errno::ENOENT | Errno::ECONNREFUSED | Errno::ENOTDIR)) => {
+                    return Err(TransportError::NotFound {
+                        path: path.display().to_string(),
+                        source: e.into(),
+                    });
+                }
+                Err(e) => return Err(TransportError::io("connect", e)),
+            }
+        }
+        let mut cfg = cfg.clone();
+        cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
+        if cfg.supported_profiles == 0 {
+            return Err(TransportError::Unsupported);
+        }
+        let packet_size = packet_size_of(&fd, cfg.packet_size);
+        let mut sock = Socket::new(fd);
+        let hello = handshake::client_hello(&cfg, packet_size);
+        let pkt = handshake::hello_packet(&hello);
+        sock.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..])?;
+        let deadline = Instant::now() + cfg.effective_handshake_timeout();
+        let mut head = [0u8; 32];
+        let mut body = [0u8; 256];
+        let n = sock.recv_packet(&mut head, &mut body, Some(deadline))?;
+        let mut packet = [0u8; HEADER_LEN + 256];
+        packet[..HEADER_LEN].copy_from_slice(&head);
+        packet[HEADER_LEN..].copy_from_slice(&body);
+        if n < HEADER_LEN {
+            return Err(TransportError::Protocol("HELLO_ACK shorter than a header"));
+        }
+        let params = handshake::read_ack(&packet[..n])?;
+        if params.selected_profile & cfg.supported_profiles == 0 {
+            return Err(TransportError::Incompatible(
+                "server selected a profile we did not offer",
+            ));
+        }
+        #[cfg(target_os = "linux")]
+        let shm = if params.selected_profile == netipc_codec::PROFILE_SHM_HYBRID {
+            let mut region = attach_with_retry(run_dir.as_ref(), service, params.session_id)?;
+            region.set_spin_tries(cfg.effective_shm_spin_tries());
+            if let Some(budget) = cfg.shm_spin_budget {
+                region.set_spin_budget(budget);
+            }
+            Some(region)
+        } else {
+            None
+        };
+        sock.spinner
+            .set_budget(cfg.socket_spin_budget.unwrap_or_else(auto_spin_budget));
+        Ok(Self {
+            sock,
+            framer: Framer::new(params, Role::Client),
+            #[cfg(target_os = "linux")]
+            shm,
+        })
+    }
+
+    /// Whether the peer has closed the connection (one non-blocking poll).
+    pub fn peer_closed(&self) -> bool {
+        peer_gone(self.sock.fd.as_fd())
+    }
+
+    /// Whether messages travel through shared memory.
+    pub fn is_shm(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.shm.is_some();
+        #[cfg(not(target_os = "linux"))]
+        return false;
+    }
+
+    /// The values negotiated for this session.
+    pub fn params(&self) -> &SessionParams {
+        &self.framer.params
+    }
+
+    /// Watches `abort` in every receive from now on.
+    pub fn set_abort(&mut self, abort: Option<AbortHandle>) {
+        self.sock.abort = abort;
+    }
+
+    /// Sends one message (chunked as needed). `payload_len` is set for you.
+    pub fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            return self.framer.send_whole(header, payload, |h, p| shm.send(h, p));
+        }
+        self.framer.send(&mut self.sock, header, payload)
+    }
+
+    /// The payload of the last message received successfully (empty after
+    /// a failed receive). Lets callers keep a borrow across other work.
+    pub fn last_payload(&self) -> &[u8] {
+        self.framer.last_payload()
+    }
+
+    /// Receives one message, blocking until it arrives. The payload borrows
+    /// the session's buffer until the next receive.
+    pub fn receive(&mut self) -> Result<(Header, &[u8])> {
+        self.receive_inner(None)
+    }
+
+    /// Receives one message before `deadline`; the deadline covers every chunk.
+    pub fn receive_until(&mut self, deadline: Instant) -> Result<(Header, &[u8])> {
+        self.receive_inner(Some(deadline))
+    }
+
+    fn receive_inner(&mut self, deadline: Option<Instant>) -> Result<(Header, &[u8])> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            let sock = &self.sock;
+            return self.framer.receive_whole(|buf| {
+                shm.receive_watching(buf, deadline, || {
+                    peer_gone(sock.fd.as_fd()) || sock.abort.as_ref().is_some_and(AbortHandle::is_aborted)
+                })
+                .map_err(|e| match e {
+                    TransportError::PeerClosed
+                        if sock.abort.as_ref().is_some_and(AbortHandle::is_aborted) =>
+                    {
+                        TransportError::Aborted
+                    }
+                    e => e,
+                })
+            });
+        }
+        self.framer.receive(&mut self.sock, deadline)
+    }
+}
+
+impl AsFd for UdsSession {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.fd.as_fd()
+    }
+}
+
+impl AsRawFd for UdsSession {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.fd.as_raw_fd()
+    }
+}
+
+/// Attaches the region the server announced, retrying while it is not
+/// ready, until a deadline.
+#[cfg(target_os = "linux")]
+fn attach_with_retry(run_dir: &Path, service: &str, session_id: u64) -> Result<ShmRegion> {
+    let deadline = Instant::now() + SHM_ATTACH_TIMEOUT;
+    loop {
+        match ShmRegion::attach(run_dir, service, session_id) {
+            Ok(r) => return Ok(r),
+            Err(TransportError::ShmNotReady(_)) if Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) => return Err(TransportError::ShmUnavailable(Box::new(e))),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The socket of a session: creation, packet I/O, waiting and busy-polling.
+
+use crate::abort::AbortHandle;
+use crate::error::{Result, TransportError};
+use crate::framing::PacketIo;
+use crate::spin::Spinner;
+use netipc_codec::HEADER_LEN;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{
+    AddressFamily, MsgFlags, SockFlag, SockType, getsockopt, recvmsg, sendmsg, socket, sockopt,
+};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// Packet size when `SO_SNDBUF` cannot be read.
+pub const PACKET_SIZE_FALLBACK: u32 = 65536;
+
+pub(super) fn seqpacket() -> Result<OwnedFd> {
+    socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| TransportError::io("socket", e))
+}
+
+/// Bytes of `SO_SNDBUF` a single SEQPACKET message cannot use: Linux
+/// refuses (EMSGSIZE) a message longer than the send buffer minus 32.
+const SNDBUF_RESERVE: usize = 64;
+
+/// The packet size this side proposes: the configured one, or the largest
+/// message the socket's send buffer accepts.
+pub(super) fn packet_size_of(fd: &OwnedFd, configured: u32) -> u32 {
+    if configured != 0 {
+        return configured;
+    }
+    match getsockopt(fd, sockopt::SndBuf) {
+        Ok(n) if n > SNDBUF_RESERVE + HEADER_LEN => (n - SNDBUF_RESERVE).min(u32::MAX as usize) as u32,
+        _ => PACKET_SIZE_FALLBACK,
+    }
+}
+
+/// Waits until `fd` is readable, the deadline passes, or abort is signalled.
+pub(super) fn wait_readable(
+    fd: BorrowedFd<'_>,
+    abort: Option<&AbortHandle>,
+    deadline: Option<Instant>,
+) -> Result<()> {
+    loop {
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(TransportError::Timeout);
+                }
+                // Round up so a sub-millisecond remainder still waits.
+                let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [
+            PollFd::new(fd, PollFlags::POLLIN),
+            PollFd::new(fd, PollFlags::empty()),
+        ];
+        if let Some(a) = abort {
+            fds[1] = PollFd::new(a.as_fd(), PollFlags::POLLIN);
+        }
+        let nfds = if abort.is_some() { 2 } else { 1 };
+        match poll(&mut fds[..nfds], timeout) {
+            Ok(0) => continue,
+            Ok(_) => {
+                if nfds == 2 && fds[1].revents().is_some_and(|r| !r.is_empty()) {
+                    return Err(TransportError::Aborted);
+                }
+                return Ok(());
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(TransportError::io("poll", e)),
+        }
+    }
+}
+
+/// The socket side of a session.
+#[derive(Debug)]
+pub(super) struct Socket {
+    pub(super) fd: OwnedFd,
+    pub(super) abort: Option<AbortHandle>,
+    /// Busy-polls a non-blocking receive before blocking in the kernel.
+    pub(super) spinner: Spinner,
+}
+
+impl Socket {
+    pub(super) fn new(fd: OwnedFd) -> Self {
+        Self {
+            fd,
+            abort: None,
+            spinner: Spinner::new(Duration::ZERO),
+        }
+    }
+}
+
+/// One `recvmsg` of a packet into `head` and `body`; `None` when nothing is
+/// there yet (with `MSG_DONTWAIT`).
+fn recv_once(fd: &OwnedFd, head: &mut [u8; 32], body: &mut [u8], flags: MsgFlags) -> Option<Result<usize>> {
+    let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
+    loop {
+        return match recvmsg::<()>(fd.as_raw_fd(), &mut iov, None, flags | MsgFlags::MSG_CMSG_CLOEXEC) {
+            Ok(m) if m.flags.contains(MsgFlags::MSG_TRUNC) => Some(Err(TransportError::Protocol(
+                "packet larger than the negotiated packet size",
+            ))),
+            Ok(m) if m.bytes == 0 => Some(Err(TransportError::PeerClosed)),
+            Ok(m) => Some(Ok(m.bytes)),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => None,
+            Err(Errno::ECONNRESET) => Some(Err(TransportError::PeerClosed)),
+            Err(e) => Some(Err(TransportError::io("recvmsg", e))),
+        };
+    }
+}
+
+impl PacketIo for Socket {
+    fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+        let iov = [IoSlice::new(head), IoSlice::new(body)];
+        loop {
+            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, &[], MsgFlags::MSG_NOSIGNAL, None) {
+                Ok(n) if n == head.len() + body.len() => return Ok(()),
+                Ok(_) => return Err(TransportError::Protocol("short SEQPACKET send")),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN) => {
+                    return Err(TransportError::PeerClosed);
+                }
+                Err(e) => return Err(TransportError::io("sendmsg", e)),
+            }
+        }
+    }
+
+    fn recv_packet(
+        &mut self,
+        head: &mut [u8; 32],
+        body: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<usize> {
+        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
+            return Err(TransportError::Aborted);
+        }
+        // Busy-poll first: a packet that comes within the spin budget costs
+        // no sleep and no wake-up on either side.
+        let mut got = None;
+        let fd = &self.fd;
+        let spun = self.spinner.spin(|| {
+            got = recv_once(fd, head, body, MsgFlags::MSG_DONTWAIT);
+            got.is_some()
+        });
+        if let (true, Some(r)) = (spun, got) {
+            return r;
+        }
+        if deadline.is_some() || self.abort.is_some() {
+            wait_readable(self.fd.as_fd(), self.abort.as_ref(), deadline)?;
+        }
+        loop {
+            if let Some(r) = recv_once(&self.fd, head, body, MsgFlags::empty()) {
+                return r;
+            }
+        }
+    }
+}
