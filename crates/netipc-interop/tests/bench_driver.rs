@@ -1,0 +1,136 @@
+//! The benchmark driver runs every scenario and prints well-formed CSV.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bench_posix");
+
+fn check_csv(line: &str, scenario: &str) {
+    let f: Vec<&str> = line.trim().split(',').collect();
+    assert_eq!(f.len(), 10, "{line}");
+    assert_eq!(f[0], scenario, "{line}");
+    let throughput: f64 = f[3].parse().unwrap();
+    assert!(throughput > 0.0, "{line}");
+    for v in &f[4..] {
+        v.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
+    }
+}
+
+fn pair(server_mode: &str, client_mode: &str, extra: &[&str], scenario: &str) {
+    let dir = std::env::temp_dir().join(format!("netipc-bench-test-{}-{client_mode}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let mut server = Command::new(BIN)
+        .args([&format!("{server_mode}-server"), d, "b", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.trim() == "READY" {
+                let _ = tx.send(None);
+            }
+            lines.push(std::mem::take(&mut line));
+        }
+        let _ = tx.send(Some(lines));
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), None, "READY");
+    let mut args = vec![
+        format!("{client_mode}-client"),
+        d.into(),
+        "b".into(),
+        "1".into(),
+        "0".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let client = Command::new(BIN).args(&args).output().unwrap();
+    assert!(
+        client.status.success(),
+        "{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    check_csv(
+        String::from_utf8_lossy(&client.stdout).lines().last().unwrap(),
+        scenario,
+    );
+    // The server stops by itself after its duration and reports its CPU.
+    let lines = rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap();
+    assert!(server.wait().unwrap().success());
+    assert!(
+        lines.iter().any(|l| l.starts_with("SERVER_CPU_SEC=")),
+        "{lines:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn ping_pong_and_snapshot_scenarios() {
+    pair("uds-ping-pong", "uds-ping-pong", &[], "uds-ping-pong");
+    pair("snapshot", "snapshot", &[], "snapshot-baseline");
+    #[cfg(target_os = "linux")]
+    {
+        pair("shm-ping-pong", "shm-ping-pong", &[], "shm-ping-pong");
+        pair("snapshot-shm", "snapshot-shm", &[], "snapshot-shm");
+    }
+}
+
+#[test]
+fn batch_and_pipeline_scenarios() {
+    pair(
+        "uds-batch-ping-pong",
+        "uds-batch-ping-pong",
+        &[],
+        "uds-batch-ping-pong",
+    );
+    #[cfg(target_os = "linux")]
+    pair(
+        "shm-batch-ping-pong",
+        "shm-batch-ping-pong",
+        &[],
+        "shm-batch-ping-pong",
+    );
+    pair("uds-ping-pong", "uds-pipeline", &["4"], "uds-pipeline-d4");
+    pair(
+        "uds-batch-ping-pong",
+        "uds-pipeline-batch",
+        &["4"],
+        "uds-pipeline-batch-d4",
+    );
+}
+
+#[test]
+fn in_process_scenarios() {
+    let out = Command::new(BIN).args(["lookup-bench", "1"]).output().unwrap();
+    assert!(out.status.success());
+    check_csv(
+        String::from_utf8_lossy(&out.stdout).lines().last().unwrap(),
+        "lookup",
+    );
+    for s in [
+        "cgroups-lookup-known-16",
+        "apps-lookup-mixed-64",
+        "cgroups-lookup-unknown-8",
+    ] {
+        let out = Command::new(BIN)
+            .args(["lookup-method-bench", "1", s, "0"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        check_csv(String::from_utf8_lossy(&out.stdout).lines().last().unwrap(), s);
+    }
+    let bad = Command::new(BIN)
+        .args(["lookup-method-bench", "1", "nonsense", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
