@@ -305,3 +305,44 @@ fn drain_lets_in_flight_calls_finish() {
     srv.stop();
     assert!(!dir.path().join("drain.sock").exists());
 }
+
+/// Abort reaches a call waiting on shared memory quickly too.
+#[cfg(target_os = "linux")]
+#[test]
+fn abort_over_shared_memory() {
+    use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+    let dir = RunDir::new("svc");
+    let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
+    let calls = Arc::new(AtomicU32::new(0));
+    let scfg = netipc_service::ServerConfig {
+        supported_profiles: shm,
+        preferred_profiles: shm,
+        ..server_config(1024)
+    };
+    let _srv = Running::start(
+        dir.path(),
+        "shm-abort",
+        scfg,
+        slow_handler(Duration::from_millis(800), Arc::clone(&calls)),
+    );
+    let ccfg = netipc_service::ClientConfig {
+        supported_profiles: shm,
+        preferred_profiles: shm,
+        ..client_config(1024)
+    };
+    let mut c = IncrementClient::new(dir.path(), "shm-abort", ccfg);
+    c.refresh();
+    assert!(c.status().shm);
+    let abort = c.abort_handle().unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        let fired = Instant::now();
+        abort.abort();
+        fired
+    });
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    let returned = Instant::now();
+    let fired = t.join().unwrap();
+    let latency = returned.duration_since(fired);
+    assert!(latency < Duration::from_millis(50), "aborted after {latency:?}");
+}

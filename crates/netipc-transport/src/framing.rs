@@ -80,6 +80,11 @@ impl Framer {
         }
     }
 
+    /// Which side of the session this is.
+    pub(crate) fn role(&self) -> Role {
+        self.role
+    }
+
     /// The payload of the last message received successfully.
     pub(crate) fn last_payload(&self) -> &[u8] {
         &self.recv_buf[self.last.clone()]

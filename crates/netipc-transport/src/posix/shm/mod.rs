@@ -31,8 +31,8 @@ pub const REGION_HEADER_LEN: usize = 64;
 pub const REGION_ALIGN: usize = 64;
 /// Spin iterations of the reference implementation; our default.
 pub const SPIN_TRIES_DEFAULT: u32 = 128;
-/// Longest single futex sleep before the receiver checks peer liveness.
-const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// Default longest futex sleep before the receiver checks peer liveness.
+pub const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 fn align64(v: usize) -> Option<usize> {
     v.checked_add(REGION_ALIGN - 1).map(|x| x & !(REGION_ALIGN - 1))
@@ -72,6 +72,8 @@ pub struct ShmRegion {
     seen_seq: u64,
     spin_tries: u32,
     spinner: Spinner,
+    /// Longest single futex sleep before liveness and abort are checked.
+    wait_slice: Duration,
 }
 
 fn owner_generation() -> u32 {
@@ -262,6 +264,7 @@ impl ShmRegion {
             seen_seq: 0,
             spin_tries: SPIN_TRIES_DEFAULT,
             spinner: Spinner::new(auto_spin_budget()),
+            wait_slice: WAIT_SLICE,
         })
     }
 
@@ -335,12 +338,19 @@ impl ShmRegion {
             seen_seq,
             spin_tries: SPIN_TRIES_DEFAULT,
             spinner: Spinner::new(auto_spin_budget()),
+            wait_slice: WAIT_SLICE,
         })
     }
 
     /// Sets the number of spin iterations before sleeping.
     pub fn set_spin_tries(&mut self, tries: u32) {
         self.spin_tries = tries;
+    }
+
+    /// Sets the longest single futex sleep; between sleeps the receiver
+    /// checks whether the peer is gone or the wait was aborted.
+    pub fn set_wait_slice(&mut self, slice: Duration) {
+        self.wait_slice = slice.max(Duration::from_micros(100));
     }
 
     /// Sets how long a receiver keeps spinning, with backoff, after its
@@ -427,13 +437,13 @@ impl ShmRegion {
                 return Ok(());
             }
             let slice = match deadline {
-                None => WAIT_SLICE,
+                None => self.wait_slice,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(TransportError::Timeout);
                     }
-                    left.min(WAIT_SLICE)
+                    left.min(self.wait_slice)
                 }
             };
             let started = Instant::now();

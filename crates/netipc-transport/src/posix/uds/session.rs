@@ -4,6 +4,10 @@
 use super::SHM_ATTACH_TIMEOUT;
 use super::socket::{Socket, packet_size_of, seqpacket};
 use super::{IMPLEMENTED_PROFILES, endpoint_path};
+
+/// Futex sleep slice of a client watching an abort signal over shared memory.
+#[cfg(target_os = "linux")]
+const ABORTABLE_WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(2);
 use crate::abort::AbortHandle;
 use crate::config::ClientConfig;
 use crate::error::{Result, TransportError};
@@ -133,6 +137,18 @@ impl UdsSession {
 
     /// Watches `abort` in every receive from now on.
     pub fn set_abort(&mut self, abort: Option<AbortHandle>) {
+        // A client waiting on shared memory checks its abort signal between
+        // futex sleeps: keep them short while a signal is watched. (Servers
+        // keep the long slices: their sessions idle between requests.)
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            let client = self.framer.role() == Role::Client;
+            shm.set_wait_slice(if abort.is_some() && client {
+                ABORTABLE_WAIT_SLICE
+            } else {
+                crate::posix::shm::WAIT_SLICE
+            });
+        }
         self.sock.abort = abort;
     }
 
