@@ -3,6 +3,7 @@
 //!
 //! - [`posix`]: UDS SEQPACKET, the POSIX baseline.
 //! - [`handshake`]: the negotiation matrix as plain functions.
+//! - [`names`]: the Windows endpoint names (pipe and shared-memory objects).
 //! - [`AbortHandle`]: wakes a blocked receive from another thread.
 //!
 //! Payloads are opaque bytes here; their layouts live in the codec, which
@@ -29,6 +30,7 @@ mod config;
 mod error;
 mod framing;
 pub mod handshake;
+pub mod names;
 #[cfg(unix)]
 pub mod posix;
 #[cfg(unix)]

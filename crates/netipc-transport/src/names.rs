@@ -1,0 +1,125 @@
+//! Endpoint names of the Windows transports, as pure functions (they are
+//! part of the wire contract, so they are built and tested on every
+//! platform).
+//!
+//! - Named pipe: `\\.\pipe\netipc-{fnv1a64(run_dir):016x}-{service}`.
+//! - Shared memory objects:
+//!   `Local\netipc-{hash:016x}-{service}-p{profile}-s{session_id:016x}-{mapping|req_event|resp_event}`,
+//!   where `hash` is FNV-1a 64 of `run_dir "\n" service "\n" auth_token`
+//!   (the token in decimal), so only peers sharing the token find them.
+
+use crate::error::{Result, TransportError};
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01B3;
+
+/// FNV-1a, 64 bits.
+pub fn fnv1a_64(data: &[u8]) -> u64 {
+    data.iter()
+        .fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME))
+}
+
+/// Windows service names may hold only ASCII letters, digits, `-`, `_`
+/// and `.`; anything else is rejected, never rewritten.
+pub fn validate_windows_service_name(service: &str) -> Result<()> {
+    if service.is_empty() {
+        return Err(TransportError::InvalidServiceName("empty"));
+    }
+    if !service
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(TransportError::InvalidServiceName(
+            "only letters, digits, '-', '_' and '.' are allowed",
+        ));
+    }
+    Ok(())
+}
+
+/// The named pipe of `service` in namespace `run_dir`.
+pub fn pipe_name(run_dir: &str, service: &str) -> Result<String> {
+    validate_windows_service_name(service)?;
+    Ok(format!(
+        r"\\.\pipe\netipc-{:016x}-{service}",
+        fnv1a_64(run_dir.as_bytes())
+    ))
+}
+
+/// The kernel objects of one shared-memory session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShmObjectNames {
+    /// The file mapping.
+    pub mapping: String,
+    /// The event the client signals after publishing a request.
+    pub req_event: String,
+    /// The event the server signals after publishing a response.
+    pub resp_event: String,
+}
+
+/// The kernel object names of session `session_id` with `profile`.
+pub fn shm_object_names(
+    run_dir: &str,
+    service: &str,
+    auth_token: u64,
+    profile: u32,
+    session_id: u64,
+) -> Result<ShmObjectNames> {
+    validate_windows_service_name(service)?;
+    let hash = fnv1a_64(format!("{run_dir}\n{service}\n{auth_token}").as_bytes());
+    let base = format!(r"Local\netipc-{hash:016x}-{service}-p{profile}-s{session_id:016x}");
+    Ok(ShmObjectNames {
+        mapping: format!("{base}-mapping"),
+        req_event: format!("{base}-req_event"),
+        resp_event: format!("{base}-resp_event"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Published FNV-1a 64 test values.
+    #[test]
+    fn fnv1a_known_values() {
+        assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a_64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn pipe_names() {
+        let h = fnv1a_64(br"C:\ProgramData\netdata\run");
+        assert_eq!(
+            pipe_name(r"C:\ProgramData\netdata\run", "cgroups-snapshot").unwrap(),
+            format!(r"\\.\pipe\netipc-{h:016x}-cgroups-snapshot")
+        );
+        assert_eq!(
+            pipe_name("", "a.b_c-9").unwrap(),
+            r"\\.\pipe\netipc-cbf29ce484222325-a.b_c-9"
+        );
+        for bad in ["", "a/b", r"a\b", "a b", "café", "x:y"] {
+            assert!(
+                matches!(pipe_name("d", bad), Err(TransportError::InvalidServiceName(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn shm_names_cover_dir_service_and_token() {
+        let n = shm_object_names("dir", "svc", 100, 2, 1).unwrap();
+        let h = fnv1a_64(b"dir\nsvc\n100");
+        assert_eq!(
+            n.mapping,
+            format!(r"Local\netipc-{h:016x}-svc-p2-s0000000000000001-mapping")
+        );
+        assert!(n.req_event.ends_with("-s0000000000000001-req_event"));
+        assert!(n.resp_event.ends_with("-resp_event"));
+        assert_ne!(
+            n,
+            shm_object_names("dir", "svc", 200, 2, 1).unwrap(),
+            "the token changes the names"
+        );
+        assert!(shm_object_names("dir", "s/v", 1, 2, 1).is_err());
+    }
+}
