@@ -459,3 +459,47 @@ fn cmd(bin: &str, args: &[&str]) -> Command {
     c.args(args);
     c
 }
+
+/// Child half of `an_fd_shortage_keeps_the_endpoint`: with no descriptor
+/// left, liveness cannot be probed, so the endpoint must be kept.
+#[test]
+fn child_fd_shortage() {
+    let Some(dir) = std::env::var_os("NETIPC_CHILD_EMFILE_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let path = dir.join("svc.sock");
+    std::fs::write(&path, b"maybe a live server").unwrap();
+    // Use up every descriptor under a small limit.
+    let limit = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: 64,
+    };
+    // SAFETY: setrlimit with a valid struct; lowers this child's own limit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let mut hold = Vec::new();
+    while let Ok(f) = std::fs::File::open("/dev/null") {
+        hold.push(f);
+    }
+    let r = UdsListener::bind(&dir, "svc", server_cfg(0, 1024));
+    drop(hold);
+    assert!(matches!(r, Err(TransportError::AddressInUse { .. })), "{r:?}");
+    assert!(path.exists(), "the endpoint was kept");
+    println!("EMFILE-OK");
+}
+
+#[test]
+fn an_fd_shortage_keeps_the_endpoint() {
+    let dir = RunDir::new("uds");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_fd_shortage", "--nocapture", "--test-threads=1"])
+        .env("NETIPC_CHILD_EMFILE_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("EMFILE-OK"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
