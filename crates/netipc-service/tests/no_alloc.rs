@@ -136,3 +136,35 @@ fn snapshot_calls_allocate_nothing() {
     });
     assert_eq!(n, 0, "{n} allocations in 500 snapshot calls");
 }
+
+#[test]
+fn lookup_calls_allocate_nothing() {
+    use netipc_service::lookup::cgroups::{CgroupsLookupClient, Handler, Orchestrator};
+    let _one = exclusive();
+    let dir = RunDir::new("noalloc");
+    let handler = Handler {
+        handle: Some(Box::new(|r| {
+            r.set_generation(3);
+            let labels: [(&[u8], &[u8]); 1] = [(b"app", b"web")];
+            while r.next_key().is_some() {
+                if r.known(Orchestrator::K8S, b"pod", &labels).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "lk", server_config(65536), handler);
+    let mut c = CgroupsLookupClient::new(dir.path(), "lk", client_config(65536));
+    c.refresh();
+    let paths: Vec<String> = (0..256).map(|i| format!("/kubepods/pod-{i:04}")).collect();
+    for _ in 0..50 {
+        c.call(&paths).unwrap();
+    }
+    let n = allocations(|| {
+        for _ in 0..200 {
+            assert_eq!(c.call(&paths).unwrap().item_count, 256);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 200 lookup calls");
+}
