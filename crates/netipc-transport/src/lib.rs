@@ -43,6 +43,8 @@ pub mod names;
 pub mod posix;
 #[cfg(unix)]
 mod spin;
+#[cfg(windows)]
+pub mod windows;
 
 #[cfg(unix)]
 pub use abort::AbortHandle;
@@ -54,3 +56,5 @@ pub use error::{Result, TransportError};
 pub use framing::Role;
 #[cfg(unix)]
 pub use spin::{SPIN_BUDGET_DEFAULT, auto_spin_budget};
+#[cfg(windows)]
+pub use windows::AbortHandle;

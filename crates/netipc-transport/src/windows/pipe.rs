@@ -1,0 +1,497 @@
+//! The Windows baseline transport: a Named Pipe in message mode.
+//!
+//! The endpoint is `\\.\pipe\netipc-{fnv1a64(run_dir):016x}-{service}`.
+//! Every packet is one pipe message; the framing (limits, chunking,
+//! correlation) is the same as on POSIX. All I/O is overlapped, so a wait
+//! can watch a deadline and an abort event at the same time.
+
+use super::AbortHandle;
+use crate::config::{ClientConfig, ServerConfig};
+use crate::error::{Result, TransportError};
+use crate::framing::{Framer, PacketIo, Role};
+use crate::handshake::{self, Decision, SessionParams};
+use crate::names::pipe_name;
+use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN, Header, PROFILE_BASELINE};
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use windows_sys::Win32::Foundation::{
+    ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE, ERROR_FILE_NOT_FOUND, ERROR_IO_PENDING, ERROR_MORE_DATA,
+    ERROR_NO_DATA, ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED, ERROR_PIPE_NOT_CONNECTED, GENERIC_READ,
+    GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, WAIT_OBJECT_0, WAIT_TIMEOUT,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING, PIPE_ACCESS_DUPLEX,
+    ReadFile, WriteFile,
+};
+use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
+use windows_sys::Win32::System::Pipes::{
+    ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, SetNamedPipeHandleState, WaitNamedPipeW,
+};
+use windows_sys::Win32::System::Threading::{CreateEventW, INFINITE, WaitForMultipleObjects};
+
+/// Packet size when none is configured.
+pub const PIPE_PACKET_SIZE_DEFAULT: u32 = 65536;
+/// How long a client waits for a busy pipe to offer an instance.
+const BUSY_WAIT_MS: u32 = 1000;
+
+fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+fn last_error() -> std::io::Error {
+    std::io::Error::last_os_error()
+}
+
+fn is_peer_gone(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(|c| c as u32),
+        Some(ERROR_BROKEN_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED)
+    )
+}
+
+fn new_event() -> Result<OwnedHandle> {
+    // SAFETY: an unnamed manual-reset event, initially clear.
+    let raw = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
+    if raw.is_null() {
+        return Err(TransportError::io("CreateEventW", last_error()));
+    }
+    // SAFETY: a new handle that nothing else owns.
+    Ok(unsafe { OwnedHandle::from_raw_handle(raw as RawHandle) })
+}
+
+/// One overlapped operation's bookkeeping: the OVERLAPPED block and its
+/// event. The block must not move while an operation is pending, so every
+/// operation waits for completion (or cancellation) before returning.
+struct Op {
+    ov: OVERLAPPED,
+}
+
+impl Op {
+    fn new(event: &OwnedHandle) -> Self {
+        // SAFETY: OVERLAPPED is plain data; all-zero is its initial state.
+        let mut ov: OVERLAPPED = unsafe { std::mem::zeroed() };
+        ov.hEvent = event.as_raw_handle() as HANDLE;
+        Self { ov }
+    }
+}
+
+/// Waits for the pending operation on `handle` to finish, the deadline, or
+/// the abort event; returns the bytes transferred.
+fn finish(
+    handle: HANDLE,
+    op: &mut Op,
+    deadline: Option<Instant>,
+    abort: Option<&AbortHandle>,
+) -> Result<u32> {
+    let events: [HANDLE; 2] = [
+        op.ov.hEvent,
+        abort.map_or(std::ptr::null_mut(), |a| a.event() as HANDLE),
+    ];
+    let count = if abort.is_some() { 2 } else { 1 };
+    let ms = match deadline {
+        None => INFINITE,
+        Some(d) => d
+            .saturating_duration_since(Instant::now())
+            .as_millis()
+            .min((INFINITE - 1) as u128) as u32,
+    };
+    // SAFETY: waits on one or two live event handles.
+    let rc = unsafe { WaitForMultipleObjects(count, events.as_ptr(), 0, ms) };
+    let mut n = 0u32;
+    if rc == WAIT_OBJECT_0 {
+        // SAFETY: the operation completed; reads its result.
+        if unsafe { GetOverlappedResult(handle, &op.ov, &mut n, 0) } == 0 {
+            let e = last_error();
+            if e.raw_os_error().map(|c| c as u32) == Some(ERROR_MORE_DATA) {
+                return Err(TransportError::Protocol(
+                    "packet larger than the negotiated packet size",
+                ));
+            }
+            return Err(if is_peer_gone(&e) {
+                TransportError::PeerClosed
+            } else {
+                TransportError::io("pipe I/O", e)
+            });
+        }
+        return Ok(n);
+    }
+    // Timeout, abort or a failed wait: cancel, then wait for the operation
+    // to end so the OVERLAPPED block is free again.
+    // SAFETY: cancels our own operation, then waits for its completion.
+    unsafe {
+        CancelIoEx(handle, &op.ov);
+        GetOverlappedResult(handle, &op.ov, &mut n, 1);
+    }
+    Err(match rc {
+        WAIT_TIMEOUT => TransportError::Timeout,
+        r if r == WAIT_OBJECT_0 + 1 => TransportError::Aborted,
+        _ => TransportError::io("WaitForMultipleObjects", last_error()),
+    })
+}
+
+/// The pipe side of a session.
+#[derive(Debug)]
+struct Pipe {
+    handle: OwnedHandle,
+    event: OwnedHandle,
+    abort: Option<AbortHandle>,
+    /// One contiguous buffer per message: pipes take no scatter/gather.
+    scratch: Vec<u8>,
+}
+
+impl Pipe {
+    fn new(handle: OwnedHandle) -> Result<Self> {
+        Ok(Self {
+            handle,
+            event: new_event()?,
+            abort: None,
+            scratch: Vec::new(),
+        })
+    }
+
+    fn raw(&self) -> HANDLE {
+        self.handle.as_raw_handle() as HANDLE
+    }
+}
+
+impl PacketIo for Pipe {
+    fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(head);
+        self.scratch.extend_from_slice(body);
+        let mut op = Op::new(&self.event);
+        let len = self.scratch.len() as u32;
+        // SAFETY: writes our buffer; `finish` waits for completion before
+        // the buffer or the OVERLAPPED block can move or be dropped.
+        let ok = unsafe {
+            WriteFile(
+                self.raw(),
+                self.scratch.as_ptr(),
+                len,
+                std::ptr::null_mut(),
+                &mut op.ov,
+            )
+        };
+        if ok == 0 {
+            let e = last_error();
+            if e.raw_os_error().map(|c| c as u32) != Some(ERROR_IO_PENDING) {
+                return Err(if is_peer_gone(&e) {
+                    TransportError::PeerClosed
+                } else {
+                    TransportError::io("WriteFile", e)
+                });
+            }
+        }
+        let n = finish(self.raw(), &mut op, None, self.abort.as_ref())?;
+        if n != len {
+            return Err(TransportError::Protocol("short pipe write"));
+        }
+        Ok(())
+    }
+
+    fn recv_packet(
+        &mut self,
+        head: &mut [u8; 32],
+        body: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<usize> {
+        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
+            return Err(TransportError::Aborted);
+        }
+        let cap = head.len() + body.len();
+        self.scratch.resize(cap, 0);
+        let mut op = Op::new(&self.event);
+        // SAFETY: reads into our buffer of `cap` bytes; `finish` waits for
+        // completion (or cancellation) before returning.
+        let ok = unsafe {
+            ReadFile(
+                self.raw(),
+                self.scratch.as_mut_ptr(),
+                cap as u32,
+                std::ptr::null_mut(),
+                &mut op.ov,
+            )
+        };
+        if ok == 0 {
+            let e = last_error();
+            match e.raw_os_error().map(|c| c as u32) {
+                Some(ERROR_IO_PENDING) => {}
+                Some(ERROR_MORE_DATA) => {
+                    // The message is larger than a packet; drain the rest.
+                    let _ = finish(self.raw(), &mut op, deadline, None);
+                    return Err(TransportError::Protocol(
+                        "packet larger than the negotiated packet size",
+                    ));
+                }
+                _ if is_peer_gone(&e) => return Err(TransportError::PeerClosed),
+                _ => return Err(TransportError::io("ReadFile", e)),
+            }
+        }
+        let n = finish(self.raw(), &mut op, deadline, self.abort.as_ref())? as usize;
+        if n == 0 {
+            return Err(TransportError::PeerClosed);
+        }
+        let h = n.min(head.len());
+        head[..h].copy_from_slice(&self.scratch[..h]);
+        if n > head.len() {
+            body[..n - head.len()].copy_from_slice(&self.scratch[head.len()..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// A handshake-complete Named Pipe session, client or server side.
+#[derive(Debug)]
+pub struct NpSession {
+    pipe: Pipe,
+    framer: Framer,
+}
+
+impl NpSession {
+    /// Connects to the service's pipe and performs the handshake.
+    pub fn connect(run_dir: &str, service: &str, cfg: &ClientConfig) -> Result<Self> {
+        let name = wide(&pipe_name(run_dir, service)?);
+        let deadline = Instant::now() + cfg.effective_handshake_timeout();
+        let handle = loop {
+            // SAFETY: opens the pipe by a NUL-terminated wide name.
+            let h = unsafe {
+                CreateFileW(
+                    name.as_ptr(),
+                    GENERIC_READ | GENERIC_WRITE,
+                    0,
+                    std::ptr::null(),
+                    OPEN_EXISTING,
+                    FILE_FLAG_OVERLAPPED,
+                    std::ptr::null_mut(),
+                )
+            };
+            if h != INVALID_HANDLE_VALUE {
+                // SAFETY: a new handle that nothing else owns.
+                break unsafe { OwnedHandle::from_raw_handle(h as RawHandle) };
+            }
+            let e = last_error();
+            match e.raw_os_error().map(|c| c as u32) {
+                Some(ERROR_FILE_NOT_FOUND) => {
+                    return Err(TransportError::NotFound {
+                        path: String::from_utf16_lossy(&name[..name.len() - 1]),
+                        source: e,
+                    });
+                }
+                Some(ERROR_PIPE_BUSY) if Instant::now() < deadline => {
+                    // SAFETY: waits for a free instance of the named pipe.
+                    unsafe { WaitNamedPipeW(name.as_ptr(), BUSY_WAIT_MS) };
+                }
+                _ => return Err(TransportError::io("CreateFileW", e)),
+            }
+        };
+        let mode = PIPE_READMODE_MESSAGE;
+        // SAFETY: sets the read mode of the handle we just opened.
+        if unsafe {
+            SetNamedPipeHandleState(
+                handle.as_raw_handle() as HANDLE,
+                &mode,
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        } == 0
+        {
+            return Err(TransportError::io("SetNamedPipeHandleState", last_error()));
+        }
+        let mut cfg = cfg.clone();
+        cfg.supported_profiles = PROFILE_BASELINE;
+        cfg.preferred_profiles &= PROFILE_BASELINE;
+        let packet_size = if cfg.packet_size == 0 {
+            PIPE_PACKET_SIZE_DEFAULT
+        } else {
+            cfg.packet_size
+        };
+        let mut pipe = Pipe::new(handle)?;
+        let pkt = handshake::hello_packet(&handshake::client_hello(&cfg, packet_size));
+        pipe.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..])?;
+        let mut head = [0u8; 32];
+        let mut body = [0u8; 256];
+        let n = pipe.recv_packet(&mut head, &mut body, Some(deadline))?;
+        if n < HEADER_LEN {
+            return Err(TransportError::Protocol("HELLO_ACK shorter than a header"));
+        }
+        let mut packet = [0u8; HEADER_LEN + 256];
+        packet[..HEADER_LEN].copy_from_slice(&head);
+        packet[HEADER_LEN..].copy_from_slice(&body);
+        let params = handshake::read_ack(&packet[..n])?;
+        if params.selected_profile != PROFILE_BASELINE {
+            return Err(TransportError::Incompatible(
+                "server selected a profile we did not offer",
+            ));
+        }
+        Ok(Self {
+            pipe,
+            framer: Framer::new(params, Role::Client),
+        })
+    }
+
+    /// The values negotiated for this session.
+    pub fn params(&self) -> &SessionParams {
+        &self.framer.params
+    }
+
+    /// Watches `abort` in every wait from now on.
+    pub fn set_abort(&mut self, abort: Option<AbortHandle>) {
+        self.pipe.abort = abort;
+    }
+
+    /// Sends one message (chunked as needed).
+    pub fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        self.framer.send(&mut self.pipe, header, payload)
+    }
+
+    /// Receives one message; the payload borrows the session until the next receive.
+    pub fn receive(&mut self) -> Result<(Header, &[u8])> {
+        self.framer.receive(&mut self.pipe, None)
+    }
+
+    /// Receives one message before `deadline`; the deadline covers every chunk.
+    pub fn receive_until(&mut self, deadline: Instant) -> Result<(Header, &[u8])> {
+        self.framer.receive(&mut self.pipe, Some(deadline))
+    }
+
+    /// The payload of the last message received successfully.
+    pub fn last_payload(&self) -> &[u8] {
+        self.framer.last_payload()
+    }
+}
+
+/// A Named Pipe endpoint: one instance waiting for the next client at a time.
+#[derive(Debug)]
+pub struct NpListener {
+    name: Vec<u16>,
+    cfg: ServerConfig,
+    next: Mutex<Option<OwnedHandle>>,
+    next_session: AtomicU64,
+}
+
+impl NpListener {
+    /// Creates the service's pipe. Another server owning the name gives
+    /// [`TransportError::AddressInUse`].
+    pub fn bind(run_dir: &str, service: &str, cfg: ServerConfig) -> Result<Self> {
+        let name = wide(&pipe_name(run_dir, service)?);
+        let first = create_instance(&name, true, &cfg)?;
+        Ok(Self {
+            name,
+            cfg,
+            next: Mutex::new(Some(first)),
+            next_session: AtomicU64::new(1),
+        })
+    }
+
+    /// Waits for a client (or `abort`), then performs the handshake.
+    pub fn accept(&self, abort: Option<&AbortHandle>) -> Result<NpSession> {
+        let instance = match self.next.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(h) => h,
+            None => create_instance(&self.name, false, &self.cfg)?,
+        };
+        let event = new_event()?;
+        let mut op = Op::new(&event);
+        let raw = instance.as_raw_handle() as HANDLE;
+        // SAFETY: waits for a client on our instance; `finish` waits for the
+        // operation to end before `op` goes away.
+        let ok = unsafe { ConnectNamedPipe(raw, &mut op.ov) };
+        if ok == 0 {
+            let e = last_error();
+            match e.raw_os_error().map(|c| c as u32) {
+                Some(ERROR_PIPE_CONNECTED) => {}
+                Some(ERROR_IO_PENDING) => {
+                    if let Err(e) = finish(raw, &mut op, None, abort) {
+                        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance);
+                        return Err(e);
+                    }
+                }
+                _ => return Err(TransportError::io("ConnectNamedPipe", e)),
+            }
+        }
+        // The next client gets a fresh instance.
+        if let Ok(h) = create_instance(&self.name, false, &self.cfg) {
+            *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
+        }
+        self.handshake(Pipe::new(instance)?)
+    }
+
+    fn handshake(&self, mut pipe: Pipe) -> Result<NpSession> {
+        let deadline = Instant::now() + self.cfg.effective_handshake_timeout();
+        let mut head = [0u8; 32];
+        let mut body = [0u8; 256];
+        let n = pipe.recv_packet(&mut head, &mut body, Some(deadline))?;
+        let mut packet = [0u8; HEADER_LEN + 256];
+        packet[..HEADER_LEN].copy_from_slice(&head);
+        packet[HEADER_LEN..].copy_from_slice(&body);
+        let mut cfg = self.cfg.clone();
+        cfg.supported_profiles = PROFILE_BASELINE;
+        let packet_size = if cfg.packet_size == 0 {
+            PIPE_PACKET_SIZE_DEFAULT
+        } else {
+            cfg.packet_size
+        };
+        let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
+        if let Decision::Accept(a) = &mut decision {
+            a.session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        }
+        let ack = handshake::ack_packet(&decision);
+        let sent = pipe.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
+        match decision {
+            Decision::Accept(a) => {
+                sent?;
+                Ok(NpSession {
+                    pipe,
+                    framer: Framer::new(SessionParams::from(&a), Role::Server),
+                })
+            }
+            Decision::Reject(status, why) => Err(match status {
+                netipc_codec::STATUS_AUTH_FAILED => TransportError::AuthFailed,
+                netipc_codec::STATUS_UNSUPPORTED => TransportError::Unsupported,
+                netipc_codec::STATUS_INCOMPATIBLE => TransportError::Incompatible(why),
+                netipc_codec::STATUS_LIMIT_EXCEEDED => TransportError::LimitExceeded {
+                    what: "proposed request payload",
+                    value: 0,
+                    limit: cfg.effective_max_request_payload_bytes() as u64,
+                },
+                _ => TransportError::Protocol(why),
+            }),
+        }
+    }
+}
+
+fn create_instance(name: &[u16], first: bool, cfg: &ServerConfig) -> Result<OwnedHandle> {
+    let packet = if cfg.packet_size == 0 {
+        PIPE_PACKET_SIZE_DEFAULT
+    } else {
+        cfg.packet_size
+    };
+    let open_mode =
+        PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | if first { FILE_FLAG_FIRST_PIPE_INSTANCE } else { 0 };
+    // SAFETY: creates a pipe instance by a NUL-terminated wide name.
+    let h = unsafe {
+        CreateNamedPipeW(
+            name.as_ptr(),
+            open_mode,
+            PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+            PIPE_UNLIMITED_INSTANCES,
+            packet,
+            packet,
+            0,
+            std::ptr::null(),
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        let e = last_error();
+        if e.raw_os_error().map(|c| c as u32) == Some(ERROR_ACCESS_DENIED) {
+            return Err(TransportError::AddressInUse {
+                path: String::from_utf16_lossy(&name[..name.len() - 1]),
+            });
+        }
+        return Err(TransportError::io("CreateNamedPipeW", e));
+    }
+    // SAFETY: a new handle that nothing else owns.
+    Ok(unsafe { OwnedHandle::from_raw_handle(h as RawHandle) })
+}

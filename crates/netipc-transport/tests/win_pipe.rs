@@ -1,0 +1,246 @@
+//! Named Pipe transport on Windows (run under Wine in CI).
+#![cfg(windows)]
+
+use netipc_transport::codec::*;
+use netipc_transport::windows::{NpListener, NpSession};
+use netipc_transport::{AbortHandle, ClientConfig, ServerConfig, TransportError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const TOKEN: u64 = 0x5eed;
+
+/// A run directory string unique to this process and call, so tests in
+/// parallel (and concurrent CI runs) never share a pipe name.
+fn run_dir() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "C:\\netipc-test\\{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn server_cfg(packet_size: u32, max_payload: u32) -> ServerConfig {
+    ServerConfig {
+        max_request_payload_bytes: max_payload,
+        max_response_payload_bytes: max_payload,
+        max_request_batch_items: 100,
+        auth_token: TOKEN,
+        packet_size,
+        ..ServerConfig::default()
+    }
+}
+
+fn client_cfg(packet_size: u32, max_payload: u32) -> ClientConfig {
+    ClientConfig {
+        max_request_payload_bytes: max_payload,
+        max_response_payload_bytes: max_payload,
+        max_request_batch_items: 100,
+        max_response_batch_items: 100,
+        auth_token: TOKEN,
+        packet_size,
+        ..ClientConfig::default()
+    }
+}
+
+/// Serves one session, echoing every request as a response.
+fn echo_one(listener: NpListener) -> thread::JoinHandle<u64> {
+    thread::spawn(move || {
+        let mut s = listener.accept(None).unwrap();
+        let id = s.params().session_id;
+        while let Ok((h, p)) = s.receive() {
+            let p = p.to_vec();
+            if s.send(
+                &Header {
+                    kind: Kind::Response,
+                    ..h
+                },
+                &p,
+            )
+            .is_err()
+            {
+                break;
+            }
+        }
+        id
+    })
+}
+
+#[test]
+fn round_trip_over_a_named_pipe() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "echo", server_cfg(0, 4096)).unwrap();
+    let server = echo_one(listener);
+    let mut c = NpSession::connect(&dir, "echo", &client_cfg(0, 4096)).unwrap();
+    assert_eq!(c.params().selected_profile, PROFILE_BASELINE);
+    assert_eq!(c.params().session_id, 1);
+    for i in 0..50u64 {
+        c.send(
+            &Header::new(Kind::Request, METHOD_INCREMENT, i + 1, 8),
+            &increment::encode(i),
+        )
+        .unwrap();
+        let (h, p) = c.receive().unwrap();
+        assert_eq!((h.kind, h.message_id), (Kind::Response, i + 1));
+        assert_eq!(increment::decode(p).unwrap(), i);
+    }
+    drop(c);
+    assert_eq!(server.join().unwrap(), 1);
+}
+
+#[test]
+fn large_messages_are_chunked_to_the_packet_size() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "big", server_cfg(512, 1 << 20)).unwrap();
+    let server = echo_one(listener);
+    let mut c = NpSession::connect(&dir, "big", &client_cfg(512, 1 << 20)).unwrap();
+    assert_eq!(c.params().packet_size, 512);
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+    c.send(&Header::new(Kind::Request, METHOD_STRING_REVERSE, 9, 0), &payload)
+        .unwrap();
+    let (h, p) = c.receive().unwrap();
+    assert_eq!(h.message_id, 9);
+    assert_eq!(p, &payload[..]);
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn missing_service_is_not_found() {
+    let err = NpSession::connect(&run_dir(), "absent", &client_cfg(0, 4096)).unwrap_err();
+    assert!(matches!(err, TransportError::NotFound { .. }), "{err:?}");
+}
+
+/// Wine does not enforce `FILE_FLAG_FIRST_PIPE_INSTANCE`; Windows does.
+fn running_under_wine() -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+    // SAFETY: looks up an export of the always-loaded ntdll by
+    // NUL-terminated names; nothing is called through the result.
+    unsafe {
+        let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+        !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
+    }
+}
+
+#[test]
+fn second_server_on_a_name_is_address_in_use() {
+    if running_under_wine() {
+        eprintln!("skipped: Wine does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE");
+        return;
+    }
+    let dir = run_dir();
+    let _first = NpListener::bind(&dir, "dup", server_cfg(0, 4096)).unwrap();
+    let err = NpListener::bind(&dir, "dup", server_cfg(0, 4096)).unwrap_err();
+    assert!(matches!(err, TransportError::AddressInUse { .. }), "{err:?}");
+}
+
+#[test]
+fn wrong_token_is_auth_failed_on_both_sides() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "auth", server_cfg(0, 4096)).unwrap();
+    let server = thread::spawn(move || listener.accept(None).map(|_| ()));
+    let cfg = ClientConfig {
+        auth_token: TOKEN + 1,
+        ..client_cfg(0, 4096)
+    };
+    let err = NpSession::connect(&dir, "auth", &cfg).unwrap_err();
+    assert!(matches!(err, TransportError::AuthFailed), "{err:?}");
+    assert!(matches!(server.join().unwrap(), Err(TransportError::AuthFailed)));
+}
+
+#[test]
+fn receive_until_times_out_and_the_session_survives() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "slow", server_cfg(0, 4096)).unwrap();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept(None).unwrap();
+        let (h, p) = s.receive().unwrap();
+        let p = p.to_vec();
+        go_rx.recv().unwrap();
+        s.send(
+            &Header {
+                kind: Kind::Response,
+                ..h
+            },
+            &p,
+        )
+        .unwrap();
+        let _ = s.receive();
+    });
+    let mut c = NpSession::connect(&dir, "slow", &client_cfg(0, 4096)).unwrap();
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 1, 8),
+        &increment::encode(5),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let err = c.receive_until(start + Duration::from_millis(100)).unwrap_err();
+    assert!(matches!(err, TransportError::Timeout), "{err:?}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    go_tx.send(()).unwrap();
+    let (h, p) = c.receive_until(Instant::now() + Duration::from_secs(10)).unwrap();
+    assert_eq!((h.message_id, increment::decode(p).unwrap()), (1, 5));
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn abort_ends_a_blocked_receive_and_accept() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "abort", server_cfg(0, 4096)).unwrap();
+    let abort = AbortHandle::new().unwrap();
+    let a2 = abort.clone();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept(None).unwrap();
+        s.set_abort(Some(a2.clone()));
+        let blocked = s.receive().map(|_| ()).unwrap_err();
+        // The listener's accept watches the same (still raised) signal.
+        let again = listener.accept(Some(&a2)).map(|_| ()).unwrap_err();
+        (blocked, again)
+    });
+    let c = NpSession::connect(&dir, "abort", &client_cfg(0, 4096)).unwrap();
+    abort.abort();
+    let (blocked, again) = server.join().unwrap();
+    assert!(matches!(blocked, TransportError::Aborted), "{blocked:?}");
+    assert!(matches!(again, TransportError::Aborted), "{again:?}");
+    drop(c);
+}
+
+#[test]
+fn peer_close_is_reported() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "close", server_cfg(0, 4096)).unwrap();
+    let server = thread::spawn(move || {
+        let s = listener.accept(None).unwrap();
+        drop(s);
+    });
+    let mut c = NpSession::connect(&dir, "close", &client_cfg(0, 4096)).unwrap();
+    server.join().unwrap();
+    let err = c
+        .receive_until(Instant::now() + Duration::from_secs(10))
+        .unwrap_err();
+    assert!(matches!(err, TransportError::PeerClosed), "{err:?}");
+}
+
+#[test]
+fn many_sessions_get_increasing_ids() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "many", server_cfg(0, 4096)).unwrap();
+    let server = thread::spawn(move || {
+        (0..3)
+            .map(|_| listener.accept(None).unwrap().params().session_id)
+            .collect::<Vec<_>>()
+    });
+    let ids: Vec<u64> = (0..3)
+        .map(|_| {
+            NpSession::connect(&dir, "many", &client_cfg(0, 4096))
+                .unwrap()
+                .params()
+                .session_id
+        })
+        .collect();
+    assert_eq!(server.join().unwrap(), vec![1, 2, 3]);
+    assert_eq!(ids, vec![1, 2, 3]);
+}
