@@ -1,131 +1,143 @@
 //! Transport benchmarks: UDS and SHM round trips between two threads, and a
 //! 1 MiB message chunked over UDS.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use netipc::protocol::{Header, Kind, METHOD_INCREMENT, METHOD_STRING_REVERSE, PROFILE_BASELINE, increment};
-use netipc::transport::posix::{UdsListener, UdsSession};
-use netipc::transport::{ClientConfig, ServerConfig};
-use std::path::PathBuf;
-use std::thread;
-
-fn run_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("netipc-bench-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn configs(profiles: u32, max_payload: u32, packet: u32) -> (ServerConfig, ClientConfig) {
-    let s = ServerConfig {
-        supported_profiles: profiles,
-        preferred_profiles: profiles,
-        max_request_payload_bytes: max_payload,
-        max_response_payload_bytes: max_payload,
-        packet_size: packet,
-        auth_token: 1,
-        ..ServerConfig::default()
+#[cfg(unix)]
+mod posix {
+    use criterion::{Criterion, Throughput, criterion_group};
+    use netipc::protocol::{
+        Header, Kind, METHOD_INCREMENT, METHOD_STRING_REVERSE, PROFILE_BASELINE, increment,
     };
-    let c = ClientConfig {
-        supported_profiles: profiles,
-        preferred_profiles: profiles,
-        max_request_payload_bytes: max_payload,
-        max_response_payload_bytes: max_payload,
-        packet_size: packet,
-        auth_token: 1,
-        ..ClientConfig::default()
-    };
-    (s, c)
-}
+    use netipc::transport::posix::{UdsListener, UdsSession};
+    use netipc::transport::{ClientConfig, ServerConfig};
+    use std::path::PathBuf;
+    use std::thread;
 
-/// Starts an echo server thread (INCREMENT answers value + 1) and connects.
-fn pair(
-    tag: &str,
-    profiles: u32,
-    max_payload: u32,
-    packet: u32,
-) -> (UdsSession, thread::JoinHandle<()>, PathBuf) {
-    let dir = run_dir(tag);
-    let (scfg, ccfg) = configs(profiles, max_payload, packet);
-    let listener = UdsListener::bind(&dir, tag, scfg).unwrap();
-    let server = thread::spawn(move || {
-        let mut s = listener.accept().unwrap();
-        let mut out = Vec::new();
-        while let Ok((h, p)) = s.receive() {
-            out.clear();
-            if h.code == METHOD_INCREMENT {
-                out.extend_from_slice(&increment::encode(increment::decode(p).unwrap() + 1));
-            } else {
-                out.extend_from_slice(p);
-            }
-            if s.send(
-                &Header {
-                    kind: Kind::Response,
-                    ..h
-                },
-                &out,
-            )
-            .is_err()
-            {
-                break;
-            }
-        }
-    });
-    let client = UdsSession::connect(&dir, tag, &ccfg).unwrap();
-    (client, server, dir)
-}
+    fn run_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("netipc-bench-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
 
-fn ping_pong(c: &mut Criterion, name: &str, profiles: u32) {
-    let (mut client, server, dir) = pair(name, profiles, 4096, 0);
-    let mut id = 0u64;
-    c.bench_function(&format!("transport/{name}_round_trip"), |b| {
-        b.iter(|| {
-            id += 1;
-            client
-                .send(
-                    &Header::new(Kind::Request, METHOD_INCREMENT, id, 8),
-                    &increment::encode(id),
+    fn configs(profiles: u32, max_payload: u32, packet: u32) -> (ServerConfig, ClientConfig) {
+        let s = ServerConfig {
+            supported_profiles: profiles,
+            preferred_profiles: profiles,
+            max_request_payload_bytes: max_payload,
+            max_response_payload_bytes: max_payload,
+            packet_size: packet,
+            auth_token: 1,
+            ..ServerConfig::default()
+        };
+        let c = ClientConfig {
+            supported_profiles: profiles,
+            preferred_profiles: profiles,
+            max_request_payload_bytes: max_payload,
+            max_response_payload_bytes: max_payload,
+            packet_size: packet,
+            auth_token: 1,
+            ..ClientConfig::default()
+        };
+        (s, c)
+    }
+
+    /// Starts an echo server thread (INCREMENT answers value + 1) and connects.
+    fn pair(
+        tag: &str,
+        profiles: u32,
+        max_payload: u32,
+        packet: u32,
+    ) -> (UdsSession, thread::JoinHandle<()>, PathBuf) {
+        let dir = run_dir(tag);
+        let (scfg, ccfg) = configs(profiles, max_payload, packet);
+        let listener = UdsListener::bind(&dir, tag, scfg).unwrap();
+        let server = thread::spawn(move || {
+            let mut s = listener.accept().unwrap();
+            let mut out = Vec::new();
+            while let Ok((h, p)) = s.receive() {
+                out.clear();
+                if h.code == METHOD_INCREMENT {
+                    out.extend_from_slice(&increment::encode(increment::decode(p).unwrap() + 1));
+                } else {
+                    out.extend_from_slice(p);
+                }
+                if s.send(
+                    &Header {
+                        kind: Kind::Response,
+                        ..h
+                    },
+                    &out,
                 )
-                .unwrap();
-            let (_, p) = client.receive().unwrap();
-            assert_eq!(increment::decode(p).unwrap(), id + 1);
-        })
-    });
-    drop(client);
-    server.join().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
+                .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let client = UdsSession::connect(&dir, tag, &ccfg).unwrap();
+        (client, server, dir)
+    }
+
+    fn ping_pong(c: &mut Criterion, name: &str, profiles: u32) {
+        let (mut client, server, dir) = pair(name, profiles, 4096, 0);
+        let mut id = 0u64;
+        c.bench_function(&format!("transport/{name}_round_trip"), |b| {
+            b.iter(|| {
+                id += 1;
+                client
+                    .send(
+                        &Header::new(Kind::Request, METHOD_INCREMENT, id, 8),
+                        &increment::encode(id),
+                    )
+                    .unwrap();
+                let (_, p) = client.receive().unwrap();
+                assert_eq!(increment::decode(p).unwrap(), id + 1);
+            })
+        });
+        drop(client);
+        server.join().unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn round_trips(c: &mut Criterion) {
+        ping_pong(c, "uds", PROFILE_BASELINE);
+        #[cfg(target_os = "linux")]
+        ping_pong(c, "shm", PROFILE_BASELINE | netipc::protocol::PROFILE_SHM_HYBRID);
+    }
+
+    fn chunked(c: &mut Criterion) {
+        const MIB: usize = 1 << 20;
+        let (mut client, server, dir) = pair("chunked", PROFILE_BASELINE, MIB as u32, 65536);
+        let payload = vec![0x5Au8; MIB];
+        let mut g = c.benchmark_group("transport");
+        g.throughput(Throughput::Bytes(2 * MIB as u64));
+        g.sample_size(20);
+        let mut id = 0u64;
+        g.bench_function("uds_1mib_echo_chunked_64k", |b| {
+            b.iter(|| {
+                id += 1;
+                client
+                    .send(
+                        &Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0),
+                        &payload,
+                    )
+                    .unwrap();
+                let (_, p) = client.receive().unwrap();
+                assert_eq!(p.len(), MIB);
+            })
+        });
+        g.finish();
+        drop(client);
+        server.join().unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    criterion_group!(benches, round_trips, chunked);
 }
 
-fn round_trips(c: &mut Criterion) {
-    ping_pong(c, "uds", PROFILE_BASELINE);
-    #[cfg(target_os = "linux")]
-    ping_pong(c, "shm", PROFILE_BASELINE | netipc::protocol::PROFILE_SHM_HYBRID);
-}
+#[cfg(unix)]
+criterion::criterion_main!(posix::benches);
 
-fn chunked(c: &mut Criterion) {
-    const MIB: usize = 1 << 20;
-    let (mut client, server, dir) = pair("chunked", PROFILE_BASELINE, MIB as u32, 65536);
-    let payload = vec![0x5Au8; MIB];
-    let mut g = c.benchmark_group("transport");
-    g.throughput(Throughput::Bytes(2 * MIB as u64));
-    g.sample_size(20);
-    let mut id = 0u64;
-    g.bench_function("uds_1mib_echo_chunked_64k", |b| {
-        b.iter(|| {
-            id += 1;
-            client
-                .send(
-                    &Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0),
-                    &payload,
-                )
-                .unwrap();
-            let (_, p) = client.receive().unwrap();
-            assert_eq!(p.len(), MIB);
-        })
-    });
-    g.finish();
-    drop(client);
-    server.join().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("the transport benchmarks measure the POSIX transports");
 }
-
-criterion_group!(benches, round_trips, chunked);
-criterion_main!(benches);

@@ -1,6 +1,5 @@
 //! The Rust snippets of the getting-started guide, as written (only the
 //! elided config fields are filled in), run against each other.
-#![cfg(unix)]
 // The guide writes `..Default::default()` after the only field; kept as written.
 #![allow(clippy::needless_update)]
 

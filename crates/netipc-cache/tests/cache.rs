@@ -1,10 +1,8 @@
 //! The Level 3 cache: population, lookups, preservation on failure, guarded
-//! readers during refreshes, and a large snapshot.
-#![cfg(unix)]
+//! readers during refreshes, and a large snapshot. On Windows they run
+//! over the Named Pipe.
 
 use netipc_cache::service::cgroups::{Handler, ManagedServer};
-use netipc_cache::service::transport::codec::{Header, Kind, STATUS_OK};
-use netipc_cache::service::transport::posix::UdsListener;
 use netipc_cache::service::{ServerConfig, ServiceError};
 use netipc_cache::{CgroupsCache, ClientConfig};
 use std::path::{Path, PathBuf};
@@ -171,49 +169,6 @@ fn the_cache_survives_a_server_restart_and_a_failed_refresh() {
 }
 
 /// A hand-written server: a good snapshot first, then a corrupt one.
-#[test]
-fn a_malformed_response_keeps_the_previous_cache() {
-    let dir = RunDir::new();
-    let listener = UdsListener::bind(
-        dir.path(),
-        "hostile",
-        netipc_cache::service::transport::ServerConfig {
-            max_response_payload_bytes: 65536,
-            auth_token: TOKEN,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let server = std::thread::spawn(move || {
-        let mut s = listener.accept().unwrap();
-        let mut good = Vec::new();
-        let mut b = netipc_cache::service::transport::codec::CgroupsBuilder::new(&mut good, 65536);
-        b.set_header(1, 5);
-        b.add(djb2("a"), 0, 1, b"a", b"/a").unwrap();
-        let n = b.finish();
-        good.truncate(n);
-        for round in 0..2 {
-            let (h, _) = s.receive().unwrap();
-            let reply = Header {
-                kind: Kind::Response,
-                transport_status: STATUS_OK,
-                ..h
-            };
-            let mut payload = good.clone();
-            if round == 1 {
-                payload[24 + 4] = 0xFF; // directory length of item 0
-            }
-            s.send(&reply, &payload).unwrap();
-        }
-    });
-    let mut cache = CgroupsCache::new(dir.path(), "hostile", client_cfg(65536));
-    assert!(cache.refresh());
-    assert!(!cache.refresh());
-    assert!(matches!(cache.last_error(), Some(ServiceError::Malformed(_))));
-    assert_eq!(cache.lookup(djb2("a"), "a").unwrap().path, "/a");
-    assert_eq!(cache.status().generation, 5);
-    server.join().unwrap();
-}
 
 #[test]
 fn guarded_readers_keep_their_snapshot_during_refreshes() {
@@ -280,4 +235,56 @@ fn a_100000_item_snapshot() {
             }
         },
     );
+}
+
+/// A hand-written server that answers garbage (POSIX listener).
+#[cfg(unix)]
+mod malformed {
+    use super::*;
+    use netipc_cache::service::transport::codec::{Header, Kind, STATUS_OK};
+    use netipc_cache::service::transport::posix::UdsListener;
+
+    #[test]
+    fn a_malformed_response_keeps_the_previous_cache() {
+        let dir = RunDir::new();
+        let listener = UdsListener::bind(
+            dir.path(),
+            "hostile",
+            netipc_cache::service::transport::ServerConfig {
+                max_response_payload_bytes: 65536,
+                auth_token: TOKEN,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let server = std::thread::spawn(move || {
+            let mut s = listener.accept().unwrap();
+            let mut good = Vec::new();
+            let mut b = netipc_cache::service::transport::codec::CgroupsBuilder::new(&mut good, 65536);
+            b.set_header(1, 5);
+            b.add(djb2("a"), 0, 1, b"a", b"/a").unwrap();
+            let n = b.finish();
+            good.truncate(n);
+            for round in 0..2 {
+                let (h, _) = s.receive().unwrap();
+                let reply = Header {
+                    kind: Kind::Response,
+                    transport_status: STATUS_OK,
+                    ..h
+                };
+                let mut payload = good.clone();
+                if round == 1 {
+                    payload[24 + 4] = 0xFF; // directory length of item 0
+                }
+                s.send(&reply, &payload).unwrap();
+            }
+        });
+        let mut cache = CgroupsCache::new(dir.path(), "hostile", client_cfg(65536));
+        assert!(cache.refresh());
+        assert!(!cache.refresh());
+        assert!(matches!(cache.last_error(), Some(ServiceError::Malformed(_))));
+        assert_eq!(cache.lookup(djb2("a"), "a").unwrap().path, "/a");
+        assert_eq!(cache.status().generation, 5);
+        server.join().unwrap();
+    }
 }

@@ -3,10 +3,10 @@
 
 use crate::config::{ClientConfig, OVERFLOW_RETRIES_MAX};
 use crate::error::{Result, ServiceError};
+use crate::platform::Session;
 use crate::transport::codec::{
     Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED, STATUS_OK,
 };
-use crate::transport::posix::UdsSession;
 use crate::transport::{self, AbortHandle, TransportError};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -68,7 +68,7 @@ pub(crate) struct RawClient {
     service: String,
     config: ClientConfig,
     transport: transport::ClientConfig,
-    session: Option<UdsSession>,
+    session: Option<Session>,
     state: ClientState,
     abort: Option<AbortHandle>,
     /// The encoded request of the current call, kept for resends.
@@ -130,7 +130,7 @@ impl RawClient {
             reconnect_count: self.reconnect_count,
             call_count: self.call_count,
             error_count: self.error_count,
-            shm: self.session.as_ref().is_some_and(UdsSession::is_shm),
+            shm: self.session.as_ref().is_some_and(Session::is_shm),
         }
     }
 
@@ -164,7 +164,7 @@ impl RawClient {
     }
 
     fn session_lost(&self) -> bool {
-        self.session.as_ref().is_none_or(UdsSession::peer_closed)
+        self.session.as_ref().is_none_or(Session::peer_closed)
     }
 
     pub(crate) fn close(&mut self) {
@@ -177,7 +177,7 @@ impl RawClient {
     }
 
     fn connect(&mut self) -> ClientState {
-        match UdsSession::connect(&self.run_dir, &self.service, &self.transport) {
+        match Session::connect(&self.run_dir, &self.service, &self.transport) {
             Ok(mut s) => {
                 s.set_abort(self.abort.clone());
                 self.session = Some(s);
@@ -357,7 +357,7 @@ impl RawClient {
 
     /// The payload of the last successful call.
     pub(crate) fn payload(&self) -> &[u8] {
-        self.session.as_ref().map_or(&[], UdsSession::last_payload)
+        self.session.as_ref().map_or(&[], Session::last_payload)
     }
 
     /// Marks the session broken after a response that did not decode.

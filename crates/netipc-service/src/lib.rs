@@ -19,6 +19,7 @@ mod config;
 mod error;
 pub mod increment;
 pub mod lookup;
+mod platform;
 mod server;
 pub mod string_reverse;
 

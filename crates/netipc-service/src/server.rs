@@ -3,11 +3,11 @@
 
 use crate::config::ServerConfig;
 use crate::error::{Result, ServiceError};
+use crate::platform::{self, Listener, Next, Pending};
 use crate::transport::codec::{
     BatchBuilder, BatchView, FLAG_BATCH, Header, Kind, STATUS_BAD_ENVELOPE, STATUS_INTERNAL_ERROR,
     STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
 };
-use crate::transport::posix::{PendingSession, UdsListener};
 use crate::transport::{AbortHandle, TransportError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -170,7 +170,7 @@ impl<H: ServiceHandler> ManagedServer<H> {
         if sh.stopping.load(Ordering::Acquire) {
             return Ok(());
         }
-        let listener = UdsListener::bind(&self.run_dir, &self.service, self.config.to_transport())?;
+        let listener = Listener::bind(&self.run_dir, &self.service, self.config.to_transport())?;
         sh.running.store(true, Ordering::Release);
         bound();
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
@@ -181,20 +181,17 @@ impl<H: ServiceHandler> ManagedServer<H> {
             if !self.wait_for_slot() {
                 break Ok(());
             }
-            match listener.wait_acceptable(Some(stop_accepting), None) {
-                Ok(()) => {}
-                Err(TransportError::Aborted) => break Ok(()),
-                Err(e) => break Err(e.into()),
-            }
-            let pending = match listener.accept_connection() {
-                Ok(p) => p,
-                Err(_) => {
+            let pending = match platform::next_connection(&listener, stop_accepting) {
+                Ok(Next::Connection(p)) => p,
+                Ok(Next::Transient) => {
                     // Out of descriptors, or the client already left: the
                     // listener is still good. Pause so a persistent
                     // shortage does not spin the acceptor.
                     std::thread::sleep(ACCEPT_ERROR_PAUSE);
                     continue;
                 }
+                Err(TransportError::Aborted) => break Ok(()),
+                Err(e) => break Err(e.into()),
             };
             *sh.active.lock().unwrap_or_else(|p| p.into_inner()) += 1;
             let slot = SessionSlot(Arc::clone(sh));
@@ -289,7 +286,7 @@ struct Buffers {
     item: Vec<u8>,
 }
 
-fn serve_session<H: ServiceHandler>(mut pending: PendingSession, handler: &H, slot: SessionSlot) {
+fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: SessionSlot) {
     let sh = &slot.0;
     pending.config_mut().max_response_payload_bytes = sh.learned_response.load(Ordering::Acquire);
     let Ok(mut session) = pending.handshake() else {

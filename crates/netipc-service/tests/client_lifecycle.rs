@@ -1,5 +1,4 @@
 //! Client states, retries, timeouts and aborts.
-#![cfg(unix)]
 
 mod common;
 

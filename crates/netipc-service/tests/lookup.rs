@@ -1,17 +1,13 @@
 //! Lookup services: split and stitch at scale, PAYLOAD_EXCEEDED rounds,
 //! OVERSIZED_ITEM, generation changes, ceilings, hostile echoes, probes.
-#![cfg(unix)]
 
 mod common;
 
 use common::*;
 use netipc_service::lookup::apps::{self, AppsLookupClient};
 use netipc_service::lookup::cgroups::{self, CgroupsLookupClient, Orchestrator};
-use netipc_service::transport::codec::lookup::{
-    AppsLookupStatus, CgroupsLookupEntry, CgroupsLookupResponseBuilder, CgroupsLookupStatus,
-};
-use netipc_service::transport::codec::{Header, Kind, PROFILE_BASELINE, PROFILE_SHM_HYBRID};
-use netipc_service::transport::posix::UdsListener;
+use netipc_service::transport::codec::lookup::{AppsLookupStatus, CgroupsLookupStatus};
+use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc_service::{ClientConfig, ServerConfig, ServiceError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -267,90 +263,6 @@ fn each_ceiling_is_enforced() {
 }
 
 #[test]
-fn a_server_echoing_a_wrong_key_is_rejected() {
-    let dir = RunDir::new("lookup");
-    let listener = UdsListener::bind(
-        dir.path(),
-        "liar",
-        netipc_service::transport::ServerConfig {
-            max_request_payload_bytes: 8192,
-            max_response_payload_bytes: 65536,
-            auth_token: TOKEN,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let server = std::thread::spawn(move || {
-        let mut s = listener.accept().unwrap();
-        let (h, _) = s.receive().unwrap();
-        let mut out = Vec::new();
-        let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
-        b.add(&CgroupsLookupEntry::known(
-            b"/not-asked",
-            Orchestrator::K8S,
-            b"x",
-            &[],
-        ))
-        .unwrap();
-        let n = b.finish();
-        s.send(
-            &Header {
-                kind: Kind::Response,
-                ..h
-            },
-            &out[..n],
-        )
-        .unwrap();
-        let _ = s.receive();
-    });
-    let mut c = CgroupsLookupClient::new(dir.path(), "liar", lookup_client(PROFILE_BASELINE, 10));
-    c.refresh();
-    assert!(matches!(c.call(&["/asked"]), Err(ServiceError::BadResponse(_))));
-    assert!(!c.ready());
-    drop(c);
-    server.join().unwrap();
-}
-
-#[test]
-fn a_response_with_another_item_count_is_rejected() {
-    let dir = RunDir::new("lookup");
-    let listener = UdsListener::bind(
-        dir.path(),
-        "short",
-        netipc_service::transport::ServerConfig {
-            max_request_payload_bytes: 8192,
-            max_response_payload_bytes: 65536,
-            auth_token: TOKEN,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let server = std::thread::spawn(move || {
-        let mut s = listener.accept().unwrap();
-        let (h, _) = s.receive().unwrap();
-        let mut out = Vec::new();
-        let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
-        b.add(&CgroupsLookupEntry::known(b"/a", Orchestrator::K8S, b"x", &[]))
-            .unwrap();
-        let n = b.finish();
-        s.send(
-            &Header {
-                kind: Kind::Response,
-                ..h
-            },
-            &out[..n],
-        )
-        .unwrap();
-        let _ = s.receive();
-    });
-    let mut c = CgroupsLookupClient::new(dir.path(), "short", lookup_client(PROFILE_BASELINE, 10));
-    c.refresh();
-    assert!(matches!(c.call(&["/a", "/b"]), Err(ServiceError::BadResponse(_))));
-    drop(c);
-    server.join().unwrap();
-}
-
-#[test]
 fn a_zero_item_probe() {
     let dir = RunDir::new("lookup");
     let _srv = Running::start(
@@ -365,4 +277,96 @@ fn a_zero_item_probe() {
     let v = c.call(&none).unwrap();
     assert_eq!((v.item_count, v.generation), (0, 7));
     assert!(matches!(c.call(&[""]), Err(ServiceError::InvalidRequest(_))));
+}
+
+/// Hand-written servers that answer wrongly (POSIX listener).
+#[cfg(unix)]
+mod hostile_echoes {
+    use super::*;
+    use netipc_service::transport::codec::lookup::{CgroupsLookupEntry, CgroupsLookupResponseBuilder};
+    use netipc_service::transport::codec::{Header, Kind};
+    use netipc_service::transport::posix::UdsListener;
+    #[test]
+    fn a_server_echoing_a_wrong_key_is_rejected() {
+        let dir = RunDir::new("lookup");
+        let listener = UdsListener::bind(
+            dir.path(),
+            "liar",
+            netipc_service::transport::ServerConfig {
+                max_request_payload_bytes: 8192,
+                max_response_payload_bytes: 65536,
+                auth_token: TOKEN,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let server = std::thread::spawn(move || {
+            let mut s = listener.accept().unwrap();
+            let (h, _) = s.receive().unwrap();
+            let mut out = Vec::new();
+            let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
+            b.add(&CgroupsLookupEntry::known(
+                b"/not-asked",
+                Orchestrator::K8S,
+                b"x",
+                &[],
+            ))
+            .unwrap();
+            let n = b.finish();
+            s.send(
+                &Header {
+                    kind: Kind::Response,
+                    ..h
+                },
+                &out[..n],
+            )
+            .unwrap();
+            let _ = s.receive();
+        });
+        let mut c = CgroupsLookupClient::new(dir.path(), "liar", lookup_client(PROFILE_BASELINE, 10));
+        c.refresh();
+        assert!(matches!(c.call(&["/asked"]), Err(ServiceError::BadResponse(_))));
+        assert!(!c.ready());
+        drop(c);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_response_with_another_item_count_is_rejected() {
+        let dir = RunDir::new("lookup");
+        let listener = UdsListener::bind(
+            dir.path(),
+            "short",
+            netipc_service::transport::ServerConfig {
+                max_request_payload_bytes: 8192,
+                max_response_payload_bytes: 65536,
+                auth_token: TOKEN,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let server = std::thread::spawn(move || {
+            let mut s = listener.accept().unwrap();
+            let (h, _) = s.receive().unwrap();
+            let mut out = Vec::new();
+            let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
+            b.add(&CgroupsLookupEntry::known(b"/a", Orchestrator::K8S, b"x", &[]))
+                .unwrap();
+            let n = b.finish();
+            s.send(
+                &Header {
+                    kind: Kind::Response,
+                    ..h
+                },
+                &out[..n],
+            )
+            .unwrap();
+            let _ = s.receive();
+        });
+        let mut c = CgroupsLookupClient::new(dir.path(), "short", lookup_client(PROFILE_BASELINE, 10));
+        c.refresh();
+        assert!(matches!(c.call(&["/a", "/b"]), Err(ServiceError::BadResponse(_))));
+        drop(c);
+        server.join().unwrap();
+    }
 }

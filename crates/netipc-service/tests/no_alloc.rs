@@ -1,14 +1,15 @@
 //! Typed calls and the server's dispatch allocate nothing per call once
 //! warm: counted by a global allocator across all threads of the process
 //! (client and server sessions alike).
-#![cfg(unix)]
 
 mod common;
 
 use common::*;
 use netipc_service::cgroups::{self, CgroupsClient};
 use netipc_service::increment::{self, IncrementClient};
-use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use netipc_service::transport::codec::PROFILE_BASELINE;
+#[cfg(target_os = "linux")]
+use netipc_service::transport::codec::PROFILE_SHM_HYBRID;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

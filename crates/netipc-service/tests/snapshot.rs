@@ -1,11 +1,11 @@
 //! CGROUPS_SNAPSHOT over the managed server: overflow regrowth, SHM.
-#![cfg(unix)]
 
 mod common;
 
 use common::*;
 use netipc_service::ServiceError;
 use netipc_service::cgroups::{CgroupsClient, Handler};
+#[cfg(target_os = "linux")]
 use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 
 /// A snapshot of `n` items whose names and paths make it `~n * 100` bytes.

@@ -69,6 +69,21 @@ pub enum Decision {
     Reject(u16, &'static str),
 }
 
+/// The server-side error for a rejected HELLO (after its HELLO_ACK went out).
+pub(crate) fn rejection_error(status: u16, why: &'static str, cfg: &ServerConfig) -> TransportError {
+    match status {
+        STATUS_AUTH_FAILED => TransportError::AuthFailed,
+        STATUS_UNSUPPORTED => TransportError::Unsupported,
+        STATUS_INCOMPATIBLE => TransportError::Incompatible(why),
+        STATUS_LIMIT_EXCEEDED => TransportError::LimitExceeded {
+            what: "proposed request payload",
+            value: 0,
+            limit: cfg.effective_max_request_payload_bytes() as u64,
+        },
+        _ => TransportError::Protocol(why),
+    }
+}
+
 fn highest_bit(mask: u32) -> u32 {
     if mask == 0 {
         0

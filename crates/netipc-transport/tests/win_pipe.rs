@@ -4,6 +4,8 @@
 use netipc_transport::codec::*;
 use netipc_transport::windows::{NpListener, NpSession};
 use netipc_transport::{AbortHandle, ClientConfig, ServerConfig, TransportError};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -75,6 +77,7 @@ fn round_trip_over_a_named_pipe() {
     let mut c = NpSession::connect(&dir, "echo", &client_cfg(0, 4096)).unwrap();
     assert_eq!(c.params().selected_profile, PROFILE_BASELINE);
     assert_eq!(c.params().session_id, 1);
+    assert!(!c.peer_closed() && !c.is_shm());
     for i in 0..50u64 {
         c.send(
             &Header::new(Kind::Request, METHOD_INCREMENT, i + 1, 8),
@@ -108,7 +111,7 @@ fn large_messages_are_chunked_to_the_packet_size() {
 
 #[test]
 fn missing_service_is_not_found() {
-    let err = NpSession::connect(&run_dir(), "absent", &client_cfg(0, 4096)).unwrap_err();
+    let err = NpSession::connect(run_dir(), "absent", &client_cfg(0, 4096)).unwrap_err();
     assert!(matches!(err, TransportError::NotFound { .. }), "{err:?}");
 }
 
@@ -243,4 +246,101 @@ fn many_sessions_get_increasing_ids() {
         .collect();
     assert_eq!(server.join().unwrap(), vec![1, 2, 3]);
     assert_eq!(ids, vec![1, 2, 3]);
+}
+
+const CHILD_DIR_ENV: &str = "NETIPC_WIN_CHILD_DIR";
+
+/// The server half of the cross-process tests, run in a child process by
+/// [`spawn_child_server`]; run directly, it has nothing to do.
+#[test]
+#[ignore = "helper: run in a child process by the cross-process tests"]
+fn child_echo_server() {
+    let Ok(dir) = std::env::var(CHILD_DIR_ENV) else {
+        return;
+    };
+    let listener = NpListener::bind(&dir, "child", server_cfg(1024, 1 << 20)).unwrap();
+    println!("READY");
+    std::io::stdout().flush().unwrap();
+    let mut s = listener.accept(None).unwrap();
+    while let Ok((h, p)) = s.receive() {
+        let p = p.to_vec();
+        if s.send(
+            &Header {
+                kind: Kind::Response,
+                ..h
+            },
+            &p,
+        )
+        .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Starts this test binary as a child serving `child_echo_server` in
+/// `dir`, and waits (with a deadline) until it reports READY.
+fn spawn_child_server(dir: &str) -> Child {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "child_echo_server",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR_ENV, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+            if line.contains("READY") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        panic!("the child server did not report READY");
+    }
+    child
+}
+
+#[test]
+fn a_child_process_serves_over_the_pipe() {
+    let dir = run_dir();
+    let mut child = spawn_child_server(&dir);
+    let mut c = NpSession::connect(&dir, "child", &client_cfg(1024, 1 << 20)).unwrap();
+    assert_eq!(c.params().packet_size, 1024);
+    for i in 0..20u64 {
+        let payload: Vec<u8> = (0..(i as usize * 997)).map(|b| (b as u64 ^ i) as u8).collect();
+        c.send(
+            &Header::new(Kind::Request, METHOD_STRING_REVERSE, i + 1, 0),
+            &payload,
+        )
+        .unwrap();
+        let (h, p) = c.receive_until(Instant::now() + Duration::from_secs(30)).unwrap();
+        assert_eq!(h.message_id, i + 1);
+        assert_eq!(p, &payload[..]);
+    }
+    drop(c);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_killed_child_is_a_closed_peer() {
+    let dir = run_dir();
+    let mut child = spawn_child_server(&dir);
+    let mut c = NpSession::connect(&dir, "child", &client_cfg(1024, 1 << 20)).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let err = c
+        .receive_until(Instant::now() + Duration::from_secs(30))
+        .unwrap_err();
+    assert!(matches!(err, TransportError::PeerClosed), "{err:?}");
+    assert!(c.peer_closed());
 }

@@ -8,4 +8,4 @@ mod abort;
 mod pipe;
 
 pub use abort::AbortHandle;
-pub use pipe::{NpListener, NpSession, PIPE_PACKET_SIZE_DEFAULT};
+pub use pipe::{NpListener, NpPending, NpSession, PIPE_PACKET_SIZE_DEFAULT};

@@ -13,8 +13,9 @@ use crate::handshake::{self, Decision, SessionParams};
 use crate::names::pipe_name;
 use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN, Header, PROFILE_BASELINE};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
-use std::sync::Mutex;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use windows_sys::Win32::Foundation::{
     ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE, ERROR_FILE_NOT_FOUND, ERROR_IO_PENDING, ERROR_MORE_DATA,
@@ -28,7 +29,7 @@ use windows_sys::Win32::Storage::FileSystem::{
 use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
 use windows_sys::Win32::System::Pipes::{
     ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
-    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, SetNamedPipeHandleState, WaitNamedPipeW,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, PeekNamedPipe, SetNamedPipeHandleState, WaitNamedPipeW,
 };
 use windows_sys::Win32::System::Threading::{CreateEventW, INFINITE, WaitForMultipleObjects};
 
@@ -91,15 +92,24 @@ fn finish(
         abort.map_or(std::ptr::null_mut(), |a| a.event() as HANDLE),
     ];
     let count = if abort.is_some() { 2 } else { 1 };
-    let ms = match deadline {
-        None => INFINITE,
-        Some(d) => d
-            .saturating_duration_since(Instant::now())
-            .as_millis()
-            .min((INFINITE - 1) as u128) as u32,
+    let rc = loop {
+        // Rounded up: a wait must not end before the deadline.
+        let ms = match deadline {
+            None => INFINITE,
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .as_micros()
+                .div_ceil(1000)
+                .min((INFINITE - 1) as u128) as u32,
+        };
+        // SAFETY: waits on one or two live event handles.
+        let rc = unsafe { WaitForMultipleObjects(count, events.as_ptr(), 0, ms) };
+        // A coarse timer may still wake us early: wait out the rest.
+        if rc == WAIT_TIMEOUT && deadline.is_some_and(|d| Instant::now() < d) {
+            continue;
+        }
+        break rc;
     };
-    // SAFETY: waits on one or two live event handles.
-    let rc = unsafe { WaitForMultipleObjects(count, events.as_ptr(), 0, ms) };
     let mut n = 0u32;
     if rc == WAIT_OBJECT_0 {
         // SAFETY: the operation completed; reads its result.
@@ -252,8 +262,8 @@ pub struct NpSession {
 
 impl NpSession {
     /// Connects to the service's pipe and performs the handshake.
-    pub fn connect(run_dir: &str, service: &str, cfg: &ClientConfig) -> Result<Self> {
-        let name = wide(&pipe_name(run_dir, service)?);
+    pub fn connect(run_dir: impl AsRef<Path>, service: &str, cfg: &ClientConfig) -> Result<Self> {
+        let name = wide(&pipe_name(&run_dir.as_ref().to_string_lossy(), service)?);
         let deadline = Instant::now() + cfg.effective_handshake_timeout();
         let handle = loop {
             // SAFETY: opens the pipe by a NUL-terminated wide name.
@@ -332,6 +342,28 @@ impl NpSession {
         })
     }
 
+    /// Whether the peer has closed the pipe (checked without blocking).
+    pub fn peer_closed(&self) -> bool {
+        let mut avail = 0u32;
+        // SAFETY: peeks zero bytes of our own pipe; only counts are written.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.pipe.raw(),
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+                &mut avail,
+                std::ptr::null_mut(),
+            )
+        };
+        ok == 0 && is_peer_gone(&last_error())
+    }
+
+    /// Always false: the Windows shared-memory profiles are not implemented.
+    pub fn is_shm(&self) -> bool {
+        false
+    }
+
     /// The values negotiated for this session.
     pub fn params(&self) -> &SessionParams {
         &self.framer.params
@@ -369,25 +401,26 @@ pub struct NpListener {
     name: Vec<u16>,
     cfg: ServerConfig,
     next: Mutex<Option<OwnedHandle>>,
-    next_session: AtomicU64,
+    next_session: Arc<AtomicU64>,
 }
 
 impl NpListener {
     /// Creates the service's pipe. Another server owning the name gives
     /// [`TransportError::AddressInUse`].
-    pub fn bind(run_dir: &str, service: &str, cfg: ServerConfig) -> Result<Self> {
-        let name = wide(&pipe_name(run_dir, service)?);
+    pub fn bind(run_dir: impl AsRef<Path>, service: &str, cfg: ServerConfig) -> Result<Self> {
+        let name = wide(&pipe_name(&run_dir.as_ref().to_string_lossy(), service)?);
         let first = create_instance(&name, true, &cfg)?;
         Ok(Self {
             name,
             cfg,
             next: Mutex::new(Some(first)),
-            next_session: AtomicU64::new(1),
+            next_session: Arc::new(AtomicU64::new(1)),
         })
     }
 
-    /// Waits for a client (or `abort`), then performs the handshake.
-    pub fn accept(&self, abort: Option<&AbortHandle>) -> Result<NpSession> {
+    /// Waits for a client (or `abort`) without handshaking yet, so a slow
+    /// client does not hold up the acceptor. Call [`NpPending::handshake`].
+    pub fn accept_connection(&self, abort: Option<&AbortHandle>) -> Result<NpPending> {
         let instance = match self.next.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(h) => h,
             None => create_instance(&self.name, false, &self.cfg)?,
@@ -415,18 +448,49 @@ impl NpListener {
         if let Ok(h) = create_instance(&self.name, false, &self.cfg) {
             *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
         }
-        self.handshake(Pipe::new(instance)?)
+        Ok(NpPending {
+            pipe: Pipe::new(instance)?,
+            cfg: self.cfg.clone(),
+            next_session: Arc::clone(&self.next_session),
+        })
     }
 
-    fn handshake(&self, mut pipe: Pipe) -> Result<NpSession> {
-        let deadline = Instant::now() + self.cfg.effective_handshake_timeout();
+    /// Waits for a client (or `abort`), then performs the handshake.
+    pub fn accept(&self, abort: Option<&AbortHandle>) -> Result<NpSession> {
+        self.accept_connection(abort)?.handshake()
+    }
+}
+
+/// A pipe client connected but not yet handshaken.
+#[derive(Debug)]
+pub struct NpPending {
+    pipe: Pipe,
+    cfg: ServerConfig,
+    next_session: Arc<AtomicU64>,
+}
+
+impl NpPending {
+    /// The configuration this handshake will apply; a managed server may
+    /// adjust it (for example, payload ceilings it has learned) first.
+    pub fn config_mut(&mut self) -> &mut ServerConfig {
+        &mut self.cfg
+    }
+
+    /// Reads the client's HELLO, decides, answers, and returns the session.
+    /// A rejected client gets its HELLO_ACK status, then the pipe closes.
+    pub fn handshake(self) -> Result<NpSession> {
+        let Self {
+            mut pipe,
+            mut cfg,
+            next_session,
+        } = self;
+        let deadline = Instant::now() + cfg.effective_handshake_timeout();
         let mut head = [0u8; 32];
         let mut body = [0u8; 256];
         let n = pipe.recv_packet(&mut head, &mut body, Some(deadline))?;
         let mut packet = [0u8; HEADER_LEN + 256];
         packet[..HEADER_LEN].copy_from_slice(&head);
         packet[HEADER_LEN..].copy_from_slice(&body);
-        let mut cfg = self.cfg.clone();
         cfg.supported_profiles = PROFILE_BASELINE;
         let packet_size = if cfg.packet_size == 0 {
             PIPE_PACKET_SIZE_DEFAULT
@@ -435,7 +499,7 @@ impl NpListener {
         };
         let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
         if let Decision::Accept(a) = &mut decision {
-            a.session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
+            a.session_id = next_session.fetch_add(1, Ordering::Relaxed);
         }
         let ack = handshake::ack_packet(&decision);
         let sent = pipe.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
@@ -447,17 +511,7 @@ impl NpListener {
                     framer: Framer::new(SessionParams::from(&a), Role::Server),
                 })
             }
-            Decision::Reject(status, why) => Err(match status {
-                netipc_codec::STATUS_AUTH_FAILED => TransportError::AuthFailed,
-                netipc_codec::STATUS_UNSUPPORTED => TransportError::Unsupported,
-                netipc_codec::STATUS_INCOMPATIBLE => TransportError::Incompatible(why),
-                netipc_codec::STATUS_LIMIT_EXCEEDED => TransportError::LimitExceeded {
-                    what: "proposed request payload",
-                    value: 0,
-                    limit: cfg.effective_max_request_payload_bytes() as u64,
-                },
-                _ => TransportError::Protocol(why),
-            }),
+            Decision::Reject(status, why) => Err(handshake::rejection_error(status, why, &cfg)),
         }
     }
 }

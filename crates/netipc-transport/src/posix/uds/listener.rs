@@ -248,17 +248,7 @@ impl PendingSession {
                     shm: region,
                 })
             }
-            Decision::Reject(status, why) => Err(match status {
-                netipc_codec::STATUS_AUTH_FAILED => TransportError::AuthFailed,
-                netipc_codec::STATUS_UNSUPPORTED => TransportError::Unsupported,
-                netipc_codec::STATUS_INCOMPATIBLE => TransportError::Incompatible(why),
-                netipc_codec::STATUS_LIMIT_EXCEEDED => TransportError::LimitExceeded {
-                    what: "proposed request payload",
-                    value: 0,
-                    limit: cfg.effective_max_request_payload_bytes() as u64,
-                },
-                _ => TransportError::Protocol(why),
-            }),
+            Decision::Reject(status, why) => Err(handshake::rejection_error(status, why, &cfg)),
         }
     }
 }
