@@ -306,7 +306,7 @@ fn drain_lets_in_flight_calls_finish() {
 }
 
 /// Abort reaches a call waiting on shared memory quickly too.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn abort_over_shared_memory() {
     use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};

@@ -137,7 +137,7 @@ fn split_and_stitch_65536_over_uds() {
     apps_at_scale(PROFILE_BASELINE, 65536);
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn split_and_stitch_over_shm() {
     let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;

@@ -8,7 +8,7 @@ use common::*;
 use netipc_service::cgroups::{self, CgroupsClient};
 use netipc_service::increment::{self, IncrementClient};
 use netipc_service::transport::codec::PROFILE_BASELINE;
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 use netipc_service::transport::codec::PROFILE_SHM_HYBRID;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -98,7 +98,7 @@ fn increment_calls_over_uds_allocate_nothing() {
     increment_calls(PROFILE_BASELINE);
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn increment_calls_over_shm_allocate_nothing() {
     increment_calls(PROFILE_BASELINE | PROFILE_SHM_HYBRID);

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use netipc_service::ServiceError;
 use netipc_service::cgroups::{CgroupsClient, Handler};
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 
 /// A snapshot of `n` items whose names and paths make it `~n * 100` bytes.
@@ -64,7 +64,7 @@ fn a_snapshot_over_the_growth_ceiling_fails_cleanly() {
     assert!(c.status().reconnect_count <= 8);
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn snapshots_travel_over_shared_memory() {
     let dir = RunDir::new("snap");

@@ -249,6 +249,7 @@ fn many_sessions_get_increasing_ids() {
 }
 
 const CHILD_DIR_ENV: &str = "NETIPC_WIN_CHILD_DIR";
+const CHILD_PROFILES_ENV: &str = "NETIPC_WIN_CHILD_PROFILES";
 
 /// The server half of the cross-process tests, run in a child process by
 /// [`spawn_child_server`]; run directly, it has nothing to do.
@@ -258,7 +259,12 @@ fn child_echo_server() {
     let Ok(dir) = std::env::var(CHILD_DIR_ENV) else {
         return;
     };
-    let listener = NpListener::bind(&dir, "child", server_cfg(1024, 1 << 20)).unwrap();
+    let profiles = std::env::var(CHILD_PROFILES_ENV).map_or(PROFILE_BASELINE, |p| p.parse().unwrap());
+    let cfg = ServerConfig {
+        supported_profiles: profiles,
+        ..server_cfg(1024, 1 << 20)
+    };
+    let listener = NpListener::bind(&dir, "child", cfg).unwrap();
     println!("READY");
     std::io::stdout().flush().unwrap();
     let mut s = listener.accept(None).unwrap();
@@ -280,7 +286,7 @@ fn child_echo_server() {
 
 /// Starts this test binary as a child serving `child_echo_server` in
 /// `dir`, and waits (with a deadline) until it reports READY.
-fn spawn_child_server(dir: &str) -> Child {
+fn spawn_child_server(dir: &str, profiles: u32) -> Child {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",
@@ -290,6 +296,7 @@ fn spawn_child_server(dir: &str) -> Child {
             "--test-threads=1",
         ])
         .env(CHILD_DIR_ENV, dir)
+        .env(CHILD_PROFILES_ENV, profiles.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -313,7 +320,7 @@ fn spawn_child_server(dir: &str) -> Child {
 #[test]
 fn a_child_process_serves_over_the_pipe() {
     let dir = run_dir();
-    let mut child = spawn_child_server(&dir);
+    let mut child = spawn_child_server(&dir, PROFILE_BASELINE);
     let mut c = NpSession::connect(&dir, "child", &client_cfg(1024, 1 << 20)).unwrap();
     assert_eq!(c.params().packet_size, 1024);
     for i in 0..20u64 {
@@ -334,7 +341,7 @@ fn a_child_process_serves_over_the_pipe() {
 #[test]
 fn a_killed_child_is_a_closed_peer() {
     let dir = run_dir();
-    let mut child = spawn_child_server(&dir);
+    let mut child = spawn_child_server(&dir, PROFILE_BASELINE);
     let mut c = NpSession::connect(&dir, "child", &client_cfg(1024, 1 << 20)).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
@@ -343,4 +350,155 @@ fn a_killed_child_is_a_closed_peer() {
         .unwrap_err();
     assert!(matches!(err, TransportError::PeerClosed), "{err:?}");
     assert!(c.peer_closed());
+}
+
+fn shm_cfgs(profiles: u32) -> (ServerConfig, ClientConfig) {
+    (
+        ServerConfig {
+            supported_profiles: profiles,
+            ..server_cfg(0, 1 << 20)
+        },
+        ClientConfig {
+            supported_profiles: profiles,
+            ..client_cfg(0, 1 << 20)
+        },
+    )
+}
+
+fn shm_round_trips(profile: u32) {
+    let dir = run_dir();
+    let (scfg, ccfg) = shm_cfgs(PROFILE_BASELINE | profile);
+    let listener = NpListener::bind(&dir, "shm", scfg).unwrap();
+    let server = echo_one(listener);
+    let mut c = NpSession::connect(&dir, "shm", &ccfg).unwrap();
+    assert_eq!(c.params().selected_profile, profile);
+    assert!(c.is_shm());
+    for i in 0..500u64 {
+        c.send(
+            &Header::new(Kind::Request, METHOD_INCREMENT, i + 1, 8),
+            &increment::encode(i),
+        )
+        .unwrap();
+        let (h, p) = c.receive_until(Instant::now() + Duration::from_secs(30)).unwrap();
+        assert_eq!((h.message_id, increment::decode(p).unwrap()), (i + 1, i));
+    }
+    // A message far above the pipe packet size goes whole.
+    let big: Vec<u8> = (0..(1 << 20) as u32).map(|i| (i % 251) as u8).collect();
+    c.send(&Header::new(Kind::Request, METHOD_STRING_REVERSE, 9999, 0), &big)
+        .unwrap();
+    assert_eq!(c.receive().unwrap().1, &big[..]);
+    drop(c);
+    assert_eq!(server.join().unwrap(), 1);
+}
+
+#[test]
+fn shm_hybrid_carries_the_session() {
+    shm_round_trips(PROFILE_SHM_HYBRID);
+}
+
+#[test]
+fn shm_busywait_carries_the_session() {
+    shm_round_trips(PROFILE_SHM_BUSYWAIT);
+}
+
+#[test]
+fn shm_is_used_only_when_both_sides_offer_it() {
+    let dir = run_dir();
+    let (_, ccfg) = shm_cfgs(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
+    let listener = NpListener::bind(&dir, "noshm", server_cfg(0, 1 << 20)).unwrap();
+    let server = echo_one(listener);
+    let c = NpSession::connect(&dir, "noshm", &ccfg).unwrap();
+    assert_eq!(c.params().selected_profile, PROFILE_BASELINE);
+    assert!(!c.is_shm());
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn shm_timeout_abort_and_peer_close() {
+    let dir = run_dir();
+    let (scfg, ccfg) = shm_cfgs(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
+    let listener = NpListener::bind(&dir, "shmwait", scfg).unwrap();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept(None).unwrap();
+        assert!(s.is_shm());
+        let (h, p) = s.receive().unwrap();
+        let p = p.to_vec();
+        go_rx.recv().unwrap();
+        s.send(
+            &Header {
+                kind: Kind::Response,
+                ..h
+            },
+            &p,
+        )
+        .unwrap();
+        go_rx.recv().unwrap();
+        // Dropping the session raises the server's close flag.
+    });
+    let mut c = NpSession::connect(&dir, "shmwait", &ccfg).unwrap();
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 1, 8),
+        &increment::encode(1),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let err = c.receive_until(start + Duration::from_millis(100)).unwrap_err();
+    assert!(matches!(err, TransportError::Timeout), "{err:?}");
+    assert!(start.elapsed() >= Duration::from_millis(100));
+    let abort = AbortHandle::new().unwrap();
+    c.set_abort(Some(abort.clone()));
+    let a2 = abort.clone();
+    let raiser = thread::spawn(move || a2.abort());
+    let err = c.receive().unwrap_err();
+    assert!(matches!(err, TransportError::Aborted), "{err:?}");
+    raiser.join().unwrap();
+    abort.clear();
+    go_tx.send(()).unwrap();
+    let (h, _) = c.receive_until(Instant::now() + Duration::from_secs(30)).unwrap();
+    assert_eq!(h.message_id, 1);
+    go_tx.send(()).unwrap();
+    server.join().unwrap();
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 2, 8),
+        &increment::encode(2),
+    )
+    .unwrap();
+    let err = c
+        .receive_until(Instant::now() + Duration::from_secs(30))
+        .unwrap_err();
+    assert!(matches!(err, TransportError::PeerClosed), "{err:?}");
+}
+
+#[test]
+fn a_child_process_serves_over_shm_and_its_death_is_noticed() {
+    for profile in [PROFILE_SHM_HYBRID, PROFILE_SHM_BUSYWAIT] {
+        let dir = run_dir();
+        let mut child = spawn_child_server(&dir, PROFILE_BASELINE | profile);
+        let (_, ccfg) = shm_cfgs(PROFILE_BASELINE | profile);
+        let mut c = NpSession::connect(&dir, "child", &ccfg).unwrap();
+        assert_eq!(c.params().selected_profile, profile);
+        for i in 0..100u64 {
+            c.send(
+                &Header::new(Kind::Request, METHOD_INCREMENT, i + 1, 8),
+                &increment::encode(i),
+            )
+            .unwrap();
+            let (h, p) = c.receive_until(Instant::now() + Duration::from_secs(30)).unwrap();
+            assert_eq!((h.message_id, increment::decode(p).unwrap()), (i + 1, i));
+        }
+        // Killed: no close flag is raised; the pipe tells.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        c.send(
+            &Header::new(Kind::Request, METHOD_INCREMENT, 500, 8),
+            &increment::encode(1),
+        )
+        .unwrap();
+        let err = c
+            .receive_until(Instant::now() + Duration::from_secs(30))
+            .unwrap_err();
+        assert!(matches!(err, TransportError::PeerClosed), "{profile}: {err:?}");
+    }
 }

@@ -1,11 +1,11 @@
-//! Windows transports: the Named Pipe baseline.
-//!
-//! Only the baseline profile is offered here; the Windows shared-memory
-//! profiles are not implemented yet, so a session always negotiates
-//! [`PROFILE_BASELINE`](netipc_codec::PROFILE_BASELINE).
+//! Windows transports: the Named Pipe baseline and, when both sides offer
+//! it, the shared-memory data plane (SHM_HYBRID or SHM_BUSYWAIT) with the
+//! pipe kept for the handshake and liveness.
 
 mod abort;
 mod pipe;
+mod shm;
 
 pub use abort::AbortHandle;
 pub use pipe::{NpListener, NpPending, NpSession, PIPE_PACKET_SIZE_DEFAULT};
+pub use shm::WIN_SHM_SPIN_TRIES_DEFAULT;

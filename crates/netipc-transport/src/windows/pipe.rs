@@ -6,12 +6,15 @@
 //! can watch a deadline and an abort event at the same time.
 
 use super::AbortHandle;
+use super::shm::{WIN_SHM_SPIN_TRIES_DEFAULT, WinShm, is_shm_profile};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::{Result, TransportError};
 use crate::framing::{Framer, PacketIo, Role};
 use crate::handshake::{self, Decision, SessionParams};
-use crate::names::pipe_name;
-use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN, Header, PROFILE_BASELINE};
+use crate::names::{pipe_name, shm_object_names};
+use netipc_codec::{
+    HEADER_LEN, HELLO_ACK_LEN, Header, PROFILE_BASELINE, PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID,
+};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +35,9 @@ use windows_sys::Win32::System::Pipes::{
     PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, PeekNamedPipe, SetNamedPipeHandleState, WaitNamedPipeW,
 };
 use windows_sys::Win32::System::Threading::{CreateEventW, INFINITE, WaitForMultipleObjects};
+
+/// The profiles this transport carries.
+const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT;
 
 /// Packet size when none is configured.
 pub const PIPE_PACKET_SIZE_DEFAULT: u32 = 65536;
@@ -165,6 +171,23 @@ impl Pipe {
     fn raw(&self) -> HANDLE {
         self.handle.as_raw_handle() as HANDLE
     }
+
+    /// Whether the peer has closed the pipe (checked without blocking).
+    fn peer_gone(&self) -> bool {
+        let mut avail = 0u32;
+        // SAFETY: peeks zero bytes of our own pipe; only counts are written.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.raw(),
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+                &mut avail,
+                std::ptr::null_mut(),
+            )
+        };
+        ok == 0 && is_peer_gone(&last_error())
+    }
 }
 
 impl PacketIo for Pipe {
@@ -258,6 +281,9 @@ impl PacketIo for Pipe {
 pub struct NpSession {
     pipe: Pipe,
     framer: Framer,
+    /// The data plane, when a shared-memory profile was negotiated; the
+    /// pipe then stays open for liveness.
+    shm: Option<WinShm>,
 }
 
 impl NpSession {
@@ -311,8 +337,8 @@ impl NpSession {
             return Err(TransportError::io("SetNamedPipeHandleState", last_error()));
         }
         let mut cfg = cfg.clone();
-        cfg.supported_profiles = PROFILE_BASELINE;
-        cfg.preferred_profiles &= PROFILE_BASELINE;
+        cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
+        cfg.preferred_profiles &= IMPLEMENTED_PROFILES;
         let packet_size = if cfg.packet_size == 0 {
             PIPE_PACKET_SIZE_DEFAULT
         } else {
@@ -331,37 +357,41 @@ impl NpSession {
         packet[..HEADER_LEN].copy_from_slice(&head);
         packet[HEADER_LEN..].copy_from_slice(&body);
         let params = handshake::read_ack(&packet[..n])?;
-        if params.selected_profile != PROFILE_BASELINE {
+        if params.selected_profile & cfg.supported_profiles != params.selected_profile {
             return Err(TransportError::Incompatible(
                 "server selected a profile we did not offer",
             ));
         }
+        let shm = if is_shm_profile(params.selected_profile) {
+            let names = shm_object_names(
+                &run_dir.as_ref().to_string_lossy(),
+                service,
+                cfg.auth_token,
+                params.selected_profile,
+                params.session_id,
+            )?;
+            // No same-session fallback: the caller reconnects without SHM.
+            let shm = WinShm::attach(&names, params.selected_profile)
+                .map_err(|e| TransportError::ShmUnavailable(Box::new(e)))?;
+            Some(shm)
+        } else {
+            None
+        };
         Ok(Self {
             pipe,
             framer: Framer::new(params, Role::Client),
+            shm,
         })
     }
 
     /// Whether the peer has closed the pipe (checked without blocking).
     pub fn peer_closed(&self) -> bool {
-        let mut avail = 0u32;
-        // SAFETY: peeks zero bytes of our own pipe; only counts are written.
-        let ok = unsafe {
-            PeekNamedPipe(
-                self.pipe.raw(),
-                std::ptr::null_mut(),
-                0,
-                std::ptr::null_mut(),
-                &mut avail,
-                std::ptr::null_mut(),
-            )
-        };
-        ok == 0 && is_peer_gone(&last_error())
+        self.pipe.peer_gone()
     }
 
-    /// Always false: the Windows shared-memory profiles are not implemented.
+    /// Whether messages travel over shared memory (SHM_HYBRID or SHM_BUSYWAIT).
     pub fn is_shm(&self) -> bool {
-        false
+        self.shm.is_some()
     }
 
     /// The values negotiated for this session.
@@ -376,17 +406,30 @@ impl NpSession {
 
     /// Sends one message (chunked as needed).
     pub fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        if let Some(shm) = self.shm.as_mut() {
+            return self.framer.send_whole(header, payload, |h, p| shm.send(h, p));
+        }
         self.framer.send(&mut self.pipe, header, payload)
     }
 
     /// Receives one message; the payload borrows the session until the next receive.
     pub fn receive(&mut self) -> Result<(Header, &[u8])> {
-        self.framer.receive(&mut self.pipe, None)
+        self.receive_inner(None)
     }
 
     /// Receives one message before `deadline`; the deadline covers every chunk.
     pub fn receive_until(&mut self, deadline: Instant) -> Result<(Header, &[u8])> {
-        self.framer.receive(&mut self.pipe, Some(deadline))
+        self.receive_inner(Some(deadline))
+    }
+
+    fn receive_inner(&mut self, deadline: Option<Instant>) -> Result<(Header, &[u8])> {
+        if let Some(shm) = self.shm.as_mut() {
+            let pipe = &self.pipe;
+            return self
+                .framer
+                .receive_whole(|buf| shm.receive(buf, deadline, pipe.abort.as_ref(), || pipe.peer_gone()));
+        }
+        self.framer.receive(&mut self.pipe, deadline)
     }
 
     /// The payload of the last message received successfully.
@@ -399,6 +442,8 @@ impl NpSession {
 #[derive(Debug)]
 pub struct NpListener {
     name: Vec<u16>,
+    run_dir: String,
+    service: String,
     cfg: ServerConfig,
     next: Mutex<Option<OwnedHandle>>,
     next_session: Arc<AtomicU64>,
@@ -412,6 +457,8 @@ impl NpListener {
         let first = create_instance(&name, true, &cfg)?;
         Ok(Self {
             name,
+            run_dir: run_dir.as_ref().to_string_lossy().into_owned(),
+            service: service.to_string(),
             cfg,
             next: Mutex::new(Some(first)),
             next_session: Arc::new(AtomicU64::new(1)),
@@ -452,6 +499,8 @@ impl NpListener {
             pipe: Pipe::new(instance)?,
             cfg: self.cfg.clone(),
             next_session: Arc::clone(&self.next_session),
+            run_dir: self.run_dir.clone(),
+            service: self.service.clone(),
         })
     }
 
@@ -467,6 +516,8 @@ pub struct NpPending {
     pipe: Pipe,
     cfg: ServerConfig,
     next_session: Arc<AtomicU64>,
+    run_dir: String,
+    service: String,
 }
 
 impl NpPending {
@@ -483,6 +534,8 @@ impl NpPending {
             mut pipe,
             mut cfg,
             next_session,
+            run_dir,
+            service,
         } = self;
         let deadline = Instant::now() + cfg.effective_handshake_timeout();
         let mut head = [0u8; 32];
@@ -491,15 +544,49 @@ impl NpPending {
         let mut packet = [0u8; HEADER_LEN + 256];
         packet[..HEADER_LEN].copy_from_slice(&head);
         packet[HEADER_LEN..].copy_from_slice(&body);
-        cfg.supported_profiles = PROFILE_BASELINE;
+        cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         let packet_size = if cfg.packet_size == 0 {
             PIPE_PACKET_SIZE_DEFAULT
         } else {
             cfg.packet_size
         };
         let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
+        let mut shm = None;
         if let Decision::Accept(a) = &mut decision {
             a.session_id = next_session.fetch_add(1, Ordering::Relaxed);
+            if is_shm_profile(a.selected_profile) {
+                // The region must exist before a successful ACK names it.
+                let spin = match cfg.shm_spin_tries {
+                    0 => WIN_SHM_SPIN_TRIES_DEFAULT,
+                    n => n,
+                };
+                let created = shm_object_names(
+                    &run_dir,
+                    &service,
+                    cfg.auth_token,
+                    a.selected_profile,
+                    a.session_id,
+                )
+                .and_then(|names| {
+                    WinShm::create(
+                        &names,
+                        a.selected_profile,
+                        a.agreed_max_request_payload_bytes as usize + HEADER_LEN,
+                        a.agreed_max_response_payload_bytes as usize + HEADER_LEN,
+                        spin,
+                    )
+                });
+                match created {
+                    Ok(r) => shm = Some(r),
+                    Err(_) => {
+                        // No SHM for this session: decide again without it;
+                        // the session runs over the pipe.
+                        let id = a.session_id;
+                        cfg.supported_profiles &= !(PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT);
+                        decision = handshake::negotiate(&packet[..n], &cfg, packet_size, id);
+                    }
+                }
+            }
         }
         let ack = handshake::ack_packet(&decision);
         let sent = pipe.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
@@ -509,6 +596,7 @@ impl NpPending {
                 Ok(NpSession {
                     pipe,
                     framer: Framer::new(SessionParams::from(&a), Role::Server),
+                    shm,
                 })
             }
             Decision::Reject(status, why) => Err(handshake::rejection_error(status, why, &cfg)),
