@@ -502,3 +502,101 @@ fn a_child_process_serves_over_shm_and_its_death_is_noticed() {
         assert!(matches!(err, TransportError::PeerClosed), "{profile}: {err:?}");
     }
 }
+
+/// Sends 16 requests before reading any answer, then a batch of 100 items,
+/// over the given profiles.
+fn pipeline_and_batch(profiles: u32) {
+    let dir = run_dir();
+    let (scfg, ccfg) = shm_cfgs(profiles);
+    let listener = NpListener::bind(&dir, "pipeline", scfg).unwrap();
+    let server = echo_one(listener);
+    let mut c = NpSession::connect(&dir, "pipeline", &ccfg).unwrap();
+    let depth = if c.is_shm() { 1 } else { 16 }; // SHM: one in flight per direction
+    for round in 0..10u64 {
+        for i in 0..depth {
+            let id = round * 100 + i + 1;
+            c.send(
+                &Header::new(Kind::Request, METHOD_INCREMENT, id, 8),
+                &increment::encode(id),
+            )
+            .unwrap();
+        }
+        for i in 0..depth {
+            let (h, p) = c.receive_until(Instant::now() + Duration::from_secs(30)).unwrap();
+            assert_eq!(h.message_id, round * 100 + i + 1, "answers keep their order");
+            assert_eq!(increment::decode(p).unwrap(), h.message_id);
+        }
+    }
+    let mut payload = Vec::new();
+    let mut b = BatchBuilder::new(&mut payload, 100, 65536);
+    for i in 0..100u64 {
+        b.add(&increment::encode(i)).unwrap();
+    }
+    let (len, count) = b.finish();
+    let h = Header {
+        flags: FLAG_BATCH,
+        item_count: count,
+        ..Header::new(Kind::Request, METHOD_INCREMENT, 5000, 0)
+    };
+    c.send(&h, &payload[..len]).unwrap();
+    let (rh, got) = c.receive().unwrap();
+    let v = BatchView::decode(got, rh.item_count).unwrap();
+    assert_eq!(v.iter().count(), 100);
+    for (i, item) in v.iter().enumerate() {
+        assert_eq!(increment::decode(item).unwrap(), i as u64);
+    }
+    drop(c);
+    server.join().unwrap();
+}
+
+#[test]
+fn pipelining_and_batches_over_the_pipe() {
+    pipeline_and_batch(PROFILE_BASELINE);
+}
+
+#[test]
+fn batches_over_shm() {
+    pipeline_and_batch(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
+}
+
+#[test]
+fn a_hostile_client_does_not_disturb_the_listener() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "hostile", server_cfg(0, 4096)).unwrap();
+    let server = thread::spawn(move || {
+        let first = listener.accept(None).map(|_| ());
+        let mut s = listener.accept(None).unwrap();
+        let (h, p) = s.receive().unwrap();
+        let p = p.to_vec();
+        s.send(
+            &Header {
+                kind: Kind::Response,
+                ..h
+            },
+            &p,
+        )
+        .unwrap();
+        first
+    });
+    let name = netipc_transport::names::pipe_name(&dir, "hostile").unwrap();
+    let mut raw = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&name)
+        .unwrap();
+    raw.write_all(&[0xAA; 100]).unwrap();
+    let mut c = NpSession::connect(&dir, "hostile", &client_cfg(0, 4096)).unwrap();
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 1, 8),
+        &increment::encode(41),
+    )
+    .unwrap();
+    let (_, p) = c.receive_until(Instant::now() + Duration::from_secs(30)).unwrap();
+    assert_eq!(increment::decode(p).unwrap(), 41);
+    let first = server.join().unwrap().unwrap_err();
+    assert!(
+        !matches!(first, TransportError::Aborted | TransportError::Timeout),
+        "{first:?}"
+    );
+    drop(raw);
+}
