@@ -46,25 +46,30 @@ fn client_cfg(packet_size: u32, max_payload: u32) -> ClientConfig {
     }
 }
 
+/// Answers every request with its own payload until the session ends.
+fn echo_until_closed(s: &mut NpSession) {
+    while let Ok((h, p)) = s.receive() {
+        let p = p.to_vec();
+        if s.send(
+            &Header {
+                kind: Kind::Response,
+                ..h
+            },
+            &p,
+        )
+        .is_err()
+        {
+            break;
+        }
+    }
+}
+
 /// Serves one session, echoing every request as a response.
 fn echo_one(listener: NpListener) -> thread::JoinHandle<u64> {
     thread::spawn(move || {
         let mut s = listener.accept(None).unwrap();
         let id = s.params().session_id;
-        while let Ok((h, p)) = s.receive() {
-            let p = p.to_vec();
-            if s.send(
-                &Header {
-                    kind: Kind::Response,
-                    ..h
-                },
-                &p,
-            )
-            .is_err()
-            {
-                break;
-            }
-        }
+        echo_until_closed(&mut s);
         id
     })
 }
@@ -268,20 +273,7 @@ fn child_echo_server() {
     println!("READY");
     std::io::stdout().flush().unwrap();
     let mut s = listener.accept(None).unwrap();
-    while let Ok((h, p)) = s.receive() {
-        let p = p.to_vec();
-        if s.send(
-            &Header {
-                kind: Kind::Response,
-                ..h
-            },
-            &p,
-        )
-        .is_err()
-        {
-            break;
-        }
-    }
+    echo_until_closed(&mut s);
 }
 
 /// Starts this test binary as a child serving `child_echo_server` in
