@@ -592,3 +592,37 @@ fn a_hostile_client_does_not_disturb_the_listener() {
     );
     drop(raw);
 }
+
+#[test]
+fn handshake_rejections_reach_both_sides() {
+    let dir = run_dir();
+    // The server carries only shared memory: a baseline-only client has no
+    // profile in common.
+    let scfg = ServerConfig {
+        supported_profiles: PROFILE_SHM_HYBRID,
+        ..server_cfg(0, 4096)
+    };
+    let listener = NpListener::bind(&dir, "reject", scfg).unwrap();
+    let server = thread::spawn(move || {
+        (0..2)
+            .map(|_| listener.accept(None).map(|_| ()))
+            .collect::<Vec<_>>()
+    });
+    let too_big = ClientConfig {
+        supported_profiles: PROFILE_SHM_HYBRID,
+        ..client_cfg(0, 8192)
+    };
+    let err = NpSession::connect(&dir, "reject", &too_big).unwrap_err();
+    assert!(matches!(err, TransportError::LimitExceeded { .. }), "{err:?}");
+    let err = NpSession::connect(&dir, "reject", &client_cfg(0, 4096)).unwrap_err();
+    assert!(matches!(err, TransportError::Unsupported), "{err:?}");
+    let server_side = server.join().unwrap();
+    assert!(
+        matches!(server_side[0], Err(TransportError::LimitExceeded { .. })),
+        "{server_side:?}"
+    );
+    assert!(
+        matches!(server_side[1], Err(TransportError::Unsupported)),
+        "{server_side:?}"
+    );
+}
