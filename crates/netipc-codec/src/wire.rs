@@ -36,12 +36,17 @@ pub(crate) fn fixed<'a, const N: usize>(buf: &'a [u8], what: &'static str) -> Re
 
 #[inline]
 pub(crate) fn u16_at(b: &[u8], off: usize) -> u16 {
-    u16::from_ne_bytes([b[off], b[off + 1]])
+    // One range check and one load (indexing each byte checks each byte).
+    let mut a = [0u8; 2];
+    a.copy_from_slice(&b[off..off + 2]);
+    u16::from_ne_bytes(a)
 }
 
 #[inline]
 pub(crate) fn u32_at(b: &[u8], off: usize) -> u32 {
-    u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[off..off + 4]);
+    u32::from_ne_bytes(a)
 }
 
 #[inline]
@@ -129,10 +134,36 @@ pub(crate) fn nul_string<'a>(
     }
 }
 
+/// Whether `s` holds a zero byte, testing eight bytes per step.
+#[inline]
+fn has_zero_byte(s: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        let v = u64::from_ne_bytes(a);
+        // A byte is zero exactly when its lane borrows in `v - LO` while
+        // its own top bit was clear.
+        if v.wrapping_sub(LO) & !v & HI != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&0)
+}
+
 /// Rejects a string that contains a NUL byte.
 #[inline]
 pub(crate) fn no_interior_nul(s: &[u8], field: &'static str) -> Result<()> {
-    if s.contains(&0) {
+    // Names, keys and values are mostly short: eight bytes at a time beats
+    // the call into the general memchr there.
+    let has_nul = if s.len() <= 64 {
+        has_zero_byte(s)
+    } else {
+        s.contains(&0)
+    };
+    if has_nul {
         Err(CodecError::InteriorNul { field })
     } else {
         Ok(())
@@ -151,4 +182,42 @@ pub(crate) fn put_nul_string(item: &mut [u8], off: usize, s: &[u8]) -> usize {
     item[off..off + s.len()].copy_from_slice(s);
     item[off + s.len()] = 0;
     off + s.len() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_zero_scan_finds_a_nul_at_every_position() {
+        for len in 0..=72usize {
+            // Bytes next to the borrow edges of the eight-byte test.
+            for filler in [0x01u8, 0x80, 0xff, b'a'] {
+                let clean = vec![filler; len];
+                assert!(!has_zero_byte(&clean), "len {len} filler {filler:#x}");
+                for at in 0..len {
+                    let mut s = clean.clone();
+                    s[at] = 0;
+                    assert!(has_zero_byte(&s), "len {len} at {at} filler {filler:#x}");
+                    assert!(no_interior_nul(&s, "f").is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reads_take_their_bytes_in_host_order() {
+        let b = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
+        assert_eq!(u16_at(&b, 1), u16::from_ne_bytes([2, 3]));
+        assert_eq!(u32_at(&b, 5), u32::from_ne_bytes([6, 7, 8, 9]));
+    }
+
+    proptest! {
+        #[test]
+        fn the_zero_scan_agrees_with_contains(s in proptest::collection::vec(any::<u8>(), 0..200)) {
+            prop_assert_eq!(has_zero_byte(&s), s.contains(&0));
+            prop_assert_eq!(no_interior_nul(&s, "f").is_err(), s.contains(&0));
+        }
+    }
 }
