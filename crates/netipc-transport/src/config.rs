@@ -7,9 +7,15 @@ use std::time::Duration;
 pub const BATCH_ITEMS_DEFAULT: u32 = 1;
 /// Default listen backlog.
 pub const BACKLOG_DEFAULT: u32 = 16;
-/// Spin iterations of a shared-memory receive before it sleeps on the
-/// futex; the reference implementation's value.
+/// Spin iterations of a shared-memory receive before it sleeps (on the
+/// futex); the specification's POSIX value.
+#[cfg(not(windows))]
 pub const SHM_SPIN_TRIES_DEFAULT: u32 = 128;
+/// Spin iterations of a shared-memory receive before it sleeps (on its
+/// event); the specification's Windows value, higher because kernel waits
+/// cost more there. The server writes it into the region header.
+#[cfg(windows)]
+pub const SHM_SPIN_TRIES_DEFAULT: u32 = 1024;
 /// Default time a handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 
@@ -49,6 +55,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    // A Windows client takes the count from the region header instead.
+    #[cfg(target_os = "linux")]
     pub(crate) fn effective_shm_spin_tries(&self) -> u32 {
         or(self.shm_spin_tries, SHM_SPIN_TRIES_DEFAULT)
     }
@@ -122,6 +130,7 @@ impl ServerConfig {
     pub(crate) fn effective_max_response_payload_bytes(&self) -> u32 {
         or(self.max_response_payload_bytes, MAX_PAYLOAD_DEFAULT)
     }
+    #[cfg(unix)]
     pub(crate) fn effective_backlog(&self) -> u32 {
         or(self.backlog, BACKLOG_DEFAULT)
     }

@@ -81,6 +81,7 @@ impl Framer {
     }
 
     /// Which side of the session this is.
+    #[cfg(target_os = "linux")]
     pub(crate) fn role(&self) -> Role {
         self.role
     }

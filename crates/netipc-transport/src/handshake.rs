@@ -2,7 +2,8 @@
 //!
 //! The client proposes with [`client_hello`]; the server decides with
 //! [`negotiate`]; the client reads the result with [`read_ack`]. Transports
-//! only move the bytes.
+//! only move the bytes, through the two crate-internal helpers at the end
+//! (`recv_control`, `client_exchange`) that every transport shares.
 
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::{Result, TransportError};
@@ -235,4 +236,46 @@ pub fn read_ack(packet: &[u8]) -> Result<SessionParams> {
         return Err(TransportError::Protocol("HELLO_ACK selects no single profile"));
     }
     Ok(SessionParams::from(&ack))
+}
+
+/// Room for one handshake packet (HELLO or HELLO_ACK, with slack).
+pub(crate) const CONTROL_ROOM: usize = HEADER_LEN + 256;
+
+/// Receives one handshake packet whole before `deadline`; returns the
+/// buffer and the packet's length.
+pub(crate) fn recv_control(
+    io: &mut impl crate::framing::PacketIo,
+    deadline: std::time::Instant,
+) -> Result<([u8; CONTROL_ROOM], usize)> {
+    let mut head = [0u8; HEADER_LEN];
+    let mut body = [0u8; CONTROL_ROOM - HEADER_LEN];
+    let n = io.recv_packet(&mut head, &mut body, Some(deadline))?;
+    let mut packet = [0u8; CONTROL_ROOM];
+    packet[..HEADER_LEN].copy_from_slice(&head);
+    packet[HEADER_LEN..].copy_from_slice(&body);
+    Ok((packet, n))
+}
+
+/// The client's side of the handshake over any transport: sends `hello`,
+/// reads the HELLO_ACK before `deadline`, and checks that the server chose
+/// a profile `hello` offered.
+pub(crate) fn client_exchange(
+    io: &mut impl crate::framing::PacketIo,
+    hello: &Hello,
+    deadline: std::time::Instant,
+) -> Result<SessionParams> {
+    let pkt = hello_packet(hello);
+    io.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..])?;
+    let (packet, n) = recv_control(io, deadline)?;
+    if n < HEADER_LEN {
+        return Err(TransportError::Protocol("HELLO_ACK shorter than a header"));
+    }
+    let params = read_ack(&packet[..n])?;
+    // `read_ack` guarantees a single bit.
+    if params.selected_profile & hello.supported_profiles == 0 {
+        return Err(TransportError::Incompatible(
+            "server selected a profile we did not offer",
+        ));
+    }
+    Ok(params)
 }

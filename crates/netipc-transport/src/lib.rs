@@ -28,7 +28,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 // The framing, configuration and error helpers serve the POSIX transports
 // today; the Windows transports that will share them are not written yet.
-#![cfg_attr(not(unix), allow(dead_code))]
 
 pub use netipc_codec as codec;
 

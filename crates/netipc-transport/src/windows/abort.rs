@@ -1,10 +1,11 @@
 //! The sticky abort signal on Windows: a manual-reset event.
 
-use crate::error::{Result, TransportError};
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
+use super::win32::unnamed_event;
+use crate::error::Result;
+use std::os::windows::io::{AsRawHandle, OwnedHandle, RawHandle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use windows_sys::Win32::System::Threading::{CreateEventW, ResetEvent, SetEvent};
+use windows_sys::Win32::System::Threading::{ResetEvent, SetEvent};
 
 /// Once [`AbortHandle::abort`] is called, every wait that watches this
 /// handle ends with [`TransportError::Aborted`], now and later, until
@@ -23,17 +24,7 @@ struct Signal {
 impl AbortHandle {
     /// A new, unsignalled handle.
     pub fn new() -> Result<Self> {
-        // SAFETY: creates an unnamed manual-reset event, initially clear;
-        // null attributes and name are allowed.
-        let raw = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
-        if raw.is_null() {
-            return Err(TransportError::io(
-                "CreateEventW",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        // SAFETY: CreateEventW returned a new handle that nothing else owns.
-        let event = unsafe { OwnedHandle::from_raw_handle(raw as RawHandle) };
+        let event = unnamed_event()?;
         Ok(Self {
             inner: Arc::new(Signal {
                 event,

@@ -5,7 +5,7 @@
 mod abort;
 mod pipe;
 mod shm;
+mod win32;
 
 pub use abort::AbortHandle;
 pub use pipe::{NpListener, NpPending, NpSession, PIPE_PACKET_SIZE_DEFAULT};
-pub use shm::WIN_SHM_SPIN_TRIES_DEFAULT;

@@ -6,7 +6,8 @@
 //! can watch a deadline and an abort event at the same time.
 
 use super::AbortHandle;
-use super::shm::{WIN_SHM_SPIN_TRIES_DEFAULT, WinShm, is_shm_profile};
+use super::shm::{WinShm, is_shm_profile};
+use super::win32::{last_error, millis_ceil, unnamed_event, wait_event_or_abort, wide};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::{Result, TransportError};
 use crate::framing::{Framer, PacketIo, Role};
@@ -34,39 +35,30 @@ use windows_sys::Win32::System::Pipes::{
     ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
     PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, PeekNamedPipe, SetNamedPipeHandleState, WaitNamedPipeW,
 };
-use windows_sys::Win32::System::Threading::{CreateEventW, INFINITE, WaitForMultipleObjects};
+use windows_sys::Win32::System::Threading::INFINITE;
 
 /// The profiles this transport carries.
 const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT;
 
 /// Packet size when none is configured.
 pub const PIPE_PACKET_SIZE_DEFAULT: u32 = 65536;
+/// The configured packet size, or [`PIPE_PACKET_SIZE_DEFAULT`] for 0.
+fn packet_size_or_default(configured: u32) -> u32 {
+    if configured == 0 {
+        PIPE_PACKET_SIZE_DEFAULT
+    } else {
+        configured
+    }
+}
+
 /// How long a client waits for a busy pipe to offer an instance.
 const BUSY_WAIT_MS: u32 = 1000;
-
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-fn last_error() -> std::io::Error {
-    std::io::Error::last_os_error()
-}
 
 fn is_peer_gone(e: &std::io::Error) -> bool {
     matches!(
         e.raw_os_error().map(|c| c as u32),
         Some(ERROR_BROKEN_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED)
     )
-}
-
-fn new_event() -> Result<OwnedHandle> {
-    // SAFETY: an unnamed manual-reset event, initially clear.
-    let raw = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
-    if raw.is_null() {
-        return Err(TransportError::io("CreateEventW", last_error()));
-    }
-    // SAFETY: a new handle that nothing else owns.
-    Ok(unsafe { OwnedHandle::from_raw_handle(raw as RawHandle) })
 }
 
 /// One overlapped operation's bookkeeping: the OVERLAPPED block and its
@@ -93,23 +85,11 @@ fn finish(
     deadline: Option<Instant>,
     abort: Option<&AbortHandle>,
 ) -> Result<u32> {
-    let events: [HANDLE; 2] = [
-        op.ov.hEvent,
-        abort.map_or(std::ptr::null_mut(), |a| a.event() as HANDLE),
-    ];
-    let count = if abort.is_some() { 2 } else { 1 };
     let rc = loop {
-        // Rounded up: a wait must not end before the deadline.
-        let ms = match deadline {
-            None => INFINITE,
-            Some(d) => d
-                .saturating_duration_since(Instant::now())
-                .as_micros()
-                .div_ceil(1000)
-                .min((INFINITE - 1) as u128) as u32,
-        };
-        // SAFETY: waits on one or two live event handles.
-        let rc = unsafe { WaitForMultipleObjects(count, events.as_ptr(), 0, ms) };
+        let ms = deadline.map_or(INFINITE, |d| {
+            millis_ceil(d.saturating_duration_since(Instant::now()))
+        });
+        let rc = wait_event_or_abort(op.ov.hEvent, abort, ms);
         // A coarse timer may still wake us early: wait out the rest.
         if rc == WAIT_TIMEOUT && deadline.is_some_and(|d| Instant::now() < d) {
             continue;
@@ -162,7 +142,7 @@ impl Pipe {
     fn new(handle: OwnedHandle) -> Result<Self> {
         Ok(Self {
             handle,
-            event: new_event()?,
+            event: unnamed_event()?,
             abort: None,
             scratch: Vec::new(),
         })
@@ -339,29 +319,10 @@ impl NpSession {
         let mut cfg = cfg.clone();
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         cfg.preferred_profiles &= IMPLEMENTED_PROFILES;
-        let packet_size = if cfg.packet_size == 0 {
-            PIPE_PACKET_SIZE_DEFAULT
-        } else {
-            cfg.packet_size
-        };
+        let packet_size = packet_size_or_default(cfg.packet_size);
         let mut pipe = Pipe::new(handle)?;
-        let pkt = handshake::hello_packet(&handshake::client_hello(&cfg, packet_size));
-        pipe.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..])?;
-        let mut head = [0u8; 32];
-        let mut body = [0u8; 256];
-        let n = pipe.recv_packet(&mut head, &mut body, Some(deadline))?;
-        if n < HEADER_LEN {
-            return Err(TransportError::Protocol("HELLO_ACK shorter than a header"));
-        }
-        let mut packet = [0u8; HEADER_LEN + 256];
-        packet[..HEADER_LEN].copy_from_slice(&head);
-        packet[HEADER_LEN..].copy_from_slice(&body);
-        let params = handshake::read_ack(&packet[..n])?;
-        if params.selected_profile & cfg.supported_profiles != params.selected_profile {
-            return Err(TransportError::Incompatible(
-                "server selected a profile we did not offer",
-            ));
-        }
+        let hello = handshake::client_hello(&cfg, packet_size);
+        let params = handshake::client_exchange(&mut pipe, &hello, deadline)?;
         let shm = if is_shm_profile(params.selected_profile) {
             let names = shm_object_names(
                 &run_dir.as_ref().to_string_lossy(),
@@ -472,7 +433,7 @@ impl NpListener {
             Some(h) => h,
             None => create_instance(&self.name, false, &self.cfg)?,
         };
-        let event = new_event()?;
+        let event = unnamed_event()?;
         let mut op = Op::new(&event);
         let raw = instance.as_raw_handle() as HANDLE;
         // SAFETY: waits for a client on our instance; `finish` waits for the
@@ -538,28 +499,16 @@ impl NpPending {
             service,
         } = self;
         let deadline = Instant::now() + cfg.effective_handshake_timeout();
-        let mut head = [0u8; 32];
-        let mut body = [0u8; 256];
-        let n = pipe.recv_packet(&mut head, &mut body, Some(deadline))?;
-        let mut packet = [0u8; HEADER_LEN + 256];
-        packet[..HEADER_LEN].copy_from_slice(&head);
-        packet[HEADER_LEN..].copy_from_slice(&body);
+        let (packet, n) = handshake::recv_control(&mut pipe, deadline)?;
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
-        let packet_size = if cfg.packet_size == 0 {
-            PIPE_PACKET_SIZE_DEFAULT
-        } else {
-            cfg.packet_size
-        };
+        let packet_size = packet_size_or_default(cfg.packet_size);
         let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
         let mut shm = None;
         if let Decision::Accept(a) = &mut decision {
             a.session_id = next_session.fetch_add(1, Ordering::Relaxed);
             if is_shm_profile(a.selected_profile) {
                 // The region must exist before a successful ACK names it.
-                let spin = match cfg.shm_spin_tries {
-                    0 => WIN_SHM_SPIN_TRIES_DEFAULT,
-                    n => n,
-                };
+                let spin = cfg.effective_shm_spin_tries();
                 let created = shm_object_names(
                     &run_dir,
                     &service,
@@ -605,11 +554,7 @@ impl NpPending {
 }
 
 fn create_instance(name: &[u16], first: bool, cfg: &ServerConfig) -> Result<OwnedHandle> {
-    let packet = if cfg.packet_size == 0 {
-        PIPE_PACKET_SIZE_DEFAULT
-    } else {
-        cfg.packet_size
-    };
+    let packet = packet_size_or_default(cfg.packet_size);
     let open_mode =
         PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | if first { FILE_FLAG_FIRST_PIPE_INSTANCE } else { 0 };
     // SAFETY: creates a pipe instance by a NUL-terminated wide name.

@@ -11,11 +11,12 @@
 //! checked before it is used.
 
 use super::AbortHandle;
+use super::win32::{millis_ceil, os_error, own, wait_event_or_abort, wide};
 use crate::error::{Result, TransportError};
 use crate::framing::Role;
 use crate::names::ShmObjectNames;
 use netipc_codec::{PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
+use std::os::windows::io::{AsRawHandle, OwnedHandle};
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering, fence};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
@@ -27,7 +28,6 @@ use windows_sys::Win32::System::Memory::{
 };
 use windows_sys::Win32::System::Threading::{
     CreateEventW, EVENT_MODIFY_STATE, OpenEventW, SYNCHRONIZATION_SYNCHRONIZE, SetEvent,
-    WaitForMultipleObjects,
 };
 
 /// "NSWH".
@@ -35,8 +35,6 @@ const REGION_MAGIC: u32 = 0x4e53_5748;
 const REGION_VERSION: u32 = 3;
 const HEADER_LEN: usize = 128;
 const CACHELINE: usize = 64;
-/// Spins before an SHM_HYBRID receiver sleeps, when none is configured.
-pub const WIN_SHM_SPIN_TRIES_DEFAULT: u32 = 1024;
 /// SHM_BUSYWAIT checks its deadline, the peer and abort every this many polls.
 const BUSYWAIT_POLL_MASK: u32 = 1023;
 /// The longest single sleep, so a peer that died without saying so is noticed.
@@ -77,27 +75,10 @@ fn align(n: usize) -> Option<usize> {
     n.checked_add(CACHELINE - 1).map(|v| v & !(CACHELINE - 1))
 }
 
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-fn os_error(op: &'static str) -> TransportError {
-    TransportError::io(op, std::io::Error::last_os_error())
-}
-
-fn own(raw: HANDLE, op: &'static str) -> Result<OwnedHandle> {
-    if raw.is_null() || raw == INVALID_HANDLE_VALUE {
-        return Err(os_error(op));
-    }
-    // SAFETY: a handle the OS just returned to us, owned by nobody else.
-    Ok(unsafe { OwnedHandle::from_raw_handle(raw as RawHandle) })
-}
-
 /// A mapped view; unmapped on drop.
 #[derive(Debug)]
 struct View {
     base: *mut u8,
-    len: usize,
 }
 
 impl View {
@@ -108,10 +89,7 @@ impl View {
         if v.Value.is_null() {
             return Err(os_error("MapViewOfFile"));
         }
-        Ok(Self {
-            base: v.Value.cast(),
-            len,
-        })
+        Ok(Self { base: v.Value.cast() })
     }
 
     fn read_u32(&self, off: usize) -> u32 {
@@ -156,7 +134,6 @@ impl Drop for View {
 pub(crate) struct WinShm {
     view: View,
     _mapping: OwnedHandle,
-    profile: u32,
     role: Role,
     spin_tries: u32,
     req_event: Option<OwnedHandle>,
@@ -234,24 +211,15 @@ impl WinShm {
         ] {
             view.write_u32(off, v);
         }
-        let (req_event, resp_event) = if profile == PROFILE_SHM_HYBRID {
-            (
-                Some(event(&names.req_event, true)?),
-                Some(event(&names.resp_event, true)?),
-            )
-        } else {
-            (None, None)
-        };
+        let events = hybrid_events(names, profile, true)?;
         fence(Ordering::SeqCst);
         Ok(Self::new(
             view,
             mapping,
-            profile,
             Role::Server,
             [req_off, req_cap, resp_off, resp_cap],
             spin_tries,
-            req_event,
-            resp_event,
+            events,
         ))
     }
 
@@ -294,44 +262,31 @@ impl WinShm {
         drop(head);
         // Mapping more than the section holds fails: that checks the size.
         let view = View::map(&mapping, resp_off + resp_cap)?;
-        let (req_event, resp_event) = if profile == PROFILE_SHM_HYBRID {
-            (
-                Some(event(&names.req_event, false)?),
-                Some(event(&names.resp_event, false)?),
-            )
-        } else {
-            (None, None)
-        };
+        let events = hybrid_events(names, profile, false)?;
         let mut shm = Self::new(
             view,
             mapping,
-            profile,
             Role::Client,
             [req_off, req_cap, resp_off, resp_cap],
             spin_tries,
-            req_event,
-            resp_event,
+            events,
         );
         shm.req_seq = shm.view.i64(OFF_REQ_SEQ).load(Ordering::SeqCst);
         shm.resp_seq = shm.view.i64(OFF_RESP_SEQ).load(Ordering::SeqCst);
         Ok(shm)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn new(
         view: View,
         mapping: OwnedHandle,
-        profile: u32,
         role: Role,
         [req_off, req_cap, resp_off, resp_cap]: [usize; 4],
         spin_tries: u32,
-        req_event: Option<OwnedHandle>,
-        resp_event: Option<OwnedHandle>,
+        [req_event, resp_event]: [Option<OwnedHandle>; 2],
     ) -> Self {
         Self {
             view,
             _mapping: mapping,
-            profile,
             role,
             spin_tries,
             req_event,
@@ -355,11 +310,6 @@ impl WinShm {
             req_seq: 0,
             resp_seq: 0,
         }
-    }
-
-    /// The negotiated profile.
-    pub(crate) fn profile(&self) -> u32 {
-        self.profile
     }
 
     /// (outgoing lane, its peer's wake event, incoming lane, our wake event)
@@ -450,14 +400,7 @@ impl WinShm {
                         None => WAIT_SLICE,
                         Some(d) => d.saturating_duration_since(Instant::now()).min(WAIT_SLICE),
                     };
-                    let ms = slice.as_micros().div_ceil(1000) as u32;
-                    let events = [
-                        ev.as_raw_handle() as HANDLE,
-                        abort.map_or(std::ptr::null_mut(), |a| a.event() as HANDLE),
-                    ];
-                    let count = if abort.is_some() { 2 } else { 1 };
-                    // SAFETY: waits on one or two live event handles.
-                    let rc = unsafe { WaitForMultipleObjects(count, events.as_ptr(), 0, ms) };
+                    let rc = wait_event_or_abort(ev.as_raw_handle() as HANDLE, abort, millis_ceil(slice));
                     self.view.i32(inc.waiting).swap(0, Ordering::SeqCst);
                     if rc != WAIT_OBJECT_0 && rc != WAIT_OBJECT_0 + 1 && rc != WAIT_TIMEOUT {
                         return Err(os_error("WaitForMultipleObjects"));
@@ -529,6 +472,18 @@ impl Drop for WinShm {
         }
         // The view, the mapping and the events close as fields drop.
     }
+}
+
+/// The request and response wake events of an SHM_HYBRID region, created
+/// (server) or opened (client); none for SHM_BUSYWAIT.
+fn hybrid_events(names: &ShmObjectNames, profile: u32, create: bool) -> Result<[Option<OwnedHandle>; 2]> {
+    if profile != PROFILE_SHM_HYBRID {
+        return Ok([None, None]);
+    }
+    Ok([
+        Some(event(&names.req_event, create)?),
+        Some(event(&names.resp_event, create)?),
+    ])
 }
 
 /// Creates (server) or opens (client) a named auto-reset event.

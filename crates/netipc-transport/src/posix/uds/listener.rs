@@ -197,12 +197,7 @@ impl PendingSession {
         let l = &*self.endpoint;
         let mut sock = Socket::new(self.fd);
         let deadline = Instant::now() + self.cfg.effective_handshake_timeout();
-        let mut head = [0u8; 32];
-        let mut body = [0u8; 256];
-        let n = sock.recv_packet(&mut head, &mut body, Some(deadline))?;
-        let mut packet = [0u8; HEADER_LEN + 256];
-        packet[..HEADER_LEN].copy_from_slice(&head);
-        packet[HEADER_LEN..].copy_from_slice(&body);
+        let (packet, n) = handshake::recv_control(&mut sock, deadline)?;
         let mut cfg = self.cfg;
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         let packet_size = packet_size_of(&sock.fd, cfg.packet_size);

@@ -11,12 +11,12 @@ const ABORTABLE_WAIT_SLICE: std::time::Duration = std::time::Duration::from_mill
 use crate::abort::AbortHandle;
 use crate::config::ClientConfig;
 use crate::error::{Result, TransportError};
-use crate::framing::{Framer, PacketIo, Role};
+use crate::framing::{Framer, Role};
 use crate::handshake::{self, SessionParams};
 #[cfg(target_os = "linux")]
 use crate::posix::shm::ShmRegion;
 use crate::spin::auto_spin_budget;
-use netipc_codec::{HEADER_LEN, Header};
+use netipc_codec::Header;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{UnixAddr, connect};
@@ -78,24 +78,8 @@ impl UdsSession {
         let packet_size = packet_size_of(&fd, cfg.packet_size);
         let mut sock = Socket::new(fd);
         let hello = handshake::client_hello(&cfg, packet_size);
-        let pkt = handshake::hello_packet(&hello);
-        sock.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..])?;
         let deadline = Instant::now() + cfg.effective_handshake_timeout();
-        let mut head = [0u8; 32];
-        let mut body = [0u8; 256];
-        let n = sock.recv_packet(&mut head, &mut body, Some(deadline))?;
-        let mut packet = [0u8; HEADER_LEN + 256];
-        packet[..HEADER_LEN].copy_from_slice(&head);
-        packet[HEADER_LEN..].copy_from_slice(&body);
-        if n < HEADER_LEN {
-            return Err(TransportError::Protocol("HELLO_ACK shorter than a header"));
-        }
-        let params = handshake::read_ack(&packet[..n])?;
-        if params.selected_profile & cfg.supported_profiles == 0 {
-            return Err(TransportError::Incompatible(
-                "server selected a profile we did not offer",
-            ));
-        }
+        let params = handshake::client_exchange(&mut sock, &hello, deadline)?;
         #[cfg(target_os = "linux")]
         let shm = if params.selected_profile == netipc_codec::PROFILE_SHM_HYBRID {
             let mut region = attach_with_retry(run_dir.as_ref(), service, params.session_id)?;
