@@ -46,6 +46,18 @@ fn client_cfg(packet_size: u32, max_payload: u32) -> ClientConfig {
     }
 }
 
+/// Answers the request `h` with `payload`.
+fn reply(s: &mut NpSession, h: Header, payload: &[u8]) {
+    s.send(
+        &Header {
+            kind: Kind::Response,
+            ..h
+        },
+        payload,
+    )
+    .unwrap();
+}
+
 /// Answers every request with its own payload until the session ends.
 fn echo_until_closed(s: &mut NpSession) {
     while let Ok((h, p)) = s.receive() {
@@ -167,14 +179,7 @@ fn receive_until_times_out_and_the_session_survives() {
         let (h, p) = s.receive().unwrap();
         let p = p.to_vec();
         go_rx.recv().unwrap();
-        s.send(
-            &Header {
-                kind: Kind::Response,
-                ..h
-            },
-            &p,
-        )
-        .unwrap();
+        reply(&mut s, h, &p);
         let _ = s.receive();
     });
     let mut c = NpSession::connect(&dir, "slow", &client_cfg(0, 4096)).unwrap();
@@ -418,14 +423,7 @@ fn shm_timeout_abort_and_peer_close() {
         let (h, p) = s.receive().unwrap();
         let p = p.to_vec();
         go_rx.recv().unwrap();
-        s.send(
-            &Header {
-                kind: Kind::Response,
-                ..h
-            },
-            &p,
-        )
-        .unwrap();
+        reply(&mut s, h, &p);
         go_rx.recv().unwrap();
         // Dropping the session raises the server's close flag.
     });
@@ -560,14 +558,7 @@ fn a_hostile_client_does_not_disturb_the_listener() {
         let mut s = listener.accept(None).unwrap();
         let (h, p) = s.receive().unwrap();
         let p = p.to_vec();
-        s.send(
-            &Header {
-                kind: Kind::Response,
-                ..h
-            },
-            &p,
-        )
-        .unwrap();
+        reply(&mut s, h, &p);
         first
     });
     let name = netipc_transport::names::pipe_name(&dir, "hostile").unwrap();
