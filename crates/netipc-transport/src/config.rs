@@ -40,7 +40,8 @@ pub struct ClientConfig {
     pub max_response_batch_items: u32,
     /// The caller's auth token.
     pub auth_token: u64,
-    /// Packet size to propose (0: the socket's `SO_SNDBUF`).
+    /// Packet size to propose (0: from the socket's `SO_SNDBUF` on POSIX,
+    /// 65536 on the Named Pipe).
     pub packet_size: u32,
     /// Deadline of the handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`]).
     pub handshake_timeout: Duration,
@@ -101,7 +102,8 @@ pub struct ServerConfig {
     pub max_response_batch_items: u32,
     /// The auth token clients must present.
     pub auth_token: u64,
-    /// Packet size of the server side (0: the socket's `SO_SNDBUF`).
+    /// Packet size of the server side (0: from the socket's `SO_SNDBUF` on
+    /// POSIX, 65536 on the Named Pipe).
     pub packet_size: u32,
     /// Listen backlog (0: [`BACKLOG_DEFAULT`]).
     pub backlog: u32,
