@@ -42,7 +42,8 @@ wineserver -p </dev/null >/dev/null 2>&1 || true
 wineboot -i </dev/null >/dev/null 2>&1 || true
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
 
-CARGO=(cargo --config "target.$TARGET.linker=\"x86_64-w64-mingw32-gcc\"" --config "target.$TARGET.runner=\"wine\"")
+CARGO=(cargo --config "target.$TARGET.linker=\"x86_64-w64-mingw32-gcc\""
+    --config "target.$TARGET.runner=\"$PWD/ci/windows/wine-run.sh\"")
 
 echo "== cargo clippy --workspace --target $TARGET --all-targets -- -D warnings"
 "${CARGO[@]}" clippy --workspace --target "$TARGET" --all-targets -- -D warnings
