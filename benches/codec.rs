@@ -1,4 +1,5 @@
-//! Codec benchmarks: header, 1000-item snapshot, 256-item lookup response.
+//! Codec benchmarks: header, 500-item INCREMENT batch, 1000-item snapshot,
+//! 256-item lookup response.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use netipc::protocol::lookup::*;
@@ -114,5 +115,29 @@ fn lookup(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, header, snapshot, lookup);
+/// A 500-item INCREMENT batch, the mean size of the batch benchmarks.
+fn batch(c: &mut Criterion) {
+    const N: u32 = 500;
+    let mut g = c.benchmark_group("batch_500");
+    g.throughput(Throughput::Elements(N as u64));
+    let mut buf = Vec::new();
+    let build = |buf: &mut Vec<u8>| {
+        let mut b = BatchBuilder::new(buf, N, usize::MAX);
+        for i in 0..N as u64 {
+            b.add(&increment::encode(i)).unwrap();
+        }
+        b.finish().0
+    };
+    g.bench_function("build", |b| b.iter(|| black_box(build(&mut buf))));
+    let len = build(&mut buf);
+    g.bench_function("decode_walk", |b| {
+        b.iter(|| {
+            let v = BatchView::decode(black_box(&buf[..len]), N).unwrap();
+            v.iter().map(|i| increment::decode(i).unwrap()).sum::<u64>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, header, batch, snapshot, lookup);
 criterion_main!(benches);

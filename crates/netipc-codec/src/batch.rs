@@ -6,9 +6,9 @@
 //! counts in `payload_len`. The header carries [`FLAG_BATCH`](crate::FLAG_BATCH)
 //! and the item count.
 
-use crate::directory::{DirRules, Directory, PackedWriter};
+use crate::directory::{DirRules, Directory, PackedWriter, RawItems};
 use crate::error::{CodecError, Result};
-use crate::items::{IndexedView, Items};
+use crate::items::IndexedView;
 
 /// Builds a batch payload into a reusable buffer.
 ///
@@ -31,6 +31,7 @@ pub struct BatchBuilder<'b> {
 impl<'b> BatchBuilder<'b> {
     /// Starts a batch of at most `max_items` items and `limit` payload bytes.
     /// `out` is cleared; its capacity is reused.
+    #[inline]
     pub fn new(out: &'b mut Vec<u8>, max_items: u32, limit: usize) -> Self {
         Self {
             w: PackedWriter::new(out, 0, max_items as usize, limit, true),
@@ -39,7 +40,7 @@ impl<'b> BatchBuilder<'b> {
     }
 
     /// Appends a copy of `item`.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, item: &[u8]) -> Result<()> {
         self.check_count()?;
         self.w.push(item)
@@ -74,6 +75,7 @@ impl<'b> BatchBuilder<'b> {
     }
 
     /// Completes the payload; returns its length and the item count for the header.
+    #[inline]
     pub fn finish(self) -> (usize, u32) {
         let count = self.count();
         (self.w.finish(), count)
@@ -117,10 +119,30 @@ impl<'a> BatchView<'a> {
     }
 
     /// The items in order.
-    pub fn iter(&self) -> Items<Self> {
-        Items::new(*self)
+    pub fn iter(&self) -> BatchItems<'a> {
+        BatchItems(self.dir.raw_items())
     }
 }
+
+/// The items of a [`BatchView`], in order.
+#[derive(Debug, Clone)]
+pub struct BatchItems<'a>(RawItems<'a>);
+
+impl<'a> Iterator for BatchItems<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        self.0.next()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for BatchItems<'_> {}
 
 impl<'a> IndexedView for BatchView<'a> {
     type Item = &'a [u8];

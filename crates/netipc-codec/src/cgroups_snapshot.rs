@@ -143,8 +143,8 @@ impl<'a> CgroupsResponseView<'a> {
             no_trailing: true,
         };
         let dir = Directory::parse(buf, CGROUPS_RESP_HDR_LEN, item_count, rules)?;
-        for i in 0..item_count {
-            decode_item(dir.item(i)?)?;
+        for raw in dir.raw_items() {
+            decode_item(raw)?;
         }
         Ok(Self {
             item_count,

@@ -6,7 +6,7 @@
 //! are 8-aligned, in directory order, with zero padding between them.
 
 use crate::error::{CodecError, Result};
-use crate::wire::{ALIGN, align8, put_u32, to_u32, u32_at};
+use crate::wire::{ALIGN, align8, to_u32};
 
 /// Size of one directory entry.
 pub const DIR_ENTRY_SIZE: usize = 8;
@@ -27,13 +27,95 @@ pub(crate) struct DirRules {
 /// A validated directory over a payload.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Directory<'a> {
-    dir: &'a [u8],
+    entries: &'a [[u8; DIR_ENTRY_SIZE]],
     packed: &'a [u8],
-    count: u32,
+}
+
+/// The `(offset, length)` of one directory entry.
+#[inline(always)]
+fn entry(e: &[u8; DIR_ENTRY_SIZE]) -> (usize, usize) {
+    // One 8-byte load; the offset is the half stored first.
+    let v = u64::from_ne_bytes(*e);
+    let (first, second) = if cfg!(target_endian = "little") {
+        (v as u32, (v >> 32) as u32)
+    } else {
+        ((v >> 32) as u32, v as u32)
+    };
+    (first as usize, second as usize)
+}
+
+/// The end of the items (the furthest item end), or `None` when an entry
+/// breaks a rule.
+#[inline(always)]
+fn check_entries(entries: &[[u8; DIR_ENTRY_SIZE]], packed_len: usize, rules: DirRules) -> Option<usize> {
+    let min_len = rules.min_len as usize;
+    let mut bad = false;
+    let mut prev_end = 0usize;
+    for e in entries {
+        let (offset, len) = entry(e);
+        // Both are below 2^32: on 64-bit targets the sum cannot overflow; on
+        // 32-bit ones a wrapped sum is caught by `end < offset`.
+        let end = offset.wrapping_add(len);
+        bad |= offset % ALIGN != 0;
+        bad |= if rules.exact {
+            len != min_len
+        } else {
+            len < min_len
+        };
+        bad |= end > packed_len || end < offset;
+        if rules.ordered {
+            bad |= offset < prev_end;
+            prev_end = end;
+        } else {
+            prev_end = prev_end.max(end);
+        }
+    }
+    (!bad).then_some(prev_end)
+}
+
+/// Entry by entry, the error of the first entry that breaks a rule, else
+/// the end of the items. The authority that [`check_entries`] speeds up.
+#[cold]
+fn validate_entries(entries: &[[u8; DIR_ENTRY_SIZE]], packed_len: usize, rules: DirRules) -> Result<usize> {
+    let min_len = rules.min_len as usize;
+    let mut prev_end = 0usize;
+    for (index, e) in entries.iter().enumerate() {
+        let (offset, len) = entry(e);
+        let index = index as u32;
+        if offset % ALIGN != 0 {
+            return Err(CodecError::UnalignedItem {
+                index,
+                offset: offset as u32,
+            });
+        }
+        let bad_len = if rules.exact {
+            len != min_len
+        } else {
+            len < min_len
+        };
+        if bad_len {
+            return Err(CodecError::BadItemLength {
+                index,
+                len: len as u32,
+                min: rules.min_len,
+                exact: rules.exact,
+            });
+        }
+        let end = offset.wrapping_add(len);
+        if end > packed_len || end < offset {
+            return Err(CodecError::ItemOutOfBounds { index });
+        }
+        if rules.ordered && offset < prev_end {
+            return Err(CodecError::ItemOverlap { index });
+        }
+        prev_end = if rules.ordered { end } else { prev_end.max(end) };
+    }
+    Ok(prev_end)
 }
 
 impl<'a> Directory<'a> {
     /// Validates the directory that starts at `dir_start` of `payload`.
+    #[inline]
     pub(crate) fn parse(payload: &'a [u8], dir_start: usize, count: u32, rules: DirRules) -> Result<Self> {
         let available = payload.len().saturating_sub(dir_start);
         let dir_len = (count as usize)
@@ -41,67 +123,79 @@ impl<'a> Directory<'a> {
             .filter(|&n| n <= available)
             .ok_or(CodecError::DirectoryTooLarge { count, available })?;
         let (dir, packed) = payload[dir_start..].split_at(dir_len);
-        let mut prev_end = 0usize;
-        for index in 0..count {
-            let base = index as usize * DIR_ENTRY_SIZE;
-            let offset = u32_at(dir, base);
-            let len = u32_at(dir, base + 4);
-            if offset as usize % ALIGN != 0 {
-                return Err(CodecError::UnalignedItem { index, offset });
-            }
-            let bad_len = if rules.exact {
-                len != rules.min_len
-            } else {
-                len < rules.min_len
-            };
-            if bad_len {
-                return Err(CodecError::BadItemLength {
-                    index,
-                    len,
-                    min: rules.min_len,
-                    exact: rules.exact,
-                });
-            }
-            let end = offset as usize + len as usize;
-            if end > packed.len() {
-                return Err(CodecError::ItemOutOfBounds { index });
-            }
-            if rules.ordered && (offset as usize) < prev_end {
-                return Err(CodecError::ItemOverlap { index });
-            }
-            prev_end = if rules.ordered { end } else { prev_end.max(end) };
-        }
-        if rules.no_trailing && prev_end != packed.len() {
+        let (entries, _) = dir.as_chunks::<DIR_ENTRY_SIZE>();
+        // One pass that only says yes or no, free of early exits so it runs
+        // at memory speed; a rejected directory is walked again to name the
+        // first broken entry.
+        let end = match check_entries(entries, packed.len(), rules) {
+            Some(end) => end,
+            None => validate_entries(entries, packed.len(), rules)?,
+        };
+        if rules.no_trailing && end != packed.len() {
             return Err(CodecError::TrailingBytes {
-                extra: packed.len() - prev_end,
+                extra: packed.len() - end,
             });
         }
-        Ok(Self { dir, packed, count })
+        Ok(Self { entries, packed })
     }
 
     /// Number of entries.
     #[inline]
     pub(crate) fn count(&self) -> u32 {
-        self.count
+        // `parse` took the count as a u32.
+        self.entries.len() as u32
     }
 
     /// The bytes of item `index`.
     #[inline]
     pub(crate) fn item(&self, index: u32) -> Result<&'a [u8]> {
-        if index >= self.count {
+        let Some(e) = self.entries.get(index as usize) else {
             return Err(CodecError::IndexOutOfRange {
                 index,
-                count: self.count,
+                count: self.count(),
             });
-        }
-        let base = index as usize * DIR_ENTRY_SIZE;
-        let start = u32_at(self.dir, base) as usize;
-        let len = u32_at(self.dir, base + 4) as usize;
+        };
+        let (start, len) = entry(e);
         self.packed
             .get(start..start + len)
             .ok_or(CodecError::ItemOutOfBounds { index })
     }
+
+    /// The bytes of every item, in directory order.
+    #[inline]
+    pub(crate) fn raw_items(&self) -> RawItems<'a> {
+        RawItems {
+            entries: self.entries.iter(),
+            packed: self.packed,
+        }
+    }
 }
+
+/// The bytes of each item of a validated [`Directory`], in order.
+#[derive(Debug, Clone)]
+pub(crate) struct RawItems<'a> {
+    entries: std::slice::Iter<'a, [u8; DIR_ENTRY_SIZE]>,
+    packed: &'a [u8],
+}
+
+impl<'a> Iterator for RawItems<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (start, len) = entry(self.entries.next()?);
+        // `parse` checked every entry against the packed area, so this
+        // never yields the empty fallback.
+        Some(self.packed.get(start..start + len).unwrap_or_default())
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for RawItems<'_> {}
 
 /// Writes a fixed header, a directory and a packed area into a caller-owned,
 /// reusable `Vec`, within a byte budget.
@@ -109,9 +203,16 @@ impl<'a> Directory<'a> {
 /// Directory slots are reserved up front (a hint) and grow by doubling; unused
 /// slots are squeezed out by [`PackedWriter::finish`], which moves the packed
 /// area left. Offsets are relative to the packed area, so they never change.
+///
+/// The `Vec` is grown ahead of the writes, zero-filled, and `end` marks the
+/// bytes in use: every byte past `end` is zero, so alignment gaps and items
+/// handed out for filling need no clearing, and the hot path of an append is
+/// a copy into a slice, with the length kept in a register.
 #[derive(Debug)]
 pub(crate) struct PackedWriter<'b> {
     out: &'b mut Vec<u8>,
+    /// Bytes of `out` in use.
+    end: usize,
     hdr_len: usize,
     slots: usize,
     count: usize,
@@ -120,8 +221,12 @@ pub(crate) struct PackedWriter<'b> {
     exceeded: bool,
 }
 
+/// Smallest room the writer grows its buffer by.
+const MIN_ROOM: usize = 4096;
+
 impl<'b> PackedWriter<'b> {
     /// Starts a payload with a zeroed header of `hdr_len` bytes.
+    #[inline]
     pub(crate) fn new(
         out: &'b mut Vec<u8>,
         hdr_len: usize,
@@ -132,10 +237,12 @@ impl<'b> PackedWriter<'b> {
         debug_assert_eq!(hdr_len % ALIGN, 0);
         // A hint larger than the budget could ever hold would only waste memory.
         let slots = slots_hint.min(limit.saturating_sub(hdr_len) / DIR_ENTRY_SIZE);
+        let end = hdr_len + slots * DIR_ENTRY_SIZE;
         out.clear();
-        out.resize(hdr_len + slots * DIR_ENTRY_SIZE, 0);
+        out.resize(end, 0);
         Self {
             out,
+            end,
             hdr_len,
             slots,
             count: 0,
@@ -158,7 +265,7 @@ impl<'b> PackedWriter<'b> {
 
     #[inline]
     fn packed_len(&self) -> usize {
-        self.out.len() - self.packed_start()
+        self.end - self.packed_start()
     }
 
     /// Items written so far.
@@ -217,25 +324,25 @@ impl<'b> PackedWriter<'b> {
         self.size_with(item_len) <= self.limit
     }
 
-    /// Appends a copy of `item` (only the alignment gap is zero-filled).
-    #[inline]
+    /// Appends a copy of `item`. Inlined so that a copy of a fixed-size item
+    /// compiles to plain stores.
+    #[inline(always)]
     pub(crate) fn push(&mut self, item: &[u8]) -> Result<()> {
-        let abs = self.reserve(item.len())?;
-        self.out.resize(abs, 0);
-        self.out.extend_from_slice(item);
+        let at = self.reserve(item.len())?;
+        self.out[at..self.end].copy_from_slice(item);
         Ok(())
     }
 
     /// Appends a zeroed item of `item_len` bytes and returns it for filling.
     pub(crate) fn add(&mut self, item_len: usize) -> Result<&mut [u8]> {
-        let abs = self.reserve(item_len)?;
-        self.out.resize(abs + item_len, 0);
-        Ok(&mut self.out[abs..])
+        let at = self.reserve(item_len)?;
+        Ok(&mut self.out[at..self.end])
     }
 
     /// Checks the budget, writes the directory entry of an item of
-    /// `item_len` bytes, and returns where the item starts in `out`.
-    #[inline]
+    /// `item_len` bytes, makes room for it (zeroed), and returns where it
+    /// starts in `out`; `end` then marks where it ends.
+    #[inline(always)]
     fn reserve(&mut self, item_len: usize) -> Result<usize> {
         let need = self.size_with(item_len);
         if need > self.limit {
@@ -249,39 +356,143 @@ impl<'b> PackedWriter<'b> {
         if self.count == self.slots {
             self.grow_directory();
         }
-        let start = align8(self.packed_len());
-        let entry = self.hdr_len + self.count * DIR_ENTRY_SIZE;
-        put_u32(self.out, entry, start as u32);
-        put_u32(self.out, entry + 4, item_len as u32);
+        // The packed area starts 8-aligned, so aligning the absolute end
+        // aligns the offset within the area.
+        let at = align8(self.end);
+        let end = at + item_len;
+        if end > self.out.len() {
+            self.make_room(end);
+        }
+        let mut e = [0u8; DIR_ENTRY_SIZE];
+        // Both fit: `need` (which is larger) fits a u32.
+        e[..4].copy_from_slice(&((at - self.packed_start()) as u32).to_ne_bytes());
+        e[4..].copy_from_slice(&(item_len as u32).to_ne_bytes());
+        let slot = self.hdr_len + self.count * DIR_ENTRY_SIZE;
+        // In range: the directory has a free slot (grown above).
+        self.out[slot..slot + DIR_ENTRY_SIZE].copy_from_slice(&e);
         self.count += 1;
-        Ok(self.packed_start() + start)
+        self.end = end;
+        Ok(at)
     }
 
+    /// Grows `out` (zero-filled) to hold at least `len` bytes, by doubling.
+    #[cold]
+    fn make_room(&mut self, len: usize) {
+        let grown = len.max(self.out.len().saturating_mul(2)).max(MIN_ROOM);
+        // Never more than the budget can use.
+        let grown = grown.min(self.limit.max(len));
+        self.out.resize(grown, 0);
+    }
+
+    #[cold]
     fn grow_directory(&mut self) {
         let new_slots = (self.slots * 2).max(4);
         let delta = (new_slots - self.slots) * DIR_ENTRY_SIZE;
         let start = self.packed_start();
-        let old_len = self.out.len();
-        self.out.resize(old_len + delta, 0);
-        self.out.copy_within(start..old_len, start + delta);
+        if self.end + delta > self.out.len() {
+            self.make_room(self.end + delta);
+        }
+        // Bytes past `end + delta` stay zero: only `start..end` moves.
+        self.out.copy_within(start..self.end, start + delta);
         self.out[start..start + delta].fill(0);
+        self.end += delta;
         self.slots = new_slots;
     }
 
     /// Squeezes out unused directory slots, adds the trailing padding if this
     /// layout has it, and returns the payload length (`out.len()`).
+    #[inline]
     pub(crate) fn finish(self) -> usize {
         let start = self.packed_start();
         let used_dir_end = self.hdr_len + self.count * DIR_ENTRY_SIZE;
+        let mut end = self.end;
         if used_dir_end < start {
-            let len = self.out.len();
-            self.out.copy_within(start..len, used_dir_end);
-            self.out.truncate(len - (start - used_dir_end));
+            self.out.copy_within(start..end, used_dir_end);
+            end -= start - used_dir_end;
         }
+        // Cut the stale tail the squeeze left behind, then pad with zeros.
+        self.out.truncate(end);
         if self.trailing_pad {
-            let padded = used_dir_end + align8(self.out.len() - used_dir_end);
+            let padded = used_dir_end + align8(end - used_dir_end);
             self.out.resize(padded, 0);
         }
         self.out.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entries_of(pairs: &[(u32, u32)]) -> Vec<[u8; DIR_ENTRY_SIZE]> {
+        pairs
+            .iter()
+            .map(|&(o, l)| {
+                let mut e = [0u8; DIR_ENTRY_SIZE];
+                e[..4].copy_from_slice(&o.to_ne_bytes());
+                e[4..].copy_from_slice(&l.to_ne_bytes());
+                e
+            })
+            .collect()
+    }
+
+    fn all_rules() -> Vec<DirRules> {
+        let mut v = Vec::new();
+        for min_len in [0, 8, 16] {
+            for exact in [false, true] {
+                for ordered in [false, true] {
+                    v.push(DirRules {
+                        min_len,
+                        exact,
+                        ordered,
+                        no_trailing: false,
+                    });
+                }
+            }
+        }
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The fast yes/no pass accepts exactly what the entry-by-entry
+        /// validator accepts, with the same end.
+        #[test]
+        fn the_fast_check_agrees_with_the_validator(
+            pairs in prop::collection::vec(
+                (prop_oneof![0u32..96, any::<u32>()], prop_oneof![0u32..40, any::<u32>()]),
+                0..12,
+            ),
+            packed_len in 0usize..128,
+        ) {
+            let entries = entries_of(&pairs);
+            for rules in all_rules() {
+                let fast = check_entries(&entries, packed_len, rules);
+                let slow = validate_entries(&entries, packed_len, rules);
+                prop_assert_eq!(fast, slow.ok(), "rules {:?}", rules);
+            }
+        }
+    }
+
+    #[test]
+    fn a_rejected_directory_names_its_first_broken_entry() {
+        let rules = DirRules {
+            min_len: 8,
+            exact: false,
+            ordered: true,
+            no_trailing: true,
+        };
+        // Entry 1 overlaps entry 0, entry 2 is unaligned: the overlap is named.
+        let mut payload = Vec::new();
+        for e in entries_of(&[(0, 16), (8, 8), (3, 8)]) {
+            payload.extend_from_slice(&e);
+        }
+        payload.resize(payload.len() + 32, 0);
+        assert!(matches!(
+            Directory::parse(&payload, 0, 3, rules),
+            Err(CodecError::ItemOverlap { index: 1 })
+        ));
     }
 }

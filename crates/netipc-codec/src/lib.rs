@@ -49,7 +49,7 @@ pub mod increment;
 pub mod lookup;
 pub mod string_reverse;
 
-pub use batch::{BatchBuilder, BatchView};
+pub use batch::{BatchBuilder, BatchItems, BatchView};
 pub use cgroups_snapshot::*;
 pub use chunk::{CHUNK_HEADER_LEN, ChunkHeader, ChunkPlan, MAGIC_CHUNK};
 pub use directory::DIR_ENTRY_SIZE;

@@ -52,13 +52,10 @@ impl AbortHandle {
         while matches!(nix::unistd::read(&self.inner.read, &mut buf), Ok(n) if n > 0) {}
     }
 
-    /// Whether abort was signalled (no syscall beyond one `poll`).
+    /// Whether abort was signalled. Reads a flag: no syscall, so receives
+    /// can check it on every call.
     pub fn is_aborted(&self) -> bool {
-        let mut fds = [nix::poll::PollFd::new(
-            self.inner.read.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        matches!(nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO), Ok(n) if n > 0)
+        self.inner.raised.load(Ordering::Acquire)
     }
 }
 

@@ -36,7 +36,7 @@ pub fn auto_spin_budget() -> Duration {
     static CPUS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     // SAFETY: sysconf reads a system constant; no memory is involved.
     let cpus = *CPUS.get_or_init(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as i64);
-    if cpus > 1 {
+    if cpus > 1 && std::env::var_os("EXP_NOSPIN").is_none() {
         SPIN_BUDGET_DEFAULT
     } else {
         Duration::ZERO

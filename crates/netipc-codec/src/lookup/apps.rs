@@ -117,8 +117,8 @@ impl<'a> AppsLookupRequestView<'a> {
             no_trailing: true,
         };
         let dir = Directory::parse(buf, LOOKUP_HDR_LEN, item_count, rules)?;
-        for i in 0..item_count {
-            key_pid(dir.item(i)?)?;
+        for raw in dir.raw_items() {
+            key_pid(raw)?;
         }
         Ok(Self { item_count, dir })
     }
@@ -577,8 +577,8 @@ impl<'a> AppsLookupResponseView<'a> {
             no_trailing: true,
         };
         let dir = Directory::parse(buf, LOOKUP_HDR_LEN, item_count, rules)?;
-        for i in 0..item_count {
-            AppsLookupItemView::decode(dir.item(i)?)?;
+        for raw in dir.raw_items() {
+            AppsLookupItemView::decode(raw)?;
         }
         Ok(Self {
             item_count,

@@ -83,8 +83,8 @@ impl<'a> CgroupsLookupRequestView<'a> {
     pub fn decode(buf: &'a [u8]) -> Result<Self> {
         let item_count = read_request_header(buf, "CGROUPS_LOOKUP request")?;
         let dir = Directory::parse(buf, LOOKUP_HDR_LEN, item_count, request_rules())?;
-        for i in 0..item_count {
-            key_path(dir.item(i)?)?;
+        for raw in dir.raw_items() {
+            key_path(raw)?;
         }
         Ok(Self { item_count, dir })
     }
@@ -493,8 +493,8 @@ impl<'a> CgroupsLookupResponseView<'a> {
             no_trailing: true,
         };
         let dir = Directory::parse(buf, LOOKUP_HDR_LEN, item_count, rules)?;
-        for i in 0..item_count {
-            CgroupsLookupItemView::decode(dir.item(i)?)?;
+        for raw in dir.raw_items() {
+            CgroupsLookupItemView::decode(raw)?;
         }
         Ok(Self {
             item_count,

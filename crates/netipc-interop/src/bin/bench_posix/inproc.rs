@@ -70,7 +70,7 @@ pub(crate) fn lookup_method_bench(duration: u64, scenario: &str, rps: u64) -> Re
     let known = move |i: u32| match variant {
         0 => true,
         1 => false,
-        _ => i % 2 == 0,
+        _ => i.is_multiple_of(2),
     };
     let paths: Vec<String> = (0..n)
         .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))

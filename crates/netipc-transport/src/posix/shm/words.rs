@@ -53,14 +53,14 @@ impl Words {
     }
 
     fn u64(&self, off: usize) -> &AtomicU64 {
-        debug_assert!(off % 8 == 0 && off + 8 <= 64);
+        debug_assert!(off.is_multiple_of(8) && off + 8 <= 64);
         // SAFETY: `off` is one of the 8-aligned header offsets, inside the
         // live mapping (see `new`); the mapping is page aligned.
         unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
     }
 
     fn u32(&self, off: usize) -> &AtomicU32 {
-        debug_assert!(off % 4 == 0 && off + 4 <= 64);
+        debug_assert!(off.is_multiple_of(4) && off + 4 <= 64);
         // SAFETY: as for `u64`, with 4-byte alignment.
         unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
     }
