@@ -93,26 +93,26 @@ impl View {
     }
 
     fn read_u32(&self, off: usize) -> u32 {
-        debug_assert!(off + 4 <= HEADER_LEN && off % 4 == 0);
+        debug_assert!(off + 4 <= HEADER_LEN && off.is_multiple_of(4));
         // SAFETY: an aligned header word inside the live view.
         unsafe { std::ptr::read_volatile(self.base.add(off).cast::<u32>()) }
     }
 
     fn write_u32(&mut self, off: usize, v: u32) {
-        debug_assert!(off + 4 <= HEADER_LEN && off % 4 == 0);
+        debug_assert!(off + 4 <= HEADER_LEN && off.is_multiple_of(4));
         // SAFETY: an aligned header word inside the live view.
         unsafe { std::ptr::write_volatile(self.base.add(off).cast::<u32>(), v) }
     }
 
     fn i32(&self, off: usize) -> &AtomicI32 {
-        debug_assert!(off + 4 <= HEADER_LEN && off % 4 == 0);
+        debug_assert!(off + 4 <= HEADER_LEN && off.is_multiple_of(4));
         // SAFETY: an aligned header word inside the live view (views are
         // page aligned); both processes touch it only atomically.
         unsafe { AtomicI32::from_ptr(self.base.add(off).cast()) }
     }
 
     fn i64(&self, off: usize) -> &AtomicI64 {
-        debug_assert!(off + 8 <= HEADER_LEN && off % 8 == 0);
+        debug_assert!(off + 8 <= HEADER_LEN && off.is_multiple_of(8));
         // SAFETY: as for `i32`, with 8-byte alignment.
         unsafe { AtomicI64::from_ptr(self.base.add(off).cast()) }
     }
@@ -249,7 +249,7 @@ impl WinShm {
         ]
         .map(|o| head.read_u32(o) as usize);
         let spin_tries = head.read_u32(OFF_SPIN_TRIES);
-        let aligned = |v: usize| v % CACHELINE == 0;
+        let aligned = |v: usize| v.is_multiple_of(CACHELINE);
         if req_off < HEADER_LEN
             || !aligned(req_off)
             || !aligned(resp_off)
