@@ -1,9 +1,9 @@
 //! Adaptive spinning before a blocking wait, shared by the shared-memory
 //! and socket transports.
 //!
-//! A waiter checks for its message with doubling pause runs, then with
-//! `sched_yield` between checks, for up to a time budget; only then does it
-//! block in the kernel. Blocking costs a sleep and a wake-up on both sides
+//! A waiter checks for its message between short pause runs for half of a
+//! time budget, then with `sched_yield` between checks for the rest; only
+//! then does it block in the kernel. Blocking costs a sleep and a wake-up on both sides
 //! (tens of microseconds between two vCPUs); a message that comes within the
 //! budget costs neither. Two adaptations keep spinning from hurting:
 //!
@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 /// Spin time when the machine has several CPUs: long enough to cover a
 /// peer's turnaround, so fast exchanges never sleep.
 pub const SPIN_BUDGET_DEFAULT: Duration = Duration::from_micros(50);
-/// Longest pause run between two checks before checks are spaced by yields.
-const MAX_BACKOFF_PAUSES: u32 = 64;
+/// Longest run of pauses between two checks.
+const MAX_PAUSE_RUN: u32 = 16;
 /// Futile spins in a row before spinning is suspended.
 const FUTILE_SPINS_MAX: u32 = 8;
 /// Waits that skip spinning once it is suspended.
@@ -134,19 +134,31 @@ impl Spinner {
 
 fn spin_for(budget: Duration, yield_at_once: bool, ready: &mut impl FnMut() -> bool) -> Spun {
     let started = Instant::now();
-    let mut pauses = if yield_at_once { MAX_BACKOFF_PAUSES } else { 1 };
-    loop {
-        let yielded = pauses >= MAX_BACKOFF_PAUSES;
-        if yielded {
-            std::thread::yield_now();
-        } else {
+    if !yield_at_once {
+        // Pause between checks, in runs that double up to a cap, for half
+        // the budget: a peer on another CPU answers within it, and a check
+        // of an unchanged word costs only a cache hit.
+        let pause_budget = budget / 2;
+        let mut pauses = 1;
+        loop {
             for _ in 0..pauses {
                 std::hint::spin_loop();
             }
-            pauses *= 2;
+            if ready() {
+                return Spun::Paused;
+            }
+            if pauses < MAX_PAUSE_RUN {
+                pauses *= 2;
+            } else if started.elapsed() >= pause_budget {
+                break;
+            }
         }
+    }
+    // Then give the CPU away between checks, in case the peer needs it.
+    loop {
+        std::thread::yield_now();
         if ready() {
-            return if yielded { Spun::Yielded } else { Spun::Paused };
+            return Spun::Yielded;
         }
         if started.elapsed() >= budget {
             return Spun::Futile;
