@@ -366,25 +366,34 @@ impl<'b> AppsLookupResponseBuilder<'b> {
     /// Appends an item, refusing anything the decoder would reject.
     pub fn add(&mut self, e: &AppsLookupEntry<'_>) -> Result<()> {
         let len = e.wire_len()?;
+        self.add_sized(e, len)
+    }
+
+    /// Appends an item whose checked wire length is `len`.
+    pub(crate) fn add_sized(&mut self, e: &AppsLookupEntry<'_>, len: usize) -> Result<()> {
         let item = self.w.add(len)?;
         let comm_off = APPS_LOOKUP_ITEM_HDR_LEN;
         let path_off = comm_off + e.comm.len() + 1;
         let name_off = path_off + e.cgroup_path.len() + 1;
-        put_u16(item, 0, 1);
-        put_u16(item, 2, e.status as u16);
-        put_u16(item, 4, e.orchestrator.0);
-        put_u16(item, 6, e.cgroup_status as u16);
-        put_u32(item, 8, e.pid);
-        put_u32(item, 12, e.ppid);
-        put_u32(item, 16, e.uid);
-        put_u64(item, 24, e.starttime);
-        put_u32(item, 32, comm_off as u32);
-        put_u32(item, 36, e.comm.len() as u32);
-        put_u32(item, 40, path_off as u32);
-        put_u32(item, 44, e.cgroup_path.len() as u32);
-        put_u32(item, 48, name_off as u32);
-        put_u32(item, 52, e.cgroup_name.len() as u32);
-        put_u16(item, 56, e.labels.len() as u16);
+        // The fixed header is filled in a local array (constant offsets, no
+        // range checks) and copied in one go.
+        let mut h = [0u8; APPS_LOOKUP_ITEM_HDR_LEN];
+        put_u16(&mut h, 0, 1);
+        put_u16(&mut h, 2, e.status as u16);
+        put_u16(&mut h, 4, e.orchestrator.0);
+        put_u16(&mut h, 6, e.cgroup_status as u16);
+        put_u32(&mut h, 8, e.pid);
+        put_u32(&mut h, 12, e.ppid);
+        put_u32(&mut h, 16, e.uid);
+        put_u64(&mut h, 24, e.starttime);
+        put_u32(&mut h, 32, comm_off as u32);
+        put_u32(&mut h, 36, e.comm.len() as u32);
+        put_u32(&mut h, 40, path_off as u32);
+        put_u32(&mut h, 44, e.cgroup_path.len() as u32);
+        put_u32(&mut h, 48, name_off as u32);
+        put_u32(&mut h, 52, e.cgroup_name.len() as u32);
+        put_u16(&mut h, 56, e.labels.len() as u16);
+        item[..APPS_LOOKUP_ITEM_HDR_LEN].copy_from_slice(&h);
         put_nul_string(item, comm_off, e.comm);
         put_nul_string(item, path_off, e.cgroup_path);
         let fixed_end = put_nul_string(item, name_off, e.cgroup_name);

@@ -126,6 +126,7 @@ pub(crate) fn write_response_header(h: &mut [u8], count: u32, generation: u64) {
 
 /// A response string: in bounds, NUL-terminated, no NUL inside.
 /// Returns the bytes and the half-open range it occupies with its NUL.
+#[inline]
 pub(crate) fn response_string<'a>(
     item: &'a [u8],
     hdr_len: usize,
@@ -174,13 +175,17 @@ pub(crate) fn write_labels(item: &mut [u8], fixed_end: usize, labels: &[LabelInp
     let table = align8(fixed_end);
     let mut at = table + labels.len() * LABEL_ENTRY_LEN;
     for (i, (key, value)) in labels.iter().enumerate() {
+        let value_at = at + key.len() + 1;
+        // One entry, filled locally and copied with one range check.
+        let mut e = [0u8; LABEL_ENTRY_LEN];
+        put_u32(&mut e, 0, at as u32);
+        put_u32(&mut e, 4, key.len() as u32);
+        put_u32(&mut e, 8, value_at as u32);
+        put_u32(&mut e, 12, value.len() as u32);
         let entry = table + i * LABEL_ENTRY_LEN;
-        put_u32(item, entry, at as u32);
-        put_u32(item, entry + 4, key.len() as u32);
-        at = put_nul_string(item, at, key);
-        put_u32(item, entry + 8, at as u32);
-        put_u32(item, entry + 12, value.len() as u32);
-        at = put_nul_string(item, at, value);
+        item[entry..entry + LABEL_ENTRY_LEN].copy_from_slice(&e);
+        put_nul_string(item, at, key);
+        at = put_nul_string(item, value_at, value);
     }
 }
 
@@ -208,7 +213,50 @@ pub(crate) fn validate_labels(item: &[u8], hdr_len: usize, count: u16, fixed_end
     if item[fixed_end..table].iter().any(|&b| b != 0) {
         return Err(CodecError::NonZeroPadding);
     }
-    let mut expected = table_end;
+    if !labels_well_formed(&item[table..], table, count as usize) {
+        check_labels(item, hdr_len, count, table)?;
+    }
+    Ok(table)
+}
+
+/// Whether the table at the start of `block` (which sits at `base` of its
+/// item) and the strings after it form
+/// a valid label block: entries describe `key NUL value NUL` pairs packed in
+/// table order up to the end of `block`, keys are not empty, and the only
+/// zero bytes among the strings are their terminators.
+///
+/// Both the table walk and the zero count run without early exits; a block
+/// this rejects is walked again by [`check_labels`] to name the fault.
+#[inline]
+fn labels_well_formed(block: &[u8], base: usize, count: usize) -> bool {
+    let (table, strings) = block.split_at(count * LABEL_ENTRY_LEN);
+    let (entries, _) = table.as_chunks::<LABEL_ENTRY_LEN>();
+    // `at` counts from the block; the entries' offsets from the item.
+    let mut bad = false;
+    let mut at = table.len();
+    for e in entries {
+        let field = |i: usize| u32::from_ne_bytes([e[i], e[i + 1], e[i + 2], e[i + 3]]) as usize;
+        let (key_off, key_len, value_off, value_len) = (field(0), field(4), field(8), field(12));
+        bad |= key_len == 0;
+        bad |= key_off != base + at;
+        let key_nul = at.saturating_add(key_len);
+        bad |= block.get(key_nul) != Some(&0);
+        let value_at = key_nul.saturating_add(1);
+        bad |= value_off != base + value_at;
+        let value_nul = value_at.saturating_add(value_len);
+        bad |= block.get(value_nul) != Some(&0);
+        at = value_nul.saturating_add(1);
+    }
+    // Every terminator is a zero byte in `strings`: any other zero there
+    // is an interior NUL.
+    !bad && at == block.len() && strings.iter().filter(|&&b| b == 0).count() == 2 * count
+}
+
+/// Entry by entry, the first fault of the label block whose table sits at
+/// `table`: the authority that [`labels_well_formed`] speeds up.
+#[cold]
+fn check_labels(item: &[u8], hdr_len: usize, count: u16, table: usize) -> Result<()> {
+    let mut expected = table + count as usize * LABEL_ENTRY_LEN;
     for index in 0..count as u32 {
         let e = table + index as usize * LABEL_ENTRY_LEN;
         let (key_off, key_len) = (u32_at(item, e), u32_at(item, e + 4));
@@ -231,7 +279,7 @@ pub(crate) fn validate_labels(item: &[u8], hdr_len: usize, count: u16, fixed_end
             extra: item.len() - expected,
         });
     }
-    Ok(table)
+    Ok(())
 }
 
 /// Label `index` of an item whose block [`validate_labels`] accepted.
@@ -303,3 +351,48 @@ impl<'a> Iterator for Labels<'a> {
 }
 
 impl ExactSizeIterator for Labels<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An item of `fixed_end` header bytes followed by a label block.
+    fn item_with(fixed_end: usize, labels: &[LabelInput<'_>]) -> Vec<u8> {
+        let len = item_len_with_labels(fixed_end, labels).unwrap();
+        let mut item = vec![0u8; len];
+        write_labels(&mut item, fixed_end, labels);
+        item
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The fast check accepts exactly the blocks the entry-by-entry
+        /// check accepts, on valid blocks and on blocks with one byte
+        /// changed.
+        #[test]
+        fn the_fast_label_check_agrees_with_the_exact_one(
+            labels in prop::collection::vec(
+                (prop::collection::vec(1u8..=255, 1..6), prop::collection::vec(1u8..=255, 0..6)),
+                1..4,
+            ),
+            fixed_end in 16usize..24,
+            mutation in prop::option::of((any::<prop::sample::Index>(), any::<u8>())),
+        ) {
+            let input: Vec<LabelInput<'_>> =
+                labels.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+            let mut item = item_with(fixed_end, &input);
+            let table = align8(fixed_end);
+            if let Some((at, byte)) = mutation {
+                let at = table + at.index(item.len() - table);
+                item[at] = byte;
+            }
+            let count = input.len() as u16;
+            let fast = labels_well_formed(&item[table..], table, count as usize);
+            let exact = check_labels(&item, 16, count, table).is_ok();
+            prop_assert_eq!(fast, exact);
+            prop_assert_eq!(validate_labels(&item, 16, count, fixed_end).is_ok(), exact);
+        }
+    }
+}

@@ -246,7 +246,7 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
         let after = self.suffix - align8(APPS_STUB_LEN);
         let total = self.request.item_count as usize;
         let placed = if self.b.fits_before_suffix(len, after, total) {
-            self.b.add(entry)?;
+            self.b.add_sized(entry, len)?;
             Placed::Answered
         } else if self.b.count() == 0 {
             self.b
