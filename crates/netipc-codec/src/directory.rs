@@ -334,6 +334,7 @@ impl<'b> PackedWriter<'b> {
     }
 
     /// Appends a zeroed item of `item_len` bytes and returns it for filling.
+    #[inline]
     pub(crate) fn add(&mut self, item_len: usize) -> Result<&mut [u8]> {
         let at = self.reserve(item_len)?;
         Ok(&mut self.out[at..self.end])

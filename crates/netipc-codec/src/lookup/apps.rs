@@ -5,17 +5,17 @@
 //! cgroup_name NUL`, then the label block.
 
 use super::common::{
-    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, item_len_with_labels, label_at,
-    read_request_header, read_response_header, response_string, validate_labels, write_labels,
-    write_request_header, write_response_header,
+    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, fixed_strings, item_len_with_labels,
+    label_at, read_request_header, read_response_header, validate_labels, write_labels, write_request_header,
+    write_response_header,
 };
 use crate::directory::{DirRules, Directory, PackedWriter};
 use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
 use crate::wire::{
-    check_layout_version, fixed, no_interior_nul, overlaps, put_nul_string, put_u16, put_u32, put_u64,
-    u16_at, u32_at, u64_at,
+    check_layout_version, fixed, no_interior_nul, put_nul_string, put_u16, put_u32, put_u64, u16_at, u32_at,
+    u64_at,
 };
 
 /// Size of a request key.
@@ -242,6 +242,7 @@ impl<'x> AppsLookupEntry<'x> {
     }
 
     /// Wire length of this item; checks it as a decoder would.
+    #[inline]
     pub fn wire_len(&self) -> Result<usize> {
         check_rules(&Fields {
             status: self.status,
@@ -278,6 +279,7 @@ struct Fields {
     label_count: usize,
 }
 
+#[inline]
 fn check_rules(f: &Fields) -> Result<()> {
     if f.comm_len > COMM_MAX_LEN {
         return Err(CodecError::CommTooLong(f.comm_len.min(u32::MAX as usize) as u32));
@@ -370,6 +372,7 @@ impl<'b> AppsLookupResponseBuilder<'b> {
     }
 
     /// Appends an item whose checked wire length is `len`.
+    #[inline]
     pub(crate) fn add_sized(&mut self, e: &AppsLookupEntry<'_>, len: usize) -> Result<()> {
         let item = self.w.add(len)?;
         let comm_off = APPS_LOOKUP_ITEM_HDR_LEN;
@@ -485,22 +488,15 @@ impl<'a> AppsLookupItemView<'a> {
             label_count: label_count as usize,
         })?;
         let hdr = APPS_LOOKUP_ITEM_HDR_LEN;
-        let (comm, comm_r) = response_string(item, hdr, u32_at(h, 32), comm_len, "comm")?;
-        let (cgroup_path, path_r) = response_string(item, hdr, u32_at(h, 40), path_len, "cgroup_path")?;
-        let (cgroup_name, name_r) = response_string(item, hdr, u32_at(h, 48), name_len, "cgroup_name")?;
-        let overlap = if overlaps(comm_r, path_r) {
-            Some(("comm", "cgroup_path"))
-        } else if overlaps(comm_r, name_r) {
-            Some(("comm", "cgroup_name"))
-        } else if overlaps(path_r, name_r) {
-            Some(("cgroup_path", "cgroup_name"))
-        } else {
-            None
-        };
-        if let Some((a, b)) = overlap {
-            return Err(CodecError::StringOverlap { a, b });
-        }
-        let fixed_end = comm_r.1.max(path_r.1).max(name_r.1);
+        let ([comm, cgroup_path, cgroup_name], fixed_end) = fixed_strings(
+            item,
+            hdr,
+            [
+                ("comm", u32_at(h, 32), comm_len),
+                ("cgroup_path", u32_at(h, 40), path_len),
+                ("cgroup_name", u32_at(h, 48), name_len),
+            ],
+        )?;
         let label_table = validate_labels(item, hdr, label_count, fixed_end)?;
         Ok(Self {
             pid: u32_at(h, 8),

@@ -5,16 +5,16 @@
 //! block. Both payloads end at their last item's last byte.
 
 use super::common::{
-    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, item_len_with_labels, label_at,
-    read_request_header, read_response_header, response_string, validate_labels, write_labels,
-    write_request_header, write_response_header,
+    LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, fixed_strings, item_len_with_labels,
+    label_at, read_request_header, read_response_header, validate_labels, write_labels, write_request_header,
+    write_response_header,
 };
 use crate::directory::{DirRules, Directory, PackedWriter};
 use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
 use crate::wire::{
-    check_layout_version, fixed, no_interior_nul, overlaps, put_nul_string, put_u16, put_u32, u16_at, u32_at,
+    check_layout_version, fixed, no_interior_nul, put_nul_string, put_u16, put_u32, u16_at, u32_at,
 };
 
 /// Size of a response item's fixed header.
@@ -331,6 +331,7 @@ impl<'b> CgroupsLookupResponseBuilder<'b> {
     }
 
     /// Appends an item whose checked wire length is `len`.
+    #[inline]
     pub(crate) fn add_sized(&mut self, e: &CgroupsLookupEntry<'_>, len: usize) -> Result<()> {
         let item = self.w.add(len)?;
         let path_off = CGROUPS_LOOKUP_ITEM_HDR_LEN;
@@ -415,12 +416,15 @@ impl<'a> CgroupsLookupItemView<'a> {
             label_count as usize,
         )?;
         let hdr = CGROUPS_LOOKUP_ITEM_HDR_LEN;
-        let (path, path_r) = response_string(item, hdr, u32_at(h, 8), path_len, "path")?;
-        let (name, name_r) = response_string(item, hdr, u32_at(h, 16), name_len, "name")?;
-        if overlaps(path_r, name_r) {
-            return Err(CodecError::StringOverlap { a: "path", b: "name" });
-        }
-        let label_table = validate_labels(item, hdr, label_count, path_r.1.max(name_r.1))?;
+        let ([path, name], fixed_end) = fixed_strings(
+            item,
+            hdr,
+            [
+                ("path", u32_at(h, 8), path_len),
+                ("name", u32_at(h, 16), name_len),
+            ],
+        )?;
+        let label_table = validate_labels(item, hdr, label_count, fixed_end)?;
         Ok(Self {
             status,
             orchestrator,

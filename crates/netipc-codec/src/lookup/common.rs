@@ -4,8 +4,8 @@
 use crate::error::{CodecError, Result};
 use crate::strview::{StrView, WireString};
 use crate::wire::{
-    align8, check_layout_prefix, checked_align8, fixed, no_interior_nul, nul_string, put_layout_prefix,
-    put_nul_string, put_u32, put_u64, u32_at, u64_at,
+    align8, check_layout_prefix, checked_align8, count_zero_bytes, fixed, no_interior_nul, nul_string,
+    overlaps, put_layout_prefix, put_nul_string, put_u32, put_u64, u32_at, u64_at,
 };
 
 /// Size of the lookup request header and of the lookup response header.
@@ -139,8 +139,78 @@ pub(crate) fn response_string<'a>(
     Ok((StrView::new(s), (offset as usize, end)))
 }
 
+/// One fixed string of an item header: its field name, offset and length.
+pub(crate) type StringField = (&'static str, u32, u32);
+
+/// The fixed strings of a response item, checked like [`response_string`]
+/// each and pairwise for overlap; returns them and where the last one ends.
+///
+/// Encoders write these strings back to back right after the header, in
+/// field order. That layout is checked in one pass: the terminators where
+/// the lengths put them, and no other zero byte in between. Any other
+/// layout (or a fault) takes the string-by-string path.
+#[inline]
+pub(crate) fn fixed_strings<'a, const N: usize>(
+    item: &'a [u8],
+    hdr_len: usize,
+    fields: [StringField; N],
+) -> Result<([StrView<'a>; N], usize)> {
+    if let Some(end) = packed_strings_end(item, hdr_len, &fields) {
+        let mut at = hdr_len;
+        let views = fields.map(|(_, _, len)| {
+            let s = StrView::new(&item[at..at + len as usize]);
+            at += len as usize + 1;
+            s
+        });
+        return Ok((views, end));
+    }
+    scattered_strings(item, hdr_len, fields)
+}
+
+/// Where back-to-back strings after the header end, if they are valid.
+#[inline]
+fn packed_strings_end(item: &[u8], hdr_len: usize, fields: &[StringField]) -> Option<usize> {
+    let mut at = hdr_len;
+    let mut bad = false;
+    for &(_, off, len) in fields {
+        bad |= off as usize != at;
+        let nul = at.saturating_add(len as usize);
+        bad |= item.get(nul) != Some(&0);
+        at = nul.saturating_add(1);
+    }
+    let region = item.get(hdr_len..at)?;
+    (!bad && count_zero_bytes(region) == fields.len()).then_some(at)
+}
+
+/// The string-by-string check of [`fixed_strings`], for any layout.
+#[cold]
+fn scattered_strings<'a, const N: usize>(
+    item: &'a [u8],
+    hdr_len: usize,
+    fields: [StringField; N],
+) -> Result<([StrView<'a>; N], usize)> {
+    let mut views = [StrView::new(b""); N];
+    let mut ranges = [(0usize, 0usize); N];
+    for (i, &(field, off, len)) in fields.iter().enumerate() {
+        (views[i], ranges[i]) = response_string(item, hdr_len, off, len, field)?;
+    }
+    for i in 0..N {
+        for j in i + 1..N {
+            if overlaps(ranges[i], ranges[j]) {
+                return Err(CodecError::StringOverlap {
+                    a: fields[i].0,
+                    b: fields[j].0,
+                });
+            }
+        }
+    }
+    let end = ranges.iter().map(|r| r.1).max().unwrap_or(hdr_len);
+    Ok((views, end))
+}
+
 /// Length of an item whose fixed strings end at `fixed_end`, once `labels`
 /// are added. Checks the labels as a decoder would.
+#[inline]
 pub(crate) fn item_len_with_labels(fixed_end: usize, labels: &[LabelInput<'_>]) -> Result<usize> {
     if labels.is_empty() {
         return Ok(fixed_end);
@@ -168,6 +238,7 @@ pub(crate) fn item_len_with_labels(fixed_end: usize, labels: &[LabelInput<'_>]) 
 
 /// Writes the label block of an item whose fixed strings end at `fixed_end`.
 /// The item must be zeroed and sized by [`item_len_with_labels`].
+#[inline]
 pub(crate) fn write_labels(item: &mut [u8], fixed_end: usize, labels: &[LabelInput<'_>]) {
     if labels.is_empty() {
         return;
@@ -249,7 +320,7 @@ fn labels_well_formed(block: &[u8], base: usize, count: usize) -> bool {
     }
     // Every terminator is a zero byte in `strings`: any other zero there
     // is an interior NUL.
-    !bad && at == block.len() && strings.iter().filter(|&&b| b == 0).count() == 2 * count
+    !bad && at == block.len() && count_zero_bytes(strings) == 2 * count
 }
 
 /// Entry by entry, the first fault of the label block whose table sits at
