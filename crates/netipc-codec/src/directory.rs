@@ -222,7 +222,7 @@ pub(crate) struct PackedWriter<'b> {
 }
 
 /// Smallest room the writer grows its buffer by.
-const MIN_ROOM: usize = 512;
+const MIN_ROOM: usize = 64;
 
 impl<'b> PackedWriter<'b> {
     /// Starts a payload with a zeroed header of `hdr_len` bytes.

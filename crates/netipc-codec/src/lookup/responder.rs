@@ -47,6 +47,8 @@ pub struct CgroupsLookupResponder<'b, 'r> {
     b: CgroupsLookupResponseBuilder<'b>,
     request: CgroupsLookupRequestView<'r>,
     next: u32,
+    /// The path of key `next`, looked up once.
+    key: Option<&'r [u8]>,
     /// Bytes that keys `next..` take as 8-aligned PAYLOAD_EXCEEDED stubs.
     suffix: usize,
     exceeded: bool,
@@ -75,6 +77,7 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
         }
         Ok(Self {
             b,
+            key: request.path_checked(0),
             request,
             next: 0,
             suffix,
@@ -87,13 +90,19 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
         self.b.set_generation(generation);
     }
 
+    /// Moves on to the next key.
+    fn advance(&mut self) {
+        self.next += 1;
+        self.key = self.request.path_checked(self.next);
+    }
+
     /// The path of the next key to answer, or `None` when all are answered
     /// (or the budget ran out and the rest is marked already).
     pub fn next_key(&self) -> Option<StrView<'r>> {
         if self.exceeded {
             return None;
         }
-        self.request.path_checked(self.next).map(StrView::new)
+        self.key.map(StrView::new)
     }
 
     /// Number of keys in the request.
@@ -128,8 +137,7 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
             return Ok(Placed::PayloadExceeded);
         }
         let path = self
-            .request
-            .path_checked(self.next)
+            .key
             .ok_or(CodecError::InvalidInput("every key is answered"))?;
         let entry = CgroupsLookupEntry {
             status,
@@ -154,16 +162,16 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
             return Ok(Placed::PayloadExceeded);
         };
         self.suffix = after;
-        self.next += 1;
+        self.advance();
         Ok(placed)
     }
 
     fn mark_rest_exceeded(&mut self) -> Result<()> {
         self.exceeded = true;
-        while let Some(path) = self.request.path_checked(self.next) {
+        while let Some(path) = self.key {
             let stub = CgroupsLookupEntry::unknown(path, CgroupsLookupStatus::PayloadExceeded);
             self.b.add_sized(&stub, cgroups_stub_len(path.len()))?;
-            self.next += 1;
+            self.advance();
         }
         Ok(())
     }
@@ -183,6 +191,8 @@ pub struct AppsLookupResponder<'b, 'r> {
     b: AppsLookupResponseBuilder<'b>,
     request: AppsLookupRequestView<'r>,
     next: u32,
+    /// The PID of key `next`, looked up once.
+    key: Option<u32>,
     suffix: usize,
     exceeded: bool,
 }
@@ -205,6 +215,7 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
         }
         Ok(Self {
             b,
+            key: request.pid(0).ok(),
             request,
             next: 0,
             suffix,
@@ -217,12 +228,18 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
         self.b.set_generation(generation);
     }
 
+    /// Moves on to the next key.
+    fn advance(&mut self) {
+        self.next += 1;
+        self.key = self.request.pid(self.next).ok();
+    }
+
     /// The next PID to answer, or `None` when all are answered.
     pub fn next_key(&self) -> Option<u32> {
         if self.exceeded {
             return None;
         }
-        self.request.pid(self.next).ok()
+        self.key
     }
 
     /// Number of keys in the request.
@@ -236,9 +253,8 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
             return Ok(Placed::PayloadExceeded);
         }
         let pid = self
-            .request
-            .pid(self.next)
-            .map_err(|_| CodecError::InvalidInput("every key is answered"))?;
+            .key
+            .ok_or(CodecError::InvalidInput("every key is answered"))?;
         if entry.pid != pid {
             return Err(CodecError::InvalidInput("an answer must echo its request PID"));
         }
@@ -254,26 +270,25 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
             Placed::Oversized
         } else {
             self.exceeded = true;
-            while let Ok(pid) = self.request.pid(self.next) {
+            while let Some(pid) = self.key {
                 self.b.add(&AppsLookupEntry::not_known(
                     pid,
                     AppsLookupStatus::PayloadExceeded,
                 ))?;
-                self.next += 1;
+                self.advance();
             }
             return Ok(Placed::PayloadExceeded);
         };
         self.suffix = after;
-        self.next += 1;
+        self.advance();
         Ok(placed)
     }
 
     /// Answers the next PID with a non-KNOWN status.
     pub fn not_known(&mut self, status: AppsLookupStatus) -> Result<Placed> {
         let pid = self
-            .request
-            .pid(self.next)
-            .map_err(|_| CodecError::InvalidInput("every key is answered"))?;
+            .key
+            .ok_or(CodecError::InvalidInput("every key is answered"))?;
         self.answer(&AppsLookupEntry::not_known(pid, status))
     }
 
