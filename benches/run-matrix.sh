@@ -81,14 +81,18 @@ for placement in split shared; do
 done
 
 # In-process figures, pinned to one CPU.
+LOOKUP_METHODS="cgroups-lookup-known-16 cgroups-lookup-mixed-16 cgroups-lookup-known-256
+    apps-lookup-known-16 apps-lookup-mixed-16 apps-lookup-known-256"
 for drv in "netipc:$OURS" ${REF:+"ref:$REF"}; do
     IFS=: read -r pair bin <<<"$drv"
     line=$(taskset -c "$CPU_B" "$bin" lookup-bench "$DURATION" | tail -1)
     IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ <<<"$line"
     echo "inproc,$pair,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0" | tee -a "$CSV"
-    line=$(taskset -c "$CPU_B" "$bin" lookup-method-bench "$DURATION" cgroups-lookup-known-16 0 | tail -1)
-    IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ <<<"$line"
-    echo "inproc,$pair,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0" | tee -a "$CSV"
+    for method in $LOOKUP_METHODS; do
+        line=$(taskset -c "$CPU_B" "$bin" lookup-method-bench "$DURATION" "$method" 0 | tail -1)
+        IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ <<<"$line"
+        echo "inproc,$pair,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0" | tee -a "$CSV"
+    done
 done
 
 python3 benches/render.py "$CSV" docs/benchmarks.md "$DURATION"

@@ -1,5 +1,5 @@
-//! Transport benchmarks: UDS and SHM round trips between two threads, and a
-//! 1 MiB message chunked over UDS.
+//! Transport benchmarks: UDS and SHM round trips between two threads, one
+//! SHM publication with nobody waiting, and a 1 MiB message chunked over UDS.
 
 #[cfg(unix)]
 mod posix {
@@ -131,7 +131,28 @@ mod posix {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    criterion_group!(benches, round_trips, chunked);
+    /// One SHM publication with nobody waiting: the copy into the region,
+    /// the release stores and the `FUTEX_WAKE` the protocol requires after
+    /// every publish. Each direction of a round trip pays it once, so it
+    /// bounds SHM ping-pong from below.
+    #[cfg(target_os = "linux")]
+    fn shm_publish(c: &mut Criterion) {
+        use netipc::transport::posix::shm::ShmRegion;
+        let dir = run_dir("publish");
+        let mut region = ShmRegion::create(&dir, "publish", 1, 4096, 4096).unwrap();
+        let head = Header::new(Kind::Response, METHOD_INCREMENT, 1, 8).encode();
+        let body = increment::encode(1);
+        c.bench_function("transport/shm_publish_no_waiter", |b| {
+            b.iter(|| region.send(&head, &body).unwrap())
+        });
+        drop(region);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn shm_publish(_: &mut Criterion) {}
+
+    criterion_group!(benches, round_trips, shm_publish, chunked);
 }
 
 #[cfg(unix)]

@@ -1,8 +1,8 @@
 //! Adaptive spinning before a blocking wait, shared by the shared-memory
 //! and socket transports.
 //!
-//! A waiter checks for its message between short pause runs for half of a
-//! time budget, then with `sched_yield` between checks for the rest; only
+//! A waiter checks for its message between short pause runs for a fifth of
+//! a time budget, then with `sched_yield` between checks for the rest; only
 //! then does it block in the kernel. Blocking costs a sleep and a wake-up on both sides
 //! (tens of microseconds between two vCPUs); a message that comes within the
 //! budget costs neither. Two adaptations keep spinning from hurting:
@@ -27,6 +27,9 @@ const COLD_WAITS: u32 = 256;
 const YIELD_ARRIVALS_MAX: u32 = 4;
 /// Waits that yield at once before pausing is tried again.
 const YIELD_FIRST_WAITS: u32 = 1024;
+/// Waits in a row served only after a yield that make a waiter (already
+/// yielding first) skip its first look.
+const PING_PONG_STREAK: u32 = 4;
 
 /// The spin budget to use when none is configured: none on a machine with
 /// one online CPU (spinning would only burn the peer's time slice), else
@@ -36,7 +39,7 @@ pub fn auto_spin_budget() -> Duration {
     static CPUS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     // SAFETY: sysconf reads a system constant; no memory is involved.
     let cpus = *CPUS.get_or_init(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as i64);
-    if cpus > 1 && std::env::var_os("EXP_NOSPIN").is_none() {
+    if cpus > 1 {
         SPIN_BUDGET_DEFAULT
     } else {
         Duration::ZERO
@@ -63,6 +66,8 @@ pub(crate) struct Spinner {
     after_yield: u32,
     /// Waits left that yield at once instead of pausing first.
     yield_first: u32,
+    /// Consecutive waits whose message came only after a yield.
+    yielded_streak: u32,
 }
 
 impl Spinner {
@@ -73,6 +78,7 @@ impl Spinner {
             cold: 0,
             after_yield: 0,
             yield_first: 0,
+            yielded_streak: 0,
         }
     }
 
@@ -86,14 +92,20 @@ impl Spinner {
         self.yield_first > 0
     }
 
-    /// Notes a message that was there at the first look.
-    pub(crate) fn note_immediate(&mut self) {
+    /// Notes a message found by a caller's own checks: at the first look
+    /// (it was waiting already, which says nothing about where the peer
+    /// runs), or after some pausing (the peer answered from another CPU).
+    pub(crate) fn note_arrival(&mut self, first_look: bool) {
         self.futile = 0;
-        self.after_yield = 0;
+        self.yielded_streak = 0;
+        if !first_look {
+            self.after_yield = 0;
+        }
     }
 
     /// Polls `ready` until it says yes or the budget runs out; whether it
-    /// said yes. `ready` is called at least once unless spinning is off.
+    /// said yes. `ready` is called first of all, before any pause or yield,
+    /// unless spinning is off.
     pub(crate) fn spin(&mut self, mut ready: impl FnMut() -> bool) -> bool {
         if self.budget.is_zero() {
             return false;
@@ -102,6 +114,15 @@ impl Spinner {
             self.cold -= 1;
             return false;
         }
+        // Look once before pausing or yielding, unless the peer shares our
+        // CPU and the last messages all came only after a yield (strict
+        // ping-pong): then the message cannot be there yet, and with a
+        // socket the look is a syscall. Pipelined messages, which wait
+        // already, break such a streak.
+        if (self.yield_first == 0 || self.yielded_streak < PING_PONG_STREAK) && ready() {
+            self.note_arrival(true);
+            return true;
+        }
         let yield_at_once = if self.yield_first > 0 {
             self.yield_first -= 1;
             true
@@ -109,8 +130,13 @@ impl Spinner {
             false
         };
         let outcome = spin_for(self.budget, yield_at_once, &mut ready);
+        self.yielded_streak = if outcome == Spun::Yielded {
+            self.yielded_streak.saturating_add(1)
+        } else {
+            0
+        };
         match outcome {
-            Spun::Paused => self.note_immediate(),
+            Spun::Paused => self.note_arrival(false),
             Spun::Yielded => {
                 self.futile = 0;
                 self.after_yield += 1;
@@ -135,10 +161,10 @@ impl Spinner {
 fn spin_for(budget: Duration, yield_at_once: bool, ready: &mut impl FnMut() -> bool) -> Spun {
     let started = Instant::now();
     if !yield_at_once {
-        // Pause between checks, in runs that double up to a cap, for half
-        // the budget: a peer on another CPU answers within it, and a check
-        // of an unchanged word costs only a cache hit.
-        let pause_budget = budget / 2;
+        // Pause between checks, in runs that double up to a cap, for a
+        // fifth of the budget: a peer on another CPU answers within it, and
+        // a check of an unchanged word costs only a cache hit.
+        let pause_budget = budget / 5;
         let mut pauses = 1;
         loop {
             for _ in 0..pauses {
@@ -163,5 +189,113 @@ fn spin_for(budget: Duration, yield_at_once: bool, ready: &mut impl FnMut() -> b
         if started.elapsed() >= budget {
             return Spun::Futile;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long enough that a test thread stalled by its neighbours still
+    /// reaches the yield phase before its check turns true.
+    const BUDGET: Duration = Duration::from_millis(20);
+    /// When a check that waits for the yield phase turns true: well after
+    /// the pause phase (a fifth of the budget), well before the budget ends.
+    const IN_YIELD_PHASE: Duration = Duration::from_millis(10);
+
+    /// A check that says yes from its `n`-th call on (1-based).
+    fn ready_from(n: u32) -> impl FnMut() -> bool {
+        let mut calls = 0;
+        move || {
+            calls += 1;
+            calls >= n
+        }
+    }
+
+    #[test]
+    fn a_waiting_message_is_taken_at_the_first_look() {
+        let mut s = Spinner::new(BUDGET);
+        let mut calls = 0;
+        assert!(s.spin(|| {
+            calls += 1;
+            true
+        }));
+        assert_eq!(calls, 1);
+        assert_eq!((s.after_yield, s.yielded_streak, s.yield_first), (0, 0, 0));
+    }
+
+    #[test]
+    fn messages_that_need_a_yield_switch_to_yielding_first() {
+        let mut s = Spinner::new(BUDGET);
+        // Each wait: no message at the first look, nor during the pause
+        // phase (the check only turns true once the yield phase began).
+        for _ in 0..YIELD_ARRIVALS_MAX {
+            assert!(!s.yielding());
+            let start = Instant::now();
+            assert!(s.spin(|| start.elapsed() > IN_YIELD_PHASE));
+        }
+        assert!(s.yielding());
+        assert_eq!(s.yielded_streak, YIELD_ARRIVALS_MAX);
+    }
+
+    #[test]
+    fn waiting_messages_do_not_break_the_yield_count() {
+        let mut s = Spinner::new(BUDGET);
+        for _ in 0..YIELD_ARRIVALS_MAX {
+            let start = Instant::now();
+            assert!(s.spin(|| start.elapsed() > IN_YIELD_PHASE));
+            // A pipelined message, there at the first look.
+            assert!(s.spin(|| true));
+        }
+        assert!(
+            s.yielding(),
+            "first-look arrivals say nothing about the peer's CPU"
+        );
+    }
+
+    #[test]
+    fn a_message_that_comes_while_pausing_resets_the_yield_count() {
+        let mut s = Spinner::new(BUDGET);
+        let start = Instant::now();
+        assert!(s.spin(|| start.elapsed() > IN_YIELD_PHASE));
+        assert_eq!(s.after_yield, 1);
+        assert!(s.spin(ready_from(3)));
+        assert_eq!(s.after_yield, 0);
+    }
+
+    #[test]
+    fn strict_ping_pong_skips_the_first_look() {
+        let mut s = Spinner::new(BUDGET);
+        s.yield_first = YIELD_FIRST_WAITS;
+        s.yielded_streak = PING_PONG_STREAK;
+        // Ready at the first call: had the first look been taken, this would
+        // count as a waiting message and end the streak.
+        assert!(s.spin(ready_from(1)));
+        assert_eq!(s.yielded_streak, PING_PONG_STREAK + 1);
+        // Below the streak the first look is taken.
+        s.yielded_streak = PING_PONG_STREAK - 1;
+        assert!(s.spin(ready_from(1)));
+        assert_eq!(s.yielded_streak, 0);
+    }
+
+    #[test]
+    fn futile_spins_suspend_spinning() {
+        let mut s = Spinner::new(Duration::from_micros(20));
+        for _ in 0..FUTILE_SPINS_MAX {
+            assert!(!s.spin(|| false));
+        }
+        let mut calls = 0;
+        assert!(!s.spin(|| {
+            calls += 1;
+            true
+        }));
+        assert_eq!(calls, 0, "a cold waiter goes straight to its blocking wait");
+        assert_eq!(s.cold, COLD_WAITS - 1);
+    }
+
+    #[test]
+    fn no_budget_means_no_spinning() {
+        let mut s = Spinner::new(Duration::ZERO);
+        assert!(!s.spin(|| true));
     }
 }

@@ -412,9 +412,9 @@ impl ShmRegion {
         } else {
             self.spin_tries
         };
-        for _ in 0..tries {
+        for i in 0..tries {
             if self.words.seq(lane) >= want {
-                self.spinner.note_immediate();
+                self.spinner.note_arrival(i == 0);
                 return true;
             }
             std::hint::spin_loop();
