@@ -113,6 +113,43 @@ fn lookup(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // 16 KNOWN apps items (three short strings and one label each), the
+    // shape of the lookup-method benchmark.
+    let mut g = c.benchmark_group("apps_lookup_16");
+    g.throughput(Throughput::Elements(16));
+    let label: [LabelInput<'_>; 1] = [(b"image", b"bench:latest")];
+    let build_apps = |out: &mut Vec<u8>| {
+        let mut b = AppsLookupResponseBuilder::new(out, 1, usize::MAX);
+        for pid in 1000..1016 {
+            b.add(&AppsLookupEntry {
+                pid,
+                status: AppsLookupStatus::Known,
+                cgroup_status: CgroupStatus::Known,
+                orchestrator: Orchestrator::DOCKER,
+                ppid: 1,
+                uid: 1000,
+                starttime: 42,
+                comm: b"bench",
+                cgroup_path: b"/sys/fs/cgroup/bench",
+                cgroup_name: b"bench-container",
+                labels: &label,
+            })
+            .unwrap();
+        }
+        b.finish()
+    };
+    g.bench_function("response_build", |b| b.iter(|| black_box(build_apps(&mut out))));
+    let len = build_apps(&mut out);
+    let apps = out[..len].to_vec();
+    g.bench_function("response_decode", |b| {
+        b.iter(|| {
+            AppsLookupResponseView::decode(black_box(&apps))
+                .unwrap()
+                .item_count
+        })
+    });
+    g.finish();
 }
 
 /// A 500-item INCREMENT batch, the mean size of the batch benchmarks.

@@ -82,6 +82,7 @@ impl ServiceHandler for Handler {
         Dispatch::Done
     }
 
+    #[inline]
     fn dispatch_batch_item(
         &self,
         request: &[u8],
