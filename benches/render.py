@@ -89,11 +89,12 @@ out.append("""
   about 120 ns), and a round trip makes two of them. Each side is inside its
   own wake when the peer's next message lands, so a round trip cannot take
   much less than one wake plus the server's turnaround: about 2.5 M round
-  trips per second. We reach about 2.2 M. A two-process ping-pong on one
-  cache line without wakes runs at 12-27 M per second on this machine class;
-  the whole gap is the wake the protocol requires. The reference's own
-  figure varies fourfold between runs (its receivers often sleep), so the
-  ratio does too.
+  trips per second. Our pair reaches 1.7-2.2 M between runs, and each of
+  our sides paired with the reference's about 2.3 M. A two-process
+  ping-pong on one cache line without wakes runs at 12-27 M per second on
+  this machine class; the whole gap is the wake the protocol requires.
+  The reference's own figure varies fourfold between runs (its receivers
+  often sleep), so the ratio does too.
 - **One vCPU, socket scenarios.** With both processes on one vCPU every
   round trip is two `sendmsg`, two `recvmsg` and two context switches. A
   profile of our pair shows over 80 % of the time in the kernel (socket
@@ -107,9 +108,7 @@ out.append("""
   rule of the layout checked on both sides, as the reference does. Our
   margin comes from one-pass checks of directories, fixed strings and
   label blocks; apps items, with three short strings and one label, leave
-  the least to gain.
-""")
-
+  the least to gain.""")
 out.append("""
 ## Pairing with another driver
 
