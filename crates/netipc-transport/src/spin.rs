@@ -1,14 +1,17 @@
 //! Adaptive spinning before a blocking wait, shared by the shared-memory
 //! and socket transports.
 //!
-//! A waiter checks for its message between short pause runs for a fifth of
-//! a time budget, then with `sched_yield` between checks for the rest; only
-//! then does it block in the kernel. Blocking costs a sleep and a wake-up on both sides
-//! (tens of microseconds between two vCPUs); a message that comes within the
-//! budget costs neither. Two adaptations keep spinning from hurting:
+//! A waiter looks for its message once, then checks between short pause
+//! runs for a fifth of a time budget, then with `sched_yield` between
+//! checks for the rest; only then does it block in the kernel. Blocking
+//! costs a sleep and a wake-up on both sides (tens of microseconds between
+//! two vCPUs); a message that comes within the budget costs neither. Three
+//! adaptations keep spinning from hurting:
 //!
 //! - when messages keep arriving only after a yield (the peer shares this
 //!   CPU), the next waits yield at once instead of pausing first;
+//! - in strict ping-pong on a shared CPU, where the message can never be
+//!   there yet, the first look (a syscall for a socket) is skipped;
 //! - when waits keep spinning their whole budget in vain (an idle peer),
 //!   the next waits skip spinning altogether.
 
