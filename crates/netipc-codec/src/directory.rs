@@ -477,6 +477,59 @@ mod tests {
         }
     }
 
+    /// The payload a writer must produce for `items`: header zeros, the
+    /// directory, each item 8-aligned with zero gaps, optional end padding.
+    fn expected_payload(hdr_len: usize, items: &[Vec<u8>], trailing_pad: bool) -> Vec<u8> {
+        let dir_end = hdr_len + items.len() * DIR_ENTRY_SIZE;
+        let mut out = vec![0u8; dir_end];
+        let mut packed: Vec<u8> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            packed.resize(align8(packed.len()), 0);
+            let at = hdr_len + i * DIR_ENTRY_SIZE;
+            out[at..at + 4].copy_from_slice(&(packed.len() as u32).to_ne_bytes());
+            out[at + 4..at + 8].copy_from_slice(&(item.len() as u32).to_ne_bytes());
+            packed.extend_from_slice(item);
+        }
+        if trailing_pad {
+            packed.resize(align8(packed.len()), 0);
+        }
+        out.extend_from_slice(&packed);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+        /// Whatever the buffer held before, however small the directory
+        /// hint, and whether items are copied in or filled in place, the
+        /// writer produces exactly the canonical layout with zero gaps.
+        #[test]
+        fn the_writer_lays_out_items_canonically(
+            items in prop::collection::vec(prop::collection::vec(1u8..=255, 0..40), 0..40),
+            filled in prop::collection::vec(any::<bool>(), 40),
+            hdr_words in 0usize..3,
+            slots_hint in 0usize..8,
+            trailing_pad in any::<bool>(),
+            dirt in 0usize..4096,
+        ) {
+            let hdr_len = hdr_words * 8;
+            let mut out = vec![0xAAu8; dirt];
+            let mut w = PackedWriter::new(&mut out, hdr_len, slots_hint, usize::MAX, trailing_pad);
+            for (item, fill) in items.iter().zip(&filled) {
+                if *fill {
+                    let dst = w.add(item.len()).unwrap();
+                    prop_assert!(dst.iter().all(|&b| b == 0), "an added item starts zeroed");
+                    dst.copy_from_slice(item);
+                } else {
+                    w.push(item).unwrap();
+                }
+            }
+            let len = w.finish();
+            prop_assert_eq!(&out[..len], &expected_payload(hdr_len, &items, trailing_pad)[..]);
+            prop_assert_eq!(out.len(), len);
+        }
+    }
+
     #[test]
     fn a_rejected_directory_names_its_first_broken_entry() {
         let rules = DirRules {
