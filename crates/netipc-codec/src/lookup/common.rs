@@ -170,16 +170,31 @@ pub(crate) fn fixed_strings<'a, const N: usize>(
 /// Where back-to-back strings after the header end, if they are valid.
 #[inline]
 fn packed_strings_end(item: &[u8], hdr_len: usize, fields: &[StringField]) -> Option<usize> {
-    let mut at = hdr_len;
+    packed_run_end(item, hdr_len, fields.iter().map(|&(_, off, len)| (off, len)))
+}
+
+/// Where a run of NUL-terminated strings, given as `(offset, length)` and
+/// laid back to back from `start`, ends, if each sits where the one before
+/// it ended, ends in a NUL, and holds no other zero byte.
+///
+/// The walk and the zero count run without early exits; callers check a
+/// run this rejects again, string by string, to name the fault.
+#[inline(always)]
+fn packed_run_end(item: &[u8], start: usize, strings: impl Iterator<Item = (u32, u32)>) -> Option<usize> {
+    let mut at = start;
     let mut bad = false;
-    for &(_, off, len) in fields {
+    let mut count = 0;
+    for (off, len) in strings {
         bad |= off as usize != at;
         let nul = at.saturating_add(len as usize);
         bad |= item.get(nul) != Some(&0);
         at = nul.saturating_add(1);
+        count += 1;
     }
-    let region = item.get(hdr_len..at)?;
-    (!bad && count_zero_bytes(region) == fields.len()).then_some(at)
+    // Every terminator is a zero byte of the run: any other zero there is
+    // an interior NUL.
+    let run = item.get(start..at)?;
+    (!bad && count_zero_bytes(run) == count).then_some(at)
 }
 
 /// The string-by-string check of [`fixed_strings`], for any layout.
@@ -284,43 +299,26 @@ pub(crate) fn validate_labels(item: &[u8], hdr_len: usize, count: u16, fixed_end
     if item[fixed_end..table].iter().any(|&b| b != 0) {
         return Err(CodecError::NonZeroPadding);
     }
-    if !labels_well_formed(&item[table..], table, count as usize) {
+    if !labels_well_formed(item, table, count as usize) {
         check_labels(item, hdr_len, count, table)?;
     }
     Ok(table)
 }
 
-/// Whether the table at the start of `block` (which sits at `base` of its
-/// item) and the strings after it form
-/// a valid label block: entries describe `key NUL value NUL` pairs packed in
-/// table order up to the end of `block`, keys are not empty, and the only
-/// zero bytes among the strings are their terminators.
-///
-/// Both the table walk and the zero count run without early exits; a block
+/// Whether the label table at `table` of `item` (inside the item) and the
+/// strings after it form a valid label block: keys are not empty, and the
+/// entries describe `key NUL value NUL` pairs packed in table order up to
+/// the item's last byte, with no other zero byte among the strings. A block
 /// this rejects is walked again by [`check_labels`] to name the fault.
 #[inline]
-fn labels_well_formed(block: &[u8], base: usize, count: usize) -> bool {
-    let (table, strings) = block.split_at(count * LABEL_ENTRY_LEN);
-    let (entries, _) = table.as_chunks::<LABEL_ENTRY_LEN>();
-    // `at` counts from the block; the entries' offsets from the item.
-    let mut bad = false;
-    let mut at = table.len();
-    for e in entries {
-        let field = |i: usize| u32::from_ne_bytes([e[i], e[i + 1], e[i + 2], e[i + 3]]) as usize;
-        let (key_off, key_len, value_off, value_len) = (field(0), field(4), field(8), field(12));
-        bad |= key_len == 0;
-        bad |= key_off != base + at;
-        let key_nul = at.saturating_add(key_len);
-        bad |= block.get(key_nul) != Some(&0);
-        let value_at = key_nul.saturating_add(1);
-        bad |= value_off != base + value_at;
-        let value_nul = value_at.saturating_add(value_len);
-        bad |= block.get(value_nul) != Some(&0);
-        at = value_nul.saturating_add(1);
-    }
-    // Every terminator is a zero byte in `strings`: any other zero there
-    // is an interior NUL.
-    !bad && at == block.len() && count_zero_bytes(strings) == 2 * count
+fn labels_well_formed(item: &[u8], table: usize, count: usize) -> bool {
+    let table_end = table + count * LABEL_ENTRY_LEN;
+    // An entry is two `{offset, length}` pairs, key then value: the table
+    // read eight bytes at a time lists every string in order.
+    let (pairs, _) = item[table..table_end].as_chunks::<8>();
+    let keys_named = pairs.iter().step_by(2).all(|k| u32_at(k, 4) != 0);
+    let strings = pairs.iter().map(|p| (u32_at(p, 0), u32_at(p, 4)));
+    keys_named && packed_run_end(item, table_end, strings) == Some(item.len())
 }
 
 /// Entry by entry, the first fault of the label block whose table sits at
@@ -460,7 +458,7 @@ mod tests {
                 item[at] = byte;
             }
             let count = input.len() as u16;
-            let fast = labels_well_formed(&item[table..], table, count as usize);
+            let fast = labels_well_formed(&item, table, count as usize);
             let exact = check_labels(&item, 16, count, table).is_ok();
             prop_assert_eq!(fast, exact);
             prop_assert_eq!(validate_labels(&item, 16, count, fixed_end).is_ok(), exact);
