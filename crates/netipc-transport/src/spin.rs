@@ -133,15 +133,11 @@ impl Spinner {
             false
         };
         let outcome = spin_for(self.budget, yield_at_once, &mut ready);
-        self.yielded_streak = if outcome == Spun::Yielded {
-            self.yielded_streak.saturating_add(1)
-        } else {
-            0
-        };
         match outcome {
             Spun::Paused => self.note_arrival(false),
             Spun::Yielded => {
                 self.futile = 0;
+                self.yielded_streak = self.yielded_streak.saturating_add(1);
                 self.after_yield += 1;
                 if self.after_yield >= YIELD_ARRIVALS_MAX && self.yield_first == 0 {
                     self.after_yield = 0;
@@ -149,6 +145,7 @@ impl Spinner {
                 }
             }
             Spun::Futile => {
+                self.yielded_streak = 0;
                 self.after_yield = 0;
                 self.futile += 1;
                 if self.futile >= FUTILE_SPINS_MAX {
