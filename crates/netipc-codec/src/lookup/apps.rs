@@ -351,8 +351,7 @@ impl<'b> AppsLookupResponseBuilder<'b> {
     /// decoded response); it is checked as the decoder would.
     pub fn add_item_bytes(&mut self, item: &[u8]) -> Result<()> {
         AppsLookupItemView::decode(item)?;
-        self.w.add(item.len())?.copy_from_slice(item);
-        Ok(())
+        self.w.push(item)
     }
 
     /// Sets the generation written at finish.

@@ -310,8 +310,7 @@ impl<'b> CgroupsLookupResponseBuilder<'b> {
     /// decoded response); it is checked as the decoder would.
     pub fn add_item_bytes(&mut self, item: &[u8]) -> Result<()> {
         CgroupsLookupItemView::decode(item)?;
-        self.w.add(item.len())?.copy_from_slice(item);
-        Ok(())
+        self.w.push(item)
     }
 
     /// Sets the generation written at finish.
