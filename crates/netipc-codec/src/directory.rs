@@ -6,7 +6,7 @@
 //! are 8-aligned, in directory order, with zero padding between them.
 
 use crate::error::{CodecError, Result};
-use crate::wire::{ALIGN, align8, to_u32};
+use crate::wire::{ALIGN, align8};
 
 /// Size of one directory entry.
 pub const DIR_ENTRY_SIZE: usize = 8;
@@ -204,10 +204,11 @@ impl ExactSizeIterator for RawItems<'_> {}
 /// slots are squeezed out by [`PackedWriter::finish`], which moves the packed
 /// area left. Offsets are relative to the packed area, so they never change.
 ///
-/// The `Vec` is grown ahead of the writes, zero-filled, and `end` marks the
-/// bytes in use: every byte past `end` is zero, so alignment gaps and items
-/// handed out for filling need no clearing, and the hot path of an append is
-/// a copy into a slice, with the length kept in a register.
+/// The `Vec` holds exactly the bytes in use (`end`, kept in a register, is
+/// its length): an appended item is copied onto its end, and an item handed
+/// out for filling is zeroed as it is added, so every byte is written once
+/// or twice and never grown ahead of need. Capacity stays with the `Vec`, so
+/// a reused buffer does not allocate.
 #[derive(Debug)]
 pub(crate) struct PackedWriter<'b> {
     out: &'b mut Vec<u8>,
@@ -217,12 +218,11 @@ pub(crate) struct PackedWriter<'b> {
     slots: usize,
     count: usize,
     limit: usize,
+    /// `limit`, but never more than a payload length can say.
+    cap: usize,
     trailing_pad: bool,
     exceeded: bool,
 }
-
-/// Smallest room the writer grows its buffer by.
-const MIN_ROOM: usize = 64;
 
 impl<'b> PackedWriter<'b> {
     /// Starts a payload with a zeroed header of `hdr_len` bytes.
@@ -247,6 +247,7 @@ impl<'b> PackedWriter<'b> {
             slots,
             count: 0,
             limit,
+            cap: limit.min(u32::MAX as usize),
             trailing_pad,
             exceeded: false,
         }
@@ -328,8 +329,21 @@ impl<'b> PackedWriter<'b> {
     /// compiles to plain stores.
     #[inline(always)]
     pub(crate) fn push(&mut self, item: &[u8]) -> Result<()> {
-        let at = self.reserve(item.len())?;
-        self.out[at..self.end].copy_from_slice(item);
+        self.push_parts([item])
+    }
+
+    /// Appends an item made of `parts`, back to back.
+    #[inline(always)]
+    pub(crate) fn push_parts<const K: usize>(&mut self, parts: [&[u8]; K]) -> Result<()> {
+        let len = parts.iter().map(|p| p.len()).sum();
+        let at = self.reserve(len)?;
+        if at > self.end {
+            self.out.resize(at, 0);
+        }
+        for p in parts {
+            self.out.extend_from_slice(p);
+        }
+        self.end = at + len;
         Ok(())
     }
 
@@ -337,52 +351,84 @@ impl<'b> PackedWriter<'b> {
     #[inline]
     pub(crate) fn add(&mut self, item_len: usize) -> Result<&mut [u8]> {
         let at = self.reserve(item_len)?;
-        Ok(&mut self.out[at..self.end])
+        let end = at + item_len;
+        self.out.resize(end, 0);
+        self.end = end;
+        Ok(&mut self.out[at..end])
     }
 
-    /// Checks the budget, writes the directory entry of an item of
-    /// `item_len` bytes, makes room for it (zeroed), and returns where it
-    /// starts in `out`; `end` then marks where it ends.
+    /// Appends `n` zeroed items of `item_len` bytes each (a multiple of 8,
+    /// so they sit back to back) and returns them as one run for filling.
+    /// Either all are added or, when they do not all fit, none.
+    pub(crate) fn add_run(&mut self, n: usize, item_len: usize) -> Result<&mut [u8]> {
+        debug_assert_eq!(item_len % ALIGN, 0);
+        let run = n.saturating_mul(item_len);
+        let need = self
+            .hdr_len
+            .saturating_add(self.count.saturating_add(n).saturating_mul(DIR_ENTRY_SIZE))
+            .saturating_add(align8(self.packed_len()))
+            .saturating_add(run);
+        if need > self.cap {
+            return Err(self.refuse(need));
+        }
+        while self.count + n > self.slots {
+            self.grow_directory();
+        }
+        let at = align8(self.end);
+        let first = at - self.packed_start();
+        let slots = self.hdr_len + self.count * DIR_ENTRY_SIZE;
+        let dir = &mut self.out[slots..slots + n * DIR_ENTRY_SIZE];
+        // Offsets and lengths fit: `need` is at most `cap`.
+        for (i, e) in dir.chunks_exact_mut(DIR_ENTRY_SIZE).enumerate() {
+            e[..4].copy_from_slice(&((first + i * item_len) as u32).to_ne_bytes());
+            e[4..].copy_from_slice(&(item_len as u32).to_ne_bytes());
+        }
+        self.count += n;
+        self.end = at + run;
+        self.out.resize(self.end, 0);
+        Ok(&mut self.out[at..])
+    }
+
+    /// Checks the budget and writes the directory entry of an item of
+    /// `item_len` bytes; returns where the item starts in `out` (8-aligned,
+    /// at or after `end`). The caller appends the item there.
     #[inline(always)]
     fn reserve(&mut self, item_len: usize) -> Result<usize> {
         let need = self.size_with(item_len);
-        if need > self.limit {
-            self.exceeded = true;
-            return Err(CodecError::LimitExceeded {
-                need,
-                limit: self.limit,
-            });
+        if need > self.cap {
+            return Err(self.refuse(need));
         }
-        to_u32(need, "payload length")?;
         if self.count == self.slots {
             self.grow_directory();
         }
         // The packed area starts 8-aligned, so aligning the absolute end
         // aligns the offset within the area.
         let at = align8(self.end);
-        let end = at + item_len;
-        if end > self.out.len() {
-            self.make_room(end);
-        }
         let mut e = [0u8; DIR_ENTRY_SIZE];
-        // Both fit: `need` (which is larger) fits a u32.
+        // Both fit: `need` (which is larger) is at most `cap`.
         e[..4].copy_from_slice(&((at - self.packed_start()) as u32).to_ne_bytes());
         e[4..].copy_from_slice(&(item_len as u32).to_ne_bytes());
         let slot = self.hdr_len + self.count * DIR_ENTRY_SIZE;
         // In range: the directory has a free slot (grown above).
         self.out[slot..slot + DIR_ENTRY_SIZE].copy_from_slice(&e);
         self.count += 1;
-        self.end = end;
         Ok(at)
     }
 
-    /// Grows `out` (zero-filled) to hold at least `len` bytes, by doubling.
+    /// The error for an item that would make the payload `need` bytes.
     #[cold]
-    fn make_room(&mut self, len: usize) {
-        let grown = len.max(self.out.len().saturating_mul(2)).max(MIN_ROOM);
-        // Never more than the budget can use.
-        let grown = grown.min(self.limit.max(len));
-        self.out.resize(grown, 0);
+    fn refuse(&mut self, need: usize) -> CodecError {
+        if need > self.limit {
+            self.exceeded = true;
+            CodecError::LimitExceeded {
+                need,
+                limit: self.limit,
+            }
+        } else {
+            CodecError::TooLarge {
+                what: "payload length",
+            }
+        }
     }
 
     #[cold]
@@ -390,10 +436,7 @@ impl<'b> PackedWriter<'b> {
         let new_slots = (self.slots * 2).max(4);
         let delta = (new_slots - self.slots) * DIR_ENTRY_SIZE;
         let start = self.packed_start();
-        if self.end + delta > self.out.len() {
-            self.make_room(self.end + delta);
-        }
-        // Bytes past `end + delta` stay zero: only `start..end` moves.
+        self.out.resize(self.end + delta, 0);
         self.out.copy_within(start..self.end, start + delta);
         self.out[start..start + delta].fill(0);
         self.end += delta;

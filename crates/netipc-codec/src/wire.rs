@@ -134,44 +134,84 @@ pub(crate) fn nul_string<'a>(
     }
 }
 
-/// Whether `s` holds a zero byte, testing eight bytes per step.
-#[inline]
-fn has_zero_byte(s: &[u8]) -> bool {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        let v = u64::from_ne_bytes(a);
-        // A byte is zero exactly when its lane borrows in `v - LO` while
-        // its own top bit was clear.
-        if v.wrapping_sub(LO) & !v & HI != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().contains(&0)
+/// Per byte of `v`, 0x80 where the byte is zero and 0 elsewhere; exact
+/// for every lane (no borrow crosses lanes).
+#[inline(always)]
+fn zero_lanes(v: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // Per byte, `(b & 0x7f) + 0x7f` sets the top bit unless the low seven
+    // bits are zero; or-ing in `b` itself covers the top bit. No lane
+    // carries into the next, so the top bits left clear after the
+    // complement mark exactly the zero bytes.
+    !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7)
 }
 
-/// Number of zero bytes in `s`, eight bytes per step.
+/// The eight bytes at `at` of `s`, byte `i` in lane `i`.
+#[inline(always)]
+fn word_at(s: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// The four bytes at `at` of `s`, byte `i` in lane `i`, zero-extended with
+/// non-zero bytes so that the upper lanes never count as zero.
+#[inline(always)]
+fn half_word_at(s: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&s[at..at + 4]);
+    u64::from(u32::from_le_bytes(a)) | 0xffff_ffff_0000_0000
+}
+
+/// Whether `s` holds a zero byte, testing eight bytes per step. The bytes
+/// past the last whole word are covered by a word that ends with `s`
+/// (overlapping the one before it), so no byte is tested on its own unless
+/// `s` is shorter than four bytes.
+#[inline]
+fn has_zero_byte(s: &[u8]) -> bool {
+    let n = s.len();
+    let lanes = if n >= 8 {
+        let (words, _) = s.as_chunks::<8>();
+        let mut acc = zero_lanes(word_at(s, n - 8));
+        for w in words {
+            acc |= zero_lanes(u64::from_le_bytes(*w));
+        }
+        acc
+    } else if n >= 4 {
+        zero_lanes(half_word_at(s, 0)) | zero_lanes(half_word_at(s, n - 4))
+    } else {
+        return s.contains(&0);
+    };
+    lanes != 0
+}
+
+/// Number of zero bytes in `s`, eight bytes per step. The bytes past the
+/// last whole word are counted in a word that ends with `s`, with the lanes
+/// counted already masked off.
 #[inline]
 pub(crate) fn count_zero_bytes(s: &[u8]) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let (words, tail) = s.as_chunks::<8>();
-    let mut n = 0;
-    for w in words {
-        let v = u64::from_ne_bytes(*w);
-        // Per byte, `(b & 0x7f) + 0x7f` sets the top bit unless the low
-        // seven bits are zero; or-ing in `b` itself covers the top bit. No
-        // lane carries into the next, so the top bits left clear after the
-        // complement mark exactly the zero bytes.
-        let nonzero = ((v & LOW7).wrapping_add(LOW7)) | v;
-        let zero_lanes = (!(nonzero | LOW7)) >> 7;
-        // Sum the 0/1 lanes with one multiply (baseline x86-64 has no
-        // popcnt instruction).
-        n += (zero_lanes.wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
+    // Sums the 0x80-or-0 lanes with one multiply (baseline x86-64 has no
+    // popcnt instruction).
+    #[inline(always)]
+    fn count(lanes: u64) -> usize {
+        ((lanes >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize
     }
-    n + tail.iter().filter(|&&b| b == 0).count()
+    let n = s.len();
+    let (words, _) = s.as_chunks::<8>();
+    let mut total = 0;
+    for w in words {
+        total += count(zero_lanes(u64::from_le_bytes(*w)));
+    }
+    let tail = n % 8;
+    if tail != 0 {
+        if n >= 8 {
+            // Lanes 8 - tail.. of the last word are the uncounted bytes.
+            total += count(zero_lanes(word_at(s, n - 8)) >> (8 * (8 - tail)));
+        } else {
+            total += s.iter().filter(|&&b| b == 0).count();
+        }
+    }
+    total
 }
 
 /// Rejects a string that contains a NUL byte.
@@ -233,6 +273,25 @@ mod tests {
                     s[at] = 0;
                     assert!(has_zero_byte(&s), "len {len} at {at} filler {filler:#x}");
                     assert!(no_interior_nul(&s, "f").is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_zero_count_counts_at_every_position() {
+        for len in 0..=72usize {
+            for filler in [0x01u8, 0x80, 0xff, b'a'] {
+                let clean = vec![filler; len];
+                assert_eq!(count_zero_bytes(&clean), 0, "len {len} filler {filler:#x}");
+                for at in 0..len {
+                    let mut s = clean.clone();
+                    s[at] = 0;
+                    assert_eq!(count_zero_bytes(&s), 1, "len {len} at {at}");
+                    // A second zero in the overlapped last word is counted once.
+                    s[len - 1] = 0;
+                    let want = if at == len - 1 { 1 } else { 2 };
+                    assert_eq!(count_zero_bytes(&s), want, "len {len} at {at} and last");
                 }
             }
         }

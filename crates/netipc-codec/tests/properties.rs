@@ -325,6 +325,40 @@ proptest! {
         prop_assert_eq!(v.iter().collect::<Vec<_>>(), pids);
     }
 
+    /// Keys added in bulk (after any number added one by one, with any
+    /// directory hint) give the bytes of the same keys added one by one;
+    /// a bulk add that does not fit adds nothing.
+    #[test]
+    fn apps_lookup_request_bulk_add_matches_single_adds(
+        single in prop::collection::vec(any::<u32>(), 0..20),
+        bulk in prop::collection::vec(any::<u32>(), 0..100),
+        hint in 0usize..40,
+        room in 0usize..2000,
+    ) {
+        let mut one_by_one = Vec::new();
+        let mut b = AppsLookupRequestBuilder::new(&mut one_by_one, usize::MAX);
+        for &p in single.iter().chain(&bulk) { b.add(p).unwrap(); }
+        let n = b.finish();
+        let mut dirty = vec![0xa5; 64];
+        let mut b = AppsLookupRequestBuilder::with_capacity(&mut dirty, usize::MAX, hint);
+        for &p in &single { b.add(p).unwrap(); }
+        b.add_all(&bulk).unwrap();
+        let m = b.finish();
+        prop_assert_eq!(&dirty[..m], &one_by_one[..n]);
+
+        // Under a budget: all or nothing.
+        let limit = 16 + single.len() * 16 + room;
+        let mut out = Vec::new();
+        let mut b = AppsLookupRequestBuilder::new(&mut out, limit);
+        for &p in &single { b.add(p).unwrap(); }
+        let fits = 16 + (single.len() + bulk.len()) * 16 <= limit;
+        prop_assert_eq!(b.add_all(&bulk).is_ok(), fits);
+        let expect: Vec<u32> = if fits { single.iter().chain(&bulk).copied().collect() } else { single.clone() };
+        let k = b.finish();
+        let v = AppsLookupRequestView::decode(&out[..k]).unwrap();
+        prop_assert_eq!(v.iter().collect::<Vec<_>>(), expect);
+    }
+
     #[test]
     fn cgroups_lookup_response_roundtrip(generation: u64, entries in prop::collection::vec(cg_entry(), 0..20)) {
         let bytes = build_cg_response(generation, &entries);

@@ -9,7 +9,7 @@ use super::common::{
     label_at, read_request_header, read_response_header, validate_labels, write_labels, write_request_header,
     write_response_header,
 };
-use crate::directory::{DirRules, Directory, PackedWriter};
+use crate::directory::{DirRules, Directory, PackedWriter, RawItems};
 use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
@@ -128,6 +128,12 @@ impl<'a> AppsLookupRequestView<'a> {
         key_pid(self.dir.item(index)?)
     }
 
+    /// The keys in order, as raw bytes that `decode` has checked already
+    /// (read each with [`key_pid_checked`]).
+    pub(crate) fn raw_keys(&self) -> RawItems<'a> {
+        self.dir.raw_items()
+    }
+
     /// The PIDs in order.
     pub fn iter(&self) -> Items<Self> {
         Items::new(*self)
@@ -144,6 +150,12 @@ impl IndexedView for AppsLookupRequestView<'_> {
     fn get(&self, index: u32) -> Result<u32> {
         self.pid(index)
     }
+}
+
+/// The PID of a key that `decode` accepted.
+#[inline(always)]
+pub(crate) fn key_pid_checked(key: &[u8]) -> u32 {
+    u32_at(key, 0)
 }
 
 fn key_pid(key: &[u8]) -> Result<u32> {
@@ -165,8 +177,14 @@ pub struct AppsLookupRequestBuilder<'b> {
 impl<'b> AppsLookupRequestBuilder<'b> {
     /// Starts an empty request of at most `limit` payload bytes.
     pub fn new(out: &'b mut Vec<u8>, limit: usize) -> Self {
+        Self::with_capacity(out, limit, SLOTS_HINT)
+    }
+
+    /// Like `new`, with directory room for `keys` keys up front (more still
+    /// fit; fewer leave unused room that `finish` moves the keys over).
+    pub fn with_capacity(out: &'b mut Vec<u8>, limit: usize, keys: usize) -> Self {
         Self {
-            w: PackedWriter::new(out, LOOKUP_HDR_LEN, SLOTS_HINT, limit, false),
+            w: PackedWriter::new(out, LOOKUP_HDR_LEN, keys, limit, false),
         }
     }
 
@@ -177,8 +195,18 @@ impl<'b> AppsLookupRequestBuilder<'b> {
 
     /// Appends a PID key.
     pub fn add(&mut self, pid: u32) -> Result<()> {
-        let key = self.w.add(APPS_LOOKUP_KEY_LEN)?;
-        put_u32(key, 0, pid);
+        let mut key = [0u8; APPS_LOOKUP_KEY_LEN];
+        put_u32(&mut key, 0, pid);
+        self.w.push(&key)
+    }
+
+    /// Appends a PID key for each of `pids`, in order: all of them, or,
+    /// when they do not all fit the budget, none (`LimitExceeded`).
+    pub fn add_all(&mut self, pids: &[u32]) -> Result<()> {
+        let keys = self.w.add_run(pids.len(), APPS_LOOKUP_KEY_LEN)?;
+        for (key, &pid) in keys.chunks_exact_mut(APPS_LOOKUP_KEY_LEN).zip(pids) {
+            put_u32(key, 0, pid);
+        }
         Ok(())
     }
 
@@ -455,6 +483,7 @@ pub struct AppsLookupItemView<'a> {
 }
 
 impl<'a> AppsLookupItemView<'a> {
+    #[inline(always)]
     fn decode(item: &'a [u8]) -> Result<Self> {
         let h = fixed::<APPS_LOOKUP_ITEM_HDR_LEN>(item, "APPS_LOOKUP item")?;
         check_layout_version(h, "APPS_LOOKUP item")?;

@@ -9,7 +9,7 @@ use super::common::{
     label_at, read_request_header, read_response_header, validate_labels, write_labels, write_request_header,
     write_response_header,
 };
-use crate::directory::{DirRules, Directory, PackedWriter};
+use crate::directory::{DirRules, Directory, PackedWriter, RawItems};
 use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
@@ -94,10 +94,10 @@ impl<'a> CgroupsLookupRequestView<'a> {
         key_path(self.dir.item(index)?)
     }
 
-    /// The path of key `index`, which `decode` has checked already.
-    pub(crate) fn path_checked(&self, index: u32) -> Option<&'a [u8]> {
-        let key = self.dir.item(index).ok()?;
-        key.split_last().map(|(_, p)| p)
+    /// The keys in order, as raw bytes that `decode` has checked already
+    /// (read each with [`key_path_checked`]).
+    pub(crate) fn raw_keys(&self) -> RawItems<'a> {
+        self.dir.raw_items()
     }
 
     /// The paths in order.
@@ -116,6 +116,12 @@ impl<'a> IndexedView for CgroupsLookupRequestView<'a> {
     fn get(&self, index: u32) -> Result<StrView<'a>> {
         self.path(index)
     }
+}
+
+/// The path of a key that `decode` accepted: the bytes before its NUL.
+#[inline(always)]
+pub(crate) fn key_path_checked(key: &[u8]) -> &[u8] {
+    key.split_last().map_or(key, |(_, p)| p)
 }
 
 fn key_path(key: &[u8]) -> Result<StrView<'_>> {
@@ -139,8 +145,14 @@ pub struct CgroupsLookupRequestBuilder<'b> {
 impl<'b> CgroupsLookupRequestBuilder<'b> {
     /// Starts an empty request of at most `limit` payload bytes.
     pub fn new(out: &'b mut Vec<u8>, limit: usize) -> Self {
+        Self::with_capacity(out, limit, SLOTS_HINT)
+    }
+
+    /// Like `new`, with directory room for `keys` keys up front (more still
+    /// fit; fewer leave unused room that `finish` moves the keys over).
+    pub fn with_capacity(out: &'b mut Vec<u8>, limit: usize, keys: usize) -> Self {
         Self {
-            w: PackedWriter::new(out, LOOKUP_HDR_LEN, SLOTS_HINT, limit, false),
+            w: PackedWriter::new(out, LOOKUP_HDR_LEN, keys, limit, false),
         }
     }
 
@@ -160,9 +172,7 @@ impl<'b> CgroupsLookupRequestBuilder<'b> {
             return Err(CodecError::InvalidInput("lookup path is empty"));
         }
         no_interior_nul(path, "request path")?;
-        let key = self.w.add(Self::key_len(path))?;
-        put_nul_string(key, 0, path);
-        Ok(())
+        self.w.push_parts([path, &[0]])
     }
 
     /// Keys added so far.
@@ -229,6 +239,7 @@ impl<'x> CgroupsLookupEntry<'x> {
 
     /// Like [`Self::wire_len`] for a path taken from a decoded request,
     /// which the request decoder has checked already.
+    #[inline]
     pub(crate) fn wire_len_trusting_path(&self) -> Result<usize> {
         check_rules(
             self.status,
@@ -335,14 +346,18 @@ impl<'b> CgroupsLookupResponseBuilder<'b> {
         let item = self.w.add(len)?;
         let path_off = CGROUPS_LOOKUP_ITEM_HDR_LEN;
         let name_off = path_off + e.path.len() + 1;
-        put_u16(item, 0, 1);
-        put_u16(item, 2, e.status as u16);
-        put_u16(item, 4, e.orchestrator.0);
-        put_u32(item, 8, path_off as u32);
-        put_u32(item, 12, e.path.len() as u32);
-        put_u32(item, 16, name_off as u32);
-        put_u32(item, 20, e.name.len() as u32);
-        put_u16(item, 24, e.labels.len() as u16);
+        // The fixed header is filled in a local array (constant offsets, no
+        // range checks) and copied in one go.
+        let mut h = [0u8; CGROUPS_LOOKUP_ITEM_HDR_LEN];
+        put_u16(&mut h, 0, 1);
+        put_u16(&mut h, 2, e.status as u16);
+        put_u16(&mut h, 4, e.orchestrator.0);
+        put_u32(&mut h, 8, path_off as u32);
+        put_u32(&mut h, 12, e.path.len() as u32);
+        put_u32(&mut h, 16, name_off as u32);
+        put_u32(&mut h, 20, e.name.len() as u32);
+        put_u16(&mut h, 24, e.labels.len() as u16);
+        item[..CGROUPS_LOOKUP_ITEM_HDR_LEN].copy_from_slice(&h);
         put_nul_string(item, path_off, e.path);
         let fixed_end = put_nul_string(item, name_off, e.name);
         write_labels(item, fixed_end, e.labels);
@@ -390,6 +405,7 @@ pub struct CgroupsLookupItemView<'a> {
 
 impl<'a> CgroupsLookupItemView<'a> {
     /// Decodes and validates one item.
+    #[inline(always)]
     fn decode(item: &'a [u8]) -> Result<Self> {
         let h = fixed::<CGROUPS_LOOKUP_ITEM_HDR_LEN>(item, "CGROUPS_LOOKUP item")?;
         check_layout_version(h, "CGROUPS_LOOKUP item")?;

@@ -102,12 +102,14 @@ pub(crate) fn read_request_header(buf: &[u8], what: &'static str) -> Result<u32>
     Ok(u32_at(h, 4))
 }
 
-/// Writes a lookup request header.
+/// Writes a lookup request header (filled locally, copied with one range
+/// check).
+#[inline]
 pub(crate) fn write_request_header(h: &mut [u8], count: u32) {
-    put_layout_prefix(h);
-    put_u32(h, 4, count);
-    put_u32(h, 8, 0);
-    put_u32(h, 12, 0);
+    let mut a = [0u8; LOOKUP_HDR_LEN];
+    put_layout_prefix(&mut a);
+    put_u32(&mut a, 4, count);
+    h[..LOOKUP_HDR_LEN].copy_from_slice(&a);
 }
 
 /// Checks a lookup response header; returns the item count and generation.
@@ -117,11 +119,15 @@ pub(crate) fn read_response_header(buf: &[u8], what: &'static str) -> Result<(u3
     Ok((u32_at(h, 4), u64_at(h, 8)))
 }
 
-/// Writes a lookup response header.
+/// Writes a lookup response header (filled locally, copied with one range
+/// check).
+#[inline]
 pub(crate) fn write_response_header(h: &mut [u8], count: u32, generation: u64) {
-    put_layout_prefix(h);
-    put_u32(h, 4, count);
-    put_u64(h, 8, generation);
+    let mut a = [0u8; LOOKUP_HDR_LEN];
+    put_layout_prefix(&mut a);
+    put_u32(&mut a, 4, count);
+    put_u64(&mut a, 8, generation);
+    h[..LOOKUP_HDR_LEN].copy_from_slice(&a);
 }
 
 /// A response string: in bounds, NUL-terminated, no NUL inside.
@@ -149,7 +155,7 @@ pub(crate) type StringField = (&'static str, u32, u32);
 /// field order. That layout is checked in one pass: the terminators where
 /// the lengths put them, and no other zero byte in between. Any other
 /// layout (or a fault) takes the string-by-string path.
-#[inline]
+#[inline(always)]
 pub(crate) fn fixed_strings<'a, const N: usize>(
     item: &'a [u8],
     hdr_len: usize,
@@ -280,6 +286,7 @@ pub(crate) fn write_labels(item: &mut [u8], fixed_end: usize, labels: &[LabelInp
 /// With no labels the item must end at `fixed_end`. Otherwise the table
 /// sits at `align8(fixed_end)` after zero padding, and the label strings are
 /// packed right after it in table order, up to the item's last byte.
+#[inline(always)]
 pub(crate) fn validate_labels(item: &[u8], hdr_len: usize, count: u16, fixed_end: usize) -> Result<usize> {
     if count == 0 {
         if fixed_end != item.len() {
@@ -310,7 +317,7 @@ pub(crate) fn validate_labels(item: &[u8], hdr_len: usize, count: u16, fixed_end
 /// entries describe `key NUL value NUL` pairs packed in table order up to
 /// the item's last byte, with no other zero byte among the strings. A block
 /// this rejects is walked again by [`check_labels`] to name the fault.
-#[inline]
+#[inline(always)]
 fn labels_well_formed(item: &[u8], table: usize, count: usize) -> bool {
     let table_end = table + count * LABEL_ENTRY_LEN;
     // An entry is two `{offset, length}` pairs, key then value: the table

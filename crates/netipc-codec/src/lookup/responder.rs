@@ -11,13 +11,14 @@
 
 use super::apps::{
     APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupEntry, AppsLookupRequestView, AppsLookupResponseBuilder,
-    AppsLookupStatus,
+    AppsLookupStatus, key_pid_checked,
 };
 use super::cgroups::{
     CGROUPS_LOOKUP_ITEM_HDR_LEN, CgroupsLookupEntry, CgroupsLookupRequestView, CgroupsLookupResponseBuilder,
-    CgroupsLookupStatus,
+    CgroupsLookupStatus, key_path_checked,
 };
 use super::common::{LabelInput, Orchestrator};
+use crate::directory::RawItems;
 use crate::error::{CodecError, Result};
 use crate::strview::StrView;
 use crate::wire::align8;
@@ -46,8 +47,9 @@ const APPS_STUB_LEN: usize = APPS_LOOKUP_ITEM_HDR_LEN + 3;
 pub struct CgroupsLookupResponder<'b, 'r> {
     b: CgroupsLookupResponseBuilder<'b>,
     request: CgroupsLookupRequestView<'r>,
-    next: u32,
-    /// The path of key `next`, looked up once.
+    /// The keys after `key`.
+    keys: RawItems<'r>,
+    /// The path of the key to answer next.
     key: Option<&'r [u8]>,
     /// Bytes that keys `next..` take as 8-aligned PAYLOAD_EXCEEDED stubs.
     suffix: usize,
@@ -58,15 +60,17 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
     /// Starts the response to `request` within `limit` bytes. Fails with
     /// `LimitExceeded` when not even a response marking every key
     /// PAYLOAD_EXCEEDED would fit (the server answers LIMIT_EXCEEDED).
+    #[inline]
     pub fn new(
         out: &'b mut Vec<u8>,
         request: CgroupsLookupRequestView<'r>,
         generation: u64,
         limit: usize,
     ) -> Result<Self> {
-        let suffix = (0..request.item_count)
-            .filter_map(|i| request.path_checked(i))
-            .map(|p| align8(cgroups_stub_len(p.len())))
+        let mut keys = request.raw_keys();
+        let suffix = keys
+            .clone()
+            .map(|k| align8(cgroups_stub_len(key_path_checked(k).len())))
             .sum::<usize>();
         let b =
             CgroupsLookupResponseBuilder::with_capacity(out, generation, limit, request.item_count as usize);
@@ -77,9 +81,9 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
         }
         Ok(Self {
             b,
-            key: request.path_checked(0),
+            key: keys.next().map(key_path_checked),
+            keys,
             request,
-            next: 0,
             suffix,
             exceeded: false,
         })
@@ -91,9 +95,9 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
     }
 
     /// Moves on to the next key.
+    #[inline]
     fn advance(&mut self) {
-        self.next += 1;
-        self.key = self.request.path_checked(self.next);
+        self.key = self.keys.next().map(key_path_checked);
     }
 
     /// The path of the next key to answer, or `None` when all are answered
@@ -177,6 +181,7 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
     }
 
     /// Completes the response. Every key must have an item by now.
+    #[inline]
     pub fn finish(self) -> Result<usize> {
         if self.b.count() != self.request.item_count {
             return Err(CodecError::InvalidInput("not every key was answered"));
@@ -190,8 +195,9 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
 pub struct AppsLookupResponder<'b, 'r> {
     b: AppsLookupResponseBuilder<'b>,
     request: AppsLookupRequestView<'r>,
-    next: u32,
-    /// The PID of key `next`, looked up once.
+    /// The keys after `key`.
+    keys: RawItems<'r>,
+    /// The PID to answer next.
     key: Option<u32>,
     suffix: usize,
     exceeded: bool,
@@ -200,6 +206,7 @@ pub struct AppsLookupResponder<'b, 'r> {
 impl<'b, 'r> AppsLookupResponder<'b, 'r> {
     /// Starts the response to `request` within `limit` bytes; fails like
     /// [`CgroupsLookupResponder::new`].
+    #[inline]
     pub fn new(
         out: &'b mut Vec<u8>,
         request: AppsLookupRequestView<'r>,
@@ -213,11 +220,12 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
         if need > limit {
             return Err(CodecError::LimitExceeded { need, limit });
         }
+        let mut keys = request.raw_keys();
         Ok(Self {
             b,
-            key: request.pid(0).ok(),
+            key: keys.next().map(key_pid_checked),
+            keys,
             request,
-            next: 0,
             suffix,
             exceeded: false,
         })
@@ -229,9 +237,9 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
     }
 
     /// Moves on to the next key.
+    #[inline]
     fn advance(&mut self) {
-        self.next += 1;
-        self.key = self.request.pid(self.next).ok();
+        self.key = self.keys.next().map(key_pid_checked);
     }
 
     /// The next PID to answer, or `None` when all are answered.
@@ -293,6 +301,7 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
     }
 
     /// Completes the response. Every key must have an item by now.
+    #[inline]
     pub fn finish(self) -> Result<usize> {
         if self.b.count() != self.request.item_count {
             return Err(CodecError::InvalidInput("not every key was answered"));

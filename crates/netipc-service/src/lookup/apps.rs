@@ -45,13 +45,15 @@ impl AppsLookupClient {
             // Every key's not-known answer must also fit the response budget.
             let floor = response_floor((APPS_LOOKUP_ITEM_HDR_LEN + 3).max(st.largest_answer));
             let keys_answerable = (self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN) / floor).max(1);
-            let mut req = AppsLookupRequestBuilder::new(&mut self.raw.request, budget);
+            // As many keys as the request budget holds and the response
+            // budget can answer.
             let first = next;
-            while next < pids.len() && req.fits() && (req.count() as usize) < keys_answerable.min(max_keys) {
-                req.add(pids[next]).map_err(ServiceError::Malformed)?;
-                next += 1;
-            }
-            let sent = req.count() as usize;
+            let sent = (pids.len() - next)
+                .min(keys_answerable.min(max_keys))
+                .min(budget.saturating_sub(LOOKUP_HDR_LEN) / (DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_LEN));
+            let mut req = AppsLookupRequestBuilder::with_capacity(&mut self.raw.request, budget, sent);
+            req.add_all(&pids[first..first + sent])
+                .map_err(ServiceError::Malformed)?;
             req.finish();
             st.next_subcall()?;
             self.raw.call(METHOD_APPS_LOOKUP, 0, 1)?;

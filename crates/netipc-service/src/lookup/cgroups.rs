@@ -69,7 +69,11 @@ impl CgroupsLookupClient {
             // A request the server can always answer: every key must fit the
             // request budget, and its not-known answer the response budget.
             let mut room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
-            let mut req = CgroupsLookupRequestBuilder::new(&mut self.raw.request, budget);
+            let mut req = CgroupsLookupRequestBuilder::with_capacity(
+                &mut self.raw.request,
+                budget,
+                (paths.len() - next).min(max_keys),
+            );
             let first = next;
             while next < paths.len() && req.fits(paths[next].as_ref()) && (req.count() as usize) < max_keys {
                 let stub = CGROUPS_LOOKUP_ITEM_HDR_LEN + paths[next].as_ref().len() + 2;

@@ -139,10 +139,8 @@ pub(crate) fn lookup_method_bench(duration: u64, scenario: &str, rps: u64) -> Re
         limiter.wait();
         let t0 = Instant::now();
         let count = if apps_kind {
-            let mut b = AppsLookupRequestBuilder::new(&mut req, buf);
-            for &p in &pids {
-                b.add(p).map_err(|e| e.to_string())?;
-            }
+            let mut b = AppsLookupRequestBuilder::with_capacity(&mut req, buf, pids.len());
+            b.add_all(&pids).map_err(|e| e.to_string())?;
             let l = b.finish();
             if apps_handler.dispatch(&req[..l], &mut resp, buf) != netipc::service::Dispatch::Done {
                 return Err("dispatch failed".into());
@@ -151,7 +149,7 @@ pub(crate) fn lookup_method_bench(duration: u64, scenario: &str, rps: u64) -> Re
                 .map_err(|e| e.to_string())?
                 .item_count
         } else {
-            let mut b = CgroupsLookupRequestBuilder::new(&mut req, buf);
+            let mut b = CgroupsLookupRequestBuilder::with_capacity(&mut req, buf, paths.len());
             for p in &paths {
                 b.add(p.as_bytes()).map_err(|e| e.to_string())?;
             }
