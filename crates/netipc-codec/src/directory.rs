@@ -338,7 +338,10 @@ impl<'b> PackedWriter<'b> {
         let len = parts.iter().map(|p| p.len()).sum();
         let at = self.reserve(len)?;
         if at > self.end {
-            self.out.resize(at, 0);
+            // Up to seven bytes of padding: one fixed-size store of zeros,
+            // cut back, is cheaper than a fill of a variable length.
+            self.out.extend_from_slice(&[0; ALIGN]);
+            self.out.truncate(at);
         }
         for p in parts {
             self.out.extend_from_slice(p);

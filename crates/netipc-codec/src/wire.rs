@@ -298,6 +298,18 @@ mod tests {
     }
 
     #[test]
+    fn the_zero_count_holds_past_a_full_block_of_words() {
+        // 255 words fill a block of the counter; count across its edges.
+        for len in [2039usize, 2040, 2041, 2047, 2048, 2049, 4087, 4096, 5003] {
+            let zeros = vec![0u8; len];
+            assert_eq!(count_zero_bytes(&zeros), len);
+            let mixed: Vec<u8> = (0..len).map(|i| (i % 3 == 0) as u8 * 0x41).collect();
+            let want = mixed.iter().filter(|&&b| b == 0).count();
+            assert_eq!(count_zero_bytes(&mixed), want, "len {len}");
+        }
+    }
+
+    #[test]
     fn reads_take_their_bytes_in_host_order() {
         let b = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
         assert_eq!(u16_at(&b, 1), u16::from_ne_bytes([2, 3]));
