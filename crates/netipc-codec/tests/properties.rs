@@ -129,19 +129,41 @@ fn label_refs(l: &[(Vec<u8>, Vec<u8>)]) -> Vec<LabelInput<'_>> {
     l.iter().map(|(k, v)| (&k[..], &v[..])).collect()
 }
 
+/// Calls `f` with `e` as builder input.
+fn with_cg_entry<R>(e: &CgEntry, f: impl FnOnce(&CgroupsLookupEntry<'_>) -> R) -> R {
+    let l = label_refs(&e.labels);
+    f(&CgroupsLookupEntry {
+        status: e.status,
+        orchestrator: Orchestrator(e.orchestrator),
+        path: &e.path,
+        name: &e.name,
+        labels: &l,
+    })
+}
+
+/// Calls `f` with `e` as builder input.
+fn with_app_entry<R>(e: &AppEntry, f: impl FnOnce(&AppsLookupEntry<'_>) -> R) -> R {
+    let l = label_refs(&e.labels);
+    f(&AppsLookupEntry {
+        pid: e.pid,
+        status: AppsLookupStatus::try_from(e.status).unwrap(),
+        cgroup_status: e.cgroup_status,
+        orchestrator: Orchestrator(e.orchestrator),
+        ppid: e.ppid,
+        uid: e.uid,
+        starttime: e.starttime,
+        comm: &e.comm,
+        cgroup_path: &e.path,
+        cgroup_name: &e.name,
+        labels: &l,
+    })
+}
+
 fn build_cg_response(generation: u64, entries: &[CgEntry]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut b = CgroupsLookupResponseBuilder::new(&mut out, generation, usize::MAX);
     for e in entries {
-        let l = label_refs(&e.labels);
-        b.add(&CgroupsLookupEntry {
-            status: e.status,
-            orchestrator: Orchestrator(e.orchestrator),
-            path: &e.path,
-            name: &e.name,
-            labels: &l,
-        })
-        .unwrap();
+        with_cg_entry(e, |e| b.add(e)).unwrap();
     }
     let n = b.finish();
     out.truncate(n);
@@ -152,25 +174,22 @@ fn build_app_response(generation: u64, entries: &[AppEntry]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut b = AppsLookupResponseBuilder::new(&mut out, generation, usize::MAX);
     for e in entries {
-        let l = label_refs(&e.labels);
-        b.add(&AppsLookupEntry {
-            pid: e.pid,
-            status: AppsLookupStatus::try_from(e.status).unwrap(),
-            cgroup_status: e.cgroup_status,
-            orchestrator: Orchestrator(e.orchestrator),
-            ppid: e.ppid,
-            uid: e.uid,
-            starttime: e.starttime,
-            comm: &e.comm,
-            cgroup_path: &e.path,
-            cgroup_name: &e.name,
-            labels: &l,
-        })
-        .unwrap();
+        with_app_entry(e, |e| b.add(e)).unwrap();
     }
     let n = b.finish();
     out.truncate(n);
     out
+}
+
+/// The strings of an entry, key and value of each label included.
+fn strings_of<'e>(fixed: [&'e mut Vec<u8>; 3], labels: &'e mut [(Vec<u8>, Vec<u8>)]) -> Vec<&'e mut Vec<u8>> {
+    let mut all: Vec<&mut Vec<u8>> = fixed.into_iter().collect();
+    for (k, v) in labels.iter_mut() {
+        all.push(k);
+        all.push(v);
+    }
+    all.retain(|s| !s.is_empty());
+    all
 }
 
 /// Runs every decoder of the crate over `b`; none may panic.
@@ -373,6 +392,70 @@ proptest! {
             let got: Vec<_> = it.labels().map(|l| (l.key.as_bytes().to_vec(), l.value.as_bytes().to_vec())).collect();
             prop_assert_eq!(&got, &e.labels);
         }
+    }
+
+    /// A builder refuses an item with a NUL inside any string with the
+    /// exact check's error, and the response is as if the item had never
+    /// been given.
+    #[test]
+    fn a_nul_in_a_cgroups_item_string_is_refused_and_taken_back(
+        generation: u64,
+        entries in prop::collection::vec(cg_entry(), 1..8),
+        at: prop::sample::Index,
+        which: prop::sample::Index,
+        pos: prop::sample::Index,
+    ) {
+        let i = at.index(entries.len());
+        let mut bad = entries[i].clone();
+        let mut unused = Vec::new();
+        let mut strings = strings_of([&mut bad.path, &mut bad.name, &mut unused], &mut bad.labels);
+        let n = strings.len();
+        let s = &mut strings[which.index(n)];
+        let p = pos.index(s.len());
+        s[p] = 0;
+        let want = with_cg_entry(&bad, |e| e.wire_len()).unwrap_err();
+        let mut out = Vec::new();
+        let mut b = CgroupsLookupResponseBuilder::new(&mut out, generation, usize::MAX);
+        for (j, e) in entries.iter().enumerate() {
+            if j == i {
+                prop_assert_eq!(with_cg_entry(&bad, |e| b.add(e)), Err(want));
+            }
+            with_cg_entry(e, |e| b.add(e)).unwrap();
+        }
+        let len = b.finish();
+        prop_assert_eq!(&out[..len], &build_cg_response(generation, &entries)[..]);
+    }
+
+    /// The same for apps items.
+    #[test]
+    fn a_nul_in_an_apps_item_string_is_refused_and_taken_back(
+        generation: u64,
+        entries in prop::collection::vec(app_entry(), 1..8),
+        bad in app_entry().prop_filter("a KNOWN item has strings", |e| e.known),
+        at: prop::sample::Index,
+        which: prop::sample::Index,
+        pos: prop::sample::Index,
+    ) {
+        let i = at.index(entries.len() + 1);
+        let mut bad = bad;
+        let mut strings = strings_of([&mut bad.comm, &mut bad.path, &mut bad.name], &mut bad.labels);
+        let n = strings.len();
+        let s = &mut strings[which.index(n)];
+        let p = pos.index(s.len());
+        s[p] = 0;
+        let want = with_app_entry(&bad, |e| e.wire_len()).unwrap_err();
+        let mut out = Vec::new();
+        let mut b = AppsLookupResponseBuilder::new(&mut out, generation, usize::MAX);
+        for j in 0..=entries.len() {
+            if j == i {
+                prop_assert_eq!(with_app_entry(&bad, |e| b.add(e)), Err(want));
+            }
+            if let Some(e) = entries.get(j) {
+                with_app_entry(e, |e| b.add(e)).unwrap();
+            }
+        }
+        let len = b.finish();
+        prop_assert_eq!(&out[..len], &build_app_response(generation, &entries)[..]);
     }
 
     #[test]
