@@ -40,6 +40,16 @@ fn snapshot(c: &mut Criterion) {
             black_box(bld.finish())
         })
     });
+    g.bench_function("build_with_capacity", |b| {
+        b.iter(|| {
+            let mut bld = CgroupsBuilder::with_capacity(&mut out, usize::MAX, items.len());
+            bld.set_header(1, 7);
+            for (h, n, p) in &items {
+                bld.add(*h, 0, 1, n.as_bytes(), p.as_bytes()).unwrap();
+            }
+            black_box(bld.finish())
+        })
+    });
     let len = {
         let mut bld = CgroupsBuilder::new(&mut out, usize::MAX);
         for (h, n, p) in &items {

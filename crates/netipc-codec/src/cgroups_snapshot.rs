@@ -11,8 +11,8 @@ use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
 use crate::wire::{
-    check_layout_prefix, fixed, no_interior_nul, nul_string, overlaps, put_layout_prefix, put_nul_string,
-    put_u32, put_u64, u32_at, u64_at,
+    check_layout_prefix, fixed, no_interior_nul, nul_string, overlaps, put_layout_prefix, put_u32, put_u64,
+    u32_at, u64_at,
 };
 
 /// Wire size of the request payload.
@@ -210,8 +210,15 @@ impl<'b> CgroupsBuilder<'b> {
     /// Starts an empty snapshot of at most `limit` payload bytes. `out` is
     /// cleared; its capacity is reused.
     pub fn new(out: &'b mut Vec<u8>, limit: usize) -> Self {
+        Self::with_capacity(out, limit, SLOTS_HINT)
+    }
+
+    /// Like `new`, with directory room for `items` items up front. More
+    /// still fit, but each time the room runs out the items written so far
+    /// move; unused room is squeezed out at `finish` (one more move).
+    pub fn with_capacity(out: &'b mut Vec<u8>, limit: usize, items: usize) -> Self {
         Self {
-            w: PackedWriter::new(out, CGROUPS_RESP_HDR_LEN, SLOTS_HINT, limit, false),
+            w: PackedWriter::new(out, CGROUPS_RESP_HDR_LEN, items, limit, false),
             systemd_enabled: 0,
             generation: 0,
         }
@@ -229,20 +236,19 @@ impl<'b> CgroupsBuilder<'b> {
         no_interior_nul(path, "path")?;
         let name_off = CGROUPS_ITEM_HDR_LEN;
         let path_off = name_off + name.len() + 1;
-        let len = path_off + path.len() + 1;
-        let item = self.w.add(len)?;
-        put_layout_prefix(item);
-        put_u32(item, 4, hash);
-        put_u32(item, 8, options);
-        put_u32(item, 12, enabled);
-        // Lengths fit in u32: the item itself passed the u32 payload check.
-        put_u32(item, 16, name_off as u32);
-        put_u32(item, 20, name.len() as u32);
-        put_u32(item, 24, path_off as u32);
-        put_u32(item, 28, path.len() as u32);
-        put_nul_string(item, name_off, name);
-        put_nul_string(item, path_off, path);
-        Ok(())
+        // The header is filled locally; the item is then copied onto the
+        // payload in its parts. Offsets and lengths that do not fit a u32
+        // make the item too large for the u32 payload check of `push_parts`.
+        let mut h = [0u8; CGROUPS_ITEM_HDR_LEN];
+        put_layout_prefix(&mut h);
+        put_u32(&mut h, 4, hash);
+        put_u32(&mut h, 8, options);
+        put_u32(&mut h, 12, enabled);
+        put_u32(&mut h, 16, name_off as u32);
+        put_u32(&mut h, 20, name.len() as u32);
+        put_u32(&mut h, 24, path_off as u32);
+        put_u32(&mut h, 28, path.len() as u32);
+        self.w.push_parts([&h, name, &[0], path, &[0]])
     }
 
     /// Whether an item was refused because it did not fit the budget
@@ -314,7 +320,7 @@ pub struct CgroupsSnapshot {
 impl CgroupsSnapshot {
     /// Encodes the snapshot into `out` within `limit` bytes; returns the length.
     pub fn encode(&self, out: &mut Vec<u8>, limit: usize) -> Result<usize> {
-        let mut b = CgroupsBuilder::new(out, limit);
+        let mut b = CgroupsBuilder::with_capacity(out, limit, self.items.len());
         b.set_header(self.systemd_enabled, self.generation);
         for it in &self.items {
             b.add(

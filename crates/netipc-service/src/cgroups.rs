@@ -75,7 +75,10 @@ impl ServiceHandler for Handler {
         let Some(handle) = &self.handle else {
             return Dispatch::Failed;
         };
-        let mut builder = CgroupsBuilder::new(out, limit);
+        // Directory room for as many items as this thread's last snapshot
+        // had: snapshots change slowly, and room that runs out makes the
+        // items written so far move.
+        let mut builder = CgroupsBuilder::with_capacity(out, limit, LAST_ITEMS.get());
         let ok = handle(&req, &mut builder);
         if builder.overflowed() {
             return Dispatch::Overflow;
@@ -83,9 +86,18 @@ impl ServiceHandler for Handler {
         if !ok {
             return Dispatch::Failed;
         }
+        LAST_ITEMS.set((builder.count() as usize).max(MIN_ITEMS_HINT));
         builder.finish();
         Dispatch::Done
     }
+}
+
+/// Directory room a session thread's first snapshot starts with.
+const MIN_ITEMS_HINT: usize = 64;
+
+thread_local! {
+    /// Items of the last snapshot built on this thread (a session's).
+    static LAST_ITEMS: std::cell::Cell<usize> = const { std::cell::Cell::new(MIN_ITEMS_HINT) };
 }
 
 /// A managed `cgroups-snapshot` server.
