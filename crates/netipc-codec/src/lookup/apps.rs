@@ -202,6 +202,17 @@ impl<'b> AppsLookupRequestBuilder<'b> {
 
     /// Appends a PID key for each of `pids`, in order: all of them, or,
     /// when they do not all fit the budget, none (`LimitExceeded`).
+    ///
+    /// ```
+    /// use netipc_codec::lookup::{AppsLookupRequestBuilder, AppsLookupRequestView};
+    ///
+    /// let mut buf = Vec::new();
+    /// let mut b = AppsLookupRequestBuilder::with_capacity(&mut buf, 4096, 3);
+    /// b.add_all(&[1, 42, 4242]).unwrap();
+    /// let len = b.finish();
+    /// let view = AppsLookupRequestView::decode(&buf[..len]).unwrap();
+    /// assert_eq!(view.iter().collect::<Vec<u32>>(), [1, 42, 4242]);
+    /// ```
     pub fn add_all(&mut self, pids: &[u32]) -> Result<()> {
         let keys = self.w.add_run(pids.len(), APPS_LOOKUP_KEY_LEN)?;
         for (key, &pid) in keys.chunks_exact_mut(APPS_LOOKUP_KEY_LEN).zip(pids) {
