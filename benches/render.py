@@ -86,29 +86,34 @@ out.append("""
   spins, because a reference peer may be asleep. On a shared file mapping
   that call costs about 270 ns here with nobody waiting
   (`cargo bench --bench transport -- shm_publish`; a bare `getppid` costs
-  about 120 ns), and a round trip makes two of them. Each side is inside its
-  own wake when the peer's next message lands, so a round trip cannot take
+  about 120 ns): the kernel pins the page to find the futex
+  (`gup_fast_fallback` and `get_futex_key` alone are a quarter of a split
+  profile). A round trip makes two wakes, and each side is inside its own
+  wake when the peer's next message lands, so a round trip cannot take
   much less than one wake plus the server's turnaround: about 2.5 M round
-  trips per second. Our pair reaches 1.7-2.2 M between runs, and each of
-  our sides paired with the reference's about 2.3 M. A two-process
-  ping-pong on one cache line without wakes runs at 12-27 M per second on
-  this machine class; the whole gap is the wake the protocol requires.
-  The reference's own figure varies fourfold between runs (its receivers
-  often sleep), so the ratio does too.
+  trips per second. Our pair reaches 2.1-2.3 M (1.5 M in a slow run), at
+  about 0.9 us of CPU per request against the reference's 2.1 us. A
+  two-process ping-pong on one cache line without wakes runs at 12-27 M per
+  second on this machine class; the gap is the wake the protocol requires,
+  and skipping wakes would break reference peers that sleep. The
+  reference's own figure varies fourfold between runs (its receivers often
+  sleep), so the ratio does too: 4-12x in this stop's runs.
 - **One vCPU, socket scenarios.** With both processes on one vCPU every
-  round trip is two `sendmsg`, two `recvmsg` and two context switches. A
-  profile of our pair shows over 80 % of the time in the kernel (socket
-  buffers, memory-cgroup accounting, the scheduler) and under 10 % in
-  either process's own code. We hand the CPU over with `sched_yield`
-  instead of the reference's `poll` and sleep/wake-up (a blocking receive
-  measured 20 % slower), which is where our margin comes from; what is left
-  is the kernel's fixed cost, the same for both drivers.
-- **Lookup methods.** These run the codec alone: a request built, decoded,
-  answered through the typed handler and the response decoded, with every
-  rule of the layout checked on both sides, as the reference does. Our
-  margin comes from one-pass checks of directories, fixed strings and
-  label blocks; apps items, with three short strings and one label, leave
-  the least to gain.""")
+  round trip of our pair is two `sendmsg`, two `sched_yield`, two
+  `recvmsg` and two context switches (counted with the kernel's syscall
+  tracepoints; the reference makes seven calls, three of them `poll`). A
+  profile shows over 80 % of the time in the kernel (socket buffers,
+  memory-cgroup accounting, the scheduler) and about 6 % in each
+  process's own code: code of no cost at all would gain 12 %. We hand
+  the CPU over with `sched_yield` instead of a sleep and wake-up (a
+  blocking receive measured 20 % slower), which is where our margin comes
+  from; what is left is the kernel's fixed cost, the same for both drivers.
+- **Lookup methods with one key** (`apps-lookup-mixed-1`, not in the
+  matrix): about 0.93x. A call takes 145-160 ns on either side, and the
+  driver's three clock reads per call (the reference driver makes the same
+  three) are 40 % of it, which leaves the fixed work of a request, a
+  dispatch and a response little to gain from; from 16 keys up every
+  lookup method scenario meets the target.""")
 out.append("""
 ## Pairing with another driver
 
