@@ -374,8 +374,8 @@ impl<'b> PackedWriter<'b> {
         if need > self.cap {
             return Err(self.refuse(need));
         }
-        while self.count + n > self.slots {
-            self.grow_directory();
+        if self.count + n > self.slots {
+            self.grow_directory(self.count + n);
         }
         let at = align8(self.end);
         let first = at - self.packed_start();
@@ -402,7 +402,7 @@ impl<'b> PackedWriter<'b> {
             return Err(self.refuse(need));
         }
         if self.count == self.slots {
-            self.grow_directory();
+            self.grow_directory(self.count + 1);
         }
         // The packed area starts 8-aligned, so aligning the absolute end
         // aligns the offset within the area.
@@ -434,9 +434,11 @@ impl<'b> PackedWriter<'b> {
         }
     }
 
+    /// Makes room for at least `slots` directory entries, doubling the room
+    /// at least (the packed area moves right once).
     #[cold]
-    fn grow_directory(&mut self) {
-        let new_slots = (self.slots * 2).max(4);
+    fn grow_directory(&mut self, slots: usize) {
+        let new_slots = (self.slots * 2).max(4).max(slots);
         let delta = (new_slots - self.slots) * DIR_ENTRY_SIZE;
         let start = self.packed_start();
         self.out.resize(self.end + delta, 0);
