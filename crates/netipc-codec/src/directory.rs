@@ -365,6 +365,10 @@ impl<'b> PackedWriter<'b> {
     /// Either all are added or, when they do not all fit, none.
     pub(crate) fn add_run(&mut self, n: usize, item_len: usize) -> Result<&mut [u8]> {
         debug_assert_eq!(item_len % ALIGN, 0);
+        if n == 0 {
+            // Nothing to align for: the payload must not grow.
+            return Ok(&mut []);
+        }
         let run = n.saturating_mul(item_len);
         let need = self
             .hdr_len

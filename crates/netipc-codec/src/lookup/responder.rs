@@ -51,7 +51,8 @@ pub struct CgroupsLookupResponder<'b, 'r> {
     keys: RawItems<'r>,
     /// The path of the key to answer next.
     key: Option<&'r [u8]>,
-    /// Bytes that keys `next..` take as 8-aligned PAYLOAD_EXCEEDED stubs.
+    /// Bytes that `key` and the keys after it take as 8-aligned
+    /// PAYLOAD_EXCEEDED stubs.
     suffix: usize,
     exceeded: bool,
 }
@@ -199,6 +200,8 @@ pub struct AppsLookupResponder<'b, 'r> {
     keys: RawItems<'r>,
     /// The PID to answer next.
     key: Option<u32>,
+    /// Bytes that `key` and the keys after it take as 8-aligned
+    /// PAYLOAD_EXCEEDED stubs.
     suffix: usize,
     exceeded: bool,
 }
