@@ -4,8 +4,8 @@
 
 use crate::error::{Result, TransportError};
 use crate::handshake::SessionParams;
+use crate::inflight::InFlight;
 use netipc_codec::{BatchView, CHUNK_HEADER_LEN, ChunkHeader, ChunkPlan, HEADER_LEN, Header, Kind};
-use std::collections::HashSet;
 use std::time::Instant;
 
 /// Moves whole packets (message boundaries preserved).
@@ -40,7 +40,7 @@ pub(crate) struct Framer {
     role: Role,
     recv_buf: Vec<u8>,
     last: core::ops::Range<usize>,
-    inflight: HashSet<u64>,
+    inflight: InFlight,
 }
 
 impl Framer {
@@ -50,7 +50,7 @@ impl Framer {
             role,
             recv_buf: Vec::new(),
             last: 0..0,
-            inflight: HashSet::new(),
+            inflight: InFlight::default(),
         }
     }
 
@@ -126,7 +126,7 @@ impl Framer {
 
     fn finish_send(&mut self, id: u64, result: Result<()>) -> Result<()> {
         if result.is_err() && self.role == Role::Client {
-            self.inflight.remove(&id);
+            self.inflight.remove(id);
         }
         result
     }
@@ -204,7 +204,7 @@ impl Framer {
         if header.is_batch() && header.item_count > 1 {
             BatchView::decode(&self.recv_buf[payload], header.item_count)?;
         }
-        if self.role == Role::Client && !self.inflight.remove(&header.message_id) {
+        if self.role == Role::Client && !self.inflight.remove(header.message_id) {
             return Err(TransportError::Protocol("response to no request in flight"));
         }
         Ok(())

@@ -37,6 +37,7 @@ mod config;
 mod error;
 mod framing;
 pub mod handshake;
+mod inflight;
 pub mod names;
 #[cfg(unix)]
 pub mod posix;
