@@ -170,6 +170,80 @@ fn apps_payload_exceeded_suffix() {
     assert!(st[k..].iter().all(|s| *s == AppsLookupStatus::PayloadExceeded));
 }
 
+/// Once the budget has run out, every answer, KNOWN or not, is taken as
+/// PAYLOAD_EXCEEDED (the rest is marked already), not refused.
+#[test]
+fn answers_after_the_budget_ran_out_are_payload_exceeded() {
+    let mut req = Vec::new();
+    let mut b = AppsLookupRequestBuilder::new(&mut req, usize::MAX);
+    b.add_all(&[1, 2, 3]).unwrap();
+    let n = b.finish();
+    let view = AppsLookupRequestView::decode(&req[..n]).unwrap();
+    let mut out = Vec::new();
+    // Room for the first answer (65 bytes, 72 aligned) beside the two
+    // stubs (63, 64 aligned), not for a second answer.
+    let mut r = AppsLookupResponder::new(&mut out, view, 1, 16 + 3 * 8 + 72 + 2 * 64 + 4).unwrap();
+    let known = |pid| AppsLookupEntry {
+        pid,
+        status: AppsLookupStatus::Known,
+        cgroup_status: CgroupStatus::HostRoot,
+        orchestrator: Orchestrator::UNKNOWN,
+        ppid: 1,
+        uid: 0,
+        starttime: 0,
+        comm: b"ok",
+        cgroup_path: b"",
+        cgroup_name: b"",
+        labels: &[],
+    };
+    assert_eq!(r.answer(&known(1)), Ok(Placed::Answered));
+    assert_eq!(r.answer(&known(2)), Ok(Placed::PayloadExceeded));
+    assert_eq!(r.next_key(), None);
+    assert_eq!(
+        r.not_known(AppsLookupStatus::Unknown),
+        Ok(Placed::PayloadExceeded)
+    );
+    assert_eq!(r.answer(&known(3)), Ok(Placed::PayloadExceeded));
+    let n = r.finish().unwrap();
+    let v = AppsLookupResponseView::decode(&out[..n]).unwrap();
+    let st: Vec<_> = v.iter().map(|i| (i.pid, i.status)).collect();
+    assert_eq!(
+        st,
+        [
+            (1, AppsLookupStatus::Known),
+            (2, AppsLookupStatus::PayloadExceeded),
+            (3, AppsLookupStatus::PayloadExceeded)
+        ]
+    );
+
+    let req = cg_request(&[b"/a", b"/b"]);
+    let view = CgroupsLookupRequestView::decode(&req).unwrap();
+    let mut r = CgroupsLookupResponder::new(&mut out, view, 1, 16 + 2 * 8 + 2 * 40 + 8).unwrap();
+    let labels: [LabelInput<'_>; 1] = [(b"k", b"a fairly long label value")];
+    assert_eq!(
+        r.known(Orchestrator::K8S, b"a-name-that-does-not-fit", &labels),
+        Ok(Placed::Oversized)
+    );
+    assert_eq!(
+        r.known(Orchestrator::K8S, b"a-name-that-does-not-fit", &labels),
+        Ok(Placed::PayloadExceeded)
+    );
+    assert_eq!(
+        r.not_known(CgroupsLookupStatus::UnknownPermanent),
+        Ok(Placed::PayloadExceeded)
+    );
+    let n = r.finish().unwrap();
+    let v = CgroupsLookupResponseView::decode(&out[..n]).unwrap();
+    let st: Vec<_> = v.iter().map(|i| i.status).collect();
+    assert_eq!(
+        st,
+        [
+            CgroupsLookupStatus::OversizedItem,
+            CgroupsLookupStatus::PayloadExceeded
+        ]
+    );
+}
+
 #[test]
 fn stitching_by_item_bytes() {
     let mut a = Vec::new();

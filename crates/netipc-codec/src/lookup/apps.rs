@@ -442,6 +442,25 @@ impl<'b> AppsLookupResponseBuilder<'b> {
         Ok(())
     }
 
+    /// Appends the non-KNOWN item of `pid` (`status` is not KNOWN): the PID,
+    /// the status and every other field at its required empty value. The
+    /// bytes of `add(&AppsLookupEntry::not_known(pid, status))`.
+    #[inline]
+    pub(crate) fn add_stub(&mut self, pid: u32, status: AppsLookupStatus) -> Result<()> {
+        debug_assert_ne!(status, AppsLookupStatus::Known);
+        let hdr = APPS_LOOKUP_ITEM_HDR_LEN;
+        // Header, then three empty strings: three NULs.
+        let mut item = [0u8; APPS_LOOKUP_ITEM_HDR_LEN + 3];
+        put_u16(&mut item, 0, 1);
+        put_u16(&mut item, 2, status as u16);
+        put_u32(&mut item, 8, pid);
+        put_u32(&mut item, 16, UID_UNSET);
+        put_u32(&mut item, 32, hdr as u32);
+        put_u32(&mut item, 40, hdr as u32 + 1);
+        put_u32(&mut item, 48, hdr as u32 + 2);
+        self.w.push(&item)
+    }
+
     /// Whether an item was refused because it did not fit the budget
     /// (a server answers such a request with LIMIT_EXCEEDED).
     pub fn overflowed(&self) -> bool {

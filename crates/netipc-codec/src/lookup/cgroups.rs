@@ -364,6 +364,22 @@ impl<'b> CgroupsLookupResponseBuilder<'b> {
         Ok(())
     }
 
+    /// Appends the item of a path from a decoded request (checked already)
+    /// with no name, orchestrator or labels: the form of every non-KNOWN
+    /// answer. The bytes of `add(&CgroupsLookupEntry::unknown(path, status))`.
+    #[inline]
+    pub(crate) fn add_stub(&mut self, path: &[u8], status: CgroupsLookupStatus) -> Result<()> {
+        let path_off = CGROUPS_LOOKUP_ITEM_HDR_LEN;
+        let mut h = [0u8; CGROUPS_LOOKUP_ITEM_HDR_LEN];
+        put_u16(&mut h, 0, 1);
+        put_u16(&mut h, 2, status as u16);
+        put_u32(&mut h, 8, path_off as u32);
+        put_u32(&mut h, 12, path.len() as u32);
+        put_u32(&mut h, 16, (path_off + path.len() + 1) as u32);
+        // The path and the empty name, each with its NUL.
+        self.w.push_parts([&h, path, &[0, 0]])
+    }
+
     /// Whether an item was refused because it did not fit the budget
     /// (a server answers such a request with LIMIT_EXCEEDED).
     pub fn overflowed(&self) -> bool {

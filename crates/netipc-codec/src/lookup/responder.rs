@@ -128,7 +128,14 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
     /// Answers the next key with a non-KNOWN status (UNKNOWN_RETRY_LATER,
     /// UNKNOWN_PERMANENT, OVERSIZED_ITEM).
     pub fn not_known(&mut self, status: CgroupsLookupStatus) -> Result<Placed> {
-        self.answer(status, Orchestrator::UNKNOWN, b"", &[])
+        if self.exceeded {
+            return Ok(Placed::PayloadExceeded);
+        }
+        let path = self
+            .key
+            .ok_or(CodecError::InvalidInput("every key is answered"))?;
+        // The path came from the decoded request: the item is always valid.
+        self.place(cgroups_stub_len(path.len()), path, |b| b.add_stub(path, status))
     }
 
     fn answer(
@@ -152,33 +159,46 @@ impl<'b, 'r> CgroupsLookupResponder<'b, 'r> {
             labels,
         };
         let len = entry.wire_len_trusting_path()?;
-        let stub = align8(cgroups_stub_len(path.len()));
-        let after = self.suffix - stub;
-        let total = self.request.item_count as usize;
-        let placed = if self.b.fits_before_suffix(len, after, total) {
-            self.b.add_sized(&entry, len)?;
-            Placed::Answered
-        } else if self.b.count() == 0 {
-            let stub = CgroupsLookupEntry::unknown(path, CgroupsLookupStatus::OversizedItem);
-            self.b.add_sized(&stub, cgroups_stub_len(path.len()))?;
-            Placed::Oversized
-        } else {
-            self.mark_rest_exceeded()?;
-            return Ok(Placed::PayloadExceeded);
-        };
-        self.suffix = after;
-        self.advance();
-        Ok(placed)
+        self.place(len, path, |b| b.add_sized(&entry, len))
     }
 
-    fn mark_rest_exceeded(&mut self) -> Result<()> {
+    /// Writes the answer of `len` bytes to the key `path` with `write` if it
+    /// fits beside the stubs of the later keys; else marks it OVERSIZED_ITEM
+    /// (first item) or it and the rest PAYLOAD_EXCEEDED.
+    #[inline(always)]
+    fn place(
+        &mut self,
+        len: usize,
+        path: &[u8],
+        write: impl FnOnce(&mut CgroupsLookupResponseBuilder<'b>) -> Result<()>,
+    ) -> Result<Placed> {
+        let after = self.suffix - align8(cgroups_stub_len(path.len()));
+        let total = self.request.item_count as usize;
+        if !self.b.fits_before_suffix(len, after, total) {
+            return self.out_of_room(path, after);
+        }
+        write(&mut self.b)?;
+        self.suffix = after;
+        self.advance();
+        Ok(Placed::Answered)
+    }
+
+    /// The answer to `path` does not fit: OVERSIZED_ITEM if it is the first
+    /// item, else it and the rest are PAYLOAD_EXCEEDED.
+    #[cold]
+    fn out_of_room(&mut self, path: &[u8], after: usize) -> Result<Placed> {
+        if self.b.count() == 0 {
+            self.b.add_stub(path, CgroupsLookupStatus::OversizedItem)?;
+            self.suffix = after;
+            self.advance();
+            return Ok(Placed::Oversized);
+        }
         self.exceeded = true;
         while let Some(path) = self.key {
-            let stub = CgroupsLookupEntry::unknown(path, CgroupsLookupStatus::PayloadExceeded);
-            self.b.add_sized(&stub, cgroups_stub_len(path.len()))?;
+            self.b.add_stub(path, CgroupsLookupStatus::PayloadExceeded)?;
             self.advance();
         }
-        Ok(())
+        Ok(Placed::PayloadExceeded)
     }
 
     /// Completes the response. Every key must have an item by now.
@@ -270,37 +290,60 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
             return Err(CodecError::InvalidInput("an answer must echo its request PID"));
         }
         let len = entry.wire_len()?;
-        let after = self.suffix - align8(APPS_STUB_LEN);
-        let total = self.request.item_count as usize;
-        let placed = if self.b.fits_before_suffix(len, after, total) {
-            self.b.add_sized(entry, len)?;
-            Placed::Answered
-        } else if self.b.count() == 0 {
-            self.b
-                .add(&AppsLookupEntry::not_known(pid, AppsLookupStatus::OversizedItem))?;
-            Placed::Oversized
-        } else {
-            self.exceeded = true;
-            while let Some(pid) = self.key {
-                self.b.add(&AppsLookupEntry::not_known(
-                    pid,
-                    AppsLookupStatus::PayloadExceeded,
-                ))?;
-                self.advance();
-            }
-            return Ok(Placed::PayloadExceeded);
-        };
-        self.suffix = after;
-        self.advance();
-        Ok(placed)
+        self.place(len, |b| b.add_sized(entry, len))
     }
 
     /// Answers the next PID with a non-KNOWN status.
     pub fn not_known(&mut self, status: AppsLookupStatus) -> Result<Placed> {
+        if self.exceeded {
+            return Ok(Placed::PayloadExceeded);
+        }
         let pid = self
             .key
             .ok_or(CodecError::InvalidInput("every key is answered"))?;
-        self.answer(&AppsLookupEntry::not_known(pid, status))
+        if status == AppsLookupStatus::Known {
+            // A KNOWN PID needs its fields: the full check names the rule.
+            return self.answer(&AppsLookupEntry::not_known(pid, status));
+        }
+        self.place(APPS_STUB_LEN, |b| b.add_stub(pid, status))
+    }
+
+    /// Writes the answer of `len` bytes to the next PID with `write` if it
+    /// fits beside the stubs of the later keys; else marks it OVERSIZED_ITEM
+    /// (first item) or it and the rest PAYLOAD_EXCEEDED.
+    #[inline(always)]
+    fn place(
+        &mut self,
+        len: usize,
+        write: impl FnOnce(&mut AppsLookupResponseBuilder<'b>) -> Result<()>,
+    ) -> Result<Placed> {
+        let after = self.suffix - align8(APPS_STUB_LEN);
+        let total = self.request.item_count as usize;
+        if !self.b.fits_before_suffix(len, after, total) {
+            return self.out_of_room();
+        }
+        write(&mut self.b)?;
+        self.suffix = after;
+        self.advance();
+        Ok(Placed::Answered)
+    }
+
+    /// The next PID's answer does not fit: OVERSIZED_ITEM if it is the first
+    /// item, else it and the rest are PAYLOAD_EXCEEDED.
+    #[cold]
+    fn out_of_room(&mut self) -> Result<Placed> {
+        if let (0, Some(pid)) = (self.b.count(), self.key) {
+            self.b.add_stub(pid, AppsLookupStatus::OversizedItem)?;
+            self.suffix -= align8(APPS_STUB_LEN);
+            self.advance();
+            return Ok(Placed::Oversized);
+        }
+        self.exceeded = true;
+        while let Some(pid) = self.key {
+            self.b.add_stub(pid, AppsLookupStatus::PayloadExceeded)?;
+            self.advance();
+        }
+        Ok(Placed::PayloadExceeded)
     }
 
     /// Completes the response. Every key must have an item by now.
@@ -310,5 +353,47 @@ impl<'b, 'r> AppsLookupResponder<'b, 'r> {
             return Err(CodecError::InvalidInput("not every key was answered"));
         }
         Ok(self.b.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cgroups_status() -> impl Strategy<Value = CgroupsLookupStatus> {
+        (0u16..5).prop_map(|s| CgroupsLookupStatus::try_from(s).unwrap())
+    }
+
+    proptest! {
+        /// The stubs the responders write are the bytes the checked
+        /// builders write for the same answers, in any position.
+        #[test]
+        fn stubs_are_the_checked_items(
+            pids in prop::collection::vec(any::<u32>(), 1..6),
+            apps_status in 1u16..4,
+            paths in prop::collection::vec(prop::collection::vec(1u8..=255, 1..40), 1..6),
+            status in cgroups_status(),
+        ) {
+            let apps_status = AppsLookupStatus::try_from(apps_status).unwrap();
+            let (mut fast, mut checked) = (Vec::new(), Vec::new());
+            let mut f = AppsLookupResponseBuilder::new(&mut fast, 3, usize::MAX);
+            let mut c = AppsLookupResponseBuilder::new(&mut checked, 3, usize::MAX);
+            for &pid in &pids {
+                f.add_stub(pid, apps_status).unwrap();
+                c.add(&AppsLookupEntry::not_known(pid, apps_status)).unwrap();
+            }
+            let (n, m) = (f.finish(), c.finish());
+            prop_assert_eq!(&fast[..n], &checked[..m]);
+
+            let mut f = CgroupsLookupResponseBuilder::new(&mut fast, 3, usize::MAX);
+            let mut c = CgroupsLookupResponseBuilder::new(&mut checked, 3, usize::MAX);
+            for p in &paths {
+                f.add_stub(p, status).unwrap();
+                c.add(&CgroupsLookupEntry::unknown(p, status)).unwrap();
+            }
+            let (n, m) = (f.finish(), c.finish());
+            prop_assert_eq!(&fast[..n], &checked[..m]);
+        }
     }
 }
