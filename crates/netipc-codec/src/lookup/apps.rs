@@ -194,6 +194,7 @@ impl<'b> AppsLookupRequestBuilder<'b> {
     }
 
     /// Appends a PID key.
+    #[inline]
     pub fn add(&mut self, pid: u32) -> Result<()> {
         let mut key = [0u8; APPS_LOOKUP_KEY_LEN];
         put_u32(&mut key, 0, pid);

@@ -167,6 +167,7 @@ impl<'b> CgroupsLookupRequestBuilder<'b> {
     }
 
     /// Appends a path key. The path must be non-empty and NUL-free.
+    #[inline]
     pub fn add(&mut self, path: &[u8]) -> Result<()> {
         if path.is_empty() {
             return Err(CodecError::InvalidInput("lookup path is empty"));
