@@ -58,7 +58,7 @@ impl CacheSnapshot {
     ) -> Option<&'a CgroupsItem> {
         while i != NONE {
             let item = &items[i as usize];
-            if item.name.as_bytes() == name {
+            if same_bytes(item.name.as_bytes(), name) {
                 return Some(item);
             }
             i = chain[i as usize];
@@ -99,6 +99,24 @@ impl CacheSnapshot {
     }
 }
 
+/// Whether `a` and `b` hold the same bytes. Cgroup names are mostly short:
+/// up to 16 bytes they are compared as two words that overlap when the
+/// names are shorter, instead of through a call to `memcmp`.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 /// A cheap, cloneable handle through which any thread reads the latest
 /// snapshot. The `Arc` returned by [`CacheReader::guard`] is the read guard:
 /// the snapshot it points to is never changed or freed while it is held,
@@ -122,5 +140,33 @@ impl CacheReader {
     /// The latest published snapshot.
     pub fn guard(&self) -> Arc<CacheSnapshot> {
         Arc::clone(&self.slot.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-wise comparison agrees with `==` at every length, for
+        /// equal names and for names that differ in any one byte.
+        #[test]
+        fn same_bytes_agrees_with_eq(
+            a in prop::collection::vec(any::<u8>(), 0..40),
+            other_len in 0usize..40,
+            flip in any::<prop::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            prop_assert!(same_bytes(&a, &a.clone()));
+            if !a.is_empty() {
+                let mut b = a.clone();
+                let at = flip.index(b.len());
+                b[at] ^= 1 << bit;
+                prop_assert!(!same_bytes(&a, &b));
+            }
+            let c = vec![7u8; other_len];
+            prop_assert_eq!(same_bytes(&a, &c), a == c);
+        }
     }
 }
