@@ -240,12 +240,38 @@ pub(crate) fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
 /// Writes `s` and a NUL at `off` of `item`; returns the offset after the NUL.
 #[inline]
 pub(crate) fn put_nul_string(item: &mut [u8], off: usize, s: &[u8]) -> usize {
-    // Empty strings are common (non-KNOWN items): skip the copy call.
-    if !s.is_empty() {
-        item[off..off + s.len()].copy_from_slice(s);
-    }
+    copy_short(&mut item[off..off + s.len()], s);
     item[off + s.len()] = 0;
     off + s.len() + 1
+}
+
+/// Copies `src` into `dst` (of the same length). Names and paths are mostly
+/// short: up to 32 bytes the copy is two fixed-size moves that overlap when
+/// the string is shorter, instead of a call to `memcpy`.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..].copy_from_slice(&src[n - 4..]);
+        }
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+        17..=32 => {
+            dst[..16].copy_from_slice(&src[..16]);
+            dst[n - 16..].copy_from_slice(&src[n - 16..]);
+        }
+        _ => dst.copy_from_slice(src),
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +332,17 @@ mod tests {
             let mixed: Vec<u8> = (0..len).map(|i| (i % 3 == 0) as u8 * 0x41).collect();
             let want = mixed.iter().filter(|&&b| b == 0).count();
             assert_eq!(count_zero_bytes(&mixed), want, "len {len}");
+        }
+    }
+
+    #[test]
+    fn short_copies_copy_every_byte_and_nothing_else() {
+        for n in 0..=70usize {
+            let src: Vec<u8> = (0..n).map(|i| i as u8 + 1).collect();
+            let mut dst = vec![0xeeu8; n + 2];
+            copy_short(&mut dst[1..1 + n], &src);
+            assert_eq!(&dst[1..1 + n], &src[..], "len {n}");
+            assert_eq!((dst[0], dst[n + 1]), (0xee, 0xee), "len {n}: wrote outside");
         }
     }
 
