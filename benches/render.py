@@ -91,10 +91,11 @@ out.append("""
   profile). A round trip makes two wakes, and each side is inside its own
   wake when the peer's next message lands, so a round trip cannot take
   much less than one wake plus the server's turnaround: about 2.5 M round
-  trips per second. Our pair reaches 2.2-2.5 M in short runs and 1.2-1.7 M
-  in stretches of back-to-back load on both vCPUs (the mixed pairs slow
-  down alike, so it is the host, not the code), at about 0.9-1.2 us of CPU
-  per request against the reference's 1.75-2.1 us. A
+  trips per second. Our pair reaches 2.2-2.5 M, at about 0.9 us of CPU per
+  request against the reference's 1.75-2.1 us. (Earlier matrices showed
+  1.5 M: rare host stalls of a vCPU were taken for a peer on the same CPU
+  and switched the waits to yielding first; an arrival now counts as that
+  only when it comes within two yields.) A
   two-process ping-pong on one cache line without wakes runs at 12-27 M per
   second on this machine class; the gap is the wake the protocol requires,
   and skipping wakes would break reference peers that sleep. The
