@@ -92,7 +92,7 @@ out.append("""
   wake when the peer's next message lands, so a round trip cannot take
   much less than one wake plus the server's turnaround: about 2.5 M round
   trips per second. Our pair reaches 2.2-2.5 M, at about 0.9 us of CPU per
-  request against the reference's 1.75-2.1 us. (Earlier matrices showed
+  request against the reference's 1.75-2.8 us. (Earlier matrices showed
   1.5 M: rare host stalls of a vCPU were taken for a peer on the same CPU
   and switched the waits to yielding first; an arrival now counts as that
   only when it comes within two yields.) A
