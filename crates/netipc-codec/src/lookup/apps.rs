@@ -303,6 +303,32 @@ impl<'x> AppsLookupEntry<'x> {
             APPS_LOOKUP_ITEM_HDR_LEN + self.comm.len() + self.cgroup_path.len() + self.cgroup_name.len() + 3;
         item_len_with_labels(fixed_end, self.labels)
     }
+
+    /// The item's fixed header, with its strings laid back to back after it
+    /// (filled locally: constant offsets, no range checks).
+    #[inline]
+    fn header(&self) -> [u8; APPS_LOOKUP_ITEM_HDR_LEN] {
+        let comm_off = APPS_LOOKUP_ITEM_HDR_LEN;
+        let path_off = comm_off + self.comm.len() + 1;
+        let name_off = path_off + self.cgroup_path.len() + 1;
+        let mut h = [0u8; APPS_LOOKUP_ITEM_HDR_LEN];
+        put_u16(&mut h, 0, 1);
+        put_u16(&mut h, 2, self.status as u16);
+        put_u16(&mut h, 4, self.orchestrator.0);
+        put_u16(&mut h, 6, self.cgroup_status as u16);
+        put_u32(&mut h, 8, self.pid);
+        put_u32(&mut h, 12, self.ppid);
+        put_u32(&mut h, 16, self.uid);
+        put_u64(&mut h, 24, self.starttime);
+        put_u32(&mut h, 32, comm_off as u32);
+        put_u32(&mut h, 36, self.comm.len() as u32);
+        put_u32(&mut h, 40, path_off as u32);
+        put_u32(&mut h, 44, self.cgroup_path.len() as u32);
+        put_u32(&mut h, 48, name_off as u32);
+        put_u32(&mut h, 52, self.cgroup_name.len() as u32);
+        put_u16(&mut h, 56, self.labels.len() as u16);
+        h
+    }
 }
 
 /// The header fields the status rules look at.
@@ -414,52 +440,23 @@ impl<'b> AppsLookupResponseBuilder<'b> {
     #[inline]
     pub(crate) fn add_sized(&mut self, e: &AppsLookupEntry<'_>, len: usize) -> Result<()> {
         let item = self.w.add(len)?;
+        item[..APPS_LOOKUP_ITEM_HDR_LEN].copy_from_slice(&e.header());
         let comm_off = APPS_LOOKUP_ITEM_HDR_LEN;
-        let path_off = comm_off + e.comm.len() + 1;
-        let name_off = path_off + e.cgroup_path.len() + 1;
-        // The fixed header is filled in a local array (constant offsets, no
-        // range checks) and copied in one go.
-        let mut h = [0u8; APPS_LOOKUP_ITEM_HDR_LEN];
-        put_u16(&mut h, 0, 1);
-        put_u16(&mut h, 2, e.status as u16);
-        put_u16(&mut h, 4, e.orchestrator.0);
-        put_u16(&mut h, 6, e.cgroup_status as u16);
-        put_u32(&mut h, 8, e.pid);
-        put_u32(&mut h, 12, e.ppid);
-        put_u32(&mut h, 16, e.uid);
-        put_u64(&mut h, 24, e.starttime);
-        put_u32(&mut h, 32, comm_off as u32);
-        put_u32(&mut h, 36, e.comm.len() as u32);
-        put_u32(&mut h, 40, path_off as u32);
-        put_u32(&mut h, 44, e.cgroup_path.len() as u32);
-        put_u32(&mut h, 48, name_off as u32);
-        put_u32(&mut h, 52, e.cgroup_name.len() as u32);
-        put_u16(&mut h, 56, e.labels.len() as u16);
-        item[..APPS_LOOKUP_ITEM_HDR_LEN].copy_from_slice(&h);
-        put_nul_string(item, comm_off, e.comm);
-        put_nul_string(item, path_off, e.cgroup_path);
+        let path_off = put_nul_string(item, comm_off, e.comm);
+        let name_off = put_nul_string(item, path_off, e.cgroup_path);
         let fixed_end = put_nul_string(item, name_off, e.cgroup_name);
         write_labels(item, fixed_end, e.labels);
         Ok(())
     }
 
-    /// Appends the non-KNOWN item of `pid` (`status` is not KNOWN): the PID,
-    /// the status and every other field at its required empty value. The
-    /// bytes of `add(&AppsLookupEntry::not_known(pid, status))`.
+    /// Appends the non-KNOWN item of `pid` (`status` is not KNOWN), the
+    /// bytes of `add(&AppsLookupEntry::not_known(pid, status))` without the
+    /// entry checks: its header, then three empty strings (three NULs).
     #[inline]
     pub(crate) fn add_stub(&mut self, pid: u32, status: AppsLookupStatus) -> Result<()> {
         debug_assert_ne!(status, AppsLookupStatus::Known);
-        let hdr = APPS_LOOKUP_ITEM_HDR_LEN;
-        // Header, then three empty strings: three NULs.
-        let mut item = [0u8; APPS_LOOKUP_ITEM_HDR_LEN + 3];
-        put_u16(&mut item, 0, 1);
-        put_u16(&mut item, 2, status as u16);
-        put_u32(&mut item, 8, pid);
-        put_u32(&mut item, 16, UID_UNSET);
-        put_u32(&mut item, 32, hdr as u32);
-        put_u32(&mut item, 40, hdr as u32 + 1);
-        put_u32(&mut item, 48, hdr as u32 + 2);
-        self.w.push(&item)
+        let h = AppsLookupEntry::not_known(pid, status).header();
+        self.w.push_parts([&h, &[0, 0, 0]])
     }
 
     /// Whether an item was refused because it did not fit the budget

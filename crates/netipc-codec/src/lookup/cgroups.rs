@@ -253,6 +253,24 @@ impl<'x> CgroupsLookupEntry<'x> {
         let fixed_end = CGROUPS_LOOKUP_ITEM_HDR_LEN + self.path.len() + 1 + self.name.len() + 1;
         item_len_with_labels(fixed_end, self.labels)
     }
+
+    /// The item's fixed header, with its strings laid back to back after it
+    /// (filled locally: constant offsets, no range checks).
+    #[inline]
+    fn header(&self) -> [u8; CGROUPS_LOOKUP_ITEM_HDR_LEN] {
+        let path_off = CGROUPS_LOOKUP_ITEM_HDR_LEN;
+        let name_off = path_off + self.path.len() + 1;
+        let mut h = [0u8; CGROUPS_LOOKUP_ITEM_HDR_LEN];
+        put_u16(&mut h, 0, 1);
+        put_u16(&mut h, 2, self.status as u16);
+        put_u16(&mut h, 4, self.orchestrator.0);
+        put_u32(&mut h, 8, path_off as u32);
+        put_u32(&mut h, 12, self.path.len() as u32);
+        put_u32(&mut h, 16, name_off as u32);
+        put_u32(&mut h, 20, self.name.len() as u32);
+        put_u16(&mut h, 24, self.labels.len() as u16);
+        h
+    }
 }
 
 fn check_rules(
@@ -345,38 +363,20 @@ impl<'b> CgroupsLookupResponseBuilder<'b> {
     #[inline]
     pub(crate) fn add_sized(&mut self, e: &CgroupsLookupEntry<'_>, len: usize) -> Result<()> {
         let item = self.w.add(len)?;
-        let path_off = CGROUPS_LOOKUP_ITEM_HDR_LEN;
-        let name_off = path_off + e.path.len() + 1;
-        // The fixed header is filled in a local array (constant offsets, no
-        // range checks) and copied in one go.
-        let mut h = [0u8; CGROUPS_LOOKUP_ITEM_HDR_LEN];
-        put_u16(&mut h, 0, 1);
-        put_u16(&mut h, 2, e.status as u16);
-        put_u16(&mut h, 4, e.orchestrator.0);
-        put_u32(&mut h, 8, path_off as u32);
-        put_u32(&mut h, 12, e.path.len() as u32);
-        put_u32(&mut h, 16, name_off as u32);
-        put_u32(&mut h, 20, e.name.len() as u32);
-        put_u16(&mut h, 24, e.labels.len() as u16);
-        item[..CGROUPS_LOOKUP_ITEM_HDR_LEN].copy_from_slice(&h);
-        put_nul_string(item, path_off, e.path);
+        item[..CGROUPS_LOOKUP_ITEM_HDR_LEN].copy_from_slice(&e.header());
+        let name_off = put_nul_string(item, CGROUPS_LOOKUP_ITEM_HDR_LEN, e.path);
         let fixed_end = put_nul_string(item, name_off, e.name);
         write_labels(item, fixed_end, e.labels);
         Ok(())
     }
 
     /// Appends the item of a path from a decoded request (checked already)
-    /// with no name, orchestrator or labels: the form of every non-KNOWN
-    /// answer. The bytes of `add(&CgroupsLookupEntry::unknown(path, status))`.
+    /// with no name, orchestrator or labels, the form of every non-KNOWN
+    /// answer: the bytes of `add(&CgroupsLookupEntry::unknown(path, status))`
+    /// without the entry checks.
     #[inline]
     pub(crate) fn add_stub(&mut self, path: &[u8], status: CgroupsLookupStatus) -> Result<()> {
-        let path_off = CGROUPS_LOOKUP_ITEM_HDR_LEN;
-        let mut h = [0u8; CGROUPS_LOOKUP_ITEM_HDR_LEN];
-        put_u16(&mut h, 0, 1);
-        put_u16(&mut h, 2, status as u16);
-        put_u32(&mut h, 8, path_off as u32);
-        put_u32(&mut h, 12, path.len() as u32);
-        put_u32(&mut h, 16, (path_off + path.len() + 1) as u32);
+        let h = CgroupsLookupEntry::unknown(path, status).header();
         // The path and the empty name, each with its NUL.
         self.w.push_parts([&h, path, &[0, 0]])
     }
