@@ -44,6 +44,15 @@ fn entry(e: &[u8; DIR_ENTRY_SIZE]) -> (usize, usize) {
     (first as usize, second as usize)
 }
 
+/// The bytes of a directory entry: `offset`, then `len`, both below 2^32.
+#[inline(always)]
+fn entry_bytes(offset: usize, len: usize) -> [u8; DIR_ENTRY_SIZE] {
+    let mut e = [0u8; DIR_ENTRY_SIZE];
+    e[..4].copy_from_slice(&(offset as u32).to_ne_bytes());
+    e[4..].copy_from_slice(&(len as u32).to_ne_bytes());
+    e
+}
+
 /// The end of the items (the furthest item end), or `None` when an entry
 /// breaks a rule.
 #[inline(always)]
@@ -204,16 +213,13 @@ impl ExactSizeIterator for RawItems<'_> {}
 /// slots are squeezed out by [`PackedWriter::finish`], which moves the packed
 /// area left. Offsets are relative to the packed area, so they never change.
 ///
-/// The `Vec` holds exactly the bytes in use (`end`, kept in a register, is
-/// its length): an appended item is copied onto its end, and an item handed
-/// out for filling is zeroed as it is added, so every byte is written once
-/// or twice and never grown ahead of need. Capacity stays with the `Vec`, so
-/// a reused buffer does not allocate.
+/// The `Vec` holds exactly the bytes in use: an appended item is copied onto
+/// its end, and an item handed out for filling is zeroed as it is added, so
+/// every byte is written once or twice and never grown ahead of need.
+/// Capacity stays with the `Vec`, so a reused buffer does not allocate.
 #[derive(Debug)]
 pub(crate) struct PackedWriter<'b> {
     out: &'b mut Vec<u8>,
-    /// Bytes of `out` in use.
-    end: usize,
     hdr_len: usize,
     slots: usize,
     count: usize,
@@ -237,12 +243,10 @@ impl<'b> PackedWriter<'b> {
         debug_assert_eq!(hdr_len % ALIGN, 0);
         // A hint larger than the budget could ever hold would only waste memory.
         let slots = slots_hint.min(limit.saturating_sub(hdr_len) / DIR_ENTRY_SIZE);
-        let end = hdr_len + slots * DIR_ENTRY_SIZE;
         out.clear();
-        out.resize(end, 0);
+        out.resize(hdr_len + slots * DIR_ENTRY_SIZE, 0);
         Self {
             out,
-            end,
             hdr_len,
             slots,
             count: 0,
@@ -266,7 +270,7 @@ impl<'b> PackedWriter<'b> {
 
     #[inline]
     fn packed_len(&self) -> usize {
-        self.end - self.packed_start()
+        self.out.len() - self.packed_start()
     }
 
     /// Items written so far.
@@ -337,7 +341,7 @@ impl<'b> PackedWriter<'b> {
     pub(crate) fn push_parts<const K: usize>(&mut self, parts: [&[u8]; K]) -> Result<()> {
         let len = parts.iter().map(|p| p.len()).sum();
         let at = self.reserve(len)?;
-        if at > self.end {
+        if at > self.out.len() {
             // Up to seven bytes of padding: one fixed-size store of zeros,
             // cut back, is cheaper than a fill of a variable length.
             self.out.extend_from_slice(&[0; ALIGN]);
@@ -346,7 +350,6 @@ impl<'b> PackedWriter<'b> {
         for p in parts {
             self.out.extend_from_slice(p);
         }
-        self.end = at + len;
         Ok(())
     }
 
@@ -354,10 +357,8 @@ impl<'b> PackedWriter<'b> {
     #[inline]
     pub(crate) fn add(&mut self, item_len: usize) -> Result<&mut [u8]> {
         let at = self.reserve(item_len)?;
-        let end = at + item_len;
-        self.out.resize(end, 0);
-        self.end = end;
-        Ok(&mut self.out[at..end])
+        self.out.resize(at + item_len, 0);
+        Ok(&mut self.out[at..])
     }
 
     /// Appends `n` zeroed items of `item_len` bytes each (a multiple of 8,
@@ -381,18 +382,16 @@ impl<'b> PackedWriter<'b> {
         if self.count + n > self.slots {
             self.grow_directory(self.count + n);
         }
-        let at = align8(self.end);
+        let at = align8(self.out.len());
         let first = at - self.packed_start();
         let slots = self.hdr_len + self.count * DIR_ENTRY_SIZE;
         let dir = &mut self.out[slots..slots + n * DIR_ENTRY_SIZE];
         // Offsets and lengths fit: `need` is at most `cap`.
         for (i, e) in dir.chunks_exact_mut(DIR_ENTRY_SIZE).enumerate() {
-            e[..4].copy_from_slice(&((first + i * item_len) as u32).to_ne_bytes());
-            e[4..].copy_from_slice(&(item_len as u32).to_ne_bytes());
+            e.copy_from_slice(&entry_bytes(first + i * item_len, item_len));
         }
         self.count += n;
-        self.end = at + run;
-        self.out.resize(self.end, 0);
+        self.out.resize(at + run, 0);
         Ok(&mut self.out[at..])
     }
 
@@ -410,11 +409,9 @@ impl<'b> PackedWriter<'b> {
         }
         // The packed area starts 8-aligned, so aligning the absolute end
         // aligns the offset within the area.
-        let at = align8(self.end);
-        let mut e = [0u8; DIR_ENTRY_SIZE];
+        let at = align8(self.out.len());
         // Both fit: `need` (which is larger) is at most `cap`.
-        e[..4].copy_from_slice(&((at - self.packed_start()) as u32).to_ne_bytes());
-        e[4..].copy_from_slice(&(item_len as u32).to_ne_bytes());
+        let e = entry_bytes(at - self.packed_start(), item_len);
         let slot = self.hdr_len + self.count * DIR_ENTRY_SIZE;
         // In range: the directory has a free slot (grown above).
         self.out[slot..slot + DIR_ENTRY_SIZE].copy_from_slice(&e);
@@ -445,10 +442,10 @@ impl<'b> PackedWriter<'b> {
         let new_slots = (self.slots * 2).max(4).max(slots);
         let delta = (new_slots - self.slots) * DIR_ENTRY_SIZE;
         let start = self.packed_start();
-        self.out.resize(self.end + delta, 0);
-        self.out.copy_within(start..self.end, start + delta);
+        let end = self.out.len();
+        self.out.resize(end + delta, 0);
+        self.out.copy_within(start..end, start + delta);
         self.out[start..start + delta].fill(0);
-        self.end += delta;
         self.slots = new_slots;
     }
 
@@ -458,7 +455,7 @@ impl<'b> PackedWriter<'b> {
     pub(crate) fn finish(self) -> usize {
         let start = self.packed_start();
         let used_dir_end = self.hdr_len + self.count * DIR_ENTRY_SIZE;
-        let mut end = self.end;
+        let mut end = self.out.len();
         if used_dir_end < start {
             self.out.copy_within(start..end, used_dir_end);
             end -= start - used_dir_end;
@@ -481,12 +478,7 @@ mod tests {
     fn entries_of(pairs: &[(u32, u32)]) -> Vec<[u8; DIR_ENTRY_SIZE]> {
         pairs
             .iter()
-            .map(|&(o, l)| {
-                let mut e = [0u8; DIR_ENTRY_SIZE];
-                e[..4].copy_from_slice(&o.to_ne_bytes());
-                e[4..].copy_from_slice(&l.to_ne_bytes());
-                e
-            })
+            .map(|&(o, l)| entry_bytes(o as usize, l as usize))
             .collect()
     }
 
