@@ -77,11 +77,13 @@ pub(crate) struct Spinner {
     futile: u32,
     /// Waits left before spinning is tried again.
     cold: u32,
-    /// Consecutive waits whose message came only after a yield.
+    /// Waits served within [`SAME_CPU_YIELDS`] yields since the last sign of
+    /// a peer on another CPU (first-look arrivals count neither way).
     after_yield: u32,
     /// Waits left that yield at once instead of pausing first.
     yield_first: u32,
-    /// Consecutive waits whose message came only after a yield.
+    /// Consecutive waits served only after a yield, with no message found
+    /// at a first look in between.
     yielded_streak: u32,
 }
 
