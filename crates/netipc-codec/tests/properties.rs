@@ -376,6 +376,12 @@ proptest! {
         let k = b.finish();
         let v = AppsLookupRequestView::decode(&out[..k]).unwrap();
         prop_assert_eq!(v.iter().collect::<Vec<_>>(), expect);
+
+        // `max_keys` keys fit a budget, one more does not.
+        let most = AppsLookupRequestBuilder::max_keys(limit);
+        let mut b = AppsLookupRequestBuilder::new(&mut out, limit);
+        prop_assert!(b.add_all(&vec![1; most]).is_ok());
+        prop_assert!(!b.fits());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::common::{
     label_at, read_request_header, read_response_header, validate_labels, write_labels, write_request_header,
     write_response_header,
 };
-use crate::directory::{DirRules, Directory, PackedWriter, RawItems};
+use crate::directory::{DIR_ENTRY_SIZE, DirRules, Directory, PackedWriter, RawItems};
 use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
 use crate::strview::{StrView, WireString};
@@ -191,6 +191,11 @@ impl<'b> AppsLookupRequestBuilder<'b> {
     /// Whether one more key still fits the budget.
     pub fn fits(&self) -> bool {
         self.w.fits(APPS_LOOKUP_KEY_LEN)
+    }
+
+    /// The most keys a request of at most `limit` payload bytes holds.
+    pub fn max_keys(limit: usize) -> usize {
+        limit.saturating_sub(LOOKUP_HDR_LEN) / (DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_LEN)
     }
 
     /// Appends a PID key.

@@ -6,10 +6,10 @@ use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::lookup::{
-    APPS_LOOKUP_ITEM_HDR_LEN, APPS_LOOKUP_KEY_LEN, AppsLookupRequestBuilder, AppsLookupRequestView,
-    AppsLookupResponder, AppsLookupResponseBuilder, AppsLookupResponseView, AppsLookupStatus, LOOKUP_HDR_LEN,
+    APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupRequestBuilder, AppsLookupRequestView, AppsLookupResponder,
+    AppsLookupResponseBuilder, AppsLookupResponseView, AppsLookupStatus, LOOKUP_HDR_LEN,
 };
-use crate::transport::codec::{CodecError, DIR_ENTRY_SIZE, METHOD_APPS_LOOKUP};
+use crate::transport::codec::{CodecError, METHOD_APPS_LOOKUP};
 
 pub use crate::transport::codec::lookup::{
     AppsLookupEntry, AppsLookupItemView, CgroupStatus, LabelInput, Orchestrator, Placed, UID_UNSET,
@@ -30,7 +30,7 @@ impl AppsLookupClient {
     pub fn call(&mut self, pids: &[u32]) -> Result<AppsLookupResponseView<'_>> {
         let (max_items, max_subcalls, max_bytes) = self.raw.config().lookup_limits();
         check_items(pids.len(), max_items)?;
-        if self.raw.request_budget() < LOOKUP_HDR_LEN + DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_LEN {
+        if AppsLookupRequestBuilder::max_keys(self.raw.request_budget()) == 0 {
             return Err(ServiceError::LimitExceeded(
                 "request budget too small for one PID",
             ));
@@ -50,7 +50,7 @@ impl AppsLookupClient {
             let first = next;
             let sent = (pids.len() - next)
                 .min(keys_answerable.min(max_keys))
-                .min(budget.saturating_sub(LOOKUP_HDR_LEN) / (DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_LEN));
+                .min(AppsLookupRequestBuilder::max_keys(budget));
             let mut req = AppsLookupRequestBuilder::with_capacity(&mut self.raw.request, budget, sent);
             req.add_all(&pids[first..first + sent])
                 .map_err(ServiceError::Malformed)?;
