@@ -298,8 +298,8 @@ impl RawClient {
             item_count,
             ..Header::new(Kind::Request, method, id, 0)
         };
-        match session.send(&header, &self.request) {
-            Ok(()) => {}
+        let h = match session.exchange(&header, &self.request, Some(deadline)) {
+            Ok((h, _)) => h,
             Err(TransportError::LimitExceeded { what: "payload", .. }) => {
                 let need = self.request.len().min(u32::MAX as usize) as u32;
                 let ceiling = self.config.request_ceiling();
@@ -313,8 +313,7 @@ impl RawClient {
                 return Err(AttemptError::Overflow);
             }
             Err(e) => return Err(e.into()),
-        }
-        let (h, _) = session.receive_until(deadline)?;
+        };
         if h.code != method || h.message_id != id {
             return Err(AttemptError::Failed(ServiceError::BadResponse(
                 "response code or message_id differs from the request",

@@ -295,12 +295,13 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
     session.set_abort(sh.stop_sessions.clone());
     let mut bufs = Buffers::default();
     let limit = session.params().max_response_payload_bytes as usize;
+    let mut next = session.receive();
     loop {
-        let (header, request) = match session.receive() {
+        let (header, request) = match next {
             Ok(m) => m,
             Err(_) => return,
         };
-        let _busy = InFlight::new(&sh.in_flight);
+        let busy = InFlight::new(&sh.in_flight);
         let reply = match catch_unwind(AssertUnwindSafe(|| {
             answer(handler, &header, request, &mut bufs, limit)
         })) {
@@ -320,15 +321,23 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
             item_count: reply.item_count,
             ..header
         };
-        let payload: &[u8] = if reply.status == STATUS_OK {
-            &bufs.response
-        } else {
-            &[]
-        };
-        if session.send(&out, payload).is_err() || reply.status != STATUS_OK {
+        if reply.status != STATUS_OK {
             // A terminal service error closes the session.
+            let _ = session.send(&out, &[]);
             return;
         }
+        next = if session.is_shm() {
+            // Publishing to shared memory neither blocks nor stops: the
+            // answer is out once the exchange starts.
+            drop(busy);
+            session.exchange(&out, &bufs.response, None)
+        } else {
+            // A chunked answer may block on the socket: it stays in flight
+            // (and `drain` waits for it) until it is sent.
+            let sent = session.send(&out, &bufs.response);
+            drop(busy);
+            sent.and_then(|()| session.receive())
+        };
     }
 }
 

@@ -148,12 +148,19 @@ impl Framer {
     }
 
     /// Sends one message through a whole-message transport (shared memory).
+    /// Such a transport holds one message per direction, so a client sends
+    /// its next request only once the last one is answered.
     pub(crate) fn send_whole(
         &mut self,
         header: &Header,
         payload: &[u8],
         put: impl FnOnce(&[u8], &[u8]) -> Result<()>,
     ) -> Result<()> {
+        if self.role == Role::Client && !self.inflight.is_empty() {
+            return Err(TransportError::Protocol(
+                "shared memory carries one request at a time",
+            ));
+        }
         let h = self.prepare_send(header, payload)?;
         let result = put(&h.encode(), payload);
         self.finish_send(h.message_id, result)

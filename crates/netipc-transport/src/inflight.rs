@@ -53,6 +53,12 @@ impl InFlight {
         }
     }
 
+    /// Whether no id is in flight.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.few.is_empty() && self.many.is_empty()
+    }
+
     /// Number of ids in flight.
     #[cfg(test)]
     fn len(&self) -> usize {

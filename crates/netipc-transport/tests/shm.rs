@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{RunDir, run_client, spawn_ready};
+use common::{RunDir, raw_map, run_client, spawn_ready};
 use netipc_transport::codec::*;
 use netipc_transport::posix::shm::{ShmRegion, cleanup_stale, region_path};
 use netipc_transport::posix::{UdsListener, UdsSession};
@@ -191,17 +191,6 @@ fn startup_scan_removes_only_stale_regions() {
     fake_region(&stale, dead_pid(), 1);
     let _l = UdsListener::bind(dir.path(), "svc", server_cfg()).unwrap();
     assert!(!stale.exists() && live.exists());
-}
-
-/// Opens a region the way a hostile peer would, to write its header words.
-fn raw_map(path: &Path) -> memmap2::MmapMut {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .unwrap();
-    // SAFETY: a test-owned file, mapped shared to play the peer's part.
-    unsafe { memmap2::MmapMut::map_mut(&f).unwrap() }
 }
 
 fn publish_raw(map: &mut memmap2::MmapMut, len: u32) {

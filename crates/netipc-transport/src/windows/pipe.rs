@@ -373,6 +373,20 @@ impl NpSession {
         self.framer.send(&mut self.pipe, header, payload)
     }
 
+    /// Sends one message, then receives the next one (before `deadline`,
+    /// when given). Windows shared memory signals only a peer that said it
+    /// waits, so this is [`NpSession::send`] followed by a receive; it
+    /// exists so that callers can use one API on every platform.
+    pub fn exchange(
+        &mut self,
+        header: &Header,
+        payload: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<(Header, &[u8])> {
+        self.send(header, payload)?;
+        self.receive_inner(deadline)
+    }
+
     /// Receives one message; the payload borrows the session until the next receive.
     pub fn receive(&mut self) -> Result<(Header, &[u8])> {
         self.receive_inner(None)

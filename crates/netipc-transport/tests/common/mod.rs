@@ -71,3 +71,16 @@ pub fn run_client(bin: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// Maps a region file the way a peer of another implementation (or a
+/// hostile one) would, to read and write its words by hand.
+#[cfg(target_os = "linux")]
+pub fn raw_map(path: &Path) -> memmap2::MmapMut {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    // SAFETY: a test-owned file, mapped shared to play the peer's part.
+    unsafe { memmap2::MmapMut::map_mut(&f).unwrap() }
+}

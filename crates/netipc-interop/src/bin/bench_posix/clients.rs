@@ -92,12 +92,13 @@ fn ping_pong(scenario: &str, dir: &str, svc: &str, duration: Duration, rps: u64)
         limiter.wait();
         let t0 = Instant::now();
         let id = counter + 1;
-        s.send(
-            &Header::new(Kind::Request, METHOD_INCREMENT, id, 8),
-            &increment::encode(counter),
-        )
-        .map_err(|e| e.to_string())?;
-        let (h, p) = s.receive_until(t0 + CALL_TIMEOUT).map_err(|e| e.to_string())?;
+        let (h, p) = s
+            .exchange(
+                &Header::new(Kind::Request, METHOD_INCREMENT, id, 8),
+                &increment::encode(counter),
+                Some(t0 + CALL_TIMEOUT),
+            )
+            .map_err(|e| e.to_string())?;
         check_response(&h, id, 1)?;
         let v = increment::decode(p).map_err(|e| e.to_string())?;
         if v != counter + 1 {
@@ -163,17 +164,27 @@ fn batch_ping_pong(
         for buf in bufs.iter_mut() {
             let n = build_batch(&mut rng, counter, buf);
             next_id += 1;
-            let h = Header {
-                flags: FLAG_BATCH,
-                item_count: n,
-                ..Header::new(Kind::Request, METHOD_INCREMENT, next_id, 0)
-            };
-            s.send(&h, buf).map_err(|e| e.to_string())?;
             sent.push((next_id, n, counter));
             counter += n as u64;
         }
-        for &(id, n, first) in &sent {
-            let (h, p) = s.receive_until(t0 + CALL_TIMEOUT).map_err(|e| e.to_string())?;
+        // Every batch but the last is sent on its own; the last goes with the
+        // wait for the first answer, the others are received after it.
+        let header = |&(id, n, _): &(u64, u32, u64)| Header {
+            flags: FLAG_BATCH,
+            item_count: n,
+            ..Header::new(Kind::Request, METHOD_INCREMENT, id, 0)
+        };
+        for (call, buf) in sent.iter().zip(&bufs).take(depth - 1) {
+            s.send(&header(call), buf).map_err(|e| e.to_string())?;
+        }
+        let deadline = t0 + CALL_TIMEOUT;
+        for (i, &(id, n, first)) in sent.iter().enumerate() {
+            let (h, p) = if i == 0 {
+                s.exchange(&header(&sent[depth - 1]), &bufs[depth - 1], Some(deadline))
+            } else {
+                s.receive_until(deadline)
+            }
+            .map_err(|e| e.to_string())?;
             check_response(&h, id, n)?;
             check_batch(p, n, first)?;
             items += n as u64;

@@ -5,6 +5,13 @@
 //! Each direction has one message in flight, published by a release store
 //! of its length and sequence, and announced with a futex wake. Receivers
 //! spin for a while, then sleep on the futex with a deadline.
+//!
+//! A wake is owed for every publication. [`ShmRegion::send`] pays it at
+//! once. A session's exchange (a message sent, then the next one received)
+//! may hold it back briefly: if the peer's answer arrives first, the peer
+//! has read our message and so is not asleep waiting for it, and the wake
+//! could only have been spurious. Otherwise the wake goes out after a short
+//! grace, and always before this side yields or sleeps.
 
 mod words;
 
@@ -33,6 +40,20 @@ pub const REGION_ALIGN: usize = 64;
 pub const SPIN_TRIES_DEFAULT: u32 = 128;
 /// Default longest futex sleep before the receiver checks peer liveness.
 pub const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// Checks (one pause each, about 25 ns on current x86) for the peer's
+/// answer before an owed wake is sent: a peer that is awake answers within
+/// them; one that does not may be asleep and gets its wake.
+pub const WAKE_GRACE_CHECKS: u32 = 64;
+
+/// Futex wakes a region has sent, and those it skipped because the peer's
+/// answer arrived first (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WakeCounts {
+    /// `FUTEX_WAKE` calls made after publications.
+    pub sent: u64,
+    /// Publications whose wake was skipped.
+    pub elided: u64,
+}
 
 fn align64(v: usize) -> Option<usize> {
     v.checked_add(REGION_ALIGN - 1).map(|x| x & !(REGION_ALIGN - 1))
@@ -74,6 +95,9 @@ pub struct ShmRegion {
     spinner: Spinner,
     /// Longest single futex sleep before liveness and abort are checked.
     wait_slice: Duration,
+    /// Whether the wake for our last publication is still to be sent.
+    wake_owed: bool,
+    wakes: WakeCounts,
 }
 
 fn owner_generation() -> u32 {
@@ -265,6 +289,8 @@ impl ShmRegion {
             spin_tries: SPIN_TRIES_DEFAULT,
             spinner: Spinner::new(auto_spin_budget()),
             wait_slice: WAIT_SLICE,
+            wake_owed: false,
+            wakes: WakeCounts::default(),
         })
     }
 
@@ -339,6 +365,8 @@ impl ShmRegion {
             spin_tries: SPIN_TRIES_DEFAULT,
             spinner: Spinner::new(auto_spin_budget()),
             wait_slice: WAIT_SLICE,
+            wake_owed: false,
+            wakes: WakeCounts::default(),
         })
     }
 
@@ -383,6 +411,36 @@ impl ShmRegion {
     /// Publishes one message made of `head` and `body` (the two parts are
     /// written back to back) and wakes the peer.
     pub fn send(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+        let lane = self.write(head, body)?;
+        self.wake(lane);
+        Ok(())
+    }
+
+    /// Publishes like [`ShmRegion::send`] but leaves the wake owed, for the
+    /// receive that must follow at once: it skips the wake if the peer's
+    /// answer arrives within [`WAKE_GRACE_CHECKS`], and sends it otherwise.
+    ///
+    /// The answer vouches for the peer only if it is the answer to this
+    /// message: when something unread is already waiting, the wake goes out
+    /// now.
+    pub(crate) fn send_quiet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+        let lane = self.write(head, body)?;
+        let (.., incoming, _, _) = self.lanes();
+        if self.words.seq(incoming) == self.seen_seq {
+            self.wake_owed = true;
+        } else {
+            self.wake(lane);
+        }
+        Ok(())
+    }
+
+    /// The wakes this side has sent and skipped so far.
+    pub fn wake_counts(&self) -> WakeCounts {
+        self.wakes
+    }
+
+    /// Copies the message into our outgoing area and publishes it (no wake).
+    fn write(&mut self, head: &[u8], body: &[u8]) -> Result<Lane> {
         let (lane, off, cap, ..) = self.lanes();
         let len = head.len() + body.len();
         if len == 0 || len > cap {
@@ -400,11 +458,27 @@ impl ShmRegion {
             std::ptr::copy_nonoverlapping(body.as_ptr(), base.add(off + head.len()), body.len());
         }
         self.words.publish(lane, len as u32);
-        Ok(())
+        Ok(lane)
+    }
+
+    fn wake(&mut self, lane: Lane) {
+        self.words.wake(lane);
+        self.wakes.sent += 1;
+        self.wake_owed = false;
+    }
+
+    /// Sends the owed wake, if any.
+    fn pay_owed_wake(&mut self) {
+        if self.wake_owed {
+            let (lane, ..) = self.lanes();
+            self.wake(lane);
+        }
     }
 
     /// The reference's fixed spin (`spin_tries` checks with a pause each),
-    /// then the adaptive one; whether message `want` arrived.
+    /// then the adaptive one; whether message `want` arrived. An owed wake
+    /// is sent once [`WAKE_GRACE_CHECKS`] checks (or the fixed spin, if
+    /// shorter) have not seen the message, before any yield or sleep.
     fn spin_until(&mut self, lane: Lane, want: u64) -> bool {
         // With the peer on our CPU, pausing only delays it: yield at once.
         let tries = if self.spinner.yielding() {
@@ -412,13 +486,18 @@ impl ShmRegion {
         } else {
             self.spin_tries
         };
+        let grace = tries.min(WAKE_GRACE_CHECKS);
         for i in 0..tries {
             if self.words.seq(lane) >= want {
                 self.spinner.note_arrival(i == 0);
                 return true;
             }
+            if i + 1 == grace {
+                self.pay_owed_wake();
+            }
             std::hint::spin_loop();
         }
+        self.pay_owed_wake();
         let words = &self.words;
         self.spinner.spin(|| words.seq(lane) >= want)
     }
@@ -473,7 +552,14 @@ impl ShmRegion {
     ) -> Result<usize> {
         let (_, _, _, lane, off, cap) = self.lanes();
         let want = self.seen_seq + 1;
-        if !self.spin_until(lane, want) {
+        if self.spin_until(lane, want) {
+            if self.wake_owed {
+                // The peer answered: it read our message, so it is not
+                // asleep waiting for it.
+                self.wake_owed = false;
+                self.wakes.elided += 1;
+            }
+        } else {
             self.sleep_until(lane, want, deadline, &mut peer_gone)?;
         }
         self.seen_seq = want;
@@ -503,8 +589,77 @@ fn put(map: &mut [u8], off: usize, bytes: &[u8]) {
 
 impl Drop for ShmRegion {
     fn drop(&mut self) {
+        self.pay_owed_wake();
         if self.side == Side::Server {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A private run dir, removed on drop.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new() -> Self {
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let p = std::env::temp_dir().join(format!("netipc-shm-unit-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            Self(p)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn pair(dir: &Dir) -> (ShmRegion, ShmRegion) {
+        let server = ShmRegion::create(&dir.0, "svc", 1, 256, 256).unwrap();
+        let client = ShmRegion::attach(&dir.0, "svc", 1).unwrap();
+        (server, client)
+    }
+
+    #[test]
+    fn an_owed_wake_is_sent_before_the_receiver_gives_up() {
+        let dir = Dir::new();
+        let (_server, mut client) = pair(&dir);
+        client.send_quiet(b"request", b"").unwrap();
+        assert!(client.wake_owed);
+        let r = client.receive(&mut Vec::new(), Some(Instant::now() + Duration::from_millis(20)));
+        assert!(matches!(r, Err(TransportError::Timeout)));
+        assert!(!client.wake_owed);
+        assert_eq!(client.wake_counts(), WakeCounts { sent: 1, elided: 0 });
+    }
+
+    #[test]
+    fn an_answer_already_waiting_cannot_vouch_for_the_peer() {
+        let dir = Dir::new();
+        let (mut server, mut client) = pair(&dir);
+        // Something unread is already in the incoming lane: it was written
+        // before our message, so it says nothing about the peer reading it.
+        server.send(b"earlier", b"").unwrap();
+        client.send_quiet(b"request", b"").unwrap();
+        assert!(!client.wake_owed);
+        assert_eq!(client.wake_counts(), WakeCounts { sent: 1, elided: 0 });
+    }
+
+    #[test]
+    fn an_answer_within_the_grace_skips_the_wake() {
+        let dir = Dir::new();
+        let (mut server, mut client) = pair(&dir);
+        client.send_quiet(b"request", b"").unwrap();
+        // The peer answers before we look: it has read our message.
+        server.receive(&mut Vec::new(), None).unwrap();
+        server.send(b"answer", b"").unwrap();
+        let mut out = Vec::new();
+        let n = client.receive(&mut out, None).unwrap();
+        assert_eq!(&out[..n], b"answer");
+        assert_eq!(client.wake_counts(), WakeCounts { sent: 0, elided: 1 });
     }
 }

@@ -66,7 +66,8 @@ impl Words {
     }
 
     /// Publishes a message of `len` bytes already written to the lane's area:
-    /// length, then sequence (both release), then the signal bump and a wake.
+    /// length, then sequence (both release), then the signal bump. The
+    /// futex wake is the caller's, through [`Words::wake`].
     ///
     /// This side is the only writer of its lane's words, so plain stores of
     /// the next values do what an atomic increment would, without a locked
@@ -78,7 +79,11 @@ impl Words {
         seq.store(seq.load(Relaxed).wrapping_add(1), Release);
         let signal = self.u32(lane.signal);
         signal.store(signal.load(Relaxed).wrapping_add(1), Release);
-        futex_wake(signal);
+    }
+
+    /// Wakes every waiter sleeping on the lane's signal word.
+    pub(super) fn wake(&self, lane: Lane) {
+        futex_wake(self.u32(lane.signal));
     }
 
     /// The lane's sequence number (acquire).
