@@ -5,10 +5,15 @@
 #   benches/run-matrix.sh [duration_sec]
 #
 # Environment:
-#   REF_BENCH  path to another driver with the same command line (for
-#              example a reference bench_posix built by hand); when set,
-#              every scenario also runs ref->ref and both mixed pairs.
+#   REF_BENCH  other drivers with the same command line, as space-separated
+#              NAME=PATH entries (for example the reference's C and Rust
+#              bench_posix built by hand: "c=/tmp/c/bench_posix
+#              rust=/tmp/rs/bench_posix"); a bare path is named "ref". Every
+#              scenario then also runs each pair of them (the same driver on
+#              both sides, and every mix) and each of them against ours.
 #   CPUS       "A B": the two CPUs of the split placement (default "0 1").
+#   ONLY       a regular expression: only the runs whose "placement
+#              scenario" matches it (for example "split shm-ping-pong").
 #
 # Each scenario runs with the server and the client split over two CPUs,
 # and with both on the first CPU. Results go to benches/results.csv.
@@ -19,7 +24,15 @@ DURATION="${1:-5}"
 read -r CPU_A CPU_B <<<"${CPUS:-0 1}"
 cargo build --release -q -p netipc-interop --bin bench_posix
 OURS="$PWD/target/release/bench_posix"
-REF="${REF_BENCH:-}"
+ONLY="${ONLY:-}"
+# Reference drivers as NAME:PATH lines.
+REFS=()
+for entry in ${REF_BENCH:-}; do
+    case "$entry" in
+    *=*) REFS+=("${entry%%=*}:${entry#*=}") ;;
+    *) REFS+=("ref:$entry") ;;
+    esac
+done
 RUN_DIR="$(mktemp -d)"
 CSV="benches/results.csv"
 trap 'rm -rf "$RUN_DIR"' EXIT
@@ -51,13 +64,24 @@ run() {
     echo "$placement,$pair,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,${scpu_sec:-0}" | tee -a "$CSV"
 }
 
+# Pairs as NAME:SERVER:CLIENT lines: ours, then every reference pair (one
+# driver on both sides is named after it), then each reference with ours.
 pairs() {
     echo "netipc:$OURS:$OURS"
-    if [ -n "$REF" ]; then
-        echo "ref:$REF:$REF"
-        echo "netipc-client/ref-server:$REF:$OURS"
-        echo "ref-client/netipc-server:$OURS:$REF"
-    fi
+    local a b
+    for a in "${REFS[@]}"; do
+        for b in "${REFS[@]}"; do
+            if [ "$a" = "$b" ]; then
+                echo "${a%%:*}:${a#*:}:${a#*:}"
+            else
+                echo "${a%%:*}-client/${b%%:*}-server:${b#*:}:${a#*:}"
+            fi
+        done
+    done
+    for a in "${REFS[@]}"; do
+        echo "netipc-client/${a%%:*}-server:${a#*:}:$OURS"
+        echo "${a%%:*}-client/netipc-server:$OURS:${a#*:}"
+    done
 }
 
 SCENARIOS=(
@@ -71,27 +95,38 @@ SCENARIOS=(
     "uds-batch-ping-pong uds-pipeline-batch 16"
 )
 
+wanted() { [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]; }
+
 for placement in split shared; do
     for s in "${SCENARIOS[@]}"; do
         read -r smode cmode depth <<<"$s"
+        wanted "$placement $cmode${depth:+-d$depth}" || continue
         while IFS=: read -r pair srv cli; do
             run "$placement" "$pair" "$srv" "$cli" "$smode" "$cmode" "$depth"
         done < <(pairs)
     done
 done
 
-# In-process figures, pinned to one CPU.
-LOOKUP_METHODS="cgroups-lookup-known-16 cgroups-lookup-mixed-16 cgroups-lookup-known-256
-    apps-lookup-known-16 apps-lookup-mixed-16 apps-lookup-known-256"
-for drv in "netipc:$OURS" ${REF:+"ref:$REF"}; do
-    IFS=: read -r pair bin <<<"$drv"
-    line=$(taskset -c "$CPU_B" "$bin" lookup-bench "$DURATION" | tail -1)
+# In-process figures, pinned to one CPU: L3 lookups, and the lookup
+# methods at the key counts the reference benchmarks.
+LOOKUP_METHODS=""
+for svc in cgroups apps; do
+    for n in known-16 unknown-16 mixed-16 mixed-256 known-8192 known-32768; do
+        LOOKUP_METHODS+=" $svc-lookup-$n"
+    done
+done
+inproc() {
+    local pair=$1 line scenario thr p50 p95 p99 ccpu_pct
+    shift
+    line=$(taskset -c "$CPU_B" "$@" | tail -1)
     IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ <<<"$line"
     echo "inproc,$pair,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0" | tee -a "$CSV"
+}
+for drv in "netipc:$OURS" "${REFS[@]}"; do
+    IFS=: read -r pair bin <<<"$drv"
+    wanted "inproc lookup" && inproc "$pair" "$bin" lookup-bench "$DURATION"
     for method in $LOOKUP_METHODS; do
-        line=$(taskset -c "$CPU_B" "$bin" lookup-method-bench "$DURATION" "$method" 0 | tail -1)
-        IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ <<<"$line"
-        echo "inproc,$pair,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0" | tee -a "$CSV"
+        wanted "inproc $method" && inproc "$pair" "$bin" lookup-method-bench "$DURATION" "$method" 0
     done
 done
 
