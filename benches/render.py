@@ -45,7 +45,7 @@ def best_reference(pairs):
 
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
-ref_names = sorted({p for (pl, _), pairs in by.items() for p in pairs if pl == "inproc" and p != "netipc"})
+ref_names = sorted({p for pairs in by.values() for p in pairs if is_reference(p) and "/" not in p})
 out = []
 out.append("# Benchmarks\n")
 out.append(f"Measured by `benches/run-matrix.sh {duration}` on {platform.machine()} ({cpu or 'unknown CPU'}), "

@@ -160,22 +160,23 @@ fn batch_ping_pong(
     while Instant::now() < end {
         limiter.wait();
         let t0 = Instant::now();
-        sent.clear();
-        for buf in bufs.iter_mut() {
-            let n = build_batch(&mut rng, counter, buf);
-            next_id += 1;
-            sent.push((next_id, n, counter));
-            counter += n as u64;
-        }
-        // Every batch but the last is sent on its own; the last goes with the
-        // wait for the first answer, the others are received after it.
+        // Each batch but the last is sent as soon as it is built (the server
+        // starts on it meanwhile); the last goes with the wait for the first
+        // answer, and the others are received after it.
         let header = |&(id, n, _): &(u64, u32, u64)| Header {
             flags: FLAG_BATCH,
             item_count: n,
             ..Header::new(Kind::Request, METHOD_INCREMENT, id, 0)
         };
-        for (call, buf) in sent.iter().zip(&bufs).take(depth - 1) {
-            s.send(&header(call), buf).map_err(|e| e.to_string())?;
+        sent.clear();
+        for (i, buf) in bufs.iter_mut().enumerate() {
+            let n = build_batch(&mut rng, counter, buf);
+            next_id += 1;
+            sent.push((next_id, n, counter));
+            counter += n as u64;
+            if i + 1 < depth {
+                s.send(&header(&sent[i]), buf).map_err(|e| e.to_string())?;
+            }
         }
         let deadline = t0 + CALL_TIMEOUT;
         for (i, &(id, n, first)) in sent.iter().enumerate() {
