@@ -5,8 +5,11 @@ import platform
 import subprocess
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 csv_path, out_path, duration = sys.argv[1], sys.argv[2], sys.argv[3]
+# The prose after the tables: what the figures mean, kept beside this script.
+NOTES = Path(__file__).with_name("notes.md")
 rows = list(csv.DictReader(open(csv_path)))
 
 by = defaultdict(dict)  # (placement, scenario) -> pair -> row
@@ -96,95 +99,5 @@ if ref_names:
             out.append(f"| {placement} | {scen} | {fmt(ours)} | {fmt(ref)} | {best[0]} | {ratio:.2f}x | "
                        f"{target}x | {'yes' if ratio >= target else 'no'} |")
 
-out.append("""
-## Where a target is not met, and why
-
-- **Split SHM ping-pong (10x).** The protocol makes every publication end
-  with `FUTEX_WAKE` on the peer's signal word, whether the peer sleeps or
-  spins, because a reference peer may be asleep. On a shared file mapping
-  that call costs about 270 ns here with nobody waiting
-  (`cargo bench --bench transport -- shm_publish`; a bare `getppid` costs
-  about 120 ns): the kernel pins the page to find the futex
-  (`gup_fast_fallback` and `get_futex_key` alone are a quarter of a split
-  profile). A round trip makes two wakes, and each side is inside its own
-  wake when the peer's next message lands, so a round trip cannot take
-  much less than one wake plus the server's turnaround: about 2.5 M round
-  trips per second. Our pair reaches 2.2-2.5 M, at about 0.9 us of CPU per
-  request against the reference's 1.75-2.8 us. (Earlier matrices showed
-  1.5 M: rare host stalls of a vCPU were taken for a peer on the same CPU
-  and switched the waits to yielding first; an arrival now counts as that
-  only when it comes within two yields.) A
-  two-process ping-pong on one cache line without wakes runs at 12-27 M per
-  second on this machine class; the gap is the wake the protocol requires,
-  and skipping wakes would break reference peers that sleep. The
-  reference's own figure varies fourfold between runs (its receivers often
-  sleep), so the ratio does too: 2.5-12x in this stop's runs.
-- **One vCPU, socket scenarios.** With both processes on one vCPU every
-  round trip of our pair is two `sendmsg`, two `sched_yield`, two
-  `recvmsg` and two context switches (counted with the kernel's syscall
-  tracepoints; the reference makes seven calls, three of them `poll`). A
-  profile shows over 80 % of the time in the kernel (socket buffers,
-  memory-cgroup accounting, the scheduler) and about 6 % in each
-  process's own code: code of no cost at all would gain 12 %. We hand
-  the CPU over with `sched_yield` instead of a sleep and wake-up (a
-  blocking receive measured 20 % slower), which is where our margin comes
-  from; what is left is the kernel's fixed cost, the same for both drivers.
-- **Lookup methods with one key** (`apps-lookup-mixed-1`, not in the
-  matrix): about 0.93x. A call takes 145-160 ns on either side, and the
-  driver's three clock reads per call (the reference driver makes the same
-  three) are 40 % of it, which leaves the fixed work of a request, a
-  dispatch and a response little to gain from; from 16 keys up every
-  lookup method scenario meets the target.""")
-out.append("""
-## Pairing with another driver
-
-`bench_posix` takes the command line of the reference drivers:
-
-```text
-bench_posix <scenario>-server <run_dir> <service> [duration_sec]
-bench_posix <scenario>-client <run_dir> <service> <duration_sec> <target_rps>
-bench_posix uds-pipeline-client|uds-pipeline-batch-client <run_dir> <service> <duration_sec> <target_rps> <depth>
-bench_posix lookup-bench <duration_sec>
-bench_posix lookup-method-bench <duration_sec> <scenario> <target_rps>
-```
-
-Scenarios: `uds-ping-pong`, `shm-ping-pong`, `snapshot`, `snapshot-shm`,
-`uds-batch-ping-pong`, `shm-batch-ping-pong`. A server prints `READY` when
-bound and `SERVER_CPU_SEC=<s>` when it stops (after the duration plus 3 s,
-or on SIGTERM). A client prints one CSV line:
-`scenario,client,server,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct`.
-
-To pair with any driver of the same command line, start its server and
-point ours at it (or the reverse), with the same run dir and service:
-
-```sh
-taskset -c 0 other_driver shm-ping-pong-server /tmp/run bench 10 &
-taskset -c 1 target/release/bench_posix shm-ping-pong-client /tmp/run bench 5 0
-```
-
-`REF_BENCH=/path/to/other/bench_posix benches/run-matrix.sh 5` runs the
-whole matrix with four pairs per scenario (ours, theirs, and both mixes).
-
-## How shared-memory waits work
-
-A receiver first checks the sequence word 128 times (the reference's fixed
-spin). Then, for a fifth of its 50 µs budget, it keeps checking between
-short pause runs (doubling up to 16 pauses): a peer on another CPU answers
-within that, and checking an unchanged word costs only a cache hit. For the rest of
-the budget it calls `sched_yield` between checks, and only then sleeps on the
-futex. The publisher always calls `FUTEX_WAKE`, because a reference peer may
-be asleep. Two adaptations keep this cheap:
-
-- when four waits in a row see their message only after a yield (the peer
-  shares our CPU), the next 1024 waits yield at once instead of pausing
-  first (messages that were waiting already at the first look do not count
-  either way);
-- when eight waits in a row spin their whole budget in vain (an idle peer),
-  the next 256 waits go straight to the futex.
-
-The socket transport uses the same policy with non-blocking receives as the
-checks.
-
-A machine with one online CPU never spins beyond the first 128 checks.
-""")
+out.append(NOTES.read_text().rstrip())
 open(out_path, "w").write("\n".join(out) + "\n")

@@ -97,6 +97,7 @@ pub struct ShmRegion {
     wait_slice: Duration,
     /// Whether the wake for our last publication is still to be sent.
     wake_owed: bool,
+    /// Wakes sent and skipped so far.
     wakes: WakeCounts,
 }
 
