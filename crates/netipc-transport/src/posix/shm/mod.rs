@@ -478,8 +478,9 @@ impl ShmRegion {
 
     /// The reference's fixed spin (`spin_tries` checks with a pause each),
     /// then the adaptive one; whether message `want` arrived. An owed wake
-    /// is sent once [`WAKE_GRACE_CHECKS`] checks (or the fixed spin, if
-    /// shorter) have not seen the message, before any yield or sleep.
+    /// is skipped if the message comes within [`WAKE_GRACE_CHECKS`] checks
+    /// (or the fixed spin, if shorter), and sent otherwise, before any
+    /// yield; a caller that goes on to sleep owes nothing.
     fn spin_until(&mut self, lane: Lane, want: u64) -> bool {
         // With the peer on our CPU, pausing only delays it: yield at once.
         let tries = if self.spinner.yielding() {
@@ -491,6 +492,12 @@ impl ShmRegion {
         for i in 0..tries {
             if self.words.seq(lane) >= want {
                 self.spinner.note_arrival(i == 0);
+                if self.wake_owed {
+                    // The peer answered: it read our message, so it is not
+                    // asleep waiting for it.
+                    self.wake_owed = false;
+                    self.wakes.elided += 1;
+                }
                 return true;
             }
             if i + 1 == grace {
@@ -553,14 +560,7 @@ impl ShmRegion {
     ) -> Result<usize> {
         let (_, _, _, lane, off, cap) = self.lanes();
         let want = self.seen_seq + 1;
-        if self.spin_until(lane, want) {
-            if self.wake_owed {
-                // The peer answered: it read our message, so it is not
-                // asleep waiting for it.
-                self.wake_owed = false;
-                self.wakes.elided += 1;
-            }
-        } else {
+        if !self.spin_until(lane, want) {
             self.sleep_until(lane, want, deadline, &mut peer_gone)?;
         }
         self.seen_seq = want;
