@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 csv_path, out_path, duration = sys.argv[1], sys.argv[2], sys.argv[3]
+repeat = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 # The prose after the tables: what the figures mean, kept beside this script.
 NOTES = Path(__file__).with_name("notes.md")
 rows = list(csv.DictReader(open(csv_path)))
@@ -51,14 +52,16 @@ cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d:
 ref_names = sorted({p for pairs in by.values() for p in pairs if is_reference(p) and "/" not in p})
 out = []
 out.append("# Benchmarks\n")
-out.append(f"Measured by `benches/run-matrix.sh {duration}` on {platform.machine()} ({cpu or 'unknown CPU'}), "
+run = f"REPEAT={repeat} benches/run-matrix.sh {duration}" if repeat > 1 else f"benches/run-matrix.sh {duration}"
+best_of = f" Each pair ran {repeat} times; the fastest run is shown." if repeat > 1 else ""
+out.append(f"Measured by `{run}` on {platform.machine()} ({cpu or 'unknown CPU'}), "
            f"{int(subprocess.run(['nproc'], capture_output=True, text=True).stdout)} vCPUs. "
            "`split`: server and client pinned to two different vCPUs; `shared`: both on one vCPU. "
            "Throughput is requests per second (items per second for batch scenarios). "
            f"Reference drivers ({', '.join(ref_names) or 'none'}) are the reference implementation's "
            "own, built by hand from its snapshot and run in the same invocation; `a-client/b-server` "
            "names a mixed pair. `vs best ref` compares a pair with the fastest pair of reference "
-           "drivers in the same scenario and run.\n")
+           f"drivers in the same scenario and run.{best_of}\n")
 out.append("| placement | scenario | pair | throughput | p50 µs | p99 µs | CPU µs/req | vs best ref |")
 out.append("|---|---|---|---:|---:|---:|---:|---:|")
 for (placement, scenario), pairs in sorted(by.items()):

@@ -147,5 +147,5 @@ for drv in "netipc:$OURS" "${REFS[@]}"; do
     done
 done
 
-python3 benches/render.py "$CSV" docs/benchmarks.md "$DURATION"
+python3 benches/render.py "$CSV" docs/benchmarks.md "$DURATION" "$REPEAT"
 echo "wrote $CSV and docs/benchmarks.md"
