@@ -91,8 +91,13 @@ struct Shared {
 
 impl Shared {
     fn note_response(&self, len: u32) {
-        self.learned_response
-            .fetch_max(len.min(self.response_ceiling), Ordering::AcqRel);
+        let len = len.min(self.response_ceiling);
+        // Most answers are no larger than what was learned already: a plain
+        // load then leaves the line that every session thread shares alone,
+        // instead of a locked read-modify-write per answer.
+        if len > self.learned_response.load(Ordering::Acquire) {
+            self.learned_response.fetch_max(len, Ordering::AcqRel);
+        }
     }
 }
 
