@@ -154,6 +154,20 @@ impl UdsSession {
     /// and skipped when the peer's answer arrives first (the peer then has
     /// read the message, so it is not asleep waiting for it). Between two
     /// busy processes that saves a system call per message.
+    ///
+    /// ```no_run
+    /// use netipc_transport::ClientConfig;
+    /// use netipc_transport::codec::{Header, Kind, METHOD_INCREMENT, increment};
+    /// use netipc_transport::posix::UdsSession;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut session = UdsSession::connect("/run/agent", "increment", &ClientConfig::default())?;
+    /// let request = Header::new(Kind::Request, METHOD_INCREMENT, 1, 0);
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// let (_, answer) = session.exchange(&request, &increment::encode(41), Some(deadline))?;
+    /// assert_eq!(increment::decode(answer)?, 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn exchange(
         &mut self,
         header: &Header,
