@@ -412,8 +412,8 @@ impl ShmRegion {
     /// Publishes one message made of `head` and `body` (the two parts are
     /// written back to back) and wakes the peer.
     pub fn send(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
-        let lane = self.write(head, body)?;
-        self.wake(lane);
+        self.write(head, body)?;
+        self.wake();
         Ok(())
     }
 
@@ -425,12 +425,12 @@ impl ShmRegion {
     /// message: when something unread is already waiting, the wake goes out
     /// now.
     pub(crate) fn send_quiet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
-        let lane = self.write(head, body)?;
+        self.write(head, body)?;
         let (.., incoming, _, _) = self.lanes();
         if self.words.seq(incoming) == self.seen_seq {
             self.wake_owed = true;
         } else {
-            self.wake(lane);
+            self.wake();
         }
         Ok(())
     }
@@ -441,7 +441,7 @@ impl ShmRegion {
     }
 
     /// Copies the message into our outgoing area and publishes it (no wake).
-    fn write(&mut self, head: &[u8], body: &[u8]) -> Result<Lane> {
+    fn write(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
         let (lane, off, cap, ..) = self.lanes();
         let len = head.len() + body.len();
         if len == 0 || len > cap {
@@ -459,10 +459,12 @@ impl ShmRegion {
             std::ptr::copy_nonoverlapping(body.as_ptr(), base.add(off + head.len()), body.len());
         }
         self.words.publish(lane, len as u32);
-        Ok(lane)
+        Ok(())
     }
 
-    fn wake(&mut self, lane: Lane) {
+    /// Wakes the peer on our outgoing lane.
+    fn wake(&mut self) {
+        let (lane, ..) = self.lanes();
         self.words.wake(lane);
         self.wakes.sent += 1;
         self.wake_owed = false;
@@ -471,8 +473,7 @@ impl ShmRegion {
     /// Sends the owed wake, if any.
     fn pay_owed_wake(&mut self) {
         if self.wake_owed {
-            let (lane, ..) = self.lanes();
-            self.wake(lane);
+            self.wake();
         }
     }
 
