@@ -18,14 +18,18 @@
 #              throughput is kept, for every driver alike.
 #
 # Each scenario runs with the server and the client split over two CPUs,
-# and with both on the first CPU. Results go to benches/results.csv.
+# and with both on the first CPU. The socket ping-pong, snapshot and batch
+# scenarios and the SHM ping-pong also run bench_floor (pair "floor"): the
+# same messages with no library, the limit of this machine. Results go to
+# benches/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${1:-5}"
 read -r CPU_A CPU_B <<<"${CPUS:-0 1}"
-cargo build --release -q -p netipc-interop --bin bench_posix
+cargo build --release -q -p netipc-interop --bin bench_posix --bin bench_floor
 OURS="$PWD/target/release/bench_posix"
+FLOOR="$PWD/target/release/bench_floor"
 ONLY="${ONLY:-}"
 REPEAT="${REPEAT:-1}"
 # Reference drivers as NAME:PATH lines.
@@ -121,6 +125,12 @@ for placement in split shared; do
         while IFS=: read -r pair srv cli; do
             best_of run_once "$placement" "$pair" "$srv" "$cli" "$smode" "$cmode" "$depth"
         done < <(pairs)
+        # The same exchange with no library: what the machine allows.
+        case "$smode/$cmode" in
+        uds-ping-pong/uds-ping-pong | snapshot/snapshot | uds-batch-ping-pong/uds-batch-ping-pong | shm-ping-pong/shm-ping-pong)
+            best_of run_once "$placement" floor "$FLOOR" "$FLOOR" "$smode" "$cmode"
+            ;;
+        esac
     done
 done
 

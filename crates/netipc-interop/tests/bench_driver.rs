@@ -1,4 +1,5 @@
-//! The benchmark driver runs every scenario and prints well-formed CSV.
+//! The benchmark driver runs every scenario and prints well-formed CSV; so
+//! does the floor driver, for the scenarios it mirrors.
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
@@ -6,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench_posix");
+const FLOOR: &str = env!("CARGO_BIN_EXE_bench_floor");
 
 fn check_csv(line: &str, scenario: &str) {
     let f: Vec<&str> = line.trim().split(',').collect();
@@ -13,16 +15,27 @@ fn check_csv(line: &str, scenario: &str) {
     assert_eq!(f[0], scenario, "{line}");
     let throughput: f64 = f[3].parse().unwrap();
     assert!(throughput > 0.0, "{line}");
-    for v in &f[4..] {
-        v.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
+    // The floor takes no latencies and prints `-` for them.
+    let latencies_taken = f[1] != "floor";
+    for (i, v) in f.iter().enumerate().skip(4) {
+        if (4..7).contains(&i) && !latencies_taken {
+            assert_eq!(*v, "-", "{line}");
+        } else {
+            v.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
+        }
     }
 }
 
 fn pair(server_mode: &str, client_mode: &str, extra: &[&str], scenario: &str) {
-    let dir = std::env::temp_dir().join(format!("netipc-bench-test-{}-{client_mode}", std::process::id()));
+    pair_of(BIN, server_mode, client_mode, extra, scenario);
+}
+
+fn pair_of(bin: &str, server_mode: &str, client_mode: &str, extra: &[&str], scenario: &str) {
+    let name = std::path::Path::new(bin).file_name().unwrap().to_string_lossy();
+    let dir = std::env::temp_dir().join(format!("netipc-{name}-test-{}-{client_mode}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let d = dir.to_str().unwrap();
-    let mut server = Command::new(BIN)
+    let mut server = Command::new(bin)
         .args([&format!("{server_mode}-server"), d, "b", "1"])
         .stdout(Stdio::piped())
         .spawn()
@@ -49,7 +62,7 @@ fn pair(server_mode: &str, client_mode: &str, extra: &[&str], scenario: &str) {
         "0".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let client = Command::new(BIN).args(&args).output().unwrap();
+    let client = Command::new(bin).args(&args).output().unwrap();
     assert!(
         client.status.success(),
         "{}",
@@ -59,7 +72,8 @@ fn pair(server_mode: &str, client_mode: &str, extra: &[&str], scenario: &str) {
         String::from_utf8_lossy(&client.stdout).lines().last().unwrap(),
         scenario,
     );
-    // The server stops by itself after its duration and reports its CPU.
+    // The server stops by itself (the floor's when the client says so, the
+    // driver's after its duration) and reports its CPU.
     let lines = rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap();
     assert!(server.wait().unwrap().success());
     assert!(
@@ -133,4 +147,26 @@ fn in_process_scenarios() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn floor_scenarios() {
+    for (mode, scenario) in [
+        ("uds-ping-pong", "uds-ping-pong"),
+        ("snapshot", "snapshot-baseline"),
+        ("uds-batch-ping-pong", "uds-batch-ping-pong"),
+        ("shm-ping-pong", "shm-ping-pong"),
+    ] {
+        pair_of(FLOOR, mode, mode, &[], scenario);
+    }
+    // A floor runs as fast as possible, and only the scenarios it mirrors.
+    for args in [
+        &["uds-ping-pong-client", "/nonexistent", "b", "1", "100"][..],
+        &["shm-batch-ping-pong-server", "/nonexistent", "b"][..],
+        &[][..],
+    ] {
+        let out = Command::new(FLOOR).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
 }
