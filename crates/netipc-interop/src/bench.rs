@@ -74,6 +74,54 @@ impl RateLimiter {
     }
 }
 
+/// The clock of a client's call loop: when to stop, when each call starts
+/// (paced by a [`RateLimiter`]) and how long it took.
+///
+/// Unpaced, a call starts when the previous one ended, so the loop reads
+/// the clock once per call: the stamp that ends one call starts the next
+/// and also decides whether the run is over. A closed loop does nothing
+/// between the two but bookkeeping, so the latencies are the same as with
+/// a fresh stamp, without a clock read (about 25 ns here) per call.
+#[derive(Debug)]
+pub struct CallClock {
+    limiter: RateLimiter,
+    last: Instant,
+    end: Instant,
+}
+
+impl CallClock {
+    /// A loop that runs for `duration` at `target_rps` (0: unpaced).
+    pub fn new(duration: Duration, target_rps: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            limiter: RateLimiter::new(target_rps),
+            last: now,
+            end: now + duration,
+        }
+    }
+
+    /// Waits for the next call's slot and returns its start, or `None`
+    /// once the duration has passed.
+    #[inline]
+    pub fn next_call(&mut self) -> Option<Instant> {
+        if self.last >= self.end {
+            return None;
+        }
+        if self.limiter.interval.is_some() {
+            self.limiter.wait();
+            self.last = Instant::now();
+        }
+        Some(self.last)
+    }
+
+    /// Ends the call that started at `started`; its duration.
+    #[inline]
+    pub fn call_done(&mut self, started: Instant) -> Duration {
+        self.last = Instant::now();
+        self.last - started
+    }
+}
+
 /// CPU time used by this process so far.
 pub fn process_cpu() -> Duration {
     #[cfg(unix)]
@@ -142,5 +190,43 @@ impl XorShift {
         self.0 ^= self.0 >> 17;
         self.0 ^= self.0 << 5;
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpaced_calls_start_where_the_last_one_ended() {
+        let mut clock = CallClock::new(Duration::from_millis(20), 0);
+        let first = clock.next_call().unwrap();
+        let took = clock.call_done(first);
+        let second = clock.next_call().unwrap();
+        assert_eq!(second, first + took);
+        // The loop ends once the duration has passed, and stays ended.
+        let mut calls = 0u32;
+        while let Some(t0) = clock.next_call() {
+            std::thread::sleep(Duration::from_millis(1));
+            clock.call_done(t0);
+            calls += 1;
+            assert!(calls < 10_000, "the clock never ran out");
+        }
+        assert!(clock.next_call().is_none());
+    }
+
+    #[test]
+    fn paced_calls_keep_their_interval() {
+        // 200 calls per second: 5 ms apart.
+        let mut clock = CallClock::new(Duration::from_secs(60), 200);
+        let mut starts = Vec::new();
+        for _ in 0..4 {
+            let t0 = clock.next_call().unwrap();
+            starts.push(t0);
+            clock.call_done(t0);
+        }
+        for w in starts.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(4), "{:?}", w[1] - w[0]);
+        }
     }
 }

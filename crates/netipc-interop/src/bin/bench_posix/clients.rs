@@ -84,13 +84,10 @@ fn ping_pong(scenario: &str, dir: &str, svc: &str, duration: Duration, rps: u64)
     } else {
         (rps * duration.as_secs()) as usize
     });
-    let mut limiter = RateLimiter::new(rps);
     let mut counter = 0u64;
     let meter = Meter::start();
-    let end = Instant::now() + duration;
-    while Instant::now() < end {
-        limiter.wait();
-        let t0 = Instant::now();
+    let mut clock = CallClock::new(duration, rps);
+    while let Some(t0) = clock.next_call() {
         let id = counter + 1;
         let (h, p) = s
             .exchange(
@@ -104,7 +101,7 @@ fn ping_pong(scenario: &str, dir: &str, svc: &str, duration: Duration, rps: u64)
         if v != counter + 1 {
             return Err(format!("counter chain broken: expected {}, got {v}", counter + 1));
         }
-        lat.record(t0.elapsed());
+        lat.record(clock.call_done(t0));
         counter += 1;
     }
     let (wall, cpu) = meter.read();
@@ -148,7 +145,6 @@ fn batch_ping_pong(
     let shm = scenario.starts_with("shm");
     let mut s = connect(dir, svc, &transport_config(shm, true))?;
     let mut lat = Latencies::new(2_000_000);
-    let mut limiter = RateLimiter::new(rps);
     let mut rng = XorShift::default();
     let mut bufs: Vec<Vec<u8>> = (0..depth)
         .map(|_| Vec::with_capacity(BATCH_BUF as usize))
@@ -156,10 +152,8 @@ fn batch_ping_pong(
     let mut sent: Vec<(u64, u32, u64)> = Vec::with_capacity(depth);
     let (mut counter, mut items, mut next_id) = (0u64, 0u64, 0u64);
     let meter = Meter::start();
-    let end = Instant::now() + duration;
-    while Instant::now() < end {
-        limiter.wait();
-        let t0 = Instant::now();
+    let mut clock = CallClock::new(duration, rps);
+    while let Some(t0) = clock.next_call() {
         // Each batch but the last is sent as soon as it is built (the server
         // starts on it meanwhile); the last goes with the wait for the first
         // answer, and the others are received after it.
@@ -190,7 +184,7 @@ fn batch_ping_pong(
             check_batch(p, n, first)?;
             items += n as u64;
         }
-        lat.record(t0.elapsed());
+        lat.record(clock.call_done(t0));
     }
     let (wall, cpu) = meter.read();
     let name = if label_depth {
@@ -205,13 +199,10 @@ fn batch_ping_pong(
 fn pipeline(dir: &str, svc: &str, duration: Duration, rps: u64, depth: usize) -> Result<(), String> {
     let mut s = connect(dir, svc, &transport_config(false, false))?;
     let mut lat = Latencies::new(2_000_000);
-    let mut limiter = RateLimiter::new(rps);
     let (mut counter, mut requests) = (0u64, 0u64);
     let meter = Meter::start();
-    let end = Instant::now() + duration;
-    while Instant::now() < end {
-        limiter.wait();
-        let t0 = Instant::now();
+    let mut clock = CallClock::new(duration, rps);
+    while let Some(t0) = clock.next_call() {
         for d in 0..depth as u64 {
             let v = counter + d;
             s.send(
@@ -232,7 +223,7 @@ fn pipeline(dir: &str, svc: &str, duration: Duration, rps: u64, depth: usize) ->
         }
         counter += depth as u64;
         requests += depth as u64;
-        lat.record(t0.elapsed());
+        lat.record(clock.call_done(t0));
     }
     let (wall, cpu) = meter.read();
     print_csv(
@@ -269,18 +260,15 @@ fn snapshot(scenario: &str, dir: &str, svc: &str, duration: Duration, rps: u64) 
     } else {
         (rps * duration.as_secs()) as usize
     });
-    let mut limiter = RateLimiter::new(rps);
     let mut requests = 0u64;
     let meter = Meter::start();
-    let end = Instant::now() + duration;
-    while Instant::now() < end {
-        limiter.wait();
-        let t0 = Instant::now();
+    let mut clock = CallClock::new(duration, rps);
+    while let Some(t0) = clock.next_call() {
         let v = c.call_snapshot().map_err(|e| e.to_string())?;
         if v.item_count != SNAPSHOT_ITEMS {
             return Err(format!("expected {SNAPSHOT_ITEMS} items, got {}", v.item_count));
         }
-        lat.record(t0.elapsed());
+        lat.record(clock.call_done(t0));
         requests += 1;
     }
     let (wall, cpu) = meter.read();
