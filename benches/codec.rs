@@ -176,7 +176,20 @@ fn batch(c: &mut Criterion) {
         b.finish().0
     };
     g.bench_function("build", |b| b.iter(|| black_box(build(&mut buf))));
+    g.bench_function("build_run", |b| {
+        b.iter(|| {
+            let mut b = BatchBuilder::new(&mut buf, N, usize::MAX);
+            let run = b.add_run(N, increment::INCREMENT_LEN).unwrap();
+            for (item, v) in run.chunks_exact_mut(increment::INCREMENT_LEN).zip(0u64..) {
+                item.copy_from_slice(&increment::encode(v));
+            }
+            black_box(b.finish().0)
+        })
+    });
     let len = build(&mut buf);
+    g.bench_function("decode", |b| {
+        b.iter(|| BatchView::decode(black_box(&buf[..len]), N).unwrap().item_count())
+    });
     g.bench_function("decode_walk", |b| {
         b.iter(|| {
             let v = BatchView::decode(black_box(&buf[..len]), N).unwrap();

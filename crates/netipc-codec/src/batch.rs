@@ -63,6 +63,39 @@ impl<'b> BatchBuilder<'b> {
         Ok(())
     }
 
+    /// Appends `n` zeroed items of `item_len` bytes each and returns them as
+    /// one run for the caller to fill, item `i` at `i * item_len`: the fast
+    /// way to batch fixed-size items, with one budget check for all of them.
+    ///
+    /// Either all `n` are added or none. `item_len` must be a multiple of 8,
+    /// so that the items sit back to back with no padding between them.
+    ///
+    /// ```
+    /// use netipc_codec::{BatchBuilder, BatchView, increment};
+    /// let mut buf = Vec::new();
+    /// let mut b = BatchBuilder::new(&mut buf, 100, 65536);
+    /// let run = b.add_run(100, increment::INCREMENT_LEN).unwrap();
+    /// for (i, item) in run.chunks_exact_mut(increment::INCREMENT_LEN).enumerate() {
+    ///     item.copy_from_slice(&increment::encode(i as u64));
+    /// }
+    /// let (len, count) = b.finish();
+    /// let view = BatchView::decode(&buf[..len], count).unwrap();
+    /// assert_eq!(increment::decode(view.item(42).unwrap()).unwrap(), 42);
+    /// ```
+    pub fn add_run(&mut self, n: u32, item_len: usize) -> Result<&mut [u8]> {
+        if !item_len.is_multiple_of(crate::wire::ALIGN) {
+            return Err(CodecError::InvalidInput(
+                "the items of a run must be a multiple of 8 bytes long",
+            ));
+        }
+        if self.w.count() + n as usize > self.max_items as usize {
+            return Err(CodecError::TooManyItems {
+                limit: self.max_items,
+            });
+        }
+        self.w.add_run(n as usize, item_len)
+    }
+
     /// Whether an item was refused because it did not fit the budget
     /// (a server answers such a request with LIMIT_EXCEEDED).
     pub fn overflowed(&self) -> bool {

@@ -57,29 +57,31 @@ fn entry_bytes(offset: usize, len: usize) -> [u8; DIR_ENTRY_SIZE] {
 /// breaks a rule.
 #[inline(always)]
 fn check_entries(entries: &[[u8; DIR_ENTRY_SIZE]], packed_len: usize, rules: DirRules) -> Option<usize> {
-    let min_len = rules.min_len as usize;
-    let mut bad = false;
-    let mut prev_end = 0usize;
+    // In u64 an item end (two u32s added) cannot wrap, on any target.
+    let min_len = u64::from(rules.min_len);
+    let packed_len = packed_len as u64;
+    // Any bit set: some entry broke a rule. Each rule is folded in as bits,
+    // with no branch and no early exit, and (unless the rules ask for an
+    // order) nothing carried from entry to entry but `bad` and the furthest
+    // end: the compiler checks several entries per instruction.
+    let mut bad = 0u64;
+    let mut prev_end = 0u64;
     for e in entries {
         let (offset, len) = entry(e);
-        // Both are below 2^32: on 64-bit targets the sum cannot overflow; on
-        // 32-bit ones a wrapped sum is caught by `end < offset`.
-        let end = offset.wrapping_add(len);
-        bad |= offset % ALIGN != 0;
-        bad |= if rules.exact {
-            len != min_len
-        } else {
-            len < min_len
-        };
-        bad |= end > packed_len || end < offset;
+        let (offset, len) = (offset as u64, len as u64);
+        let end = offset + len;
+        bad |= offset % ALIGN as u64;
+        bad |= u64::from(if rules.exact { len != min_len } else { len < min_len });
+        bad |= u64::from(end > packed_len);
         if rules.ordered {
-            bad |= offset < prev_end;
+            bad |= u64::from(offset < prev_end);
             prev_end = end;
         } else {
             prev_end = prev_end.max(end);
         }
     }
-    (!bad).then_some(prev_end)
+    // Nothing broke, so `prev_end` is at most `packed_len`.
+    (bad == 0).then_some(prev_end as usize)
 }
 
 /// Entry by entry, the error of the first entry that breaks a rule, else

@@ -308,6 +308,30 @@ proptest! {
         prop_assert_eq!(v.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), items);
     }
 
+    /// Runs of fixed-size items, between single items, give the bytes that
+    /// adding each item alone gives.
+    #[test]
+    fn batch_runs_match_single_items(
+        parts in prop::collection::vec((any::<bool>(), 0u32..6, 0usize..3, any::<u8>()), 0..8),
+    ) {
+        let (mut by_run, mut by_item) = (vec![0xEE; 9], Vec::new());
+        let mut r = BatchBuilder::new(&mut by_run, 64, usize::MAX);
+        let mut one = BatchBuilder::new(&mut by_item, 64, usize::MAX);
+        for &(run, n, words, fill) in &parts {
+            let item = vec![fill; words * 8 + usize::from(!run)];
+            if run {
+                r.add_run(n, item.len()).unwrap().fill(fill);
+                for _ in 0..n { one.add(&item).unwrap(); }
+            } else {
+                r.add(&item).unwrap();
+                one.add(&item).unwrap();
+            }
+        }
+        let (a, b) = (r.finish(), one.finish());
+        prop_assert_eq!(a, b);
+        prop_assert_eq!(&by_run[..a.0], &by_item[..b.0]);
+    }
+
     #[test]
     fn snapshot_roundtrip(sys: u32, generation: u64,
         items in prop::collection::vec((any::<u32>(), any::<u32>(), any::<u32>(), text(40), text(60)), 0..40)) {

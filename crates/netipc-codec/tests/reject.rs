@@ -363,6 +363,27 @@ fn batch_builder_limits() {
 }
 
 #[test]
+fn batch_builder_run_limits() {
+    let mut out = Vec::new();
+    let mut b = BatchBuilder::new(&mut out, 4, 4096);
+    assert!(matches!(b.add_run(2, 12), Err(CodecError::InvalidInput(_))));
+    b.add(&[1]).unwrap();
+    assert_eq!(b.add_run(4, 8), Err(CodecError::TooManyItems { limit: 4 }));
+    // Three 8-byte items after the first need 4×8 of directory + 4×8 of
+    // items = 64 > 56: none is added.
+    let mut b = BatchBuilder::new(&mut out, 4, 56);
+    b.add(&[1]).unwrap();
+    assert_eq!(
+        b.add_run(3, 8),
+        Err(CodecError::LimitExceeded { need: 64, limit: 56 })
+    );
+    assert_eq!(b.count(), 1);
+    b.add_run(2, 8).unwrap().fill(7);
+    let (len, count) = b.finish();
+    assert_eq!((len, count), (48, 3));
+}
+
+#[test]
 fn batch_builder_zeroes_reused_padding() {
     let mut out = vec![0xEE; 64];
     let mut b = BatchBuilder::new(&mut out, 2, 4096);

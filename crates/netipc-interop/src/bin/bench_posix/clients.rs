@@ -1,6 +1,7 @@
 //! The client scenarios.
 
 use crate::driver::*;
+use netipc::protocol::increment::INCREMENT_LEN;
 use netipc::protocol::{
     BatchBuilder, BatchView, FLAG_BATCH, Header, Kind, METHOD_INCREMENT, STATUS_OK, increment,
 };
@@ -110,13 +111,14 @@ fn ping_pong(scenario: &str, dir: &str, svc: &str, duration: Duration, rps: u64)
 }
 
 /// Builds a random batch of 2..=1000 INCREMENT items from `counter`.
-fn build_batch(rng: &mut XorShift, counter: u64, buf: &mut Vec<u8>) -> u32 {
+fn build_batch(rng: &mut XorShift, counter: u64, buf: &mut Vec<u8>) -> Result<u32, String> {
     let n = rng.next_u32() % (BATCH_MAX_ITEMS - 1) + 2;
     let mut b = BatchBuilder::new(buf, n, BATCH_BUF as usize);
-    for i in 0..n as u64 {
-        let _ = b.add(&increment::encode(counter + i));
+    let run = b.add_run(n, INCREMENT_LEN).map_err(|e| e.to_string())?;
+    for (item, v) in run.chunks_exact_mut(INCREMENT_LEN).zip(counter..) {
+        item.copy_from_slice(&increment::encode(v));
     }
-    b.finish().1
+    Ok(b.finish().1)
 }
 
 fn check_batch(p: &[u8], n: u32, first: u64) -> Result<(), String> {
@@ -164,7 +166,7 @@ fn batch_ping_pong(
         };
         sent.clear();
         for (i, buf) in bufs.iter_mut().enumerate() {
-            let n = build_batch(&mut rng, counter, buf);
+            let n = build_batch(&mut rng, counter, buf)?;
             next_id += 1;
             sent.push((next_id, n, counter));
             counter += n as u64;
