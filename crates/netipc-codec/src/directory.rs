@@ -71,7 +71,11 @@ fn check_entries(entries: &[[u8; DIR_ENTRY_SIZE]], packed_len: usize, rules: Dir
         let (offset, len) = (offset as u64, len as u64);
         let end = offset + len;
         bad |= offset % ALIGN as u64;
-        bad |= u64::from(if rules.exact { len != min_len } else { len < min_len });
+        bad |= u64::from(if rules.exact {
+            len != min_len
+        } else {
+            len < min_len
+        });
         bad |= u64::from(end > packed_len);
         if rules.ordered {
             bad |= u64::from(offset < prev_end);
