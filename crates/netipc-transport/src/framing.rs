@@ -21,6 +21,18 @@ pub(crate) trait PacketIo {
         body: &mut [u8],
         deadline: Option<Instant>,
     ) -> Result<usize>;
+
+    /// Receives one packet whole into `buf` (its first 32 bytes at the
+    /// start). Returns the packet length; a packet longer than `buf` is a
+    /// protocol violation, or comes back cut to `buf.len()`, so a caller
+    /// that must tell gives one byte more than the longest valid packet.
+    /// Transports whose contiguous receive is cheaper override this.
+    fn recv_whole_packet(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize> {
+        let Some((head, body)) = buf.split_first_chunk_mut::<32>() else {
+            return Err(TransportError::Protocol("receive buffer shorter than a header"));
+        };
+        self.recv_packet(head, body, deadline)
+    }
 }
 
 /// Which side of a session this is.
@@ -224,16 +236,23 @@ impl Framer {
         io: &mut impl PacketIo,
         deadline: Option<Instant>,
     ) -> Result<(Header, &[u8])> {
-        let budget = self.params.packet_size as usize - HEADER_LEN;
-        if self.recv_buf.len() < budget {
-            self.recv_buf.resize(budget, 0);
+        // The first packet lands whole at the start of the buffer: header,
+        // then the payload, which continuations extend. One byte more than
+        // a packet may hold tells an oversized packet from a full one.
+        let packet = self.params.packet_size as usize;
+        if self.recv_buf.len() <= packet {
+            self.recv_buf.resize(packet + 1, 0);
         }
-        let mut head = [0u8; 32];
-        let n = io.recv_packet(&mut head, &mut self.recv_buf[..budget], deadline)?;
+        let n = io.recv_whole_packet(&mut self.recv_buf[..=packet], deadline)?;
+        if n > packet {
+            return Err(TransportError::Protocol(
+                "packet larger than the negotiated packet size",
+            ));
+        }
         if n < HEADER_LEN {
             return Err(TransportError::Protocol("packet shorter than a header"));
         }
-        let header = Header::decode(&head)?;
+        let header = Header::decode(&self.recv_buf[..HEADER_LEN])?;
         self.validate_received(&header)?;
         let total = header.payload_len as usize;
         let first = n - HEADER_LEN;
@@ -244,13 +263,14 @@ impl Framer {
             ));
         }
         if plan.is_chunked() {
-            if self.recv_buf.len() < total {
-                self.recv_buf.resize(total, 0);
+            if self.recv_buf.len() < HEADER_LEN + total {
+                self.recv_buf.resize(HEADER_LEN + total, 0);
             }
             for i in 1..plan.count {
                 let range = plan.range(i);
+                let body = &mut self.recv_buf[HEADER_LEN + range.start..HEADER_LEN + range.end];
                 let mut ch = [0u8; 32];
-                let got = io.recv_packet(&mut ch, &mut self.recv_buf[range], deadline)?;
+                let got = io.recv_packet(&mut ch, body, deadline)?;
                 if got < CHUNK_HEADER_LEN {
                     return Err(TransportError::Protocol(
                         "continuation shorter than a chunk header",
@@ -260,8 +280,9 @@ impl Framer {
                 c.check_continuation(&plan.header(header.message_id, i), got - CHUNK_HEADER_LEN)?;
             }
         }
-        self.accept_received(&header, 0..total)?;
-        self.last = 0..total;
-        Ok((header, &self.recv_buf[..total]))
+        let payload = HEADER_LEN..HEADER_LEN + total;
+        self.accept_received(&header, payload.clone())?;
+        self.last = payload.clone();
+        Ok((header, &self.recv_buf[payload]))
     }
 }

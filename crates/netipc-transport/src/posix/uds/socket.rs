@@ -8,7 +8,7 @@ use netipc_codec::HEADER_LEN;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
-    AddressFamily, MsgFlags, SockFlag, SockType, getsockopt, recvmsg, sendmsg, socket, sockopt,
+    AddressFamily, MsgFlags, SockFlag, SockType, getsockopt, recv, recvmsg, sendmsg, socket, sockopt,
 };
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -122,6 +122,54 @@ fn recv_once(fd: &OwnedFd, head: &mut [u8; 32], body: &mut [u8], flags: MsgFlags
     }
 }
 
+/// One `recv` of a whole packet into `buf` (cut to its length if longer);
+/// `None` when nothing is there yet (with `MSG_DONTWAIT`). Cheaper in the
+/// kernel than a `recvmsg`, which copies in a message header and vector.
+fn recv_whole_once(fd: &OwnedFd, buf: &mut [u8], flags: MsgFlags) -> Option<Result<usize>> {
+    loop {
+        return match recv(fd.as_raw_fd(), buf, flags) {
+            Ok(0) => Some(Err(TransportError::PeerClosed)),
+            Ok(n) => Some(Ok(n)),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => None,
+            Err(Errno::ECONNRESET) => Some(Err(TransportError::PeerClosed)),
+            Err(e) => Some(Err(TransportError::io("recv", e))),
+        };
+    }
+}
+
+impl Socket {
+    /// Receives one packet with `once`: busy-polls it first (a packet that
+    /// comes within the spin budget costs no sleep and no wake-up on either
+    /// side), then waits for the socket, the deadline or abort.
+    fn recv_with(
+        &mut self,
+        deadline: Option<Instant>,
+        mut once: impl FnMut(&OwnedFd, MsgFlags) -> Option<Result<usize>>,
+    ) -> Result<usize> {
+        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
+            return Err(TransportError::Aborted);
+        }
+        let mut got = None;
+        let fd = &self.fd;
+        let spun = self.spinner.spin(|| {
+            got = once(fd, MsgFlags::MSG_DONTWAIT);
+            got.is_some()
+        });
+        if let (true, Some(r)) = (spun, got) {
+            return r;
+        }
+        if deadline.is_some() || self.abort.is_some() {
+            wait_readable(self.fd.as_fd(), self.abort.as_ref(), deadline)?;
+        }
+        loop {
+            if let Some(r) = once(&self.fd, MsgFlags::empty()) {
+                return r;
+            }
+        }
+    }
+}
+
 impl PacketIo for Socket {
     fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
         let iov = [IoSlice::new(head), IoSlice::new(body)];
@@ -144,27 +192,10 @@ impl PacketIo for Socket {
         body: &mut [u8],
         deadline: Option<Instant>,
     ) -> Result<usize> {
-        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
-            return Err(TransportError::Aborted);
-        }
-        // Busy-poll first: a packet that comes within the spin budget costs
-        // no sleep and no wake-up on either side.
-        let mut got = None;
-        let fd = &self.fd;
-        let spun = self.spinner.spin(|| {
-            got = recv_once(fd, head, body, MsgFlags::MSG_DONTWAIT);
-            got.is_some()
-        });
-        if let (true, Some(r)) = (spun, got) {
-            return r;
-        }
-        if deadline.is_some() || self.abort.is_some() {
-            wait_readable(self.fd.as_fd(), self.abort.as_ref(), deadline)?;
-        }
-        loop {
-            if let Some(r) = recv_once(&self.fd, head, body, MsgFlags::empty()) {
-                return r;
-            }
-        }
+        self.recv_with(deadline, |fd, flags| recv_once(fd, head, body, flags))
+    }
+
+    fn recv_whole_packet(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize> {
+        self.recv_with(deadline, |fd, flags| recv_whole_once(fd, buf, flags))
     }
 }
