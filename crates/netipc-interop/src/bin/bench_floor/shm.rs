@@ -1,6 +1,6 @@
 //! The shared-memory floor: three cache lines of a shared file mapping.
 
-use crate::ROUND_TRIPS_PER_CHECK;
+use crate::cli::ROUND_TRIPS_PER_CHECK;
 use memmap2::MmapMut;
 use netipc_interop::bench::Meter;
 use std::fs::{File, OpenOptions};

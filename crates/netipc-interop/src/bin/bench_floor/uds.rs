@@ -1,6 +1,6 @@
 //! The socket floor: SEQPACKET messages of our driver's sizes, no framing.
 
-use crate::{ROUND_TRIPS_PER_CHECK, Scenario};
+use crate::cli::{ROUND_TRIPS_PER_CHECK, Scenario};
 use netipc_interop::bench::{Meter, XorShift};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
