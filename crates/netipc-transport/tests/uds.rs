@@ -368,8 +368,8 @@ fn hostile_peers_end_only_their_own_session() {
     let listener = UdsListener::bind(dir.path(), "host", server_cfg(128, 4096)).unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let server = thread::spawn(move || {
-        // Six hostile sessions, then one good one.
-        for _ in 0..7 {
+        // Seven hostile sessions, then one good one.
+        for _ in 0..8 {
             let mut s = listener.accept().unwrap();
             match s.receive() {
                 Err(e) => tx.send(e.to_string()).unwrap(),
@@ -398,8 +398,9 @@ fn hostile_peers_end_only_their_own_session() {
         ),
         (Box::new(|_, s| s[8] ^= 1), "message_id"),
         (Box::new(|_, s| s[20] = 2), "chunk_index"),
-        // A first packet 8 bytes over the negotiated 128.
+        // A first packet, then a continuation, 8 bytes over the negotiated 128.
         (Box::new(|f, _| f.extend_from_slice(&[0; 8])), "packet size"),
+        (Box::new(|_, s| s.extend_from_slice(&[0; 8])), "packet size"),
     ];
     for (bad, word) in cases {
         hostile(dir.path(), "host", bad);

@@ -103,39 +103,46 @@ impl Socket {
     }
 }
 
-/// One `recvmsg` of a packet into `head` and `body`; `None` when nothing is
-/// there yet (with `MSG_DONTWAIT`).
-fn recv_once(fd: &OwnedFd, head: &mut [u8; 32], body: &mut [u8], flags: MsgFlags) -> Option<Result<usize>> {
-    let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
+/// What one receive call returned: `None` when nothing is there yet (with
+/// `MSG_DONTWAIT`), else the packet length or the error. `call` is retried
+/// when a signal interrupts it.
+fn received(what: &'static str, mut call: impl FnMut() -> nix::Result<usize>) -> Option<Result<usize>> {
     loop {
-        return match recvmsg::<()>(fd.as_raw_fd(), &mut iov, None, flags | MsgFlags::MSG_CMSG_CLOEXEC) {
-            Ok(m) if m.flags.contains(MsgFlags::MSG_TRUNC) => Some(Err(TransportError::Protocol(
-                "packet larger than the negotiated packet size",
-            ))),
-            Ok(m) if m.bytes == 0 => Some(Err(TransportError::PeerClosed)),
-            Ok(m) => Some(Ok(m.bytes)),
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => None,
-            Err(Errno::ECONNRESET) => Some(Err(TransportError::PeerClosed)),
-            Err(e) => Some(Err(TransportError::io("recvmsg", e))),
-        };
-    }
-}
-
-/// One `recv` of a whole packet into `buf` (cut to its length if longer);
-/// `None` when nothing is there yet (with `MSG_DONTWAIT`). Cheaper in the
-/// kernel than a `recvmsg`, which copies in a message header and vector.
-fn recv_whole_once(fd: &OwnedFd, buf: &mut [u8], flags: MsgFlags) -> Option<Result<usize>> {
-    loop {
-        return match recv(fd.as_raw_fd(), buf, flags) {
+        return match call() {
             Ok(0) => Some(Err(TransportError::PeerClosed)),
             Ok(n) => Some(Ok(n)),
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => None,
             Err(Errno::ECONNRESET) => Some(Err(TransportError::PeerClosed)),
-            Err(e) => Some(Err(TransportError::io("recv", e))),
+            Err(e) => Some(Err(TransportError::io(what, e))),
         };
     }
+}
+
+/// One `recvmsg` of a packet into `head` and `body`; a packet longer than
+/// both is refused.
+fn recv_once(fd: &OwnedFd, head: &mut [u8; 32], body: &mut [u8], flags: MsgFlags) -> Option<Result<usize>> {
+    let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
+    let mut truncated = false;
+    let got = received("recvmsg", || {
+        recvmsg::<()>(fd.as_raw_fd(), &mut iov, None, flags | MsgFlags::MSG_CMSG_CLOEXEC).map(|m| {
+            truncated = m.flags.contains(MsgFlags::MSG_TRUNC);
+            m.bytes
+        })
+    });
+    if truncated {
+        return Some(Err(TransportError::Protocol(
+            "packet larger than the negotiated packet size",
+        )));
+    }
+    got
+}
+
+/// One `recv` of a whole packet into `buf` (cut to its length if longer).
+/// Cheaper in the kernel than a `recvmsg`, which copies in a message header
+/// and an I/O vector.
+fn recv_whole_once(fd: &OwnedFd, buf: &mut [u8], flags: MsgFlags) -> Option<Result<usize>> {
+    received("recv", || recv(fd.as_raw_fd(), buf, flags))
 }
 
 impl Socket {
