@@ -131,13 +131,10 @@ pub(crate) fn lookup_method_bench(duration: u64, scenario: &str, rps: u64) -> Re
     } else {
         (rps * duration) as usize
     });
-    let mut limiter = RateLimiter::new(rps);
     let mut requests = 0u64;
     let meter = Meter::start();
-    let end = Instant::now() + Duration::from_secs(duration);
-    while Instant::now() < end {
-        limiter.wait();
-        let t0 = Instant::now();
+    let mut clock = CallClock::new(Duration::from_secs(duration), rps);
+    while let Some(t0) = clock.next_call() {
         let count = if apps_kind {
             let mut b = AppsLookupRequestBuilder::with_capacity(&mut req, buf, pids.len());
             b.add_all(&pids).map_err(|e| e.to_string())?;
@@ -164,7 +161,7 @@ pub(crate) fn lookup_method_bench(duration: u64, scenario: &str, rps: u64) -> Re
         if count != n {
             return Err(format!("expected {n} items, got {count}"));
         }
-        lat.record(t0.elapsed());
+        lat.record(clock.call_done(t0));
         requests += 1;
     }
     let (wall, cpu) = meter.read();
