@@ -191,6 +191,30 @@ fn chunked_messages_at_the_default_packet_size() {
     roundtrip_sizes(0, &[200_000, 212_992, 4 << 20]);
 }
 
+/// Packets up to 2048 bytes are joined and sent with `send`, longer ones
+/// with `sendmsg` from their parts: messages whose single packet lands on
+/// either side of that size arrive intact.
+#[test]
+fn single_packets_around_the_gather_size() {
+    roundtrip_sizes(0, &[0, 1, 2015, 2016, 2017, 2048, 4096]);
+}
+
+/// A send to a session whose peer has gone is `PeerClosed`, for a short
+/// packet (joined, `send`) and a long one (`sendmsg`) alike.
+#[test]
+fn sending_to_a_closed_peer_is_peer_closed() {
+    for n in [8usize, 4096] {
+        let dir = RunDir::new("uds");
+        let listener = UdsListener::bind(dir.path(), "gone", server_cfg(0, 8192)).unwrap();
+        let server = thread::spawn(move || drop(listener.accept().unwrap()));
+        let mut c = UdsSession::connect(dir.path(), "gone", &client_cfg(0, 8192)).unwrap();
+        server.join().unwrap();
+        let h = Header::new(Kind::Request, METHOD_STRING_REVERSE, 1, 0);
+        let err = c.send(&h, &vec![7u8; n]).unwrap_err();
+        assert!(matches!(err, TransportError::PeerClosed), "size {n}: {err:?}");
+    }
+}
+
 #[test]
 fn pipeline_depth_64_out_of_order() {
     let dir = RunDir::new("uds");
