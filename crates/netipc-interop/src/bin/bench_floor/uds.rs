@@ -43,20 +43,39 @@ impl Drop for Conn {
     }
 }
 
-/// Receives one message: tries without blocking and yields between tries.
-/// `Ok(0)` when the peer closed.
-fn recv_yielding(fd: RawFd, buf: &mut [u8], give_up: Instant) -> Result<usize, String> {
-    let mut tries = 0u32;
-    loop {
-        match recv(fd, buf, MsgFlags::MSG_DONTWAIT) {
-            Ok(n) => return Ok(n),
-            Err(Errno::EAGAIN | Errno::EINTR) => {}
-            Err(e) => return Err(format!("recv: {e}")),
+/// Receives messages: tries without blocking and yields between tries.
+///
+/// When the last message was there right after the first yield, the peer
+/// shares this CPU and answers only once it gets it: the next receive then
+/// yields before its first try, which would only find nothing (the library
+/// learns the same).
+#[derive(Default)]
+struct Receiver {
+    yield_first: bool,
+}
+
+impl Receiver {
+    /// One message; `Ok(0)` when the peer closed.
+    fn recv(&mut self, fd: RawFd, buf: &mut [u8], give_up: Instant) -> Result<usize, String> {
+        let mut yields = 0u32;
+        if self.yield_first {
+            std::thread::yield_now();
+            yields = 1;
         }
-        std::thread::yield_now();
-        tries = tries.wrapping_add(1);
-        if tries.is_multiple_of(YIELDS_PER_CHECK) && Instant::now() >= give_up {
-            return Err("the peer went quiet".into());
+        loop {
+            match recv(fd, buf, MsgFlags::MSG_DONTWAIT) {
+                Ok(n) => {
+                    self.yield_first = yields == 1;
+                    return Ok(n);
+                }
+                Err(Errno::EAGAIN | Errno::EINTR) => {}
+                Err(e) => return Err(format!("recv: {e}")),
+            }
+            std::thread::yield_now();
+            yields = yields.wrapping_add(1);
+            if yields.is_multiple_of(YIELDS_PER_CHECK) && Instant::now() >= give_up {
+                return Err("the peer went quiet".into());
+            }
         }
     }
 }
@@ -94,8 +113,9 @@ pub(crate) fn serve(
         let conn = Conn(accept(listener.as_raw_fd()).map_err(|e| format!("accept: {e}"))?);
         let mut buf = vec![0u8; MAX_MESSAGE];
         let answer = vec![0u8; SNAPSHOT_RESPONSE];
+        let mut rx = Receiver::default();
         loop {
-            let n = recv_yielding(conn.0, &mut buf, give_up)?;
+            let n = rx.recv(conn.0, &mut buf, give_up)?;
             if n <= STOP.len() {
                 report();
                 // A closed peer takes no acknowledgement.
@@ -137,6 +157,7 @@ pub(crate) fn drive(
     let meter = Meter::start();
     let started = Instant::now();
     let mut units = 0u64;
+    let mut rx = Receiver::default();
     let (wall, cpu_pct) = loop {
         for _ in 0..ROUND_TRIPS_PER_CHECK {
             let (len, items) = match scenario {
@@ -148,7 +169,7 @@ pub(crate) fn drive(
                 _ => (40, 1),
             };
             send_all(fd, &request[..len])?;
-            let got = recv_yielding(fd, &mut buf, give_up)?;
+            let got = rx.recv(fd, &mut buf, give_up)?;
             let want = if scenario == Scenario::Snapshot {
                 SNAPSHOT_RESPONSE
             } else {
@@ -164,6 +185,6 @@ pub(crate) fn drive(
         }
     };
     send_all(fd, STOP)?;
-    recv_yielding(fd, &mut buf, Instant::now() + Duration::from_secs(5))?;
+    rx.recv(fd, &mut buf, Instant::now() + Duration::from_secs(5))?;
     Ok((units, wall, cpu_pct))
 }
