@@ -17,7 +17,8 @@
 //!   way for a batch of n items, n drawn as the drivers draw it). A
 //!   receiver tries a non-blocking `recv` and yields the CPU between tries:
 //!   the cheapest wait both on one CPU (the peer runs at once) and on two
-//!   (busy polling, no sleep).
+//!   (busy polling, no sleep). Once its peer is seen to share the CPU, it
+//!   yields before the first try, which could only find nothing.
 //! - `shm-ping-pong`: a shared mapping with the region's layout reduced to
 //!   its essence: one cache line of sequence words, one line for the
 //!   request and one for the response. A receiver pauses between checks
