@@ -184,7 +184,11 @@ fn spin_for(
     ready: &mut impl FnMut() -> bool,
     yield_now: &mut impl FnMut(),
 ) -> Spun {
-    let started = Instant::now();
+    // The clock starts at the first look at it, so a message that comes
+    // at the first checks (the common case) costs no clock read; the budget
+    // only grows by the pause runs or the yield before that look.
+    let mut started: Option<Instant> = None;
+    let mut out_of = |budget: Duration| started.get_or_insert_with(Instant::now).elapsed() >= budget;
     if !yield_at_once {
         // Pause between checks, in runs that double up to a cap, for a
         // fifth of the budget: a peer on another CPU answers within it, and
@@ -200,7 +204,7 @@ fn spin_for(
             }
             if pauses < MAX_PAUSE_RUN {
                 pauses *= 2;
-            } else if started.elapsed() >= pause_budget {
+            } else if out_of(pause_budget) {
                 break;
             }
         }
@@ -217,7 +221,7 @@ fn spin_for(
                 Spun::YieldedLate
             };
         }
-        if started.elapsed() >= budget {
+        if out_of(budget) {
             return Spun::Futile;
         }
     }
