@@ -75,9 +75,10 @@ impl ServiceHandler for Handler {
         let Some(handle) = &self.handle else {
             return Dispatch::Failed;
         };
-        // Directory room for as many items as this thread's last snapshot
-        // had: snapshots change slowly, and room that runs out makes the
-        // items written so far move.
+        // Directory room for exactly as many items as this thread's last
+        // snapshot had: snapshots change slowly, and room that fits spares
+        // both moves of the packed items (when room runs out, and when
+        // `finish` squeezes out room left unused).
         let mut builder = CgroupsBuilder::with_capacity(out, limit, LAST_ITEMS.get());
         let ok = handle(&req, &mut builder);
         if builder.overflowed() {
@@ -86,19 +87,70 @@ impl ServiceHandler for Handler {
         if !ok {
             return Dispatch::Failed;
         }
-        LAST_ITEMS.set((builder.count() as usize).max(MIN_ITEMS_HINT));
+        LAST_ITEMS.set(builder.count() as usize);
         builder.finish();
         Dispatch::Done
     }
 }
 
 /// Directory room a session thread's first snapshot starts with.
-const MIN_ITEMS_HINT: usize = 64;
+const FIRST_ITEMS_HINT: usize = 64;
 
 thread_local! {
     /// Items of the last snapshot built on this thread (a session's).
-    static LAST_ITEMS: std::cell::Cell<usize> = const { std::cell::Cell::new(MIN_ITEMS_HINT) };
+    static LAST_ITEMS: std::cell::Cell<usize> = const { std::cell::Cell::new(FIRST_ITEMS_HINT) };
 }
 
 /// A managed `cgroups-snapshot` server.
 pub type ManagedServer = crate::server::ManagedServer<Handler>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn item(i: usize) -> CgroupsItem {
+        CgroupsItem {
+            hash: i as u32,
+            options: 0,
+            enabled: (i % 2) as u32,
+            name: format!("cg-{i}").into(),
+            path: format!("/sys/fs/cgroup/cg-{i}").into(),
+        }
+    }
+
+    /// The directory room of each snapshot follows the last one's size on
+    /// the same thread: whether it fits, runs out or is left over, the
+    /// bytes are those of a fresh encoding.
+    #[test]
+    fn snapshots_that_grow_and_shrink_are_encoded_exactly() {
+        let sizes = [0, 3, 3, 200, 5, 64, 65, 1, 1];
+        let next = Arc::new(AtomicUsize::new(0));
+        let at = next.clone();
+        let handler = Handler {
+            handle: Some(Box::new(move |_, b| {
+                let n = sizes[at.fetch_add(1, Ordering::Relaxed)];
+                b.set_header(1, n as u64);
+                (0..n).all(|i| {
+                    let it = item(i);
+                    b.add(it.hash, it.options, it.enabled, it.name.as_bytes(), it.path.as_bytes())
+                        .is_ok()
+                })
+            })),
+        };
+        let request = encode_cgroups_request();
+        let mut out = Vec::new();
+        for n in sizes {
+            assert!(matches!(handler.dispatch(&request, &mut out, usize::MAX), Dispatch::Done));
+            let want = CgroupsSnapshot {
+                systemd_enabled: 1,
+                generation: n as u64,
+                items: (0..n).map(item).collect(),
+            };
+            let mut fresh = Vec::new();
+            let len = want.encode(&mut fresh, usize::MAX).unwrap();
+            assert_eq!(out, fresh[..len], "snapshot of {n} items");
+        }
+    }
+}
