@@ -107,8 +107,8 @@ pub type ManagedServer = crate::server::ManagedServer<Handler>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn item(i: usize) -> CgroupsItem {
         CgroupsItem {
@@ -134,15 +134,24 @@ mod tests {
                 b.set_header(1, n as u64);
                 (0..n).all(|i| {
                     let it = item(i);
-                    b.add(it.hash, it.options, it.enabled, it.name.as_bytes(), it.path.as_bytes())
-                        .is_ok()
+                    b.add(
+                        it.hash,
+                        it.options,
+                        it.enabled,
+                        it.name.as_bytes(),
+                        it.path.as_bytes(),
+                    )
+                    .is_ok()
                 })
             })),
         };
         let request = encode_cgroups_request();
         let mut out = Vec::new();
         for n in sizes {
-            assert!(matches!(handler.dispatch(&request, &mut out, usize::MAX), Dispatch::Done));
+            assert!(matches!(
+                handler.dispatch(&request, &mut out, usize::MAX),
+                Dispatch::Done
+            ));
             let want = CgroupsSnapshot {
                 systemd_enabled: 1,
                 generation: n as u64,
