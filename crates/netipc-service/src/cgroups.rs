@@ -107,7 +107,6 @@ pub type ManagedServer = crate::server::ManagedServer<Handler>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn item(i: usize) -> CgroupsItem {
@@ -126,8 +125,7 @@ mod tests {
     #[test]
     fn snapshots_that_grow_and_shrink_are_encoded_exactly() {
         let sizes = [0, 3, 3, 200, 5, 64, 65, 1, 1];
-        let next = Arc::new(AtomicUsize::new(0));
-        let at = next.clone();
+        let at = AtomicUsize::new(0);
         let handler = Handler {
             handle: Some(Box::new(move |_, b| {
                 let n = sizes[at.fetch_add(1, Ordering::Relaxed)];
