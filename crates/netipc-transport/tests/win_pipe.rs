@@ -127,6 +127,49 @@ fn large_messages_are_chunked_to_the_packet_size() {
 }
 
 #[test]
+fn a_message_longer_than_the_packet_size_is_a_protocol_error() {
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "oversize", server_cfg(1024, 1 << 16)).unwrap();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept(None).unwrap();
+        s.receive().map(|(h, _)| h).unwrap_err()
+    });
+    // A hand-made client: the handshake as the library would send it, then
+    // one pipe message four times the negotiated packet size.
+    let name = netipc_transport::names::pipe_name(&dir, "oversize").unwrap();
+    let mut raw = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&name)
+        .unwrap();
+    let hello = Hello {
+        supported_profiles: PROFILE_BASELINE,
+        preferred_profiles: PROFILE_BASELINE,
+        max_request_payload_bytes: 1 << 16,
+        max_request_batch_items: 1,
+        max_response_payload_bytes: 1 << 16,
+        max_response_batch_items: 1,
+        auth_token: TOKEN,
+        packet_size: 1024,
+    };
+    raw.write_all(&netipc_transport::handshake::hello_packet(&hello))
+        .unwrap();
+    let mut ack = [0u8; 256];
+    let n = std::io::Read::read(&mut raw, &mut ack).unwrap();
+    let ack = HelloAck::decode(&ack[HEADER_LEN..n]).unwrap();
+    assert_eq!(ack.agreed_packet_size, 1024);
+    let mut message = Header::new(Kind::Request, METHOD_STRING_REVERSE, 1, 4096)
+        .encode()
+        .to_vec();
+    message.resize(HEADER_LEN + 4096, b'x');
+    // The write may end early with a broken pipe: the server can refuse
+    // the message and close while the writer still waits for pipe room.
+    let _ = raw.write_all(&message);
+    let err = server.join().unwrap();
+    assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
+}
+
+#[test]
 fn missing_service_is_not_found() {
     let err = NpSession::connect(run_dir(), "absent", &client_cfg(0, 4096)).unwrap_err();
     assert!(matches!(err, TransportError::NotFound { .. }), "{err:?}");

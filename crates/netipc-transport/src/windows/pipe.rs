@@ -152,6 +152,47 @@ impl Pipe {
         self.handle.as_raw_handle() as HANDLE
     }
 
+    /// Reads one pipe message into `buf`; returns its length. A message
+    /// longer than `buf` is drained and reported as a protocol violation.
+    fn read_message(&self, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize> {
+        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
+            return Err(TransportError::Aborted);
+        }
+        let cap = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let mut op = Op::new(&self.event);
+        // SAFETY: reads at most `cap` bytes into `buf`, which outlives the
+        // operation: `finish` waits for completion (or cancellation) first.
+        let ok = unsafe {
+            ReadFile(
+                self.raw(),
+                buf.as_mut_ptr(),
+                cap,
+                std::ptr::null_mut(),
+                &mut op.ov,
+            )
+        };
+        if ok == 0 {
+            let e = last_error();
+            match e.raw_os_error().map(|c| c as u32) {
+                Some(ERROR_IO_PENDING) => {}
+                Some(ERROR_MORE_DATA) => {
+                    // Longer than `buf`: the session cannot go on. Let the
+                    // operation end before its OVERLAPPED block goes away.
+                    let _ = finish(self.raw(), &mut op, deadline, None);
+                    return Err(TransportError::Protocol(
+                        "packet larger than the negotiated packet size",
+                    ));
+                }
+                _ if is_peer_gone(&e) => return Err(TransportError::PeerClosed),
+                _ => return Err(TransportError::io("ReadFile", e)),
+            }
+        }
+        match finish(self.raw(), &mut op, deadline, self.abort.as_ref())? {
+            0 => Err(TransportError::PeerClosed),
+            n => Ok(n as usize),
+        }
+    }
+
     /// Whether the peer has closed the pipe (checked without blocking).
     fn peer_gone(&self) -> bool {
         let mut avail = 0u32;
@@ -211,48 +252,23 @@ impl PacketIo for Pipe {
         body: &mut [u8],
         deadline: Option<Instant>,
     ) -> Result<usize> {
-        if self.abort.as_ref().is_some_and(AbortHandle::is_aborted) {
-            return Err(TransportError::Aborted);
-        }
-        let cap = head.len() + body.len();
-        self.scratch.resize(cap, 0);
-        let mut op = Op::new(&self.event);
-        // SAFETY: reads into our buffer of `cap` bytes; `finish` waits for
-        // completion (or cancellation) before returning.
-        let ok = unsafe {
-            ReadFile(
-                self.raw(),
-                self.scratch.as_mut_ptr(),
-                cap as u32,
-                std::ptr::null_mut(),
-                &mut op.ov,
-            )
-        };
-        if ok == 0 {
-            let e = last_error();
-            match e.raw_os_error().map(|c| c as u32) {
-                Some(ERROR_IO_PENDING) => {}
-                Some(ERROR_MORE_DATA) => {
-                    // The message is larger than a packet; drain the rest.
-                    let _ = finish(self.raw(), &mut op, deadline, None);
-                    return Err(TransportError::Protocol(
-                        "packet larger than the negotiated packet size",
-                    ));
-                }
-                _ if is_peer_gone(&e) => return Err(TransportError::PeerClosed),
-                _ => return Err(TransportError::io("ReadFile", e)),
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(head.len() + body.len(), 0);
+        let got = self.read_message(&mut scratch, deadline);
+        if let Ok(n) = got {
+            let h = n.min(head.len());
+            head[..h].copy_from_slice(&scratch[..h]);
+            if n > head.len() {
+                body[..n - head.len()].copy_from_slice(&scratch[head.len()..n]);
             }
         }
-        let n = finish(self.raw(), &mut op, deadline, self.abort.as_ref())? as usize;
-        if n == 0 {
-            return Err(TransportError::PeerClosed);
-        }
-        let h = n.min(head.len());
-        head[..h].copy_from_slice(&self.scratch[..h]);
-        if n > head.len() {
-            body[..n - head.len()].copy_from_slice(&self.scratch[head.len()..n]);
-        }
-        Ok(n)
+        self.scratch = scratch;
+        got
+    }
+
+    /// Reads the message straight into `buf`: no copy through `scratch`.
+    fn recv_whole_packet(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize> {
+        self.read_message(buf, deadline)
     }
 }
 
