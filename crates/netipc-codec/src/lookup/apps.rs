@@ -6,9 +6,10 @@
 
 use super::common::{
     LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator, fixed_strings, item_len_with_labels,
-    label_at, read_request_header, read_response_header, validate_labels, write_labels, write_request_header,
-    write_response_header,
+    label_at, read_request_header, validate_labels, write_labels, write_request_header,
 };
+use super::response::sealed::Sealed;
+use super::response::{LookupKind, LookupResponseBuilder, LookupResponseView};
 use crate::directory::{DIR_ENTRY_SIZE, DirRules, Directory, PackedWriter, RawItems};
 use crate::error::{CodecError, Result};
 use crate::items::{IndexedView, Items};
@@ -391,50 +392,19 @@ fn check_rules(f: &Fields) -> Result<()> {
 }
 
 /// Builds an APPS_LOOKUP response into a reusable buffer.
-#[derive(Debug)]
-pub struct AppsLookupResponseBuilder<'b> {
-    w: PackedWriter<'b>,
-    generation: u64,
-}
+///
+/// ```
+/// use netipc_codec::lookup::*;
+/// let mut buf = Vec::new();
+/// let mut b = AppsLookupResponseBuilder::new(&mut buf, 7, 65536);
+/// b.add(&AppsLookupEntry::not_known(42, AppsLookupStatus::Unknown)).unwrap();
+/// let len = b.finish();
+/// let view = AppsLookupResponseView::decode(&buf[..len]).unwrap();
+/// assert_eq!(view.item(0).unwrap().pid, 42);
+/// ```
+pub type AppsLookupResponseBuilder<'b> = LookupResponseBuilder<'b, AppsLookup>;
 
-impl<'b> AppsLookupResponseBuilder<'b> {
-    /// Starts an empty response of at most `limit` payload bytes.
-    pub fn new(out: &'b mut Vec<u8>, generation: u64, limit: usize) -> Self {
-        Self {
-            w: PackedWriter::new(out, LOOKUP_HDR_LEN, SLOTS_HINT, limit, false),
-            generation,
-        }
-    }
-
-    /// Like `new`, with directory room for `items` items up front.
-    pub fn with_capacity(out: &'b mut Vec<u8>, generation: u64, limit: usize, items: usize) -> Self {
-        Self {
-            w: PackedWriter::new(out, LOOKUP_HDR_LEN, items, limit, false),
-            generation,
-        }
-    }
-
-    pub(crate) fn fits_before_suffix(&self, item_len: usize, suffix: usize, total_items: usize) -> bool {
-        self.w.fits_before_suffix(item_len, suffix, total_items)
-    }
-
-    /// Appends an item given as its wire bytes (for example, copied from a
-    /// decoded response); it is checked as the decoder would.
-    pub fn add_item_bytes(&mut self, item: &[u8]) -> Result<()> {
-        AppsLookupItemView::decode(item)?;
-        self.w.push(item)
-    }
-
-    /// Sets the generation written at finish.
-    pub fn set_generation(&mut self, generation: u64) {
-        self.generation = generation;
-    }
-
-    /// Whether an item of `item_len` bytes still fits the budget.
-    pub fn fits(&self, item_len: usize) -> bool {
-        self.w.fits(item_len)
-    }
-
+impl AppsLookupResponseBuilder<'_> {
     /// Appends an item, refusing anything the decoder would reject.
     pub fn add(&mut self, e: &AppsLookupEntry<'_>) -> Result<()> {
         let len = e.wire_len()?;
@@ -462,24 +432,6 @@ impl<'b> AppsLookupResponseBuilder<'b> {
         debug_assert_ne!(status, AppsLookupStatus::Known);
         let h = AppsLookupEntry::not_known(pid, status).header();
         self.w.push_parts([&h, &[0, 0, 0]])
-    }
-
-    /// Whether an item was refused because it did not fit the budget
-    /// (a server answers such a request with LIMIT_EXCEEDED).
-    pub fn overflowed(&self) -> bool {
-        self.w.exceeded()
-    }
-
-    /// Items added so far.
-    pub fn count(&self) -> u32 {
-        self.w.count() as u32
-    }
-
-    /// Completes the payload and returns its length.
-    pub fn finish(mut self) -> usize {
-        let count = self.count();
-        write_response_header(self.w.header_mut(), count, self.generation);
-        self.w.finish()
     }
 }
 
@@ -623,56 +575,22 @@ impl<'a> AppsLookupItemView<'a> {
 /// A decoded APPS_LOOKUP response; decoding validates every item.
 ///
 /// Borrowed and ephemeral: valid only while the payload buffer is.
-#[derive(Debug, Clone, Copy)]
-pub struct AppsLookupResponseView<'a> {
-    /// Number of items.
-    pub item_count: u32,
-    /// Advisory service generation.
-    pub generation: u64,
-    dir: Directory<'a>,
-}
+pub type AppsLookupResponseView<'a> = LookupResponseView<'a, AppsLookup>;
 
-impl<'a> AppsLookupResponseView<'a> {
-    /// Decodes and validates a response payload.
-    pub fn decode(buf: &'a [u8]) -> Result<Self> {
-        let (item_count, generation) = read_response_header(buf, "APPS_LOOKUP response")?;
-        let rules = DirRules {
-            min_len: APPS_LOOKUP_ITEM_HDR_LEN as u32,
-            exact: false,
-            ordered: true,
-            no_trailing: true,
-        };
-        let dir = Directory::parse(buf, LOOKUP_HDR_LEN, item_count, rules)?;
-        for raw in dir.raw_items() {
-            AppsLookupItemView::decode(raw)?;
-        }
-        Ok(Self {
-            item_count,
-            generation,
-            dir,
-        })
-    }
+/// The APPS_LOOKUP method, for the shared lookup response types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppsLookup;
 
-    /// Item `index`.
-    pub fn item(&self, index: u32) -> Result<AppsLookupItemView<'a>> {
-        AppsLookupItemView::decode(self.dir.item(index)?)
-    }
+impl Sealed for AppsLookup {}
 
-    /// The items in order.
-    pub fn iter(&self) -> Items<Self> {
-        Items::new(*self)
-    }
-}
+impl LookupKind for AppsLookup {
+    type ItemView<'a> = AppsLookupItemView<'a>;
+    const ITEM_HDR_LEN: usize = APPS_LOOKUP_ITEM_HDR_LEN;
+    const RESPONSE: &'static str = "APPS_LOOKUP response";
 
-impl<'a> IndexedView for AppsLookupResponseView<'a> {
-    type Item = AppsLookupItemView<'a>;
-
-    fn count(&self) -> u32 {
-        self.item_count
-    }
-
-    fn get(&self, index: u32) -> Result<AppsLookupItemView<'a>> {
-        self.item(index)
+    #[inline(always)]
+    fn decode_item(item: &[u8]) -> Result<AppsLookupItemView<'_>> {
+        AppsLookupItemView::decode(item)
     }
 }
 

@@ -8,8 +8,10 @@ mod apps;
 mod cgroups;
 mod common;
 mod responder;
+mod response;
 
 pub use apps::*;
 pub use cgroups::*;
 pub use common::{LABEL_ENTRY_LEN, LOOKUP_HDR_LEN, Label, LabelInput, LabelView, Labels, Orchestrator};
 pub use responder::{AppsLookupResponder, CgroupsLookupResponder, Placed};
+pub use response::{LookupKind, LookupResponseBuilder, LookupResponseView};

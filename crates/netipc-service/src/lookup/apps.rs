@@ -1,13 +1,13 @@
 //! The `apps-lookup` service: PIDs in, process and cgroup metadata out.
 
-use super::{Stitch, Stitched, check_items, keeps_session, response_floor, stitch_error};
+use super::{Stitch, check_items, keeps_session, response_floor, stitch};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::lookup::{
     APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupRequestBuilder, AppsLookupRequestView, AppsLookupResponder,
-    AppsLookupResponseBuilder, AppsLookupResponseView, AppsLookupStatus, LOOKUP_HDR_LEN,
+    AppsLookupResponseBuilder, AppsLookupResponseView, LOOKUP_HDR_LEN,
 };
 use crate::transport::codec::{CodecError, METHOD_APPS_LOOKUP};
 
@@ -75,47 +75,6 @@ impl AppsLookupClient {
         self.stitched.truncate(n);
         AppsLookupResponseView::decode(&self.stitched).map_err(ServiceError::Malformed)
     }
-}
-
-fn stitch(
-    view: &AppsLookupResponseView<'_>,
-    keys: &[u32],
-    st: &mut Stitch,
-    out: &mut AppsLookupResponseBuilder<'_>,
-) -> Result<Stitched> {
-    if view.item_count as usize != keys.len() {
-        return Err(ServiceError::BadResponse(
-            "response item count differs from the request",
-        ));
-    }
-    st.check_generation(view.generation)?;
-    let mut answered = 0;
-    for (item, &pid) in view.iter().zip(keys) {
-        if item.pid != pid {
-            return Err(ServiceError::BadResponse(
-                "response item does not echo its request PID",
-            ));
-        }
-        if item.status == AppsLookupStatus::PayloadExceeded {
-            break;
-        }
-        if answered == 0 && item.status == AppsLookupStatus::OversizedItem && keys.len() > 1 {
-            let later_exceeded = view.iter().any(|i| i.status == AppsLookupStatus::PayloadExceeded);
-            if later_exceeded {
-                return Ok(Stitched {
-                    answered: 0,
-                    solo: true,
-                });
-            }
-        }
-        out.add_item_bytes(item.as_bytes()).map_err(stitch_error)?;
-        st.largest_answer = st.largest_answer.max(item.as_bytes().len());
-        answered += 1;
-    }
-    Ok(Stitched {
-        answered,
-        solo: false,
-    })
 }
 
 /// The user's callback: answer every PID of the responder in order, return

@@ -1,7 +1,7 @@
 //! The `cgroups-lookup` service: cgroup paths in, orchestrator, name and
 //! labels out.
 
-use super::{Stitch, Stitched, check_items, keeps_session, response_floor, stitch_error};
+use super::{Stitch, check_items, keeps_session, response_floor, stitch, stitch_error};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
@@ -108,50 +108,6 @@ impl CgroupsLookupClient {
         self.stitched.truncate(n);
         CgroupsLookupResponseView::decode(&self.stitched).map_err(ServiceError::Malformed)
     }
-}
-
-/// Copies the answered prefix of one subresponse; returns its length.
-fn stitch<P: AsRef<[u8]>>(
-    view: &CgroupsLookupResponseView<'_>,
-    keys: &[P],
-    st: &mut Stitch,
-    out: &mut CgroupsLookupResponseBuilder<'_>,
-) -> Result<Stitched> {
-    if view.item_count as usize != keys.len() {
-        return Err(ServiceError::BadResponse(
-            "response item count differs from the request",
-        ));
-    }
-    st.check_generation(view.generation)?;
-    let mut answered = 0;
-    for (item, key) in view.iter().zip(keys) {
-        if item.path.as_bytes() != key.as_ref() {
-            return Err(ServiceError::BadResponse(
-                "response item does not echo its request path",
-            ));
-        }
-        if item.status == CgroupsLookupStatus::PayloadExceeded {
-            break;
-        }
-        if answered == 0 && item.status == CgroupsLookupStatus::OversizedItem && keys.len() > 1 {
-            let later_exceeded = view
-                .iter()
-                .any(|i| i.status == CgroupsLookupStatus::PayloadExceeded);
-            if later_exceeded {
-                return Ok(Stitched {
-                    answered: 0,
-                    solo: true,
-                });
-            }
-        }
-        out.add_item_bytes(item.as_bytes()).map_err(stitch_error)?;
-        st.largest_answer = st.largest_answer.max(item.as_bytes().len());
-        answered += 1;
-    }
-    Ok(Stitched {
-        answered,
-        solo: false,
-    })
 }
 
 /// The user's callback: answer every key of the responder in order

@@ -14,6 +14,10 @@ pub mod apps;
 pub mod cgroups;
 
 use crate::error::{Result, ServiceError};
+use crate::transport::codec::lookup::{
+    AppsLookupItemView, AppsLookupStatus, CgroupsLookupItemView, CgroupsLookupStatus, LookupKind,
+    LookupResponseBuilder, LookupResponseView,
+};
 
 /// The per-call state both lookup clients share.
 pub(crate) struct Stitch {
@@ -103,4 +107,93 @@ pub(crate) fn stitch_error(e: crate::transport::codec::CodecError) -> ServiceErr
         }
         other => ServiceError::Malformed(other),
     }
+}
+
+/// What stitching reads of a response item answering a key of type `Key`.
+pub(crate) trait Answer<'a, Key>: Copy {
+    /// Why a response is refused when an item does not echo its key.
+    const NOT_ECHOED: &'static str;
+    /// Whether the item echoes `key`.
+    fn echoes(&self, key: &Key) -> bool;
+    /// Whether the server ran out of room at this item (PAYLOAD_EXCEEDED).
+    fn exceeded(&self) -> bool;
+    /// Whether the server could never fit this item (OVERSIZED_ITEM).
+    fn oversized(&self) -> bool;
+    /// The item's wire bytes.
+    fn bytes(&self) -> &'a [u8];
+}
+
+impl<'a, P: AsRef<[u8]>> Answer<'a, P> for CgroupsLookupItemView<'a> {
+    const NOT_ECHOED: &'static str = "response item does not echo its request path";
+    fn echoes(&self, key: &P) -> bool {
+        self.path.as_bytes() == key.as_ref()
+    }
+    fn exceeded(&self) -> bool {
+        self.status == CgroupsLookupStatus::PayloadExceeded
+    }
+    fn oversized(&self) -> bool {
+        self.status == CgroupsLookupStatus::OversizedItem
+    }
+    fn bytes(&self) -> &'a [u8] {
+        self.as_bytes()
+    }
+}
+
+impl<'a> Answer<'a, u32> for AppsLookupItemView<'a> {
+    const NOT_ECHOED: &'static str = "response item does not echo its request PID";
+    fn echoes(&self, pid: &u32) -> bool {
+        self.pid == *pid
+    }
+    fn exceeded(&self) -> bool {
+        self.status == AppsLookupStatus::PayloadExceeded
+    }
+    fn oversized(&self) -> bool {
+        self.status == AppsLookupStatus::OversizedItem
+    }
+    fn bytes(&self) -> &'a [u8] {
+        self.as_bytes()
+    }
+}
+
+/// Checks one subresponse against the `keys` it answers and copies its
+/// answered prefix into `out`.
+pub(crate) fn stitch<'v, K: LookupKind, Key>(
+    view: &LookupResponseView<'v, K>,
+    keys: &[Key],
+    st: &mut Stitch,
+    out: &mut LookupResponseBuilder<'_, K>,
+) -> Result<Stitched>
+where
+    K::ItemView<'v>: Answer<'v, Key>,
+{
+    if view.item_count as usize != keys.len() {
+        return Err(ServiceError::BadResponse(
+            "response item count differs from the request",
+        ));
+    }
+    st.check_generation(view.generation)?;
+    let mut answered = 0;
+    for (item, key) in view.iter().zip(keys) {
+        if !item.echoes(key) {
+            return Err(ServiceError::BadResponse(
+                <K::ItemView<'v> as Answer<'v, Key>>::NOT_ECHOED,
+            ));
+        }
+        if item.exceeded() {
+            break;
+        }
+        if answered == 0 && item.oversized() && keys.len() > 1 && view.iter().any(|i| i.exceeded()) {
+            return Ok(Stitched {
+                answered: 0,
+                solo: true,
+            });
+        }
+        out.add_item_bytes(item.bytes()).map_err(stitch_error)?;
+        st.largest_answer = st.largest_answer.max(item.bytes().len());
+        answered += 1;
+    }
+    Ok(Stitched {
+        answered,
+        solo: false,
+    })
 }
