@@ -283,15 +283,24 @@ fn a_zero_item_probe() {
 #[cfg(unix)]
 mod hostile_echoes {
     use super::*;
-    use netipc_service::transport::codec::lookup::{CgroupsLookupEntry, CgroupsLookupResponseBuilder};
+    use netipc_service::transport::codec::lookup::{
+        AppsLookupEntry, AppsLookupResponseBuilder, CgroupsLookupEntry, CgroupsLookupResponseBuilder,
+    };
     use netipc_service::transport::codec::{Header, Kind};
     use netipc_service::transport::posix::UdsListener;
-    #[test]
-    fn a_server_echoing_a_wrong_key_is_rejected() {
-        let dir = RunDir::new("lookup");
+    use std::thread::JoinHandle;
+
+    /// Serves one session: answers its first request with the payload that
+    /// `answer` writes (returning its length), then waits for the client to
+    /// leave.
+    fn answer_once(
+        dir: &RunDir,
+        service: &str,
+        answer: impl FnOnce(&mut Vec<u8>) -> usize + Send + 'static,
+    ) -> JoinHandle<()> {
         let listener = UdsListener::bind(
             dir.path(),
-            "liar",
+            service,
             netipc_service::transport::ServerConfig {
                 max_request_payload_bytes: 8192,
                 max_response_payload_bytes: 65536,
@@ -300,28 +309,28 @@ mod hostile_echoes {
             },
         )
         .unwrap();
-        let server = std::thread::spawn(move || {
+        std::thread::spawn(move || {
             let mut s = listener.accept().unwrap();
             let (h, _) = s.receive().unwrap();
             let mut out = Vec::new();
-            let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
-            b.add(&CgroupsLookupEntry::known(
-                b"/not-asked",
-                Orchestrator::K8S,
-                b"x",
-                &[],
-            ))
-            .unwrap();
-            let n = b.finish();
-            s.send(
-                &Header {
-                    kind: Kind::Response,
-                    ..h
-                },
-                &out[..n],
-            )
-            .unwrap();
+            let n = answer(&mut out);
+            let response = Header {
+                kind: Kind::Response,
+                ..h
+            };
+            s.send(&response, &out[..n]).unwrap();
             let _ = s.receive();
+        })
+    }
+
+    #[test]
+    fn a_server_echoing_a_wrong_key_is_rejected() {
+        let dir = RunDir::new("lookup");
+        let server = answer_once(&dir, "liar", |out| {
+            let mut b = CgroupsLookupResponseBuilder::new(out, 1, 65536);
+            let e = CgroupsLookupEntry::known(b"/not-asked", Orchestrator::K8S, b"x", &[]);
+            b.add(&e).unwrap();
+            b.finish()
         });
         let mut c = CgroupsLookupClient::new(dir.path(), "liar", lookup_client(PROFILE_BASELINE, 10));
         c.refresh();
@@ -332,40 +341,56 @@ mod hostile_echoes {
     }
 
     #[test]
+    fn a_server_echoing_a_wrong_pid_is_rejected() {
+        let dir = RunDir::new("lookup");
+        let server = answer_once(&dir, "pid-liar", |out| {
+            let mut b = AppsLookupResponseBuilder::new(out, 1, 65536);
+            b.add(&AppsLookupEntry::not_known(43, AppsLookupStatus::Unknown))
+                .unwrap();
+            b.finish()
+        });
+        let mut c = AppsLookupClient::new(dir.path(), "pid-liar", lookup_client(PROFILE_BASELINE, 10));
+        c.refresh();
+        assert!(matches!(c.call(&[42]), Err(ServiceError::BadResponse(_))));
+        assert!(!c.ready());
+        drop(c);
+        server.join().unwrap();
+    }
+
+    #[test]
     fn a_response_with_another_item_count_is_rejected() {
         let dir = RunDir::new("lookup");
-        let listener = UdsListener::bind(
-            dir.path(),
-            "short",
-            netipc_service::transport::ServerConfig {
-                max_request_payload_bytes: 8192,
-                max_response_payload_bytes: 65536,
-                auth_token: TOKEN,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let server = std::thread::spawn(move || {
-            let mut s = listener.accept().unwrap();
-            let (h, _) = s.receive().unwrap();
-            let mut out = Vec::new();
-            let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
+        let server = answer_once(&dir, "short", |out| {
+            let mut b = CgroupsLookupResponseBuilder::new(out, 1, 65536);
             b.add(&CgroupsLookupEntry::known(b"/a", Orchestrator::K8S, b"x", &[]))
                 .unwrap();
-            let n = b.finish();
-            s.send(
-                &Header {
-                    kind: Kind::Response,
-                    ..h
-                },
-                &out[..n],
-            )
-            .unwrap();
-            let _ = s.receive();
+            b.finish()
         });
         let mut c = CgroupsLookupClient::new(dir.path(), "short", lookup_client(PROFILE_BASELINE, 10));
         c.refresh();
         assert!(matches!(c.call(&["/a", "/b"]), Err(ServiceError::BadResponse(_))));
+        drop(c);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_response_that_answers_no_key_is_rejected_not_retried() {
+        // Every key PAYLOAD_EXCEEDED, the first one too: a client that
+        // retried would ask forever.
+        let dir = RunDir::new("lookup");
+        let server = answer_once(&dir, "stall", |out| {
+            let mut b = CgroupsLookupResponseBuilder::new(out, 1, 65536);
+            for path in [&b"/a"[..], b"/b"] {
+                let e = CgroupsLookupEntry::unknown(path, CgroupsLookupStatus::PayloadExceeded);
+                b.add(&e).unwrap();
+            }
+            b.finish()
+        });
+        let mut c = CgroupsLookupClient::new(dir.path(), "stall", lookup_client(PROFILE_BASELINE, 10));
+        c.refresh();
+        let err = c.call(&["/a", "/b"]).unwrap_err();
+        assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+        assert!(!c.ready());
         drop(c);
         server.join().unwrap();
     }

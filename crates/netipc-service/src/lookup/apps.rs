@@ -1,6 +1,6 @@
 //! The `apps-lookup` service: PIDs in, process and cgroup metadata out.
 
-use super::{Stitch, check_items, keeps_session, response_floor, stitch};
+use super::{Stitch, check_items, response_floor, subcall};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
@@ -55,18 +55,8 @@ impl AppsLookupClient {
             req.add_all(&pids[first..first + sent])
                 .map_err(ServiceError::Malformed)?;
             req.finish();
-            st.next_subcall()?;
-            self.raw.call(METHOD_APPS_LOOKUP, 0, 1)?;
-            let view = self.raw.decode(AppsLookupResponseView::decode)?;
-            let done = stitch(&view, &pids[first..first + sent], &mut st, &mut out).inspect_err(|e| {
-                if !keeps_session(e) {
-                    self.raw.poison()
-                }
-            })?;
-            if done.answered == 0 && !done.solo && sent > 0 {
-                self.raw.poison();
-                return Err(ServiceError::BadResponse("a lookup response made no progress"));
-            }
+            let keys = &pids[first..first + sent];
+            let done = subcall(&mut self.raw, METHOD_APPS_LOOKUP, keys, &mut st, &mut out)?;
             max_keys = if done.solo { 1 } else { usize::MAX };
             next = first + done.answered;
         }

@@ -1,7 +1,7 @@
 //! The `cgroups-lookup` service: cgroup paths in, orchestrator, name and
 //! labels out.
 
-use super::{Stitch, check_items, keeps_session, response_floor, stitch, stitch_error};
+use super::{Stitch, check_items, response_floor, stitch_error, subcall};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
@@ -87,19 +87,8 @@ impl CgroupsLookupClient {
             }
             let sent = req.count();
             req.finish();
-            st.next_subcall()?;
-            self.raw.call(METHOD_CGROUPS_LOOKUP, 0, 1)?;
-            let view = self.raw.decode(CgroupsLookupResponseView::decode)?;
-            let done =
-                stitch(&view, &paths[first..first + sent as usize], &mut st, &mut out).inspect_err(|e| {
-                    if !keeps_session(e) {
-                        self.raw.poison()
-                    }
-                })?;
-            if done.answered == 0 && !done.solo && sent > 0 {
-                self.raw.poison();
-                return Err(ServiceError::BadResponse("a lookup response made no progress"));
-            }
+            let keys = &paths[first..first + sent as usize];
+            let done = subcall(&mut self.raw, METHOD_CGROUPS_LOOKUP, keys, &mut st, &mut out)?;
             max_keys = if done.solo { 1 } else { usize::MAX };
             next = first + done.answered;
         }

@@ -13,6 +13,7 @@
 pub mod apps;
 pub mod cgroups;
 
+use crate::client::RawClient;
 use crate::error::{Result, ServiceError};
 use crate::transport::codec::lookup::{
     AppsLookupItemView, AppsLookupStatus, CgroupsLookupItemView, CgroupsLookupStatus, LookupKind,
@@ -196,4 +197,32 @@ where
         answered,
         solo: false,
     })
+}
+
+/// One request/response cycle of a logical call: sends the request built
+/// in `raw`'s request buffer for `keys`, then stitches the answered prefix
+/// into `out`. A response that breaks the contract poisons the session.
+pub(crate) fn subcall<K: LookupKind, Key>(
+    raw: &mut RawClient,
+    method: u16,
+    keys: &[Key],
+    st: &mut Stitch,
+    out: &mut LookupResponseBuilder<'_, K>,
+) -> Result<Stitched>
+where
+    for<'v> K::ItemView<'v>: Answer<'v, Key>,
+{
+    st.next_subcall()?;
+    raw.call(method, 0, 1)?;
+    let view = raw.decode(LookupResponseView::<K>::decode)?;
+    let done = stitch(&view, keys, st, out).inspect_err(|e| {
+        if !keeps_session(e) {
+            raw.poison()
+        }
+    })?;
+    if done.answered == 0 && !done.solo && !keys.is_empty() {
+        raw.poison();
+        return Err(ServiceError::BadResponse("a lookup response made no progress"));
+    }
+    Ok(done)
 }
