@@ -89,7 +89,7 @@ pub(crate) struct Stitched {
 
 /// Whether a failed call leaves its session usable: a local ceiling does,
 /// a response that broke the contract does not.
-pub(crate) fn keeps_session(e: &ServiceError) -> bool {
+fn keeps_session(e: &ServiceError) -> bool {
     matches!(e, ServiceError::LimitExceeded(_))
 }
 
@@ -158,7 +158,7 @@ impl<'a> Answer<'a, u32> for AppsLookupItemView<'a> {
 
 /// Checks one subresponse against the `keys` it answers and copies its
 /// answered prefix into `out`.
-pub(crate) fn stitch<'v, K: LookupKind, Key>(
+fn stitch<'v, K: LookupKind, Key>(
     view: &LookupResponseView<'v, K>,
     keys: &[Key],
     st: &mut Stitch,
