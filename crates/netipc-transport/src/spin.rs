@@ -124,11 +124,27 @@ impl Spinner {
     /// said yes. `ready` is called first of all, before any pause or yield,
     /// unless spinning is off.
     pub(crate) fn spin(&mut self, ready: impl FnMut() -> bool) -> bool {
-        self.spin_with(ready, std::thread::yield_now)
+        self.spin_with(ready, false, std::thread::yield_now)
     }
 
-    /// [`Self::spin`], with `yield_now` to give the CPU away.
-    fn spin_with(&mut self, mut ready: impl FnMut() -> bool, mut yield_now: impl FnMut()) -> bool {
+    /// [`Self::spin`] for a waiter that has just woken its peer: the peer
+    /// needs to be scheduled before it can answer, so the wait yields
+    /// between checks from the start instead of pausing first. Pausing
+    /// would keep a peer that shares this CPU from running, and a peer on
+    /// another CPU takes a wake-up latency, far longer than a yield, to
+    /// answer anyway.
+    pub(crate) fn spin_after_wake(&mut self, ready: impl FnMut() -> bool) -> bool {
+        self.spin_with(ready, true, std::thread::yield_now)
+    }
+
+    /// [`Self::spin`], yielding at once if `woke_peer`, with `yield_now`
+    /// to give the CPU away.
+    fn spin_with(
+        &mut self,
+        mut ready: impl FnMut() -> bool,
+        woke_peer: bool,
+        mut yield_now: impl FnMut(),
+    ) -> bool {
         if self.budget.is_zero() {
             return false;
         }
@@ -149,7 +165,7 @@ impl Spinner {
             self.yield_first -= 1;
             true
         } else {
-            false
+            woke_peer
         };
         let outcome = spin_for(self.budget, yield_at_once, &mut ready, &mut yield_now);
         match outcome {
@@ -272,7 +288,7 @@ mod tests {
         for _ in 0..YIELD_ARRIVALS_MAX {
             assert!(!s.yielding());
             let (ready, yielder) = after_yields(1);
-            assert!(s.spin_with(ready, yielder));
+            assert!(s.spin_with(ready, false, yielder));
         }
         assert!(s.yielding());
         assert_eq!(s.yielded_streak, YIELD_ARRIVALS_MAX);
@@ -285,13 +301,13 @@ mod tests {
         // host): its message comes only after many yields.
         for _ in 0..3 * YIELD_ARRIVALS_MAX {
             let (ready, yielder) = after_yields(SAME_CPU_YIELDS + 5);
-            assert!(s.spin_with(ready, yielder));
+            assert!(s.spin_with(ready, false, yielder));
             assert_eq!(s.after_yield, 0);
         }
         assert!(!s.yielding(), "late messages never switch to yielding first");
         // One that needed a yield or two still counts.
         let (ready, yielder) = after_yields(SAME_CPU_YIELDS);
-        assert!(s.spin_with(ready, yielder));
+        assert!(s.spin_with(ready, false, yielder));
         assert_eq!(s.after_yield, 1);
     }
 
@@ -300,7 +316,7 @@ mod tests {
         let mut s = Spinner::new(BUDGET);
         for _ in 0..YIELD_ARRIVALS_MAX {
             let (ready, yielder) = after_yields(1);
-            assert!(s.spin_with(ready, yielder));
+            assert!(s.spin_with(ready, false, yielder));
             // A pipelined message, there at the first look.
             assert!(s.spin(|| true));
         }
@@ -314,7 +330,7 @@ mod tests {
     fn a_message_that_comes_while_pausing_resets_the_yield_count() {
         let mut s = Spinner::new(BUDGET);
         let (ready, yielder) = after_yields(1);
-        assert!(s.spin_with(ready, yielder));
+        assert!(s.spin_with(ready, false, yielder));
         assert_eq!(s.after_yield, 1);
         assert!(s.spin(ready_from(3)));
         assert_eq!(s.after_yield, 0);
@@ -333,6 +349,37 @@ mod tests {
         s.yielded_streak = PING_PONG_STREAK - 1;
         assert!(s.spin(ready_from(1)));
         assert_eq!(s.yielded_streak, 0);
+    }
+
+    #[test]
+    fn a_waiter_that_woke_its_peer_yields_at_once() {
+        let mut s = Spinner::new(BUDGET);
+        let checks = std::rc::Rc::new(std::cell::Cell::new(0));
+        let (mut ready, yielder) = after_yields(1);
+        let counted = checks.clone();
+        let ready = move || {
+            counted.set(counted.get() + 1);
+            ready()
+        };
+        assert!(s.spin_with(ready, true, yielder));
+        // The first look, then the check after the first yield: no pause
+        // phase in between.
+        assert_eq!(checks.get(), 2);
+        assert!(!s.yielding(), "one such wait does not switch modes");
+    }
+
+    #[test]
+    fn a_waiter_that_did_not_wake_its_peer_pauses_first() {
+        let mut s = Spinner::new(BUDGET);
+        let checks = std::rc::Rc::new(std::cell::Cell::new(0));
+        let (mut ready, yielder) = after_yields(1);
+        let counted = checks.clone();
+        let ready = move || {
+            counted.set(counted.get() + 1);
+            ready()
+        };
+        assert!(s.spin_with(ready, false, yielder));
+        assert!(checks.get() > 2, "checks between pauses come before any yield");
     }
 
     #[test]

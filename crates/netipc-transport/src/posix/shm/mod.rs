@@ -11,7 +11,9 @@
 //! may hold it back briefly: if the peer's answer arrives first, the peer
 //! has read our message and so is not asleep waiting for it, and the wake
 //! could only have been spurious. Otherwise the wake goes out after a short
-//! grace, and always before this side yields or sleeps.
+//! grace, and always before this side yields or sleeps. A wake that finds
+//! the peer asleep makes the rest of the wait yield between checks: the
+//! peer has to be scheduled before it can answer, maybe on this CPU.
 
 mod words;
 
@@ -462,12 +464,12 @@ impl ShmRegion {
         Ok(())
     }
 
-    /// Wakes the peer on our outgoing lane.
-    fn wake(&mut self) {
+    /// Wakes the peer on our outgoing lane; whether it was asleep.
+    fn wake(&mut self) -> bool {
         let (lane, ..) = self.lanes();
-        self.words.wake(lane);
         self.wakes.sent += 1;
         self.wake_owed = false;
+        self.words.wake(lane)
     }
 
     /// Sends the owed wake, if any.
@@ -501,8 +503,11 @@ impl ShmRegion {
                 }
                 return true;
             }
-            if i + 1 == grace {
-                self.pay_owed_wake();
+            if i + 1 == grace && self.wake_owed && self.wake() {
+                // The peer was asleep: it answers only once it is scheduled,
+                // which may need this CPU.
+                let words = &self.words;
+                return self.spinner.spin_after_wake(|| words.seq(lane) >= want);
             }
             std::hint::spin_loop();
         }
@@ -649,6 +654,29 @@ mod tests {
         client.send_quiet(b"request", b"").unwrap();
         assert!(!client.wake_owed);
         assert_eq!(client.wake_counts(), WakeCounts { sent: 1, elided: 0 });
+    }
+
+    #[test]
+    fn a_wake_says_whether_the_peer_was_asleep() {
+        let dir = Dir::new();
+        let (mut server, mut client) = pair(&dir);
+        assert!(!client.wake(), "nobody waits on the request lane yet");
+        // A server that does not spin sleeps on the futex at once.
+        server.set_spin_tries(0);
+        server.set_spin_budget(Duration::ZERO);
+        let receiver = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            server.receive(&mut out, Some(Instant::now() + Duration::from_secs(10)))
+        });
+        // Until the server thread is asleep, a wake finds nobody; a wake
+        // that finds it returns it to its wait, since nothing was sent.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !client.wake() {
+            assert!(Instant::now() < deadline, "the server never slept");
+            std::thread::yield_now();
+        }
+        client.send(b"request", b"").unwrap();
+        assert_eq!(receiver.join().unwrap().unwrap(), b"request".len());
     }
 
     #[test]

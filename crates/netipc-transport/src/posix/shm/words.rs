@@ -81,9 +81,10 @@ impl Words {
         signal.store(signal.load(Relaxed).wrapping_add(1), Release);
     }
 
-    /// Wakes every waiter sleeping on the lane's signal word.
-    pub(super) fn wake(&self, lane: Lane) {
-        futex_wake(self.u32(lane.signal));
+    /// Wakes every waiter sleeping on the lane's signal word; whether
+    /// there was one.
+    pub(super) fn wake(&self, lane: Lane) -> bool {
+        futex_wake(self.u32(lane.signal))
     }
 
     /// The lane's sequence number (acquire).
@@ -111,10 +112,11 @@ impl Words {
     }
 }
 
-fn futex_wake(word: &AtomicU32) {
+/// Whether the wake found a sleeper.
+fn futex_wake(word: &AtomicU32) -> bool {
     // SAFETY: FUTEX_WAKE on a valid, aligned u32 in shared memory; no other
     // memory is touched. Not FUTEX_PRIVATE: the peer is another process.
-    unsafe {
+    let woken = unsafe {
         libc::syscall(
             libc::SYS_futex,
             word.as_ptr(),
@@ -123,8 +125,9 @@ fn futex_wake(word: &AtomicU32) {
             0usize,
             0usize,
             0u32,
-        );
-    }
+        )
+    };
+    woken > 0
 }
 
 fn futex_wait(word: &AtomicU32, expected: u32, max: Duration) {
