@@ -395,3 +395,58 @@ mod hostile_echoes {
         server.join().unwrap();
     }
 }
+
+/// A lookup callback that reports failure fails that call with the
+/// server's INTERNAL_ERROR; the client reconnects and the next call works.
+#[test]
+fn a_failing_lookup_handler_fails_only_its_call() {
+    use netipc_service::transport::codec::STATUS_INTERNAL_ERROR;
+    let dir = RunDir::new("lookup");
+    let picky_cgroups = cgroups::Handler {
+        handle: Some(Box::new(|r| {
+            // Every key answered, and still a failure: the answer must not
+            // go out.
+            while r.next_key().is_some() {
+                if r.not_known(CgroupsLookupStatus::UnknownPermanent).is_err() {
+                    return false;
+                }
+            }
+            r.key_count() != 3
+        })),
+    };
+    let picky_apps = apps::Handler {
+        handle: Some(Box::new(|r| {
+            // Every key answered, and still a failure: the answer must not
+            // go out.
+            while r.next_key().is_some() {
+                if r.not_known(AppsLookupStatus::Unknown).is_err() {
+                    return false;
+                }
+            }
+            r.key_count() != 3
+        })),
+    };
+    let server = || lookup_server(PROFILE_BASELINE, 65536);
+    let _cg = Running::start(dir.path(), "pcg", server(), picky_cgroups);
+    let _apps = Running::start(dir.path(), "papps", server(), picky_apps);
+    let failed = |e: ServiceError| matches!(e, ServiceError::ServerStatus(STATUS_INTERNAL_ERROR));
+
+    let mut c = CgroupsLookupClient::new(dir.path(), "pcg", lookup_client(PROFILE_BASELINE, 16));
+    c.refresh();
+    assert!(failed(c.call(&["/a", "/b", "/c"]).unwrap_err()));
+    c.refresh();
+    let v = c.call(&["/a", "/b"]).unwrap();
+    assert_eq!(v.item_count, 2);
+    assert!(
+        v.iter()
+            .all(|i| i.status == CgroupsLookupStatus::UnknownPermanent)
+    );
+
+    let mut a = AppsLookupClient::new(dir.path(), "papps", lookup_client(PROFILE_BASELINE, 16));
+    a.refresh();
+    assert!(failed(a.call(&[1, 2, 3]).unwrap_err()));
+    a.refresh();
+    let v = a.call(&[1, 2]).unwrap();
+    assert_eq!(v.item_count, 2);
+    assert!(v.iter().all(|i| i.status == AppsLookupStatus::Unknown));
+}

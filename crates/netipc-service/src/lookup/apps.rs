@@ -1,15 +1,15 @@
 //! The `apps-lookup` service: PIDs in, process and cgroup metadata out.
 
-use super::{Stitch, check_items, response_floor, subcall};
+use super::{Stitch, check_items, respond, response_floor, subcall};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
+use crate::transport::codec::METHOD_APPS_LOOKUP;
 use crate::transport::codec::lookup::{
     APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupRequestBuilder, AppsLookupRequestView, AppsLookupResponder,
     AppsLookupResponseBuilder, AppsLookupResponseView, LOOKUP_HDR_LEN,
 };
-use crate::transport::codec::{CodecError, METHOD_APPS_LOOKUP};
 
 pub use crate::transport::codec::lookup::{
     AppsLookupEntry, AppsLookupItemView, CgroupStatus, LabelInput, Orchestrator, Placed, UID_UNSET,
@@ -86,18 +86,11 @@ impl ServiceHandler for Handler {
         let Some(handle) = &self.handle else {
             return Dispatch::Failed;
         };
-        let mut r = match AppsLookupResponder::new(out, req, 0, limit) {
-            Ok(r) => r,
-            Err(CodecError::LimitExceeded { .. }) => return Dispatch::Overflow,
-            Err(_) => return Dispatch::Failed,
-        };
-        if !handle(&mut r) {
-            return Dispatch::Failed;
-        }
-        match r.finish() {
-            Ok(_) => Dispatch::Done,
-            Err(_) => Dispatch::Failed,
-        }
+        respond(
+            AppsLookupResponder::new(out, req, 0, limit),
+            |r| handle(r),
+            AppsLookupResponder::finish,
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! The `cgroups-lookup` service: cgroup paths in, orchestrator, name and
 //! labels out.
 
-use super::{Stitch, check_items, response_floor, stitch_error, subcall};
+use super::{Stitch, check_items, respond, response_floor, stitch_error, subcall};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
@@ -11,7 +11,7 @@ use crate::transport::codec::lookup::{
     CgroupsLookupResponder, CgroupsLookupResponseBuilder, CgroupsLookupResponseView, CgroupsLookupStatus,
     LOOKUP_HDR_LEN,
 };
-use crate::transport::codec::{CodecError, DIR_ENTRY_SIZE, METHOD_CGROUPS_LOOKUP, align8};
+use crate::transport::codec::{DIR_ENTRY_SIZE, METHOD_CGROUPS_LOOKUP, align8};
 
 pub use crate::transport::codec::lookup::{CgroupsLookupItemView, LabelInput, Orchestrator, Placed};
 
@@ -118,18 +118,11 @@ impl ServiceHandler for Handler {
         let Some(handle) = &self.handle else {
             return Dispatch::Failed;
         };
-        let mut r = match CgroupsLookupResponder::new(out, req, 0, limit) {
-            Ok(r) => r,
-            Err(CodecError::LimitExceeded { .. }) => return Dispatch::Overflow,
-            Err(_) => return Dispatch::Failed,
-        };
-        if !handle(&mut r) {
-            return Dispatch::Failed;
-        }
-        match r.finish() {
-            Ok(_) => Dispatch::Done,
-            Err(_) => Dispatch::Failed,
-        }
+        respond(
+            CgroupsLookupResponder::new(out, req, 0, limit),
+            |r| handle(r),
+            CgroupsLookupResponder::finish,
+        )
     }
 }
 

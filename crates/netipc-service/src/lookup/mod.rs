@@ -15,6 +15,8 @@ pub mod cgroups;
 
 use crate::client::RawClient;
 use crate::error::{Result, ServiceError};
+use crate::server::Dispatch;
+use crate::transport::codec::CodecError;
 use crate::transport::codec::lookup::{
     AppsLookupItemView, AppsLookupStatus, CgroupsLookupItemView, CgroupsLookupStatus, LookupKind,
     LookupResponseBuilder, LookupResponseView,
@@ -101,7 +103,30 @@ pub(crate) fn response_floor(stub: usize) -> usize {
 
 /// Maps a stitching failure: a full stitched buffer is a ceiling, anything
 /// else is a response that broke the contract.
-pub(crate) fn stitch_error(e: crate::transport::codec::CodecError) -> ServiceError {
+/// Runs a lookup server's callback over one request: the responder as
+/// `started`, filled by `handle`, closed by `finish`. A request whose first
+/// answer cannot fit the response budget is an overflow (the server then
+/// learns a larger budget); any other failure is the handler's.
+pub(crate) fn respond<R>(
+    started: core::result::Result<R, CodecError>,
+    handle: impl FnOnce(&mut R) -> bool,
+    finish: impl FnOnce(R) -> core::result::Result<usize, CodecError>,
+) -> Dispatch {
+    let mut r = match started {
+        Ok(r) => r,
+        Err(CodecError::LimitExceeded { .. }) => return Dispatch::Overflow,
+        Err(_) => return Dispatch::Failed,
+    };
+    if !handle(&mut r) {
+        return Dispatch::Failed;
+    }
+    match finish(r) {
+        Ok(_) => Dispatch::Done,
+        Err(_) => Dispatch::Failed,
+    }
+}
+
+pub(crate) fn stitch_error(e: CodecError) -> ServiceError {
     match e {
         crate::transport::codec::CodecError::LimitExceeded { .. } => {
             ServiceError::LimitExceeded("stitched lookup response over the configured ceiling")
