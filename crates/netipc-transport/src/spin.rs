@@ -351,35 +351,33 @@ mod tests {
         assert_eq!(s.yielded_streak, 0);
     }
 
+    /// Spins once for a message that comes right after the first yield;
+    /// how many checks that took.
+    fn checks_until_first_yield_arrival(s: &mut Spinner, woke_peer: bool) -> u32 {
+        let checks = std::cell::Cell::new(0);
+        let (mut ready, yielder) = after_yields(1);
+        let counted = || {
+            checks.set(checks.get() + 1);
+            ready()
+        };
+        assert!(s.spin_with(counted, woke_peer, yielder));
+        checks.get()
+    }
+
     #[test]
     fn a_waiter_that_woke_its_peer_yields_at_once() {
         let mut s = Spinner::new(BUDGET);
-        let checks = std::rc::Rc::new(std::cell::Cell::new(0));
-        let (mut ready, yielder) = after_yields(1);
-        let counted = checks.clone();
-        let ready = move || {
-            counted.set(counted.get() + 1);
-            ready()
-        };
-        assert!(s.spin_with(ready, true, yielder));
         // The first look, then the check after the first yield: no pause
         // phase in between.
-        assert_eq!(checks.get(), 2);
+        assert_eq!(checks_until_first_yield_arrival(&mut s, true), 2);
         assert!(!s.yielding(), "one such wait does not switch modes");
     }
 
     #[test]
     fn a_waiter_that_did_not_wake_its_peer_pauses_first() {
         let mut s = Spinner::new(BUDGET);
-        let checks = std::rc::Rc::new(std::cell::Cell::new(0));
-        let (mut ready, yielder) = after_yields(1);
-        let counted = checks.clone();
-        let ready = move || {
-            counted.set(counted.get() + 1);
-            ready()
-        };
-        assert!(s.spin_with(ready, false, yielder));
-        assert!(checks.get() > 2, "checks between pauses come before any yield");
+        let checks = checks_until_first_yield_arrival(&mut s, false);
+        assert!(checks > 2, "checks between pauses come before any yield");
     }
 
     #[test]
