@@ -88,7 +88,7 @@ impl ServiceHandler for Handler {
         };
         respond(
             AppsLookupResponder::new(out, req, 0, limit),
-            |r| handle(r),
+            handle,
             AppsLookupResponder::finish,
         )
     }

@@ -120,7 +120,7 @@ impl ServiceHandler for Handler {
         };
         respond(
             CgroupsLookupResponder::new(out, req, 0, limit),
-            |r| handle(r),
+            handle,
             CgroupsLookupResponder::finish,
         )
     }

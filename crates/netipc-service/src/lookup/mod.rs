@@ -101,12 +101,11 @@ pub(crate) fn response_floor(stub: usize) -> usize {
     crate::transport::codec::DIR_ENTRY_SIZE + crate::transport::codec::align8(stub)
 }
 
-/// Maps a stitching failure: a full stitched buffer is a ceiling, anything
-/// else is a response that broke the contract.
 /// Runs a lookup server's callback over one request: the responder as
-/// `started`, filled by `handle`, closed by `finish`. A request whose first
-/// answer cannot fit the response budget is an overflow (the server then
-/// learns a larger budget); any other failure is the handler's.
+/// `started`, filled by `handle`, closed by `finish`. A response budget too
+/// small even for an answer that defers every key is an overflow (the
+/// server answers LIMIT_EXCEEDED and learns a larger budget); any other
+/// failure is the handler's.
 pub(crate) fn respond<R>(
     started: core::result::Result<R, CodecError>,
     handle: impl FnOnce(&mut R) -> bool,
@@ -126,9 +125,11 @@ pub(crate) fn respond<R>(
     }
 }
 
+/// Maps a stitching failure: a full stitched buffer is a ceiling, anything
+/// else is a response that broke the contract.
 pub(crate) fn stitch_error(e: CodecError) -> ServiceError {
     match e {
-        crate::transport::codec::CodecError::LimitExceeded { .. } => {
+        CodecError::LimitExceeded { .. } => {
             ServiceError::LimitExceeded("stitched lookup response over the configured ceiling")
         }
         other => ServiceError::Malformed(other),

@@ -483,7 +483,8 @@ impl ShmRegion {
     /// then the adaptive one; whether message `want` arrived. An owed wake
     /// is skipped if the message comes within [`WAKE_GRACE_CHECKS`] checks
     /// (or the fixed spin, if shorter), and sent otherwise, before any
-    /// yield; a caller that goes on to sleep owes nothing.
+    /// yield; a caller that goes on to sleep owes nothing. When that wake
+    /// finds the peer asleep, the rest of the wait yields between checks.
     fn spin_until(&mut self, lane: Lane, want: u64) -> bool {
         // With the peer on our CPU, pausing only delays it: yield at once.
         let tries = if self.spinner.yielding() {
