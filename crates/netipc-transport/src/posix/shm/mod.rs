@@ -493,6 +493,7 @@ impl ShmRegion {
             self.spin_tries
         };
         let grace = tries.min(WAKE_GRACE_CHECKS);
+        let mut woke_sleeper = false;
         for i in 0..tries {
             if self.words.seq(lane) >= want {
                 self.spinner.note_arrival(i == 0);
@@ -504,17 +505,25 @@ impl ShmRegion {
                 }
                 return true;
             }
-            if i + 1 == grace && self.wake_owed && self.wake() {
-                // The peer was asleep: it answers only once it is scheduled,
-                // which may need this CPU.
-                let words = &self.words;
-                return self.spinner.spin_after_wake(|| words.seq(lane) >= want);
+            if i + 1 == grace && self.wake_owed {
+                woke_sleeper = self.wake();
+                if woke_sleeper {
+                    break;
+                }
             }
             std::hint::spin_loop();
         }
-        self.pay_owed_wake();
+        if self.wake_owed {
+            woke_sleeper = self.wake();
+        }
         let words = &self.words;
-        self.spinner.spin(|| words.seq(lane) >= want)
+        if woke_sleeper {
+            // The peer was asleep: it answers only once it is scheduled,
+            // which may need this CPU.
+            self.spinner.spin_after_wake(|| words.seq(lane) >= want)
+        } else {
+            self.spinner.spin(|| words.seq(lane) >= want)
+        }
     }
 
     /// Sleeps on the futex, in slices, until message `want` arrives.
