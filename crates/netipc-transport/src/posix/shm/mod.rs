@@ -472,11 +472,9 @@ impl ShmRegion {
         self.words.wake(lane)
     }
 
-    /// Sends the owed wake, if any.
-    fn pay_owed_wake(&mut self) {
-        if self.wake_owed {
-            self.wake();
-        }
+    /// Sends the owed wake, if any; whether it found the peer asleep.
+    fn pay_owed_wake(&mut self) -> bool {
+        self.wake_owed && self.wake()
     }
 
     /// The reference's fixed spin (`spin_tries` checks with a pause each),
@@ -505,17 +503,15 @@ impl ShmRegion {
                 }
                 return true;
             }
-            if i + 1 == grace && self.wake_owed {
-                woke_sleeper = self.wake();
+            if i + 1 == grace {
+                woke_sleeper = self.pay_owed_wake();
                 if woke_sleeper {
                     break;
                 }
             }
             std::hint::spin_loop();
         }
-        if self.wake_owed {
-            woke_sleeper = self.wake();
-        }
+        woke_sleeper |= self.pay_owed_wake();
         let words = &self.words;
         if woke_sleeper {
             // The peer was asleep: it answers only once it is scheduled,
