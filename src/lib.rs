@@ -34,3 +34,17 @@ pub mod service {
         pub use netipc_service::cgroups::*;
     }
 }
+
+/// The Rust examples of the README and of the guides in `docs/`, compiled
+/// (and run, unless marked `no_run`) as doctests, so that they follow the API.
+#[cfg(doctest)]
+mod guide_examples {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+
+    #[doc = include_str!("../docs/service.md")]
+    struct ServiceGuide;
+
+    #[doc = include_str!("../docs/transport.md")]
+    struct TransportGuide;
+}

@@ -7,12 +7,13 @@ use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::METHOD_APPS_LOOKUP;
 use crate::transport::codec::lookup::{
-    APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupRequestBuilder, AppsLookupRequestView, AppsLookupResponder,
-    AppsLookupResponseBuilder, AppsLookupResponseView, LOOKUP_HDR_LEN,
+    APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupRequestBuilder, AppsLookupRequestView, AppsLookupResponseBuilder,
+    LOOKUP_HDR_LEN,
 };
 
 pub use crate::transport::codec::lookup::{
-    AppsLookupEntry, AppsLookupItemView, CgroupStatus, LabelInput, Orchestrator, Placed, UID_UNSET,
+    AppsLookupEntry, AppsLookupItemView, AppsLookupResponder, AppsLookupResponseView, AppsLookupStatus,
+    CgroupStatus, LabelInput, LabelView, Orchestrator, Placed, UID_UNSET,
 };
 
 /// A client of an `apps-lookup` service.

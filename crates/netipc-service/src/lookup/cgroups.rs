@@ -8,12 +8,14 @@ use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::lookup::{
     CGROUPS_LOOKUP_ITEM_HDR_LEN, CgroupsLookupEntry, CgroupsLookupRequestBuilder, CgroupsLookupRequestView,
-    CgroupsLookupResponder, CgroupsLookupResponseBuilder, CgroupsLookupResponseView, CgroupsLookupStatus,
-    LOOKUP_HDR_LEN,
+    CgroupsLookupResponseBuilder, LOOKUP_HDR_LEN,
 };
 use crate::transport::codec::{DIR_ENTRY_SIZE, METHOD_CGROUPS_LOOKUP, align8};
 
-pub use crate::transport::codec::lookup::{CgroupsLookupItemView, LabelInput, Orchestrator, Placed};
+pub use crate::transport::codec::lookup::{
+    CgroupsLookupItemView, CgroupsLookupResponder, CgroupsLookupResponseView, CgroupsLookupStatus,
+    LabelInput, LabelView, Orchestrator, Placed,
+};
 
 /// A client of a `cgroups-lookup` service.
 #[derive(Debug)]

@@ -9,6 +9,74 @@
 //! different generations, when a response's count or echoed keys do not
 //! match its request, or when a configured ceiling (items, subcalls,
 //! stitched bytes) is exceeded.
+//!
+//! A server answers through a responder, one key at a time and in order:
+//! [`next_key`](apps::AppsLookupResponder::next_key) gives the key to
+//! answer, and returns `None` once every key has an item, or once the
+//! response budget ran out (the responder then marked the rest
+//! PAYLOAD_EXCEEDED, and the client asks for them again in its next
+//! request). A callback that returns `false` fails the call with
+//! INTERNAL_ERROR.
+//!
+//! ```
+//! use netipc_service::lookup::apps::{
+//!     AppsLookupClient, AppsLookupEntry, AppsLookupStatus, CgroupStatus, Handler, ManagedServer,
+//!     Orchestrator,
+//! };
+//! use netipc_service::{ClientConfig, ServerConfig};
+//!
+//! let run_dir = std::env::temp_dir().join(format!("netipc-doc-lookup-{}", std::process::id()));
+//! std::fs::create_dir_all(&run_dir)?;
+//! let handler = Handler {
+//!     handle: Some(Box::new(|r| {
+//!         r.set_generation(7);
+//!         while let Some(pid) = r.next_key() {
+//!             let placed = if pid == 1 {
+//!                 r.answer(&AppsLookupEntry {
+//!                     pid,
+//!                     status: AppsLookupStatus::Known,
+//!                     cgroup_status: CgroupStatus::Known,
+//!                     orchestrator: Orchestrator::SYSTEMD,
+//!                     ppid: 0,
+//!                     uid: 0,
+//!                     starttime: 1,
+//!                     comm: b"systemd",
+//!                     cgroup_path: b"/sys/fs/cgroup/init.scope",
+//!                     cgroup_name: b"init.scope",
+//!                     labels: &[(b"unit".as_slice(), b"init.scope".as_slice())],
+//!                 })
+//!             } else {
+//!                 r.not_known(AppsLookupStatus::Unknown)
+//!             };
+//!             if placed.is_err() {
+//!                 return false;
+//!             }
+//!         }
+//!         true
+//!     })),
+//! };
+//! let server = ManagedServer::new(&run_dir, "apps-lookup", ServerConfig::default(), handler);
+//! let answers = std::thread::scope(|s| {
+//!     let (bound, is_bound) = std::sync::mpsc::channel();
+//!     s.spawn(|| server.run_notify(move || bound.send(()).unwrap()));
+//!     let _ = is_bound.recv();
+//!     let mut client = AppsLookupClient::new(&run_dir, "apps-lookup", ClientConfig::default());
+//!     client.refresh();
+//!     let answers = client.call(&[1, 4242]).map(|view| {
+//!         let items: Vec<_> = view.iter().map(|i| (i.pid, i.status, i.comm.to_string())).collect();
+//!         (view.generation, items)
+//!     });
+//!     server.stop();
+//!     answers
+//! });
+//! std::fs::remove_dir_all(&run_dir)?;
+//!
+//! let (generation, items) = answers.expect("the call succeeds");
+//! assert_eq!(generation, 7);
+//! assert_eq!(items[0], (1, AppsLookupStatus::Known, "systemd".to_string()));
+//! assert_eq!(items[1], (4242, AppsLookupStatus::Unknown, String::new()));
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 pub mod apps;
 pub mod cgroups;
