@@ -28,6 +28,21 @@ pub const STATUS_LIMIT_EXCEEDED: u16 = 5;
 /// Transport status: unrecoverable internal error.
 pub const STATUS_INTERNAL_ERROR: u16 = 6;
 
+/// The protocol's name of a transport status (`"INTERNAL_ERROR"` for
+/// [`STATUS_INTERNAL_ERROR`]), or `None` for a value it does not define.
+pub fn status_name(status: u16) -> Option<&'static str> {
+    const NAMES: [&str; 7] = [
+        "OK",
+        "BAD_ENVELOPE",
+        "AUTH_FAILED",
+        "INCOMPATIBLE",
+        "UNSUPPORTED",
+        "LIMIT_EXCEEDED",
+        "INTERNAL_ERROR",
+    ];
+    NAMES.get(status as usize).copied()
+}
+
 /// Control opcode: client initiates the handshake.
 pub const CODE_HELLO: u16 = 1;
 /// Control opcode: server answers the handshake.
@@ -182,5 +197,28 @@ impl Header {
             item_count: u32_at(b, 20),
             message_id: u64_at(b, 24),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_defined_status_has_its_name() {
+        let named = [
+            (STATUS_OK, "OK"),
+            (STATUS_BAD_ENVELOPE, "BAD_ENVELOPE"),
+            (STATUS_AUTH_FAILED, "AUTH_FAILED"),
+            (STATUS_INCOMPATIBLE, "INCOMPATIBLE"),
+            (STATUS_UNSUPPORTED, "UNSUPPORTED"),
+            (STATUS_LIMIT_EXCEEDED, "LIMIT_EXCEEDED"),
+            (STATUS_INTERNAL_ERROR, "INTERNAL_ERROR"),
+        ];
+        for (status, name) in named {
+            assert_eq!(status_name(status), Some(name));
+        }
+        assert_eq!(status_name(7), None);
+        assert_eq!(status_name(u16::MAX), None);
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::client::ClientState;
 use crate::transport::TransportError;
-use crate::transport::codec::CodecError;
+use crate::transport::codec::{CodecError, status_name};
 
 /// Why a typed call or a server failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,10 @@ pub enum ServiceError {
     #[error("payload limit exceeded: {0}")]
     LimitExceeded(&'static str),
     /// The server answered with a non-OK transport status.
-    #[error("server answered with transport status {0}")]
+    #[error(
+        "server answered with transport status {0} ({name})",
+        name = status_name(*.0).unwrap_or("not a defined status")
+    )]
     ServerStatus(u16),
     /// The response broke the method's contract.
     #[error("bad response: {0}")]
@@ -61,3 +64,19 @@ impl From<TransportError> for ServiceError {
 
 /// Short form for results of this crate.
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_status_is_named_in_the_message() {
+        let msg = ServiceError::ServerStatus(6).to_string();
+        assert_eq!(msg, "server answered with transport status 6 (INTERNAL_ERROR)");
+        let msg = ServiceError::ServerStatus(40).to_string();
+        assert_eq!(
+            msg,
+            "server answered with transport status 40 (not a defined status)"
+        );
+    }
+}

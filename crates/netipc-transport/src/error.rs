@@ -65,7 +65,10 @@ pub enum TransportError {
         limit: u64,
     },
     /// The server rejected the handshake with another transport status.
-    #[error("handshake rejected with transport status {0}")]
+    #[error(
+        "handshake rejected with transport status {0} ({name})",
+        name = netipc_codec::status_name(*.0).unwrap_or("not a defined status")
+    )]
     Rejected(u16),
     /// The server announced a shared-memory session whose region this
     /// client cannot attach. Reconnect without SHM profiles.
@@ -117,3 +120,19 @@ impl TransportError {
 
 /// Short form for results of this crate.
 pub type Result<T, E = TransportError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_names_its_status() {
+        let msg = TransportError::Rejected(netipc_codec::STATUS_UNSUPPORTED).to_string();
+        assert_eq!(msg, "handshake rejected with transport status 4 (UNSUPPORTED)");
+        let msg = TransportError::Rejected(99).to_string();
+        assert_eq!(
+            msg,
+            "handshake rejected with transport status 99 (not a defined status)"
+        );
+    }
+}
