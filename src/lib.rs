@@ -45,6 +45,8 @@ mod guide_examples {
     #[doc = include_str!("../docs/service.md")]
     struct ServiceGuide;
 
+    // Its example uses the POSIX transport.
+    #[cfg(unix)]
     #[doc = include_str!("../docs/transport.md")]
     struct TransportGuide;
 }
