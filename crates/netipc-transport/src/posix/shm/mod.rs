@@ -15,20 +15,20 @@
 //! the peer asleep makes the rest of the wait yield between checks: the
 //! peer has to be scheduled before it can answer, maybe on this CPU.
 
+mod setup;
+mod stale;
 mod words;
 
+pub use crate::spin::SPIN_BUDGET_DEFAULT;
+pub use stale::{Staleness, cleanup_stale, reclaim_if_stale};
+
 use crate::error::{Result, TransportError};
+use crate::spin::Spinner;
 use memmap2::MmapMut;
-use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use words::{Lane, REQUEST, RESPONSE, Words};
-
-pub use crate::spin::SPIN_BUDGET_DEFAULT;
-use crate::spin::{Spinner, auto_spin_budget};
 
 /// Region magic ("NSHM").
 pub const REGION_MAGIC: u32 = 0x4E53_484D;
@@ -55,10 +55,6 @@ pub struct WakeCounts {
     pub sent: u64,
     /// Publications whose wake was skipped.
     pub elided: u64,
-}
-
-fn align64(v: usize) -> Option<usize> {
-    v.checked_add(REGION_ALIGN - 1).map(|x| x & !(REGION_ALIGN - 1))
 }
 
 /// Derives `{run_dir}/{service}-{session_id:016x}.ipcshm`.
@@ -103,276 +99,7 @@ pub struct ShmRegion {
     wakes: WakeCounts,
 }
 
-fn owner_generation() -> u32 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let mixed = (now.as_secs() as u32) ^ (now.subsec_nanos() >> 10) ^ std::process::id().rotate_left(16);
-    mixed.max(1)
-}
-
-fn pid_alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
-        Ok(()) => true,
-        Err(e) => e == nix::errno::Errno::EPERM,
-    }
-}
-
-/// What a stale check found at a region path.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Staleness {
-    /// Nothing there.
-    Absent,
-    /// A live server's region, or liveness could not be checked (fd shortage).
-    Live,
-    /// Dead owner, zero generation, junk: removed.
-    Removed,
-}
-
-/// Applies the stale-region rules to `path`, removing what is stale.
-pub fn reclaim_if_stale(path: &Path) -> Staleness {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Staleness::Absent,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => return Staleness::Live,
-        Err(_) => return remove(path),
-    };
-    let mut hdr = [0u8; REGION_HEADER_LEN];
-    let regular = file.metadata().map(|m| m.file_type().is_file()).unwrap_or(false);
-    let ok = regular && std::os::unix::fs::FileExt::read_exact_at(&file, &mut hdr, 0).is_ok();
-    if ok && u32::from_ne_bytes(hdr[0..4].try_into().unwrap_or_default()) == REGION_MAGIC {
-        let pid = i32::from_ne_bytes(hdr[8..12].try_into().unwrap_or_default());
-        let generation = u32::from_ne_bytes(hdr[12..16].try_into().unwrap_or_default());
-        if generation != 0 && pid_alive(pid) {
-            return Staleness::Live;
-        }
-    }
-    remove(path)
-}
-
-fn remove(path: &Path) -> Staleness {
-    match std::fs::remove_file(path) {
-        Ok(()) => Staleness::Removed,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Staleness::Removed,
-        Err(_) => Staleness::Live,
-    }
-}
-
-/// Startup scan: removes stale `{service}-*.ipcshm` files of `run_dir`.
-/// Returns how many were removed.
-pub fn cleanup_stale(run_dir: &Path, service: &str) -> usize {
-    let prefix = format!("{service}-");
-    let Ok(entries) = std::fs::read_dir(run_dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(&prefix) && name.ends_with(".ipcshm") && {
-                let mid = &name[prefix.len()..name.len() - ".ipcshm".len()];
-                mid.len() == 16 && mid.bytes().all(|b| b.is_ascii_hexdigit())
-            }
-        })
-        .filter(|e| {
-            e.file_type()
-                .map(|t| !t.is_dir() || t.is_symlink() || t.is_fifo())
-                .unwrap_or(true)
-        })
-        .filter(|e| reclaim_if_stale(&e.path()) == Staleness::Removed)
-        .count()
-}
-
-fn fallocate_all(file: &File, len: usize) -> io::Result<()> {
-    loop {
-        // SAFETY: fallocate on a descriptor we own, with mode 0 (allocate).
-        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
 impl ShmRegion {
-    /// Server side: creates and initialises the region of `session_id`, with
-    /// areas for whole messages (header included) of the given sizes.
-    ///
-    /// A live region at the path gives `AddressInUse`; a stale one is
-    /// removed first. Allocation failure (ENOSPC, quota, unsupported) is
-    /// reported as `TransportError::Io { op: "fallocate" }` and leaves no file.
-    pub fn create(
-        run_dir: &Path,
-        service: &str,
-        session_id: u64,
-        req_msg_max: usize,
-        resp_msg_max: usize,
-    ) -> Result<Self> {
-        let path = region_path(run_dir, service, session_id);
-        let overflow = || TransportError::LimitExceeded {
-            what: "shared memory region",
-            value: u64::MAX,
-            limit: u32::MAX as u64,
-        };
-        let req_cap = align64(req_msg_max).ok_or_else(overflow)?;
-        let resp_cap = align64(resp_msg_max).ok_or_else(overflow)?;
-        let req_off = REGION_HEADER_LEN;
-        let resp_off = align64(req_off + req_cap).ok_or_else(overflow)?;
-        let size = resp_off.checked_add(resp_cap).ok_or_else(overflow)?;
-        if size > u32::MAX as usize {
-            return Err(overflow());
-        }
-        let open = || {
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-                .open(&path)
-        };
-        let file = match open() {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match reclaim_if_stale(&path) {
-                Staleness::Live => {
-                    return Err(TransportError::AddressInUse {
-                        path: path.display().to_string(),
-                    });
-                }
-                _ => open().map_err(|e| match e.kind() {
-                    io::ErrorKind::AlreadyExists => TransportError::AddressInUse {
-                        path: path.display().to_string(),
-                    },
-                    _ => TransportError::io("open region", e),
-                })?,
-            },
-            Err(e) => return Err(TransportError::io("open region", e)),
-        };
-        let fail = |op: &'static str, e: io::Error| {
-            let _ = std::fs::remove_file(&path);
-            TransportError::io(op, e)
-        };
-        fallocate_all(&file, size).map_err(|e| fail("fallocate", e))?;
-        // SAFETY: the file is ours (O_EXCL, 0600) and fully allocated to
-        // `size` bytes; the mapping lives in the returned struct.
-        let mut map =
-            unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }.map_err(|e| fail("mmap", e))?;
-        map.fill(0);
-        put(&mut map, 0, &REGION_MAGIC.to_ne_bytes());
-        put(&mut map, 4, &REGION_VERSION.to_ne_bytes());
-        put(&mut map, 6, &(REGION_HEADER_LEN as u16).to_ne_bytes());
-        put(&mut map, 8, &(std::process::id() as i32).to_ne_bytes());
-        put(&mut map, 12, &owner_generation().to_ne_bytes());
-        put(&mut map, 16, &(req_off as u32).to_ne_bytes());
-        put(&mut map, 20, &(req_cap as u32).to_ne_bytes());
-        put(&mut map, 24, &(resp_off as u32).to_ne_bytes());
-        put(&mut map, 28, &(resp_cap as u32).to_ne_bytes());
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
-        // SAFETY: `map` is a page-aligned shared mapping of `size` ≥ 64 bytes,
-        // moved into the same struct as `words` and never remapped.
-        let words = unsafe { Words::new(map.as_mut_ptr()) };
-        Ok(Self {
-            words,
-            map,
-            _file: file,
-            path,
-            side: Side::Server,
-            req_off,
-            req_cap,
-            resp_off,
-            resp_cap,
-            seen_seq: 0,
-            spin_tries: SPIN_TRIES_DEFAULT,
-            spinner: Spinner::new(auto_spin_budget()),
-            wait_slice: WAIT_SLICE,
-            wake_owed: false,
-            wakes: WakeCounts::default(),
-        })
-    }
-
-    /// Client side: maps the region of `session_id` and checks its header.
-    ///
-    /// A missing, undersized or not yet initialised region gives
-    /// [`TransportError::ShmNotReady`]: the caller may retry.
-    pub fn attach(run_dir: &Path, service: &str, session_id: u64) -> Result<Self> {
-        let path = region_path(run_dir, service, session_id);
-        let not_ready = |e: TransportError| TransportError::ShmNotReady(Box::new(e));
-        let invalid = TransportError::Protocol;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| not_ready(TransportError::io("open region", e)))?;
-        let size = file
-            .metadata()
-            .map_err(|e| not_ready(TransportError::io("stat region", e)))?
-            .len() as usize;
-        if size < REGION_HEADER_LEN {
-            return Err(not_ready(TransportError::Protocol("region not initialised yet")));
-        }
-        // SAFETY: maps `size` bytes of a file the server keeps allocated for
-        // the session; the mapping lives in the returned struct.
-        let mut map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }
-            .map_err(|e| not_ready(TransportError::io("mmap", e)))?;
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
-        let u32_at = |off: usize| u32::from_ne_bytes(map[off..off + 4].try_into().unwrap_or_default());
-        let u16_at = |off: usize| u16::from_ne_bytes(map[off..off + 2].try_into().unwrap_or_default());
-        if u32_at(0) != REGION_MAGIC {
-            return Err(not_ready(TransportError::Protocol(
-                "region magic not written yet",
-            )));
-        }
-        if u16_at(4) != REGION_VERSION || u16_at(6) as usize != REGION_HEADER_LEN {
-            return Err(invalid("unsupported region version"));
-        }
-        let (req_off, req_cap) = (u32_at(16) as usize, u32_at(20) as usize);
-        let (resp_off, resp_cap) = (u32_at(24) as usize, u32_at(28) as usize);
-        if req_cap == 0 || resp_cap == 0 {
-            return Err(not_ready(TransportError::Protocol(
-                "region capacities not written yet",
-            )));
-        }
-        let aligned = [req_off, req_cap, resp_off, resp_cap]
-            .iter()
-            .all(|v| v % REGION_ALIGN == 0);
-        if !aligned
-            || req_off < REGION_HEADER_LEN
-            || resp_off < req_off + req_cap
-            || resp_off + resp_cap > size
-            || req_off + req_cap > size
-        {
-            return Err(invalid("region areas out of bounds"));
-        }
-        // SAFETY: as in `create`.
-        let words = unsafe { Words::new(map.as_mut_ptr()) };
-        let seen_seq = words.seq(RESPONSE);
-        Ok(Self {
-            words,
-            map,
-            _file: file,
-            path,
-            side: Side::Client,
-            req_off,
-            req_cap,
-            resp_off,
-            resp_cap,
-            seen_seq,
-            spin_tries: SPIN_TRIES_DEFAULT,
-            spinner: Spinner::new(auto_spin_budget()),
-            wait_slice: WAIT_SLICE,
-            wake_owed: false,
-            wakes: WakeCounts::default(),
-        })
-    }
-
     /// Sets the number of spin iterations before sleeping.
     pub fn set_spin_tries(&mut self, tries: u32) {
         self.spin_tries = tries;
@@ -594,10 +321,6 @@ impl ShmRegion {
         unsafe { std::ptr::copy_nonoverlapping(self.map.as_ptr().add(off), out.as_mut_ptr(), len) };
         Ok(len)
     }
-}
-
-fn put(map: &mut [u8], off: usize, bytes: &[u8]) {
-    map[off..off + bytes.len()].copy_from_slice(bytes);
 }
 
 impl Drop for ShmRegion {
