@@ -31,11 +31,32 @@ fn pair(server_mode: &str, client_mode: &str, extra: &[&str], scenario: &str) {
 }
 
 fn pair_of(bin: &str, server_mode: &str, client_mode: &str, extra: &[&str], scenario: &str) {
+    pair_waiting(bin, server_mode, client_mode, extra, scenario, ["", ""]);
+}
+
+/// [`pair_of`] with `NETIPC_FLOOR_WAIT` set to `waits[0]` for the server
+/// and `waits[1]` for the client (unset where empty).
+fn pair_waiting(
+    bin: &str,
+    server_mode: &str,
+    client_mode: &str,
+    extra: &[&str],
+    scenario: &str,
+    waits: [&str; 2],
+) {
     let name = std::path::Path::new(bin).file_name().unwrap().to_string_lossy();
-    let dir = std::env::temp_dir().join(format!("netipc-{name}-test-{}-{client_mode}", std::process::id()));
+    let tag = format!("{client_mode}-{}-{}", waits[0], waits[1]);
+    let dir = std::env::temp_dir().join(format!("netipc-{name}-test-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let d = dir.to_str().unwrap();
-    let mut server = Command::new(bin)
+    let with_wait = |cmd: &mut Command, wait: &str| {
+        if !wait.is_empty() {
+            cmd.env("NETIPC_FLOOR_WAIT", wait);
+        }
+    };
+    let mut server = Command::new(bin);
+    with_wait(&mut server, waits[0]);
+    let mut server = server
         .args([&format!("{server_mode}-server"), d, "b", "1"])
         .stdout(Stdio::piped())
         .spawn()
@@ -62,7 +83,9 @@ fn pair_of(bin: &str, server_mode: &str, client_mode: &str, extra: &[&str], scen
         "0".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let client = Command::new(bin).args(&args).output().unwrap();
+    let mut client = Command::new(bin);
+    with_wait(&mut client, waits[1]);
+    let client = client.args(&args).output().unwrap();
     assert!(
         client.status.success(),
         "{}",
@@ -169,4 +192,52 @@ fn floor_scenarios() {
         let out = Command::new(FLOOR).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn floor_blocking_waits() {
+    for waits in [["block", "block"], ["block", "yield"], ["yield", "block"]] {
+        pair_waiting(
+            FLOOR,
+            "uds-ping-pong",
+            "uds-ping-pong",
+            &[],
+            "uds-ping-pong",
+            waits,
+        );
+    }
+    pair_waiting(
+        FLOOR,
+        "snapshot",
+        "snapshot",
+        &[],
+        "snapshot-baseline",
+        ["block", "block"],
+    );
+    // A wait it does not know is refused, not taken for the default.
+    let dir = std::env::temp_dir().join(format!("netipc-floor-wait-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = Command::new(FLOOR)
+        .env("NETIPC_FLOOR_WAIT", "spin")
+        .args(["uds-ping-pong-server", dir.to_str().unwrap(), "w", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let client = Command::new(FLOOR)
+        .args(["uds-ping-pong-client", dir.to_str().unwrap(), "w", "1", "0"])
+        .output()
+        .unwrap();
+    let status = server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ready.trim(), "READY");
+    assert!(
+        !status.success(),
+        "a server told NETIPC_FLOOR_WAIT=spin must fail"
+    );
+    assert!(!client.status.success(), "its client sees the connection end");
 }

@@ -24,6 +24,10 @@
 //!   request and one for the response. A receiver pauses between checks
 //!   when the peer runs on another CPU and yields when it shares this one.
 //!
+//! With `NETIPC_FLOOR_WAIT=block` in a side's environment, that side's
+//! socket receives block in the kernel instead (as the reference's drivers
+//! do), so the floor can measure that pattern on either side or both.
+//!
 //! Servers print `READY`, then `SERVER_CPU_SEC=<seconds>` when the client
 //! says it is done (they give up after the duration plus 3 s). Clients
 //! print `bench_posix`'s CSV line, with `-` for latencies: a floor takes no

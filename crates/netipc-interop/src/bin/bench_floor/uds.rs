@@ -8,7 +8,7 @@ use nix::sys::socket::{
     AddressFamily, Backlog, MsgFlags, SockFlag, SockType, UnixAddr, accept, bind, connect, listen, recv,
     send, socket,
 };
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// The largest message: a batch of 1000 items.
@@ -17,6 +17,8 @@ const MAX_MESSAGE: usize = 32 + 16 * 1000;
 const SNAPSHOT_RESPONSE: usize = 1333;
 /// Yields between two looks at the clock while waiting.
 const YIELDS_PER_CHECK: u32 = 1024;
+/// Seconds a blocking receive waits for a quiet peer.
+const QUIET_SECS: i64 = 10;
 /// The message that ends a run (every real one is longer).
 const STOP: &[u8] = &[0];
 
@@ -34,29 +36,53 @@ fn new_socket() -> Result<OwnedFd, String> {
     .map_err(|e| format!("socket: {e}"))
 }
 
-/// An accepted connection, closed on drop.
-struct Conn(RawFd);
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        let _ = nix::unistd::close(self.0);
-    }
-}
-
 /// Receives messages: tries without blocking and yields between tries.
 ///
 /// When the last message was there right after the first yield, the peer
 /// shares this CPU and answers only once it gets it: the next receive then
 /// yields before its first try, which would only find nothing (the library
 /// learns the same).
-#[derive(Default)]
+///
+/// With `NETIPC_FLOOR_WAIT=block` in its environment, a side instead waits
+/// in a blocking `recv`, as the reference's drivers do: the floor can then
+/// measure that pattern too, on either side or both.
 struct Receiver {
     yield_first: bool,
+    blocking: bool,
 }
 
 impl Receiver {
+    /// A receiver on `fd`, waiting as the environment says.
+    fn new(fd: BorrowedFd<'_>) -> Result<Self, String> {
+        let blocking = match std::env::var("NETIPC_FLOOR_WAIT").as_deref() {
+            Ok("block") => true,
+            Ok("yield") | Err(_) => false,
+            Ok(other) => return Err(format!("NETIPC_FLOOR_WAIT={other}: expected yield or block")),
+        };
+        if blocking {
+            // A blocking receive still ends when the peer goes quiet.
+            let quiet = nix::sys::time::TimeVal::new(QUIET_SECS, 0);
+            nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::ReceiveTimeout, &quiet)
+                .map_err(|e| format!("SO_RCVTIMEO: {e}"))?;
+        }
+        Ok(Self {
+            yield_first: false,
+            blocking,
+        })
+    }
+
     /// One message; `Ok(0)` when the peer closed.
     fn recv(&mut self, fd: RawFd, buf: &mut [u8], give_up: Instant) -> Result<usize, String> {
+        if self.blocking {
+            return loop {
+                match recv(fd, buf, MsgFlags::empty()) {
+                    Ok(n) => break Ok(n),
+                    Err(Errno::EINTR) => {}
+                    Err(Errno::EAGAIN) => break Err("the peer went quiet".into()),
+                    Err(e) => break Err(format!("recv: {e}")),
+                }
+            };
+        }
         let mut yields = 0u32;
         if self.yield_first {
             std::thread::yield_now();
@@ -110,21 +136,23 @@ pub(crate) fn serve(
         if poll(&mut pfd, timeout).map_err(|e| format!("poll: {e}"))? == 0 {
             return Err("no client came".to_string());
         }
-        let conn = Conn(accept(listener.as_raw_fd()).map_err(|e| format!("accept: {e}"))?);
+        let accepted = accept(listener.as_raw_fd()).map_err(|e| format!("accept: {e}"))?;
+        // SAFETY: `accept` returned a new descriptor that nothing else owns.
+        let conn = unsafe { OwnedFd::from_raw_fd(accepted) };
         let mut buf = vec![0u8; MAX_MESSAGE];
         let answer = vec![0u8; SNAPSHOT_RESPONSE];
-        let mut rx = Receiver::default();
+        let mut rx = Receiver::new(conn.as_fd())?;
         loop {
-            let n = rx.recv(conn.0, &mut buf, give_up)?;
+            let n = rx.recv(conn.as_raw_fd(), &mut buf, give_up)?;
             if n <= STOP.len() {
                 report();
                 // A closed peer takes no acknowledgement.
-                let _ = send_all(conn.0, STOP);
+                let _ = send_all(conn.as_raw_fd(), STOP);
                 return Ok(());
             }
             match scenario {
-                Scenario::Snapshot => send_all(conn.0, &answer)?,
-                _ => send_all(conn.0, &buf[..n])?,
+                Scenario::Snapshot => send_all(conn.as_raw_fd(), &answer)?,
+                _ => send_all(conn.as_raw_fd(), &buf[..n])?,
             }
         }
     })();
@@ -157,7 +185,7 @@ pub(crate) fn drive(
     let meter = Meter::start();
     let started = Instant::now();
     let mut units = 0u64;
-    let mut rx = Receiver::default();
+    let mut rx = Receiver::new(sock.as_fd())?;
     let (wall, cpu_pct) = loop {
         for _ in 0..ROUND_TRIPS_PER_CHECK {
             let (len, items) = match scenario {
