@@ -13,7 +13,10 @@
 //!   yield at once instead of pausing first; a message that comes only
 //!   after more yields, or while pausing, says the peer runs elsewhere;
 //! - in strict ping-pong on a shared CPU, where the message can never be
-//!   there yet, the first look (a syscall for a socket) is skipped;
+//!   there yet, the first look (a syscall for a socket) is skipped, but
+//!   for one wait in sixteen: a peer that sleeps in the kernel often
+//!   answers while our send wakes it, and an answer found waiting there
+//!   ends the skipping;
 //! - when waits keep spinning their whole budget in vain (an idle peer),
 //!   the next waits skip spinning altogether.
 
@@ -35,6 +38,11 @@ const YIELD_FIRST_WAITS: u32 = 1024;
 /// Waits in a row served only after a yield that make a waiter (already
 /// yielding first) skip its first look.
 const PING_PONG_STREAK: u32 = 4;
+/// In such a streak, every this many waits take the first look anyway: a
+/// peer on our CPU that sleeps in the kernel is woken by our message and
+/// often answers before our send returns, so its answer waits already and
+/// the look ends the streak.
+const STREAK_LOOK_EVERY: u32 = 16;
 /// Most yields after which an arrival still says the peer shares this CPU:
 /// a peer on this CPU runs at our first yield (the second, if a third task
 /// is there) and answers before we run again. Needing more, the peer runs
@@ -156,8 +164,12 @@ impl Spinner {
         // CPU and the last messages all came only after a yield (strict
         // ping-pong): then the message cannot be there yet, and with a
         // socket the look is a syscall. Pipelined messages, which wait
-        // already, break such a streak.
-        if (self.yield_first == 0 || self.yielded_streak < PING_PONG_STREAK) && ready() {
+        // already, break such a streak, and so does an answer found by the
+        // look that a streak still takes now and then.
+        let skip_look = self.yield_first > 0
+            && self.yielded_streak >= PING_PONG_STREAK
+            && !self.yielded_streak.is_multiple_of(STREAK_LOOK_EVERY);
+        if !skip_look && ready() {
             self.note_arrival(true);
             return true;
         }
@@ -347,6 +359,33 @@ mod tests {
         assert_eq!(s.yielded_streak, PING_PONG_STREAK + 1);
         // Below the streak the first look is taken.
         s.yielded_streak = PING_PONG_STREAK - 1;
+        assert!(s.spin(ready_from(1)));
+        assert_eq!(s.yielded_streak, 0);
+    }
+
+    #[test]
+    fn a_streak_still_looks_first_now_and_then() {
+        let mut s = Spinner::new(BUDGET);
+        s.yield_first = YIELD_FIRST_WAITS;
+        // Strict ping-pong: nothing at any first look, the message right
+        // after the first yield. Count the looks made before any yield.
+        let mut first_looks = 0;
+        for _ in 0..STREAK_LOOK_EVERY * 4 {
+            let yields = std::cell::Cell::new(0);
+            let ready = || {
+                if yields.get() == 0 {
+                    first_looks += 1;
+                }
+                yields.get() >= 1
+            };
+            assert!(s.spin_with(ready, false, || yields.set(yields.get() + 1)));
+        }
+        // The first PING_PONG_STREAK waits look first while the streak
+        // builds; then one wait in STREAK_LOOK_EVERY does.
+        assert_eq!(first_looks, PING_PONG_STREAK + 3);
+        // A look that finds the answer waiting (the peer answered while we
+        // sent) ends the streak: the next waits look first again.
+        s.yielded_streak = STREAK_LOOK_EVERY * 5;
         assert!(s.spin(ready_from(1)));
         assert_eq!(s.yielded_streak, 0);
     }
