@@ -368,17 +368,17 @@ mod tests {
         let mut s = Spinner::new(BUDGET);
         s.yield_first = YIELD_FIRST_WAITS;
         // Strict ping-pong: nothing at any first look, the message right
-        // after the first yield. Count the looks made before any yield.
+        // after the first yield. Waits that yield at once check in vain
+        // only at their first look: count those checks.
         let mut first_looks = 0;
         for _ in 0..STREAK_LOOK_EVERY * 4 {
-            let yields = std::cell::Cell::new(0);
-            let ready = || {
-                if yields.get() == 0 {
-                    first_looks += 1;
-                }
-                yields.get() >= 1
+            let (mut ready, yielder) = after_yields(1);
+            let counted = || {
+                let here = ready();
+                first_looks += u32::from(!here);
+                here
             };
-            assert!(s.spin_with(ready, false, || yields.set(yields.get() + 1)));
+            assert!(s.spin_with(counted, false, yielder));
         }
         // The first PING_PONG_STREAK waits look first while the streak
         // builds; then one wait in STREAK_LOOK_EVERY does.
