@@ -33,6 +33,69 @@ pub(crate) trait PacketIo {
         };
         self.recv_packet(head, body, deadline)
     }
+
+    /// Sends the staged packets in order. On failure, also says how many
+    /// went out before it. Transports that can send several packets in one
+    /// system call override this.
+    fn send_packets(&mut self, packets: &Staged<'_>) -> core::result::Result<(), (usize, TransportError)> {
+        for (i, (head, body)) in packets.iter().enumerate() {
+            self.send_packet(head, body).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Most packets [`Framer::send_many`] stages for one [`PacketIo::send_packets`].
+pub(crate) const STAGED_MAX: usize = 32;
+
+/// Packets waiting to go out together: each an encoded 32-byte header
+/// (message or chunk) and a body borrowed from the caller's payload.
+pub(crate) struct Staged<'p> {
+    heads: [[u8; HEADER_LEN]; STAGED_MAX],
+    bodies: [&'p [u8]; STAGED_MAX],
+    len: usize,
+}
+
+impl<'p> Staged<'p> {
+    fn new() -> Self {
+        Self {
+            heads: [[0; HEADER_LEN]; STAGED_MAX],
+            bodies: [&[]; STAGED_MAX],
+            len: 0,
+        }
+    }
+
+    /// Adds a packet; the caller sends the staged ones first when full.
+    fn push(&mut self, head: [u8; HEADER_LEN], body: &'p [u8]) {
+        self.heads[self.len] = head;
+        self.bodies[self.len] = body;
+        self.len += 1;
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == STAGED_MAX
+    }
+
+    /// Number of packets staged.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The staged packets in order: header, then body.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8; HEADER_LEN], &'p [u8])> + '_ {
+        self.heads[..self.len]
+            .iter()
+            .zip(self.bodies[..self.len].iter().copied())
+    }
+}
+
+/// The ids of the messages [`Framer::send_many`] has staged and not yet
+/// seen out whole, with the staged-packet count at which each ends.
+struct Unsent {
+    ended: [(u64, usize); STAGED_MAX],
+    len: usize,
+    /// The message being staged, whose last packet is not staged yet.
+    open: Option<u64>,
 }
 
 /// Which side of a session this is.
@@ -136,7 +199,7 @@ impl Framer {
         Ok(h)
     }
 
-    fn finish_send(&mut self, id: u64, result: Result<()>) -> Result<()> {
+    fn finish_send<T>(&mut self, id: u64, result: Result<T>) -> Result<T> {
         if result.is_err() && self.role == Role::Client {
             self.inflight.remove(id);
         }
@@ -157,6 +220,90 @@ impl Framer {
                 Ok(())
             });
         self.finish_send(h.message_id, result)
+    }
+
+    /// Sends several messages, each checked and framed as [`Framer::send`]
+    /// does, staging their packets so that a transport able to send many
+    /// packets in one system call does. On error, the messages before the
+    /// failing one have gone out, and none after it.
+    pub(crate) fn send_many<'p>(
+        &mut self,
+        io: &mut impl PacketIo,
+        messages: impl IntoIterator<Item = (Header, &'p [u8])>,
+    ) -> Result<()> {
+        let mut staged = Staged::new();
+        let mut unsent = Unsent {
+            ended: [(0, 0); STAGED_MAX],
+            len: 0,
+            open: None,
+        };
+        for (header, payload) in messages {
+            let planned = self.prepare_send(&header, payload).and_then(|h| {
+                let plan = ChunkPlan::new(self.params.packet_size as usize, payload.len());
+                self.finish_send(
+                    h.message_id,
+                    plan.map(|plan| (h, plan)).map_err(TransportError::from),
+                )
+            });
+            let (h, plan) = match planned {
+                Ok(p) => p,
+                Err(e) => {
+                    // The messages staged before this one still go out.
+                    self.flush_staged(io, &mut staged, &mut unsent)?;
+                    return Err(e);
+                }
+            };
+            unsent.open = Some(h.message_id);
+            for i in 0..plan.count {
+                if staged.is_full() {
+                    self.flush_staged(io, &mut staged, &mut unsent)?;
+                }
+                let head = if i == 0 {
+                    h.encode()
+                } else {
+                    plan.header(h.message_id, i).encode()
+                };
+                staged.push(head, &payload[plan.range(i)]);
+            }
+            unsent.open = None;
+            unsent.ended[unsent.len] = (h.message_id, staged.len());
+            unsent.len += 1;
+        }
+        self.flush_staged(io, &mut staged, &mut unsent)
+    }
+
+    /// Sends the staged packets. If they do not all go out, the messages
+    /// not sent whole leave the in-flight set, as a failed [`Framer::send`]
+    /// leaves it.
+    fn flush_staged(
+        &mut self,
+        io: &mut impl PacketIo,
+        staged: &mut Staged<'_>,
+        unsent: &mut Unsent,
+    ) -> Result<()> {
+        let result = if staged.len() == 0 {
+            Ok(())
+        } else {
+            io.send_packets(staged)
+        };
+        staged.len = 0;
+        let ended = core::mem::take(&mut unsent.len);
+        match result {
+            Ok(()) => Ok(()),
+            Err((sent, e)) => {
+                if self.role == Role::Client {
+                    for &(id, end) in &unsent.ended[..ended] {
+                        if end > sent {
+                            self.inflight.remove(id);
+                        }
+                    }
+                    if let Some(id) = unsent.open.take() {
+                        self.inflight.remove(id);
+                    }
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Sends one message through a whole-message transport (shared memory).
@@ -284,5 +431,173 @@ impl Framer {
         self.accept_received(&header, payload.clone())?;
         self.last = payload.clone();
         Ok((header, &self.recv_buf[payload]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netipc_codec::{METHOD_INCREMENT, METHOD_STRING_REVERSE};
+
+    /// Records what is sent; fails the packet numbered `fail_at` (counted
+    /// over the whole test) with `PeerClosed`.
+    #[derive(Default)]
+    struct Recorder {
+        packets: Vec<Vec<u8>>,
+        /// Packets per `send_packets` call.
+        calls: Vec<usize>,
+        fail_at: Option<usize>,
+    }
+
+    impl PacketIo for Recorder {
+        fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+            if self.fail_at == Some(self.packets.len()) {
+                return Err(TransportError::PeerClosed);
+            }
+            self.packets.push([head, body].concat());
+            Ok(())
+        }
+
+        fn recv_packet(&mut self, _: &mut [u8; 32], _: &mut [u8], _: Option<Instant>) -> Result<usize> {
+            Err(TransportError::PeerClosed)
+        }
+
+        fn send_packets(
+            &mut self,
+            packets: &Staged<'_>,
+        ) -> core::result::Result<(), (usize, TransportError)> {
+            self.calls.push(packets.len());
+            for (i, (head, body)) in packets.iter().enumerate() {
+                self.send_packet(head, body).map_err(|e| (i, e))?;
+            }
+            Ok(())
+        }
+    }
+
+    fn client(packet_size: u32) -> Framer {
+        Framer::new(
+            SessionParams {
+                selected_profile: 1,
+                max_request_payload_bytes: 4096,
+                max_request_batch_items: 1,
+                max_response_payload_bytes: 4096,
+                max_response_batch_items: 1,
+                packet_size,
+                session_id: 1,
+            },
+            Role::Client,
+        )
+    }
+
+    fn request(id: u64) -> Header {
+        Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0)
+    }
+
+    /// What `Framer::send` puts on the wire for the same messages.
+    fn one_by_one(packet_size: u32, messages: &[(Header, Vec<u8>)]) -> Vec<Vec<u8>> {
+        let (mut f, mut io) = (client(packet_size), Recorder::default());
+        for (h, p) in messages {
+            f.send(&mut io, h, p).unwrap();
+        }
+        io.packets
+    }
+
+    #[test]
+    fn send_many_puts_the_bytes_of_send_on_the_wire_in_runs_of_32() {
+        // 40 single-packet messages, then one of 5 chunks, then 30 more:
+        // 75 packets, staged 32 + 32 + 11.
+        let mut messages: Vec<(Header, Vec<u8>)> =
+            (0..40).map(|i| (request(i + 1), vec![i as u8; 8])).collect();
+        messages.push((request(41), (0..150u32).map(|j| j as u8).collect()));
+        messages.extend((0..30).map(|i| (request(42 + i), vec![0xA0; i as usize])));
+        let (mut f, mut io) = (client(64), Recorder::default());
+        f.send_many(&mut io, messages.iter().map(|(h, p)| (*h, &p[..])))
+            .unwrap();
+        assert_eq!(io.calls, [32, 32, 11]);
+        assert_eq!(io.packets, one_by_one(64, &messages));
+        // Every id is in flight: sending one again is refused.
+        let again = f.send(&mut io, &request(41), b"x").unwrap_err();
+        assert!(matches!(again, TransportError::Protocol(_)), "{again:?}");
+    }
+
+    #[test]
+    fn a_refused_message_stops_the_run_after_the_ones_before_it() {
+        let (mut f, mut io) = (client(0x1_0000), Recorder::default());
+        let big = vec![0u8; 4097];
+        let messages = [
+            (request(1), &b"ab"[..]),
+            (request(2), &b"cd"[..]),
+            (request(3), &big[..]),
+            (request(4), &b"ef"[..]),
+        ];
+        let err = f.send_many(&mut io, messages).unwrap_err();
+        assert!(matches!(err, TransportError::LimitExceeded { .. }), "{err:?}");
+        assert_eq!(io.packets.len(), 2, "the two messages before it went out");
+        assert_eq!(
+            io.packets,
+            one_by_one(
+                0x1_0000,
+                &[(request(1), b"ab".to_vec()), (request(2), b"cd".to_vec())]
+            )
+        );
+        // 3 and 4 are not in flight; 1 and 2 are.
+        f.send(&mut io, &request(3), b"x").unwrap();
+        f.send(&mut io, &request(4), b"x").unwrap();
+        assert!(f.send(&mut io, &request(2), b"x").is_err());
+        // A wrong kind is refused the same way.
+        let answer = Header::new(Kind::Response, METHOD_INCREMENT, 9, 0);
+        let err = f
+            .send_many(&mut io, [(request(5), &b""[..]), (answer, &b""[..])])
+            .unwrap_err();
+        assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
+        assert!(
+            f.send(&mut io, &request(5), b"x").is_err(),
+            "5 went out before the refusal"
+        );
+    }
+
+    #[test]
+    fn a_failed_send_frees_the_ids_of_the_messages_not_sent_whole() {
+        // Packets: id 1 (0), id 2 in 3 chunks (1-3), id 3 (4). The 3rd
+        // packet fails: 1 went out, 2 went out in part, 3 not at all.
+        let (mut f, mut io) = (client(64), Recorder::default());
+        io.fail_at = Some(2);
+        let chunked = [1u8; 80];
+        let messages = [
+            (request(1), &b"a"[..]),
+            (request(2), &chunked[..]),
+            (request(3), &b"c"[..]),
+        ];
+        assert!(matches!(
+            f.send_many(&mut io, messages),
+            Err(TransportError::PeerClosed)
+        ));
+        io.fail_at = None;
+        assert!(f.send(&mut io, &request(1), b"x").is_err(), "1 is in flight");
+        f.send(&mut io, &request(2), b"x").unwrap();
+        f.send(&mut io, &request(3), b"x").unwrap();
+    }
+
+    #[test]
+    fn a_failure_in_a_later_run_keeps_the_earlier_runs_in_flight() {
+        // A message of one packet, then 32 of two chunks: the first run of
+        // 32 packets ends with the first chunk of id 17, and the second run
+        // fails at once.
+        let (mut f, mut io) = (client(64), Recorder::default());
+        io.fail_at = Some(32);
+        let payload = [2u8; 40];
+        let messages = (1..=33).map(|id| (request(id), if id == 1 { &payload[..1] } else { &payload[..] }));
+        assert!(f.send_many(&mut io, messages).is_err());
+        io.fail_at = None;
+        assert_eq!(io.calls, [32, 32]);
+        for id in 1..=16 {
+            assert!(
+                f.send(&mut io, &request(id), b"x").is_err(),
+                "{id} went out whole"
+            );
+        }
+        for id in 17..=33 {
+            f.send(&mut io, &request(id), b"x").unwrap();
+        }
     }
 }

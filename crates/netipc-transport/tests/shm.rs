@@ -100,6 +100,18 @@ fn shm_is_negotiated_and_carries_messages() {
         assert_eq!(h.message_id, i as u64 + 1);
         assert!(got == payload.as_slice(), "size {n}");
     }
+    // One message in flight per direction: `send_many` sends the first
+    // request and refuses the second.
+    let requests = [98, 99].map(|id| {
+        (
+            Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0),
+            &b"ab"[..],
+        )
+    });
+    let r = c.send_many(requests);
+    assert!(matches!(r, Err(TransportError::Protocol(_))), "{r:?}");
+    let (h, got) = c.receive_until(Instant::now() + Duration::from_secs(10)).unwrap();
+    assert_eq!((h.message_id, got), (98, &b"ab"[..]));
     // Over the negotiated limit: refused before anything is published.
     let r = c.send(
         &Header::new(Kind::Request, METHOD_STRING_REVERSE, 99, 0),

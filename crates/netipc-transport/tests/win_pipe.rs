@@ -109,6 +109,44 @@ fn round_trip_over_a_named_pipe() {
     assert_eq!(server.join().unwrap(), 1);
 }
 
+/// `send_many` pipelines requests, chunked ones among them; the answers
+/// come back intact and in order. The server reads every request before it
+/// answers: the pipe buffers are one packet in size, so a server answering
+/// while the client still sends would block both.
+#[test]
+fn send_many_pipelines_requests() {
+    const N: usize = 12;
+    let dir = run_dir();
+    let listener = NpListener::bind(&dir, "many", server_cfg(512, 4096)).unwrap();
+    let server = thread::spawn(move || {
+        let mut s = listener.accept(None).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..N {
+            let (h, p) = s.receive().unwrap();
+            got.push((h, p.to_vec()));
+        }
+        for (h, p) in got {
+            reply(&mut s, h, &p);
+        }
+    });
+    let mut c = NpSession::connect(&dir, "many", &client_cfg(512, 4096)).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..N)
+        .map(|i| (0..i * 100).map(|j| (i ^ j) as u8).collect())
+        .collect();
+    let requests = payloads
+        .iter()
+        .zip(1..)
+        .map(|(p, id)| (Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0), &p[..]));
+    c.send_many(requests).unwrap();
+    for (id, p) in (1..).zip(&payloads) {
+        let (h, got) = c.receive().unwrap();
+        assert_eq!(h.message_id, id);
+        assert_eq!(got, &p[..]);
+    }
+    drop(c);
+    server.join().unwrap();
+}
+
 #[test]
 fn large_messages_are_chunked_to_the_packet_size() {
     let dir = run_dir();

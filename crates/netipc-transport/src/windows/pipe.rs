@@ -389,6 +389,24 @@ impl NpSession {
         self.framer.send(&mut self.pipe, header, payload)
     }
 
+    /// Sends several messages in order, each checked and framed as
+    /// [`NpSession::send`] does; the same contract as the POSIX session's
+    /// `send_many`. A pipe takes one write per packet, so this exists for
+    /// one API on every platform. Shared memory holds one message per
+    /// direction, so there a client can send only one.
+    ///
+    /// On error, the messages before the failing one have been sent, and
+    /// none after it; the ids of those not sent are free again.
+    pub fn send_many<'p>(&mut self, messages: impl IntoIterator<Item = (Header, &'p [u8])>) -> Result<()> {
+        if let Some(shm) = self.shm.as_mut() {
+            for (header, payload) in messages {
+                self.framer.send_whole(&header, payload, |h, p| shm.send(h, p))?;
+            }
+            return Ok(());
+        }
+        self.framer.send_many(&mut self.pipe, messages)
+    }
+
     /// Sends one message, then receives the next one (before `deadline`,
     /// when given). Windows shared memory signals only a peer that said it
     /// waits, so this is [`NpSession::send`] followed by a receive; it

@@ -204,15 +204,18 @@ fn pipeline(dir: &str, svc: &str, duration: Duration, rps: u64, depth: usize) ->
     let (mut counter, mut requests) = (0u64, 0u64);
     let meter = Meter::start();
     let mut clock = CallClock::new(duration, rps);
+    let mut payloads = vec![[0u8; INCREMENT_LEN]; depth];
     while let Some(t0) = clock.next_call() {
-        for d in 0..depth as u64 {
-            let v = counter + d;
-            s.send(
-                &Header::new(Kind::Request, METHOD_INCREMENT, v + 1, 8),
-                &increment::encode(v),
-            )
-            .map_err(|e| e.to_string())?;
+        // The requests go out together: one system call, and a server that
+        // sleeps in the kernel wakes once for all of them.
+        for (p, v) in payloads.iter_mut().zip(counter..) {
+            *p = increment::encode(v);
         }
+        let batch = payloads
+            .iter()
+            .zip(counter + 1..)
+            .map(|(p, id)| (Header::new(Kind::Request, METHOD_INCREMENT, id, 8), &p[..]));
+        s.send_many(batch).map_err(|e| e.to_string())?;
         for _ in 0..depth {
             let (h, p) = s.receive_until(t0 + CALL_TIMEOUT).map_err(|e| e.to_string())?;
             let got = increment::decode(p).map_err(|e| e.to_string())?;
