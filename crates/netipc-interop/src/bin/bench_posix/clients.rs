@@ -206,8 +206,7 @@ fn pipeline(dir: &str, svc: &str, duration: Duration, rps: u64, depth: usize) ->
     let mut clock = CallClock::new(duration, rps);
     let mut payloads = vec![[0u8; INCREMENT_LEN]; depth];
     while let Some(t0) = clock.next_call() {
-        // The requests go out together: one system call, and a server that
-        // sleeps in the kernel wakes once for all of them.
+        // The requests go out together, in one system call.
         for (p, v) in payloads.iter_mut().zip(counter..) {
             *p = increment::encode(v);
         }
