@@ -502,6 +502,28 @@ mod tests {
         io.packets
     }
 
+    proptest::proptest! {
+        /// Any run of messages at any packet size: the bytes of `send`, in
+        /// as few runs as 32 packets a run allow.
+        #[test]
+        fn send_many_is_send_in_runs(
+            packet_size in 33u32..300,
+            sizes in proptest::collection::vec(0usize..1200, 0..80),
+        ) {
+            let messages: Vec<(Header, Vec<u8>)> = sizes
+                .iter()
+                .zip(1..)
+                .map(|(&n, id)| (request(id), (0..n).map(|j| (j as u64 ^ id) as u8).collect()))
+                .collect();
+            let (mut f, mut io) = (client(packet_size), Recorder::default());
+            f.send_many(&mut io, messages.iter().map(|(h, p)| (*h, &p[..]))).unwrap();
+            let expected = one_by_one(packet_size, &messages);
+            proptest::prop_assert_eq!(io.calls.iter().sum::<usize>(), expected.len());
+            proptest::prop_assert_eq!(io.calls.len(), expected.len().div_ceil(STAGED_MAX));
+            proptest::prop_assert_eq!(io.packets, expected);
+        }
+    }
+
     #[test]
     fn send_many_puts_the_bytes_of_send_on_the_wire_in_runs_of_32() {
         // 40 single-packet messages, then one of 5 chunks, then 30 more:
