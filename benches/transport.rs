@@ -1,5 +1,6 @@
-//! Transport benchmarks: UDS and SHM round trips between two threads, one
-//! SHM publication with nobody waiting, and a 1 MiB message chunked over UDS.
+//! Transport benchmarks: UDS and SHM round trips between two threads, a
+//! UDS pipeline sent with `send` and with `send_many`, one SHM publication
+//! with nobody waiting, and a 1 MiB message chunked over UDS.
 
 #[cfg(unix)]
 mod posix {
@@ -139,6 +140,53 @@ mod posix {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// A 16-deep pipeline of INCREMENT calls over UDS: the requests sent
+    /// one `send` each, or all with one `send_many` (one `sendmmsg`), then
+    /// the 16 answers received.
+    fn pipeline(c: &mut Criterion) {
+        const DEPTH: u64 = 16;
+        let (mut client, server, dir) = pair("pipeline", PROFILE_BASELINE, 4096, 0);
+        let mut g = c.benchmark_group("transport");
+        g.throughput(Throughput::Elements(DEPTH));
+        let mut next_id = 0u64;
+        let mut payloads = [[0u8; 8]; DEPTH as usize];
+        for many in [false, true] {
+            let name = if many {
+                "uds_pipeline16_send_many"
+            } else {
+                "uds_pipeline16_send"
+            };
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    let first = next_id + 1;
+                    next_id += DEPTH;
+                    for (p, v) in payloads.iter_mut().zip(first..) {
+                        *p = increment::encode(v);
+                    }
+                    let requests = payloads
+                        .iter()
+                        .zip(first..)
+                        .map(|(p, id)| (Header::new(Kind::Request, METHOD_INCREMENT, id, 8), &p[..]));
+                    if many {
+                        client.send_many(requests).unwrap();
+                    } else {
+                        for (h, p) in requests {
+                            client.send(&h, p).unwrap();
+                        }
+                    }
+                    for _ in 0..DEPTH {
+                        let (h, p) = client.receive().unwrap();
+                        assert_eq!(increment::decode(p).unwrap(), h.message_id + 1);
+                    }
+                })
+            });
+        }
+        g.finish();
+        drop(client);
+        server.join().unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     /// One SHM publication with nobody waiting: the copy into the region,
     /// the release stores and the `FUTEX_WAKE` that `send` pays at once (an
     /// exchange skips it when the peer answers first).
@@ -159,7 +207,7 @@ mod posix {
     #[cfg(not(target_os = "linux"))]
     fn shm_publish(_: &mut Criterion) {}
 
-    criterion_group!(benches, round_trips, shm_publish, chunked);
+    criterion_group!(benches, round_trips, pipeline, shm_publish, chunked);
 }
 
 #[cfg(unix)]
