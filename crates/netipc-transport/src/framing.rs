@@ -474,6 +474,208 @@ mod tests {
         }
     }
 
+    /// Hands out scripted packets as a SEQPACKET socket would: a packet
+    /// longer than the buffers is refused by `recv_packet` and cut by
+    /// `recv_whole_packet`; an empty script is a closed peer.
+    struct Script(std::collections::VecDeque<Vec<u8>>);
+
+    impl PacketIo for Script {
+        fn send_packet(&mut self, _: &[u8], _: &[u8]) -> Result<()> {
+            Err(TransportError::PeerClosed)
+        }
+
+        fn recv_packet(&mut self, head: &mut [u8; 32], body: &mut [u8], _: Option<Instant>) -> Result<usize> {
+            let p = self.0.pop_front().ok_or(TransportError::PeerClosed)?;
+            if p.len() > head.len() + body.len() {
+                return Err(TransportError::Protocol("packet larger than the buffers"));
+            }
+            let n = p.len().min(head.len());
+            head[..n].copy_from_slice(&p[..n]);
+            body[..p.len() - n].copy_from_slice(&p[n..]);
+            Ok(p.len())
+        }
+
+        fn recv_whole_packet(&mut self, buf: &mut [u8], _: Option<Instant>) -> Result<usize> {
+            let p = self.0.pop_front().ok_or(TransportError::PeerClosed)?;
+            let n = p.len().min(buf.len());
+            buf[..n].copy_from_slice(&p[..n]);
+            Ok(n)
+        }
+    }
+
+    fn params(packet_size: u32, max_payload: u32) -> SessionParams {
+        SessionParams {
+            selected_profile: 1,
+            max_request_payload_bytes: max_payload,
+            max_request_batch_items: 4,
+            max_response_payload_bytes: max_payload,
+            max_response_batch_items: 4,
+            packet_size,
+            session_id: 1,
+        }
+    }
+
+    /// Messages as sent: header and payload.
+    type Messages = Vec<(Header, Vec<u8>)>;
+
+    /// The packets a `role` framer sends for messages of these sizes, ids
+    /// from 1, and the messages themselves.
+    fn stream(role: Role, packet_size: u32, max_payload: u32, sizes: &[usize]) -> (Vec<Vec<u8>>, Messages) {
+        let kind = match role {
+            Role::Client => Kind::Request,
+            Role::Server => Kind::Response,
+        };
+        let (mut f, mut io) = (
+            Framer::new(params(packet_size, max_payload), role),
+            Recorder::default(),
+        );
+        let messages: Messages = sizes
+            .iter()
+            .zip(1u64..)
+            .map(|(&n, id)| {
+                let payload = (0..n)
+                    .map(|j| (j as u64).wrapping_mul(31) as u8 ^ id as u8)
+                    .collect::<Vec<u8>>();
+                (Header::new(kind, METHOD_STRING_REVERSE, id, n as u32), payload)
+            })
+            .collect();
+        for (h, p) in &messages {
+            f.send(&mut io, h, p).unwrap();
+        }
+        (io.packets, messages)
+    }
+
+    /// A receiving framer of `role`; a client one has ids 1..=`sent` in
+    /// flight, as if it had sent those requests.
+    fn receiver(role: Role, packet_size: u32, max_payload: u32, sent: u64) -> Framer {
+        let mut f = Framer::new(params(packet_size, max_payload), role);
+        if role == Role::Client {
+            for id in 1..=sent {
+                f.send(&mut Recorder::default(), &request(id), b"").unwrap();
+            }
+        }
+        f
+    }
+
+    proptest::proptest! {
+        /// What one side sends, at any packet size and in any message
+        /// sizes (chunked or not), the other side receives unchanged, in
+        /// order; then the peer has closed.
+        #[test]
+        fn receive_reassembles_what_send_framed(
+            to_server in proptest::bool::ANY,
+            packet_size in 33u32..200,
+            sizes in proptest::collection::vec(0usize..700, 0..12),
+        ) {
+            let (from, to) = if to_server { (Role::Client, Role::Server) } else { (Role::Server, Role::Client) };
+            let (packets, messages) = stream(from, packet_size, 700, &sizes);
+            let mut f = receiver(to, packet_size, 700, messages.len() as u64);
+            let mut io = Script(packets.into());
+            for (h, p) in &messages {
+                let (got, payload) = f.receive(&mut io, None).unwrap();
+                proptest::prop_assert_eq!(&got, h);
+                proptest::prop_assert_eq!(payload, &p[..]);
+                proptest::prop_assert_eq!(f.last_payload(), &p[..]);
+            }
+            proptest::prop_assert!(matches!(f.receive(&mut io, None), Err(TransportError::PeerClosed)));
+        }
+
+        /// A corrupted stream (bytes changed, packets cut, dropped,
+        /// repeated or made up) never panics the receiver, even when it is
+        /// asked again after an error, and whatever it accepts keeps the
+        /// session's rules: the expected kind, a payload of `payload_len`
+        /// bytes within the limit, and a buffer no larger than the limit
+        /// allows.
+        #[test]
+        fn a_corrupted_stream_never_panics_the_receiver(
+            to_server in proptest::bool::ANY,
+            packet_size in 33u32..160,
+            sizes in proptest::collection::vec(0usize..500, 1..6),
+            edits in proptest::collection::vec(
+                (0u8..5, proptest::num::usize::ANY, proptest::num::usize::ANY, proptest::num::u8::ANY),
+                1..8,
+            ),
+            junk in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let max_payload = 400;
+            let (from, to) = if to_server { (Role::Client, Role::Server) } else { (Role::Server, Role::Client) };
+            // Messages over the receiver's limit are sent with a larger one.
+            let (mut packets, messages) = stream(from, packet_size, 500, &sizes);
+            for (op, at, pos, byte) in edits {
+                let i = at % packets.len().max(1);
+                match op {
+                    0 if !packets.is_empty() => {
+                        let len = packets[i].len();
+                        if len > 0 {
+                            packets[i][pos % len] ^= byte | 1;
+                        }
+                    }
+                    1 if !packets.is_empty() => {
+                        let len = packets[i].len();
+                        packets[i].truncate(pos % (len + 1));
+                    }
+                    2 if !packets.is_empty() => {
+                        packets.remove(i);
+                    }
+                    3 if !packets.is_empty() => {
+                        let copy = packets[i].clone();
+                        packets.insert(i, copy);
+                    }
+                    _ => packets.insert(i.min(packets.len()), junk.clone()),
+                }
+            }
+            let mut f = receiver(to, packet_size, max_payload, messages.len() as u64);
+            let want = match to {
+                Role::Client => Kind::Response,
+                Role::Server => Kind::Request,
+            };
+            let mut io = Script(packets.into());
+            while !io.0.is_empty() {
+                if let Ok((h, payload)) = f.receive(&mut io, None) {
+                    proptest::prop_assert_eq!(h.kind, want);
+                    proptest::prop_assert_eq!(payload.len(), h.payload_len as usize);
+                    proptest::prop_assert!(h.payload_len <= max_payload);
+                }
+                let bound = (packet_size as usize + 1).max(HEADER_LEN + max_payload as usize);
+                proptest::prop_assert!(f.recv_buf.len() <= bound, "{} > {bound}", f.recv_buf.len());
+            }
+        }
+
+        /// A whole message from shared memory: a valid header with bytes
+        /// changed, or any bytes at all, never panics the receiver, and
+        /// what it accepts keeps the session's rules.
+        #[test]
+        fn a_corrupted_whole_message_never_panics_the_receiver(
+            to_server in proptest::bool::ANY,
+            size in 0usize..500,
+            flips in proptest::collection::vec((proptest::num::usize::ANY, 1u8..), 0..4),
+            raw in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..600)),
+        ) {
+            let max_payload = 400;
+            let (from, to) = if to_server { (Role::Client, Role::Server) } else { (Role::Server, Role::Client) };
+            // One packet carries the whole message, as shared memory does.
+            let (packets, _) = stream(from, 1024, 500, &[size]);
+            let mut message = raw.unwrap_or_else(|| packets[0].clone());
+            for (at, x) in flips {
+                if !message.is_empty() {
+                    let n = message.len();
+                    message[at % n] ^= x;
+                }
+            }
+            let mut f = receiver(to, 1024, max_payload, 1);
+            let got = f.receive_whole(|buf| {
+                buf.clear();
+                buf.extend_from_slice(&message);
+                Ok(message.len())
+            });
+            if let Ok((h, payload)) = got {
+                proptest::prop_assert_eq!(payload.len(), h.payload_len as usize);
+                proptest::prop_assert!(h.payload_len <= max_payload);
+                proptest::prop_assert_eq!(payload, &message[HEADER_LEN..]);
+            }
+        }
+    }
+
     fn client(packet_size: u32) -> Framer {
         Framer::new(
             SessionParams {
