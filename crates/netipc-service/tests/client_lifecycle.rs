@@ -345,3 +345,94 @@ fn abort_over_shared_memory() {
     let latency = returned.duration_since(fired);
     assert!(latency < Duration::from_millis(50), "aborted after {latency:?}");
 }
+
+/// A hand-written server (POSIX listener) whose answers break the
+/// contract in turn: each is a typed error, never a panic or a wrong
+/// value, and the client recovers on a new session.
+#[cfg(unix)]
+#[test]
+fn answers_that_break_the_contract_are_errors() {
+    use netipc_service::transport::ServerConfig;
+    use netipc_service::transport::codec::{
+        BatchBuilder, Header, Kind, METHOD_STRING_REVERSE, STATUS_OK, increment,
+    };
+    use netipc_service::transport::posix::UdsListener;
+
+    /// How the server answers the one request of a session.
+    #[derive(Clone, Copy)]
+    enum Answer {
+        OtherId,
+        OtherMethod,
+        ShortPayload,
+        FewerItems,
+        Right,
+    }
+    let dir = RunDir::new("svc");
+    let cfg = ServerConfig {
+        max_request_payload_bytes: 1024,
+        max_response_payload_bytes: 1024,
+        max_request_batch_items: 16,
+        max_response_batch_items: 16,
+        auth_token: TOKEN,
+        ..ServerConfig::default()
+    };
+    let listener = UdsListener::bind(dir.path(), "liar", cfg).unwrap();
+    use Answer::*;
+    let script = [OtherId, OtherMethod, ShortPayload, FewerItems, Right];
+    let server = std::thread::spawn(move || {
+        for answer in script {
+            let mut s = listener.accept().unwrap();
+            let (h, payload) = s.receive().unwrap();
+            let value = if h.is_batch() {
+                0
+            } else {
+                increment::decode(payload).unwrap()
+            };
+            let mut reply = Header {
+                kind: Kind::Response,
+                transport_status: STATUS_OK,
+                ..h
+            };
+            let mut body = increment::encode(value + 1).to_vec();
+            match answer {
+                OtherId => reply.message_id += 1,
+                OtherMethod => reply.code = METHOD_STRING_REVERSE,
+                ShortPayload => body.truncate(3),
+                FewerItems => {
+                    // A well-formed batch, one item short.
+                    reply.item_count -= 1;
+                    let mut b = BatchBuilder::new(&mut body, reply.item_count, 1024);
+                    for _ in 0..reply.item_count {
+                        b.add(&increment::encode(7)).unwrap();
+                    }
+                    b.finish();
+                }
+                Right => {}
+            }
+            s.send(&reply, &body).unwrap();
+            // Keep the session until the client leaves it.
+            assert!(s.receive().is_err());
+        }
+    });
+    let mut c = IncrementClient::new(dir.path(), "liar", client_config(1024));
+    c.refresh();
+    // A response to no request in flight, then (after the one resend on a
+    // new session) one for another method: the second error is reported.
+    let err = c.call(1).unwrap_err();
+    assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+    assert_eq!(c.status().reconnect_count, 1);
+    assert_eq!(c.state(), ClientState::Broken);
+    // A payload that does not decode: not retried, and that session is
+    // left at the next refresh.
+    assert!(c.refresh());
+    let err = c.call(2).unwrap_err();
+    assert!(matches!(err, ServiceError::Malformed(_)), "{err:?}");
+    assert!(c.refresh());
+    let err = c.call_batch(&[1, 2, 3]).unwrap_err();
+    assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+    assert!(c.refresh());
+    assert_eq!(c.call(41).unwrap(), 42);
+    assert_eq!(c.status().error_count, 3);
+    c.close();
+    server.join().unwrap();
+}
