@@ -436,3 +436,59 @@ fn answers_that_break_the_contract_are_errors() {
     c.close();
     server.join().unwrap();
 }
+
+/// A request that does not decode (a short INCREMENT) gets BAD_ENVELOPE
+/// with an empty payload; a batch whose directory points past its payload
+/// breaks Level 1, and the session ends unanswered. Either way the server
+/// closes that session only: a typed client is served after.
+#[cfg(unix)]
+#[test]
+fn malformed_requests_close_their_session_only() {
+    use netipc_service::transport::codec::{FLAG_BATCH, Header, Kind, METHOD_INCREMENT, STATUS_BAD_ENVELOPE};
+    use netipc_service::transport::posix::UdsSession;
+    use netipc_service::transport::{ClientConfig, TransportError};
+
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "strict", server_config(1024), plus_one());
+    let raw_cfg = ClientConfig {
+        max_request_payload_bytes: 1024,
+        max_response_payload_bytes: 1024,
+        max_request_batch_items: 16,
+        max_response_batch_items: 16,
+        auth_token: TOKEN,
+        ..ClientConfig::default()
+    };
+    let connect = || UdsSession::connect(dir.path(), "strict", &raw_cfg).unwrap();
+    let request = |flags, item_count| Header {
+        flags,
+        item_count,
+        ..Header::new(Kind::Request, METHOD_INCREMENT, 7, 0)
+    };
+    let wait_closed = |s: &UdsSession| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !s.peer_closed() {
+            assert!(Instant::now() < deadline, "the server kept the session");
+            std::thread::yield_now();
+        }
+    };
+
+    let mut s = connect();
+    let (h, body) = s.exchange(&request(0, 1), &[1, 2, 3], None).unwrap();
+    assert_eq!(h.transport_status, STATUS_BAD_ENVELOPE);
+    assert_eq!((h.message_id, h.payload_len, body.len()), (7, 0, 0));
+    wait_closed(&s);
+
+    // Two items; the second entry (offset 8, length 64) runs past the end.
+    let mut bad_batch = vec![0u8; 16 + 8];
+    bad_batch[4..8].copy_from_slice(&8u32.to_le_bytes());
+    bad_batch[8..12].copy_from_slice(&8u32.to_le_bytes());
+    bad_batch[12..16].copy_from_slice(&64u32.to_le_bytes());
+    let mut s = connect();
+    let err = s.exchange(&request(FLAG_BATCH, 2), &bad_batch, None).unwrap_err();
+    assert!(matches!(err, TransportError::PeerClosed), "{err:?}");
+    wait_closed(&s);
+
+    let mut c = IncrementClient::new(dir.path(), "strict", client_config(1024));
+    c.refresh();
+    assert_eq!(c.call(1).unwrap(), 2);
+}
