@@ -1,4 +1,5 @@
-//! Client states, retries, timeouts and aborts.
+//! Client states, retries, timeouts and aborts, and peers that break the
+//! contract.
 
 mod common;
 
@@ -10,6 +11,21 @@ use netipc_service::{ClientState, ServiceError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+// The platform's raw Level 1 endpoints, for hand-written peers.
+#[cfg(unix)]
+use netipc_service::transport::posix::{UdsListener as RawListener, UdsSession as RawSession};
+#[cfg(windows)]
+use netipc_service::transport::windows::{NpListener as RawListener, NpSession as RawSession};
+
+/// Accepts one session on a raw listener.
+fn raw_accept(listener: &RawListener) -> RawSession {
+    #[cfg(unix)]
+    let session = listener.accept();
+    #[cfg(windows)]
+    let session = listener.accept(None);
+    session.unwrap()
+}
 
 fn plus_one() -> increment::Handler {
     increment::Handler {
@@ -346,17 +362,15 @@ fn abort_over_shared_memory() {
     assert!(latency < Duration::from_millis(50), "aborted after {latency:?}");
 }
 
-/// A hand-written server (POSIX listener) whose answers break the
+/// A hand-written server (the platform's listener) whose answers break the
 /// contract in turn: each is a typed error, never a panic or a wrong
 /// value, and the client recovers on a new session.
-#[cfg(unix)]
 #[test]
 fn answers_that_break_the_contract_are_errors() {
     use netipc_service::transport::ServerConfig;
     use netipc_service::transport::codec::{
         BatchBuilder, Header, Kind, METHOD_STRING_REVERSE, STATUS_OK, increment,
     };
-    use netipc_service::transport::posix::UdsListener;
 
     /// How the server answers the one request of a session.
     #[derive(Clone, Copy)]
@@ -376,12 +390,12 @@ fn answers_that_break_the_contract_are_errors() {
         auth_token: TOKEN,
         ..ServerConfig::default()
     };
-    let listener = UdsListener::bind(dir.path(), "liar", cfg).unwrap();
+    let listener = RawListener::bind(dir.path(), "liar", cfg).unwrap();
     use Answer::*;
     let script = [OtherId, OtherMethod, ShortPayload, FewerItems, Right];
     let server = std::thread::spawn(move || {
         for answer in script {
-            let mut s = listener.accept().unwrap();
+            let mut s = raw_accept(&listener);
             let (h, payload) = s.receive().unwrap();
             let value = if h.is_batch() {
                 0
@@ -441,11 +455,9 @@ fn answers_that_break_the_contract_are_errors() {
 /// with an empty payload; a batch whose directory points past its payload
 /// breaks Level 1, and the session ends unanswered. Either way the server
 /// closes that session only: a typed client is served after.
-#[cfg(unix)]
 #[test]
 fn malformed_requests_close_their_session_only() {
     use netipc_service::transport::codec::{FLAG_BATCH, Header, Kind, METHOD_INCREMENT, STATUS_BAD_ENVELOPE};
-    use netipc_service::transport::posix::UdsSession;
     use netipc_service::transport::{ClientConfig, TransportError};
 
     let dir = RunDir::new("svc");
@@ -458,13 +470,13 @@ fn malformed_requests_close_their_session_only() {
         auth_token: TOKEN,
         ..ClientConfig::default()
     };
-    let connect = || UdsSession::connect(dir.path(), "strict", &raw_cfg).unwrap();
+    let connect = || RawSession::connect(dir.path(), "strict", &raw_cfg).unwrap();
     let request = |flags, item_count| Header {
         flags,
         item_count,
         ..Header::new(Kind::Request, METHOD_INCREMENT, 7, 0)
     };
-    let wait_closed = |s: &UdsSession| {
+    let wait_closed = |s: &RawSession| {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !s.peer_closed() {
             assert!(Instant::now() < deadline, "the server kept the session");
