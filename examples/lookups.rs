@@ -6,6 +6,9 @@
 //!
 //! Run: `cargo run --release --example lookups`
 
+mod common;
+
+use common::RunDir;
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc::service::lookup::{apps, cgroups};
 use netipc::service::{ClientConfig, ServerConfig};
@@ -197,8 +200,8 @@ impl Drop for StopServers<'_> {
 }
 
 fn main() {
-    let run_dir = std::env::temp_dir().join(format!("netipc-lookups-{}", std::process::id()));
-    std::fs::create_dir_all(&run_dir).expect("create the run dir");
+    let dir = RunDir::create("lookups").expect("create the run dir");
+    let run_dir = dir.path().to_owned();
     let profiles = if cfg!(target_os = "linux") {
         PROFILE_BASELINE | PROFILE_SHM_HYBRID
     } else {
@@ -239,5 +242,5 @@ fn main() {
         apps_runner.join().unwrap().expect("apps-lookup server");
         cgroups_runner.join().unwrap().expect("cgroups-lookup server");
     });
-    std::fs::remove_dir_all(&run_dir).expect("remove the run dir");
+    drop(dir);
 }

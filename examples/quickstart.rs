@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo run --release --example quickstart`
 
+mod common;
+
+use common::RunDir;
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc::service::cgroups::{CgroupsCache, ClientConfig, Handler, ManagedServer, ServerConfig};
 use std::hint::black_box;
@@ -117,8 +120,8 @@ fn corpus() -> Vec<Cgroup> {
 }
 
 fn main() {
-    let run_dir = std::env::temp_dir().join(format!("netipc-quickstart-{}", std::process::id()));
-    std::fs::create_dir_all(&run_dir).expect("create the run dir");
+    let dir = RunDir::create("quickstart").expect("create the run dir");
+    let run_dir = dir.path().to_owned();
     let profiles = if cfg!(target_os = "linux") {
         PROFILE_BASELINE | PROFILE_SHM_HYBRID
     } else {
@@ -250,6 +253,6 @@ fn main() {
         server.stop();
         runner.join().expect("server thread").expect("server run");
     });
-    std::fs::remove_dir_all(&run_dir).expect("remove the run dir");
+    drop(dir);
     println!("server stopped, {} removed", run_dir.display());
 }
