@@ -7,7 +7,7 @@ use crate::platform::Session;
 use crate::transport::codec::{
     Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED, STATUS_OK,
 };
-use crate::transport::{self, AbortHandle, TransportError};
+use crate::transport::{self, AbortHandle, Limit, TransportError};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -300,7 +300,9 @@ impl RawClient {
         };
         let h = match session.exchange(&header, &self.request, Some(deadline)) {
             Ok((h, _)) => h,
-            Err(TransportError::LimitExceeded { what: "payload", .. }) => {
+            Err(TransportError::LimitExceeded {
+                what: Limit::Payload, ..
+            }) => {
                 let need = self.request.len().min(u32::MAX as usize) as u32;
                 let ceiling = self.config.request_ceiling();
                 if need > ceiling {

@@ -1,7 +1,7 @@
 //! The one error type of the transport layer.
 
 use netipc_codec::CodecError;
-use std::io;
+use std::{fmt, io};
 
 /// What went wrong with a connection, a handshake or a message.
 ///
@@ -55,14 +55,15 @@ pub enum TransportError {
     #[error("incompatible peer: {0}")]
     Incompatible(&'static str),
     /// A size or count limit was exceeded (handshake proposal, or a message to send).
-    #[error("limit exceeded: {what} is {value}, the limit is {limit}")]
+    #[error("limit exceeded: {what}{}", Amounts(*.value, *.limit))]
     LimitExceeded {
         /// What was too large.
-        what: &'static str,
-        /// Its value.
-        value: u64,
-        /// The limit.
-        limit: u64,
+        what: Limit,
+        /// Its size or count, when known.
+        value: Option<u64>,
+        /// The limit, when known (a server refusing a handshake proposal
+        /// does not say its limit).
+        limit: Option<u64>,
     },
     /// The server rejected the handshake with another transport status.
     #[error(
@@ -92,6 +93,49 @@ pub enum TransportError {
         #[source]
         source: io::Error,
     },
+}
+
+/// Which limit a [`TransportError::LimitExceeded`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// A message's payload, against the session's limit for its direction.
+    Payload,
+    /// A batch's item count, against the session's limit for its direction.
+    BatchItems,
+    /// The request payload ceiling a client proposes in its handshake,
+    /// against the server's maximum.
+    ProposedRequestPayload,
+    /// A message, against the shared-memory area of its direction.
+    ShmMessage,
+    /// The size of a shared-memory region.
+    ShmRegion,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::Payload => "payload",
+            Limit::BatchItems => "batch items",
+            Limit::ProposedRequestPayload => "proposed request payload",
+            Limit::ShmMessage => "shared memory message",
+            Limit::ShmRegion => "shared memory region",
+        })
+    }
+}
+
+/// The known amounts of a [`TransportError::LimitExceeded`], as text.
+struct Amounts(Option<u64>, Option<u64>);
+
+impl fmt::Display for Amounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1) {
+            (Some(value), Some(limit)) => write!(f, " is {value}, the limit is {limit}"),
+            (Some(value), None) => write!(f, " is {value}"),
+            (None, Some(limit)) => write!(f, " is over the limit of {limit}"),
+            (None, None) => f.write_str(" is over the peer's limit"),
+        }
+    }
 }
 
 impl TransportError {
@@ -134,5 +178,27 @@ mod tests {
             msg,
             "handshake rejected with transport status 99 (not a defined status)"
         );
+    }
+
+    #[test]
+    fn a_limit_names_only_the_amounts_it_knows() {
+        let msg = |what, value, limit| TransportError::LimitExceeded { what, value, limit }.to_string();
+        assert_eq!(
+            msg(Limit::Payload, Some(1025), Some(1024)),
+            "limit exceeded: payload is 1025, the limit is 1024"
+        );
+        assert_eq!(
+            msg(Limit::BatchItems, Some(9), None),
+            "limit exceeded: batch items is 9"
+        );
+        assert_eq!(
+            msg(Limit::ShmRegion, None, Some(u32::MAX as u64)),
+            "limit exceeded: shared memory region is over the limit of 4294967295"
+        );
+        assert_eq!(
+            msg(Limit::ProposedRequestPayload, None, None),
+            "limit exceeded: proposed request payload is over the peer's limit"
+        );
+        assert_eq!(Limit::ShmMessage.to_string(), "shared memory message");
     }
 }

@@ -2,7 +2,7 @@
 //! correlation. Transports implement [`PacketIo`]; this module holds every
 //! rule about what goes in the packets.
 
-use crate::error::{Result, TransportError};
+use crate::error::{Limit, Result, TransportError};
 use crate::handshake::SessionParams;
 use crate::inflight::InFlight;
 use netipc_codec::{BatchView, CHUNK_HEADER_LEN, ChunkHeader, ChunkPlan, HEADER_LEN, Header, Kind};
@@ -179,16 +179,16 @@ impl Framer {
         }
         if payload.len() > max_payload as usize {
             return Err(TransportError::LimitExceeded {
-                what: "payload",
-                value: payload.len() as u64,
-                limit: max_payload as u64,
+                what: Limit::Payload,
+                value: Some(payload.len() as u64),
+                limit: Some(max_payload as u64),
             });
         }
         if header.item_count > max_items.max(1) {
             return Err(TransportError::LimitExceeded {
-                what: "batch items",
-                value: header.item_count as u64,
-                limit: max_items as u64,
+                what: Limit::BatchItems,
+                value: Some(header.item_count as u64),
+                limit: Some(max_items as u64),
             });
         }
         if self.role == Role::Client && !self.inflight.insert(header.message_id) {

@@ -6,7 +6,7 @@
 //! (`recv_control`, `client_exchange`) that every transport shares.
 
 use crate::config::{ClientConfig, ServerConfig};
-use crate::error::{Result, TransportError};
+use crate::error::{Limit, Result, TransportError};
 use netipc_codec::{
     CodecError, HEADER_LEN, HELLO_ACK_LEN, Header, Hello, HelloAck, Kind, STATUS_AUTH_FAILED,
     STATUS_BAD_ENVELOPE, STATUS_INCOMPATIBLE, STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
@@ -77,9 +77,9 @@ pub(crate) fn rejection_error(status: u16, why: &'static str, cfg: &ServerConfig
         STATUS_UNSUPPORTED => TransportError::Unsupported,
         STATUS_INCOMPATIBLE => TransportError::Incompatible(why),
         STATUS_LIMIT_EXCEEDED => TransportError::LimitExceeded {
-            what: "proposed request payload",
-            value: 0,
-            limit: cfg.effective_max_request_payload_bytes() as u64,
+            what: Limit::ProposedRequestPayload,
+            value: None,
+            limit: Some(cfg.effective_max_request_payload_bytes() as u64),
         },
         _ => TransportError::Protocol(why),
     }
@@ -209,9 +209,9 @@ pub fn read_ack(packet: &[u8]) -> Result<SessionParams> {
         STATUS_INCOMPATIBLE => return Err(TransportError::Incompatible("server rejected the handshake")),
         STATUS_LIMIT_EXCEEDED => {
             return Err(TransportError::LimitExceeded {
-                what: "proposed request payload",
-                value: 0,
-                limit: 0,
+                what: Limit::ProposedRequestPayload,
+                value: None,
+                limit: None,
             });
         }
         other => return Err(TransportError::Rejected(other)),

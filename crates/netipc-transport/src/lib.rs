@@ -52,7 +52,7 @@ pub use config::{
     BACKLOG_DEFAULT, BATCH_ITEMS_DEFAULT, ClientConfig, HANDSHAKE_TIMEOUT_DEFAULT, SHM_SPIN_TRIES_DEFAULT,
     ServerConfig,
 };
-pub use error::{Result, TransportError};
+pub use error::{Limit, Result, TransportError};
 pub use framing::Role;
 #[cfg(unix)]
 pub use spin::{SPIN_BUDGET_DEFAULT, auto_spin_budget};

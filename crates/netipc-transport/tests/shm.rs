@@ -8,7 +8,7 @@ use common::{RunDir, raw_map, run_client, spawn_ready};
 use netipc_transport::codec::*;
 use netipc_transport::posix::shm::{ShmRegion, cleanup_stale, region_path};
 use netipc_transport::posix::{UdsListener, UdsSession};
-use netipc_transport::{ClientConfig, ServerConfig, TransportError};
+use netipc_transport::{ClientConfig, Limit, ServerConfig, TransportError};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -117,7 +117,13 @@ fn shm_is_negotiated_and_carries_messages() {
         &Header::new(Kind::Request, METHOD_STRING_REVERSE, 99, 0),
         &vec![0u8; 65537],
     );
-    assert!(matches!(r, Err(TransportError::LimitExceeded { .. })));
+    assert!(matches!(
+        r,
+        Err(TransportError::LimitExceeded {
+            what: Limit::Payload,
+            ..
+        })
+    ));
     drop(c);
     server.join().unwrap();
     assert!(

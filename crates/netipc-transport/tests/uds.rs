@@ -3,7 +3,7 @@
 
 use netipc_transport::codec::*;
 use netipc_transport::posix::{UdsListener, UdsSession};
-use netipc_transport::{AbortHandle, ClientConfig, ServerConfig, TransportError};
+use netipc_transport::{AbortHandle, ClientConfig, Limit, ServerConfig, TransportError};
 mod common;
 
 use common::{RunDir, run_client, spawn_ready};
@@ -94,7 +94,10 @@ fn handshake_rejections_reach_both_sides() {
     let too_big = client_cfg(0, 8192);
     assert!(matches!(
         UdsSession::connect(dir.path(), "svc", &too_big),
-        Err(TransportError::LimitExceeded { .. })
+        Err(TransportError::LimitExceeded {
+            what: Limit::ProposedRequestPayload,
+            ..
+        })
     ));
     let server_side = t.join().unwrap();
     assert!(server_side.iter().all(Result::is_err), "{server_side:?}");
@@ -514,7 +517,14 @@ fn sending_over_the_limit_is_refused_locally() {
         &Header::new(Kind::Request, METHOD_STRING_REVERSE, 1, 0),
         &[0u8; 1025],
     );
-    assert!(matches!(r, Err(TransportError::LimitExceeded { .. })));
+    assert!(matches!(
+        r,
+        Err(TransportError::LimitExceeded {
+            what: Limit::Payload,
+            value: Some(1025),
+            limit: Some(1024),
+        })
+    ));
     // The session still works.
     c.send(
         &Header::new(Kind::Request, METHOD_INCREMENT, 2, 8),

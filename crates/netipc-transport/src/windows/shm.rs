@@ -12,7 +12,7 @@
 
 use super::AbortHandle;
 use super::win32::{millis_ceil, os_error, own, wait_event_or_abort, wide};
-use crate::error::{Result, TransportError};
+use crate::error::{Limit, Result, TransportError};
 use crate::framing::Role;
 use crate::names::ShmObjectNames;
 use netipc_codec::{PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
@@ -165,9 +165,9 @@ impl WinShm {
         spin_tries: u32,
     ) -> Result<Self> {
         let too_big = || TransportError::LimitExceeded {
-            what: "shared memory region",
-            value: u64::MAX,
-            limit: u32::MAX as u64,
+            what: Limit::ShmRegion,
+            value: None,
+            limit: Some(u32::MAX as u64),
         };
         let req_cap = align(req_capacity).ok_or_else(too_big)?;
         let resp_cap = align(resp_capacity).ok_or_else(too_big)?;
@@ -344,9 +344,9 @@ impl WinShm {
         let len = head.len() + body.len();
         if len == 0 || len > out.cap {
             return Err(TransportError::LimitExceeded {
-                what: "shared memory message",
-                value: len as u64,
-                limit: out.cap as u64,
+                what: Limit::ShmMessage,
+                value: Some(len as u64),
+                limit: Some(out.cap as u64),
             });
         }
         // SAFETY: `area + len ≤ area + cap`, inside the view (validated at

@@ -22,7 +22,7 @@ mod words;
 pub use crate::spin::SPIN_BUDGET_DEFAULT;
 pub use stale::{Staleness, cleanup_stale, reclaim_if_stale};
 
-use crate::error::{Result, TransportError};
+use crate::error::{Limit, Result, TransportError};
 use crate::spin::Spinner;
 use memmap2::MmapMut;
 use std::fs::File;
@@ -175,9 +175,9 @@ impl ShmRegion {
         let len = head.len() + body.len();
         if len == 0 || len > cap {
             return Err(TransportError::LimitExceeded {
-                what: "shared memory message",
-                value: len as u64,
-                limit: cap as u64,
+                what: Limit::ShmMessage,
+                value: Some(len as u64),
+                limit: Some(cap as u64),
             });
         }
         let base = self.map.as_mut_ptr();

@@ -7,7 +7,7 @@ use super::{
     REGION_ALIGN, REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, SPIN_TRIES_DEFAULT, ShmRegion, Side,
     WAIT_SLICE, WakeCounts, region_path,
 };
-use crate::error::{Result, TransportError};
+use crate::error::{Limit, Result, TransportError};
 use crate::spin::{Spinner, auto_spin_budget};
 use memmap2::MmapMut;
 use std::fs::{File, OpenOptions};
@@ -58,9 +58,9 @@ impl ShmRegion {
     ) -> Result<Self> {
         let path = region_path(run_dir, service, session_id);
         let overflow = || TransportError::LimitExceeded {
-            what: "shared memory region",
-            value: u64::MAX,
-            limit: u32::MAX as u64,
+            what: Limit::ShmRegion,
+            value: None,
+            limit: Some(u32::MAX as u64),
         };
         let req_cap = align64(req_msg_max).ok_or_else(overflow)?;
         let resp_cap = align64(resp_msg_max).ok_or_else(overflow)?;
