@@ -85,6 +85,10 @@ struct Shared {
     active: Mutex<usize>,
     slot_freed: Condvar,
     in_flight: AtomicUsize,
+    /// Signalled when the last request in flight is answered while
+    /// stopping, for [`ManagedServer::drain`].
+    drained: Condvar,
+    drained_lock: Mutex<()>,
     learned_response: AtomicU32,
     response_ceiling: u32,
 }
@@ -113,18 +117,26 @@ impl Drop for SessionSlot {
 }
 
 /// Counts a request as in flight while it is handled.
-struct InFlight<'a>(&'a AtomicUsize);
+struct InFlight<'a>(&'a Shared);
 
 impl<'a> InFlight<'a> {
-    fn new(c: &'a AtomicUsize) -> Self {
-        c.fetch_add(1, Ordering::AcqRel);
-        Self(c)
+    fn new(sh: &'a Shared) -> Self {
+        sh.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(sh)
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let sh = self.0;
+        // The last answer while draining wakes `drain`. Sequentially
+        // consistent with `drain`'s store of `stopping` and load of the
+        // count: one of the two sides sees the other's write, so the
+        // wake-up is not lost. Otherwise this costs one load per answer.
+        if sh.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 && sh.stopping.load(Ordering::SeqCst) {
+            let _held = sh.drained_lock.lock().unwrap_or_else(|p| p.into_inner());
+            sh.drained.notify_all();
+        }
     }
 }
 
@@ -144,6 +156,8 @@ impl<H: ServiceHandler> ManagedServer<H> {
             active: Mutex::new(0),
             slot_freed: Condvar::new(),
             in_flight: AtomicUsize::new(0),
+            drained: Condvar::new(),
+            drained_lock: Mutex::new(()),
             learned_response: AtomicU32::new(config.initial_response()),
             response_ceiling: config.response_ceiling(),
         };
@@ -254,21 +268,28 @@ impl<H: ServiceHandler> ManagedServer<H> {
     /// be answered, then stops. Returns whether everything in flight finished.
     pub fn drain(&self, timeout: Duration) -> bool {
         let sh = &self.shared;
-        sh.stopping.store(true, Ordering::Release);
+        sh.stopping.store(true, Ordering::SeqCst);
         if let Some(a) = &sh.stop_accepting {
             a.abort();
         }
         sh.slot_freed.notify_all();
         let deadline = Instant::now() + timeout;
+        let mut held = sh.drained_lock.lock().unwrap_or_else(|p| p.into_inner());
         let drained = loop {
-            if sh.in_flight.load(Ordering::Acquire) == 0 {
+            if sh.in_flight.load(Ordering::SeqCst) == 0 {
                 break true;
             }
-            if Instant::now() >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 break false;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            held = sh
+                .drained
+                .wait_timeout(held, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         };
+        drop(held);
         self.stop();
         drained
     }
@@ -306,7 +327,7 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
             Ok(m) => m,
             Err(_) => return,
         };
-        let busy = InFlight::new(&sh.in_flight);
+        let busy = InFlight::new(sh);
         let reply = match catch_unwind(AssertUnwindSafe(|| {
             answer(handler, &header, request, &mut bufs, limit)
         })) {
