@@ -296,65 +296,58 @@ fn sixteen_concurrent_clients() {
     });
 }
 
-#[test]
-fn drain_lets_in_flight_calls_finish() {
+/// Starts a server whose handler takes `delay`, sends it INCREMENT(9) from
+/// another thread, runs `f` once the handler has the request, and returns
+/// the call's result. The server is stopped and its endpoint removed.
+fn while_a_call_is_handled(
+    delay: Duration,
+    f: impl FnOnce(&netipc_service::ManagedServer<increment::Handler>),
+) -> netipc_service::Result<u64> {
     let dir = RunDir::new("svc");
     let calls = Arc::new(AtomicU32::new(0));
     let srv = Running::start(
         dir.path(),
         "drain",
         server_config(1024),
-        slow_handler(Duration::from_millis(200), Arc::clone(&calls)),
+        slow_handler(delay, Arc::clone(&calls)),
     );
-    let server = Arc::clone(&srv.server);
     let mut c = IncrementClient::new(dir.path(), "drain", client_config(1024));
     c.refresh();
-    std::thread::scope(|s| {
+    let result = std::thread::scope(|s| {
         let caller = s.spawn(|| c.call(9));
         while calls.load(Ordering::SeqCst) == 0 {
             std::thread::yield_now();
         }
-        // Woken by the answer, not by the deadline.
-        let started = Instant::now();
-        assert!(server.drain(Duration::from_secs(60)));
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{:?}",
-            started.elapsed()
-        );
-        assert_eq!(caller.join().unwrap().unwrap(), 10);
+        f(&srv.server);
+        caller.join().unwrap()
     });
     srv.stop();
     assert!(!dir.path().join("drain.sock").exists());
+    result
+}
+
+#[test]
+fn drain_lets_in_flight_calls_finish() {
+    let answer = while_a_call_is_handled(Duration::from_millis(200), |server| {
+        // Woken by the answer, not by the deadline.
+        let started = Instant::now();
+        assert!(server.drain(Duration::from_secs(60)));
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(30), "{took:?}");
+    });
+    assert_eq!(answer.unwrap(), 10);
 }
 
 #[test]
 fn drain_gives_up_at_its_deadline() {
-    let dir = RunDir::new("svc");
-    let calls = Arc::new(AtomicU32::new(0));
-    let srv = Running::start(
-        dir.path(),
-        "drain-late",
-        server_config(1024),
-        slow_handler(Duration::from_millis(500), Arc::clone(&calls)),
-    );
-    let server = Arc::clone(&srv.server);
-    let mut c = IncrementClient::new(dir.path(), "drain-late", client_config(1024));
-    c.refresh();
-    std::thread::scope(|s| {
-        let caller = s.spawn(|| c.call(9));
-        while calls.load(Ordering::SeqCst) == 0 {
-            std::thread::yield_now();
-        }
+    // The server stops anyway; the call being handled still ends (with
+    // its answer, or an error): it does not hang.
+    let _ = while_a_call_is_handled(Duration::from_millis(500), |server| {
         assert!(
             !server.drain(Duration::from_millis(20)),
             "the handler was still busy"
         );
-        // The server stopped anyway; the call being handled still ends
-        // (with its answer, or an error), it does not hang.
-        let _ = caller.join().unwrap();
     });
-    srv.stop();
 }
 
 /// Abort reaches a call waiting on shared memory quickly too.
