@@ -54,6 +54,9 @@ pub struct ClientConfig {
     pub call_timeout: Duration,
     /// Packet size to propose (0: the socket's).
     pub packet_size: u32,
+    /// Deadline of a connect's handshake (zero: the transport's
+    /// `HANDSHAKE_TIMEOUT_DEFAULT`, 5 s).
+    pub handshake_timeout: Duration,
     /// Spin iterations of a shared-memory wait (0: the transport default).
     pub shm_spin_tries: u32,
     /// Time a shared-memory wait may spin before sleeping (`None`: automatic).
@@ -102,6 +105,7 @@ impl ClientConfig {
             max_response_batch_items: or(self.max_response_batch_items, BATCH_ITEMS_DEFAULT),
             auth_token: self.auth_token,
             packet_size: self.packet_size,
+            handshake_timeout: self.handshake_timeout,
             shm_spin_tries: self.shm_spin_tries,
             shm_spin_budget: self.shm_spin_budget,
             ..transport::ClientConfig::default()
@@ -130,6 +134,10 @@ pub struct ServerConfig {
     pub backlog: u32,
     /// Packet size (0: the socket's).
     pub packet_size: u32,
+    /// How long an accepted connection may take to complete its handshake
+    /// before it is dropped, freeing its session slot (zero: the
+    /// transport's `HANDSHAKE_TIMEOUT_DEFAULT`, 5 s).
+    pub handshake_timeout: Duration,
     /// Sessions served at once (0: [`MAX_SESSIONS_DEFAULT`]).
     pub max_sessions: usize,
     /// Ceiling of response payload growth after overflows (0: the configured
@@ -173,6 +181,7 @@ impl ServerConfig {
             max_response_batch_items: self.max_response_batch_items,
             auth_token: self.auth_token,
             packet_size: self.packet_size,
+            handshake_timeout: self.handshake_timeout,
             backlog: self.backlog,
             shm_spin_tries: self.shm_spin_tries,
             shm_spin_budget: self.shm_spin_budget,

@@ -533,3 +533,32 @@ fn malformed_requests_close_their_session_only() {
     c.refresh();
     assert_eq!(c.call(1).unwrap(), 2);
 }
+
+/// A connection that never sends its HELLO holds its session slot only
+/// until the server's handshake timeout: with one slot, the next client is
+/// served once that has passed, and not before.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_silent_connection_frees_its_slot_at_the_handshake_timeout() {
+    let dir = RunDir::new("svc");
+    let timeout = Duration::from_millis(200);
+    let cfg = netipc_service::ServerConfig {
+        max_sessions: 1,
+        handshake_timeout: timeout,
+        ..server_config(1024)
+    };
+    let _srv = Running::start(dir.path(), "silent", cfg, plus_one());
+    let started = Instant::now();
+    let _silent = raw::connect(&dir.path().join("silent.sock"));
+    let mut c = IncrementClient::new(dir.path(), "silent", client_config(1024));
+    c.refresh();
+    assert!(c.ready(), "{:?}", c.state());
+    // Not before the timeout, and long before the 5 s default: the
+    // configured timeout is the one applied.
+    let waited = started.elapsed();
+    assert!(
+        waited >= timeout && waited < Duration::from_secs(4),
+        "served after {waited:?}"
+    );
+    assert_eq!(c.call(1).unwrap(), 2);
+}

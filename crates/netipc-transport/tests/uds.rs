@@ -601,3 +601,35 @@ fn an_fd_shortage_keeps_the_endpoint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A connection that never sends its HELLO: the server's handshake ends
+/// with a timeout at its deadline instead of waiting forever.
+#[test]
+fn a_silent_client_times_out_the_handshake() {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+    use std::os::fd::AsRawFd;
+    let dir = RunDir::new("uds");
+    let cfg = ServerConfig {
+        handshake_timeout: Duration::from_millis(100),
+        ..server_cfg(0, 1024)
+    };
+    let listener = UdsListener::bind(dir.path(), "silent", cfg).unwrap();
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    connect(
+        fd.as_raw_fd(),
+        &UnixAddr::new(&dir.path().join("silent.sock")).unwrap(),
+    )
+    .unwrap();
+    let pending = listener.accept_connection().unwrap();
+    let started = Instant::now();
+    let err = pending.handshake().unwrap_err();
+    assert!(matches!(err, TransportError::Timeout), "{err:?}");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    drop(fd);
+}

@@ -1,6 +1,9 @@
 //! Helpers shared by the service tests.
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod raw;
+
 use netipc_service::{ClientConfig, ManagedServer, ServerConfig, ServiceHandler};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
