@@ -61,6 +61,10 @@ pub struct ClientConfig {
     pub shm_spin_tries: u32,
     /// Time a shared-memory wait may spin before sleeping (`None`: automatic).
     pub shm_spin_budget: Option<Duration>,
+    /// Time a socket receive may busy-poll before it blocks (`None`:
+    /// automatic, none on a one-CPU machine; `Some(Duration::ZERO)` never
+    /// spins, trading latency for CPU).
+    pub socket_spin_budget: Option<Duration>,
     /// Ceiling of automatic request payload growth (0: [`MAX_PAYLOAD_CAP`],
     /// or the configured request payload if larger).
     pub request_payload_ceiling: u32,
@@ -108,7 +112,7 @@ impl ClientConfig {
             handshake_timeout: self.handshake_timeout,
             shm_spin_tries: self.shm_spin_tries,
             shm_spin_budget: self.shm_spin_budget,
-            ..transport::ClientConfig::default()
+            socket_spin_budget: self.socket_spin_budget,
         }
     }
 }
@@ -147,6 +151,10 @@ pub struct ServerConfig {
     pub shm_spin_tries: u32,
     /// Time a shared-memory wait may spin before sleeping (`None`: automatic).
     pub shm_spin_budget: Option<Duration>,
+    /// Time a socket receive may busy-poll before it blocks (`None`:
+    /// automatic, none on a one-CPU machine; `Some(Duration::ZERO)` never
+    /// spins, trading latency for CPU).
+    pub socket_spin_budget: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -185,7 +193,86 @@ impl ServerConfig {
             backlog: self.backlog,
             shm_spin_tries: self.shm_spin_tries,
             shm_spin_budget: self.shm_spin_budget,
-            ..transport::ServerConfig::default()
+            socket_spin_budget: self.socket_spin_budget,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_transport_gets_every_knob_of_the_client() {
+        let c = ClientConfig {
+            supported_profiles: 3,
+            preferred_profiles: 2,
+            max_request_payload_bytes: 100,
+            max_request_batch_items: 7,
+            max_response_payload_bytes: 200,
+            max_response_batch_items: 8,
+            auth_token: 42,
+            packet_size: 512,
+            handshake_timeout: Duration::from_millis(300),
+            shm_spin_tries: 9,
+            shm_spin_budget: Some(Duration::from_micros(11)),
+            socket_spin_budget: Some(Duration::ZERO),
+            ..ClientConfig::default()
+        };
+        let t = c.to_transport();
+        assert_eq!((t.supported_profiles, t.preferred_profiles), (3, 2));
+        assert_eq!((t.max_request_payload_bytes, t.max_request_batch_items), (100, 7));
+        assert_eq!(
+            (t.max_response_payload_bytes, t.max_response_batch_items),
+            (200, 8)
+        );
+        assert_eq!((t.auth_token, t.packet_size), (42, 512));
+        assert_eq!(t.handshake_timeout, Duration::from_millis(300));
+        assert_eq!(t.shm_spin_tries, 9);
+        assert_eq!(t.shm_spin_budget, Some(Duration::from_micros(11)));
+        assert_eq!(t.socket_spin_budget, Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_transport_gets_every_knob_of_the_server() {
+        let c = ServerConfig {
+            supported_profiles: 3,
+            preferred_profiles: 2,
+            max_request_payload_bytes: 100,
+            max_request_batch_items: 7,
+            max_response_payload_bytes: 200,
+            max_response_batch_items: 8,
+            auth_token: 42,
+            backlog: 5,
+            packet_size: 512,
+            handshake_timeout: Duration::from_millis(300),
+            shm_spin_tries: 9,
+            shm_spin_budget: Some(Duration::from_micros(11)),
+            socket_spin_budget: Some(Duration::ZERO),
+            ..ServerConfig::default()
+        };
+        let t = c.to_transport();
+        assert_eq!((t.supported_profiles, t.preferred_profiles), (3, 2));
+        assert_eq!((t.max_request_payload_bytes, t.max_request_batch_items), (100, 7));
+        assert_eq!(
+            (t.max_response_payload_bytes, t.max_response_batch_items),
+            (200, 8)
+        );
+        assert_eq!((t.auth_token, t.backlog, t.packet_size), (42, 5, 512));
+        assert_eq!(t.handshake_timeout, Duration::from_millis(300));
+        assert_eq!(t.shm_spin_tries, 9);
+        assert_eq!(t.shm_spin_budget, Some(Duration::from_micros(11)));
+        assert_eq!(t.socket_spin_budget, Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn zero_means_the_named_defaults() {
+        let t = ClientConfig::default().to_transport();
+        assert_eq!(t.supported_profiles, PROFILE_BASELINE);
+        assert_eq!(t.max_request_payload_bytes, MAX_PAYLOAD_DEFAULT);
+        assert_eq!(t.max_response_batch_items, BATCH_ITEMS_DEFAULT);
+        let t = ServerConfig::default().to_transport();
+        assert_eq!(t.supported_profiles, PROFILE_BASELINE);
+        assert_eq!(t.max_response_payload_bytes, MAX_PAYLOAD_DEFAULT);
     }
 }
