@@ -225,9 +225,28 @@ impl RawClient {
     }
 
     /// Sends `self.request` as one message and waits for its response,
-    /// with the retry rules of Level 2. On success the response payload is
-    /// available from [`RawClient::payload`].
+    /// with the retry rules of Level 2, within the configured call timeout.
+    /// On success the response payload is available from
+    /// [`RawClient::payload`].
     pub(crate) fn call(&mut self, method: u16, flags: u16, item_count: u32) -> Result<Header> {
+        let deadline = self.call_deadline();
+        self.call_until(method, flags, item_count, deadline)
+    }
+
+    /// When a call starting now must be over.
+    pub(crate) fn call_deadline(&self) -> Instant {
+        Instant::now() + self.config.call_timeout()
+    }
+
+    /// Like [`RawClient::call`], bounded by `deadline` instead: the cycles
+    /// of one logical call share the deadline of the whole.
+    pub(crate) fn call_until(
+        &mut self,
+        method: u16,
+        flags: u16,
+        item_count: u32,
+        deadline: Instant,
+    ) -> Result<Header> {
         self.settle();
         if self.state != ClientState::Ready {
             return Err(ServiceError::NotReady(self.state));
@@ -235,7 +254,9 @@ impl RawClient {
         if self.aborted() {
             return self.fail(ServiceError::Aborted);
         }
-        let deadline = Instant::now() + self.config.call_timeout();
+        if Instant::now() >= deadline {
+            return self.fail(ServiceError::Timeout);
+        }
         let mut overflow_retries = 0;
         let mut retried = false;
         loop {

@@ -178,6 +178,48 @@ fn a_small_server_budget_forces_many_payload_exceeded_rounds() {
     assert!((30..=120).contains(&calls), "{calls} subcalls");
 }
 
+/// The cycles of one logical lookup call share its call timeout: dozens of
+/// quick cycles that together take longer than the timeout end in
+/// `Timeout`, though each one alone would fit many times over.
+#[test]
+fn one_timeout_bounds_the_whole_logical_call() {
+    let dir = RunDir::new("lookup");
+    let slow_fat = cgroups::Handler {
+        handle: Some(Box::new(|r| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            r.set_generation(3);
+            let name = vec![b'n'; 200];
+            while r.next_key().is_some() {
+                if r.known(Orchestrator::DOCKER, &name, &[]).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(
+        dir.path(),
+        "slow",
+        lookup_server(PROFILE_BASELINE, 8192),
+        slow_fat,
+    );
+    let cfg = ClientConfig {
+        call_timeout: std::time::Duration::from_millis(300),
+        ..lookup_client(PROFILE_BASELINE, 1000)
+    };
+    let mut c = CgroupsLookupClient::new(dir.path(), "slow", cfg);
+    c.refresh();
+    let paths: Vec<String> = (0..1000).map(|i| format!("/p/{i}")).collect();
+    // About 30 cycles of 20 ms or more: over 600 ms in all.
+    let err = match c.call(&paths) {
+        Ok(v) => panic!("all {} items answered past the deadline", v.item_count),
+        Err(e) => e,
+    };
+    assert!(matches!(err, ServiceError::Timeout), "{err:?}");
+    let cycles = c.status().call_count;
+    assert!(cycles < 30, "{cycles} cycles answered before the deadline");
+}
+
 #[test]
 fn oversized_items_in_the_middle_of_a_call() {
     let dir = RunDir::new("lookup");

@@ -38,7 +38,7 @@ impl AppsLookupClient {
         }
         let mut out =
             AppsLookupResponseBuilder::with_capacity(&mut self.stitched, 0, max_bytes as usize, pids.len());
-        let mut st = Stitch::new(max_subcalls);
+        let mut st = Stitch::new(max_subcalls, self.raw.call_deadline());
         let mut next = 0usize;
         let mut max_keys = usize::MAX;
         while next < pids.len() || st.subcalls == 0 {

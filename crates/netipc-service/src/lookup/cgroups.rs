@@ -50,7 +50,7 @@ impl CgroupsLookupClient {
             max_bytes as usize,
             paths.len(),
         );
-        let mut st = Stitch::new(max_subcalls);
+        let mut st = Stitch::new(max_subcalls, self.raw.call_deadline());
         let mut next = 0usize;
         let mut max_keys = usize::MAX;
         while next < paths.len() || st.subcalls == 0 {

@@ -89,6 +89,7 @@ use crate::transport::codec::lookup::{
     AppsLookupItemView, AppsLookupStatus, CgroupsLookupItemView, CgroupsLookupStatus, LookupKind,
     LookupResponseBuilder, LookupResponseView,
 };
+use std::time::Instant;
 
 /// The per-call state both lookup clients share.
 pub(crate) struct Stitch {
@@ -98,15 +99,19 @@ pub(crate) struct Stitch {
     /// The largest answer seen so far: later requests are sized so that
     /// answers that large still fit one response.
     pub largest_answer: usize,
+    /// When the logical call must be over: its cycles share one call
+    /// timeout, as the reference bounds the whole logical response.
+    pub deadline: Instant,
 }
 
 impl Stitch {
-    pub(crate) fn new(max_subcalls: u32) -> Self {
+    pub(crate) fn new(max_subcalls: u32, deadline: Instant) -> Self {
         Self {
             generation: None,
             subcalls: 0,
             max_subcalls,
             largest_answer: 0,
+            deadline,
         }
     }
 
@@ -307,7 +312,7 @@ where
     for<'v> K::ItemView<'v>: Answer<'v, Key>,
 {
     st.next_subcall()?;
-    raw.call(method, 0, 1)?;
+    raw.call_until(method, 0, 1, st.deadline)?;
     let view = raw.decode(LookupResponseView::<K>::decode)?;
     let done = stitch(&view, keys, st, out).inspect_err(|e| {
         if !keeps_session(e) {
