@@ -416,6 +416,33 @@ mod hostile_echoes {
     }
 
     #[test]
+    fn an_answer_after_payload_exceeded_is_rejected() {
+        // The server must mark every item after the first PAYLOAD_EXCEEDED
+        // the same way: a later answer breaks the contract.
+        let dir = RunDir::new("lookup");
+        let server = answer_once(&dir, "gap", |out| {
+            let mut b = CgroupsLookupResponseBuilder::new(out, 1, 65536);
+            b.add(&CgroupsLookupEntry::known(b"/a", Orchestrator::K8S, b"a", &[]))
+                .unwrap();
+            b.add(&CgroupsLookupEntry::unknown(
+                b"/b",
+                CgroupsLookupStatus::PayloadExceeded,
+            ))
+            .unwrap();
+            b.add(&CgroupsLookupEntry::known(b"/c", Orchestrator::K8S, b"c", &[]))
+                .unwrap();
+            b.finish()
+        });
+        let mut c = CgroupsLookupClient::new(dir.path(), "gap", lookup_client(PROFILE_BASELINE, 10));
+        c.refresh();
+        let err = c.call(&["/a", "/b", "/c"]).unwrap_err();
+        assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+        assert!(!c.ready());
+        drop(c);
+        server.join().unwrap();
+    }
+
+    #[test]
     fn a_response_that_answers_no_key_is_rejected_not_retried() {
         // Every key PAYLOAD_EXCEEDED, the first one too: a client that
         // retried would ask forever.

@@ -272,14 +272,25 @@ where
         ));
     }
     st.check_generation(view.generation)?;
+    let not_echoed = || ServiceError::BadResponse(<K::ItemView<'v> as Answer<'v, Key>>::NOT_ECHOED);
     let mut answered = 0;
-    for (item, key) in view.iter().zip(keys) {
+    let mut items = view.iter().zip(keys);
+    while let Some((item, key)) = items.next() {
         if !item.echoes(key) {
-            return Err(ServiceError::BadResponse(
-                <K::ItemView<'v> as Answer<'v, Key>>::NOT_ECHOED,
-            ));
+            return Err(not_echoed());
         }
         if item.exceeded() {
+            // The server marks this item and every one after it.
+            for (rest, key) in items {
+                if !rest.echoes(key) {
+                    return Err(not_echoed());
+                }
+                if !rest.exceeded() {
+                    return Err(ServiceError::BadResponse(
+                        "an answer follows a PAYLOAD_EXCEEDED item",
+                    ));
+                }
+            }
             break;
         }
         if answered == 0 && item.oversized() && keys.len() > 1 && view.iter().any(|i| i.exceeded()) {
