@@ -178,6 +178,78 @@ fn a_small_server_budget_forces_many_payload_exceeded_rounds() {
     assert!((30..=120).contains(&calls), "{calls} subcalls");
 }
 
+/// A first answer far larger than the not-known answers the client sized
+/// its request by still fits: a request leaves half the response to its
+/// first key, since a first answer that does not fit comes back
+/// OVERSIZED_ITEM, which is final.
+#[test]
+fn a_large_first_answer_is_not_lost() {
+    let dir = RunDir::new("lookup");
+    let big = cgroups::Handler {
+        handle: Some(Box::new(|r| {
+            r.set_generation(4);
+            let name = vec![b'b'; 3000];
+            while r.next_key().is_some() {
+                if r.known(Orchestrator::DOCKER, &name, &[]).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "big", lookup_server(PROFILE_BASELINE, 8192), big);
+    let mut c = CgroupsLookupClient::new(dir.path(), "big", lookup_client(PROFILE_BASELINE, 1000));
+    c.refresh();
+    // 300 keys: their not-known answers alone would fill the response.
+    let paths: Vec<String> = (0..300).map(|i| format!("/cg/{i:04}")).collect();
+    let v = c.call(&paths).unwrap();
+    assert_eq!(v.item_count, 300);
+    for (i, it) in v.iter().enumerate() {
+        assert_eq!(it.status, CgroupsLookupStatus::Known, "key {i}");
+        assert_eq!(it.name.as_bytes().len(), 3000);
+    }
+}
+
+/// The same for PIDs.
+#[test]
+fn a_large_first_pid_answer_is_not_lost() {
+    let dir = RunDir::new("lookup");
+    let big = apps::Handler {
+        handle: Some(Box::new(|r| {
+            r.set_generation(4);
+            let path = vec![b'p'; 3000];
+            while let Some(pid) = r.next_key() {
+                let e = apps::AppsLookupEntry {
+                    pid,
+                    status: AppsLookupStatus::Known,
+                    cgroup_status: apps::CgroupStatus::Known,
+                    orchestrator: Orchestrator::DOCKER,
+                    ppid: 1,
+                    uid: 0,
+                    starttime: 1,
+                    comm: b"big",
+                    cgroup_path: &path,
+                    cgroup_name: b"x",
+                    labels: &[],
+                };
+                if r.answer(&e).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "bigpid", lookup_server(PROFILE_BASELINE, 8192), big);
+    let mut c = AppsLookupClient::new(dir.path(), "bigpid", lookup_client(PROFILE_BASELINE, 1000));
+    c.refresh();
+    let pids: Vec<u32> = (1..=300).collect();
+    let v = c.call(&pids).unwrap();
+    assert_eq!(v.item_count, 300);
+    for (i, it) in v.iter().enumerate() {
+        assert_eq!(it.status, AppsLookupStatus::Known, "pid {}", i + 1);
+    }
+}
+
 /// The cycles of one logical lookup call share its call timeout: dozens of
 /// quick cycles that together take longer than the timeout end in
 /// `Timeout`, though each one alone would fit many times over.
@@ -326,7 +398,8 @@ fn a_zero_item_probe() {
 mod hostile_echoes {
     use super::*;
     use netipc_service::transport::codec::lookup::{
-        AppsLookupEntry, AppsLookupResponseBuilder, CgroupsLookupEntry, CgroupsLookupResponseBuilder,
+        AppsLookupEntry, AppsLookupResponseBuilder, CgroupsLookupEntry, CgroupsLookupRequestView,
+        CgroupsLookupResponseBuilder,
     };
     use netipc_service::transport::codec::{Header, Kind};
     use netipc_service::transport::posix::UdsListener;
@@ -440,6 +513,75 @@ mod hostile_echoes {
         assert!(!c.ready());
         drop(c);
         server.join().unwrap();
+    }
+
+    #[test]
+    fn an_oversized_first_answer_is_final() {
+        // OVERSIZED_ITEM, then PAYLOAD_EXCEEDED: the client keeps the first
+        // outcome and asks again for the second key only.
+        let dir = RunDir::new("lookup");
+        let listener = UdsListener::bind(
+            dir.path(),
+            "big",
+            netipc_service::transport::ServerConfig {
+                max_request_payload_bytes: 8192,
+                max_response_payload_bytes: 65536,
+                auth_token: TOKEN,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let server = std::thread::spawn(move || {
+            let mut s = listener.accept().unwrap();
+            let mut asked = Vec::new();
+            for round in 0..2 {
+                let (h, request) = s.receive().unwrap();
+                let keys: Vec<String> = CgroupsLookupRequestView::decode(request)
+                    .unwrap()
+                    .iter()
+                    .map(|k| String::from_utf8(k.as_bytes().to_vec()).unwrap())
+                    .collect();
+                let mut out = Vec::new();
+                let mut b = CgroupsLookupResponseBuilder::new(&mut out, 1, 65536);
+                for (i, k) in keys.iter().enumerate() {
+                    let e = match (round, i) {
+                        (0, 0) => {
+                            CgroupsLookupEntry::unknown(k.as_bytes(), CgroupsLookupStatus::OversizedItem)
+                        }
+                        (0, _) => {
+                            CgroupsLookupEntry::unknown(k.as_bytes(), CgroupsLookupStatus::PayloadExceeded)
+                        }
+                        _ => CgroupsLookupEntry::known(k.as_bytes(), Orchestrator::K8S, b"n", &[]),
+                    };
+                    b.add(&e).unwrap();
+                }
+                let n = b.finish();
+                asked.push(keys);
+                let response = Header {
+                    kind: Kind::Response,
+                    ..h
+                };
+                s.send(&response, &out[..n]).unwrap();
+            }
+            let _ = s.receive();
+            asked
+        });
+        let mut c = CgroupsLookupClient::new(dir.path(), "big", lookup_client(PROFILE_BASELINE, 10));
+        c.refresh();
+        let v = c.call(&["/a", "/b"]).unwrap();
+        let got: Vec<_> = v
+            .iter()
+            .map(|i| (String::from_utf8(i.path.as_bytes().to_vec()).unwrap(), i.status))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/a".to_owned(), CgroupsLookupStatus::OversizedItem),
+                ("/b".to_owned(), CgroupsLookupStatus::Known)
+            ]
+        );
+        drop(c);
+        assert_eq!(server.join().unwrap(), [vec!["/a", "/b"], vec!["/b"]]);
     }
 
     #[test]

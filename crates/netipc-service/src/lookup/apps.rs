@@ -40,26 +40,26 @@ impl AppsLookupClient {
             AppsLookupResponseBuilder::with_capacity(&mut self.stitched, 0, max_bytes as usize, pids.len());
         let mut st = Stitch::new(max_subcalls, self.raw.call_deadline());
         let mut next = 0usize;
-        let mut max_keys = usize::MAX;
         while next < pids.len() || st.subcalls == 0 {
             let budget = self.raw.request_budget();
             // Every key's not-known answer must also fit the response budget.
             let floor = response_floor((APPS_LOOKUP_ITEM_HDR_LEN + 3).max(st.largest_answer));
-            let keys_answerable = (self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN) / floor).max(1);
+            // The first key's answer gets more (see `first_answer_reserve`).
+            let room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
+            let first_floor = floor.max(st.first_answer_reserve(room));
+            let keys_answerable = 1 + room.saturating_sub(first_floor) / floor;
             // As many keys as the request budget holds and the response
             // budget can answer.
             let first = next;
             let sent = (pids.len() - next)
-                .min(keys_answerable.min(max_keys))
+                .min(keys_answerable)
                 .min(AppsLookupRequestBuilder::max_keys(budget));
             let mut req = AppsLookupRequestBuilder::with_capacity(&mut self.raw.request, budget, sent);
             req.add_all(&pids[first..first + sent])
                 .map_err(ServiceError::Malformed)?;
             req.finish();
             let keys = &pids[first..first + sent];
-            let done = subcall(&mut self.raw, METHOD_APPS_LOOKUP, keys, &mut st, &mut out)?;
-            max_keys = if done.solo { 1 } else { usize::MAX };
-            next = first + done.answered;
+            next = first + subcall(&mut self.raw, METHOD_APPS_LOOKUP, keys, &mut st, &mut out)?;
         }
         out.set_generation(st.generation.unwrap_or(0));
         let n = out.finish();

@@ -52,7 +52,6 @@ impl CgroupsLookupClient {
         );
         let mut st = Stitch::new(max_subcalls, self.raw.call_deadline());
         let mut next = 0usize;
-        let mut max_keys = usize::MAX;
         while next < paths.len() || st.subcalls == 0 {
             // Keys that can never fit one request are answered here.
             let budget = self.raw.request_budget();
@@ -70,16 +69,18 @@ impl CgroupsLookupClient {
             }
             // A request the server can always answer: every key must fit the
             // request budget, and its not-known answer the response budget.
+            // The first key's answer gets more (see `first_answer_reserve`).
             let mut room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
-            let mut req = CgroupsLookupRequestBuilder::with_capacity(
-                &mut self.raw.request,
-                budget,
-                (paths.len() - next).min(max_keys),
-            );
+            let first_reserve = st.first_answer_reserve(room);
+            let mut req =
+                CgroupsLookupRequestBuilder::with_capacity(&mut self.raw.request, budget, paths.len() - next);
             let first = next;
-            while next < paths.len() && req.fits(paths[next].as_ref()) && (req.count() as usize) < max_keys {
+            while next < paths.len() && req.fits(paths[next].as_ref()) {
                 let stub = CGROUPS_LOOKUP_ITEM_HDR_LEN + paths[next].as_ref().len() + 2;
-                let floor = response_floor(stub.max(st.largest_answer));
+                let mut floor = response_floor(stub.max(st.largest_answer));
+                if req.count() == 0 {
+                    floor = floor.max(first_reserve);
+                }
                 if floor > room && req.count() > 0 {
                     break;
                 }
@@ -90,9 +91,7 @@ impl CgroupsLookupClient {
             let sent = req.count();
             req.finish();
             let keys = &paths[first..first + sent as usize];
-            let done = subcall(&mut self.raw, METHOD_CGROUPS_LOOKUP, keys, &mut st, &mut out)?;
-            max_keys = if done.solo { 1 } else { usize::MAX };
-            next = first + done.answered;
+            next = first + subcall(&mut self.raw, METHOD_CGROUPS_LOOKUP, keys, &mut st, &mut out)?;
         }
         out.set_generation(st.generation.unwrap_or(0));
         let n = out.finish();

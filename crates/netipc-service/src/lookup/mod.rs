@@ -115,6 +115,26 @@ impl Stitch {
         }
     }
 
+    /// Response bytes, out of `room`, that a request leaves to the answer
+    /// of its first key at the least.
+    ///
+    /// A server marks a first answer that does not fit beside the
+    /// not-known answers of the keys after it OVERSIZED_ITEM, and that
+    /// outcome is final (the client keeps it and never asks again), while
+    /// a later key that does not fit comes back PAYLOAD_EXCEEDED and leads
+    /// the next request. Before any answer of the call is seen, nothing
+    /// bounds the first one: half of the room. After, requests are sized by
+    /// the largest answer seen, and the first key gets twice that (within
+    /// the half).
+    pub(crate) fn first_answer_reserve(&self, room: usize) -> usize {
+        let half = room / 2;
+        if self.largest_answer == 0 {
+            half
+        } else {
+            half.min(2 * response_floor(self.largest_answer))
+        }
+    }
+
     /// Counts one more request/response cycle.
     pub(crate) fn next_subcall(&mut self) -> Result<()> {
         self.subcalls += 1;
@@ -149,17 +169,6 @@ pub(crate) fn check_items(n: usize, max: u32) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// What one subresponse contributed.
-pub(crate) struct Stitched {
-    /// Keys answered for good, from the first one sent.
-    pub answered: usize,
-    /// Ask the first key again, alone: it came back OVERSIZED_ITEM while
-    /// later keys came back PAYLOAD_EXCEEDED. A server marks the first
-    /// answer of a response OVERSIZED when it does not fit beside the room
-    /// reserved for the rest, so alone it may well fit.
-    pub solo: bool,
 }
 
 /// Whether a failed call leaves its session usable: a local ceiling does,
@@ -217,8 +226,6 @@ pub(crate) trait Answer<'a, Key>: Copy {
     fn echoes(&self, key: &Key) -> bool;
     /// Whether the server ran out of room at this item (PAYLOAD_EXCEEDED).
     fn exceeded(&self) -> bool;
-    /// Whether the server could never fit this item (OVERSIZED_ITEM).
-    fn oversized(&self) -> bool;
     /// The item's wire bytes.
     fn bytes(&self) -> &'a [u8];
 }
@@ -230,9 +237,6 @@ impl<'a, P: AsRef<[u8]>> Answer<'a, P> for CgroupsLookupItemView<'a> {
     }
     fn exceeded(&self) -> bool {
         self.status == CgroupsLookupStatus::PayloadExceeded
-    }
-    fn oversized(&self) -> bool {
-        self.status == CgroupsLookupStatus::OversizedItem
     }
     fn bytes(&self) -> &'a [u8] {
         self.as_bytes()
@@ -247,9 +251,6 @@ impl<'a> Answer<'a, u32> for AppsLookupItemView<'a> {
     fn exceeded(&self) -> bool {
         self.status == AppsLookupStatus::PayloadExceeded
     }
-    fn oversized(&self) -> bool {
-        self.status == AppsLookupStatus::OversizedItem
-    }
     fn bytes(&self) -> &'a [u8] {
         self.as_bytes()
     }
@@ -262,7 +263,7 @@ fn stitch<'v, K: LookupKind, Key>(
     keys: &[Key],
     st: &mut Stitch,
     out: &mut LookupResponseBuilder<'_, K>,
-) -> Result<Stitched>
+) -> Result<usize>
 where
     K::ItemView<'v>: Answer<'v, Key>,
 {
@@ -293,46 +294,40 @@ where
             }
             break;
         }
-        if answered == 0 && item.oversized() && keys.len() > 1 && view.iter().any(|i| i.exceeded()) {
-            return Ok(Stitched {
-                answered: 0,
-                solo: true,
-            });
-        }
         out.add_item_bytes(item.bytes()).map_err(stitch_error)?;
         st.largest_answer = st.largest_answer.max(item.bytes().len());
         answered += 1;
     }
-    Ok(Stitched {
-        answered,
-        solo: false,
-    })
+    Ok(answered)
 }
 
 /// One request/response cycle of a logical call: sends the request built
 /// in `raw`'s request buffer for `keys`, then stitches the answered prefix
-/// into `out`. A response that breaks the contract poisons the session.
+/// into `out` and returns how many keys it answered for good (an
+/// OVERSIZED_ITEM answer is final). A response that breaks the contract
+/// poisons the session.
 pub(crate) fn subcall<K: LookupKind, Key>(
     raw: &mut RawClient,
     method: u16,
     keys: &[Key],
     st: &mut Stitch,
     out: &mut LookupResponseBuilder<'_, K>,
-) -> Result<Stitched>
+) -> Result<usize>
 where
     for<'v> K::ItemView<'v>: Answer<'v, Key>,
 {
     st.next_subcall()?;
     raw.call_until(method, 0, 1, st.deadline)?;
     let view = raw.decode(LookupResponseView::<K>::decode)?;
-    let done = stitch(&view, keys, st, out).inspect_err(|e| {
+    let answered = stitch(&view, keys, st, out).inspect_err(|e| {
         if !keeps_session(e) {
             raw.poison()
         }
     })?;
-    if done.answered == 0 && !done.solo && !keys.is_empty() {
+    if answered == 0 && !keys.is_empty() {
+        // The first item PAYLOAD_EXCEEDED: asking again would loop.
         raw.poison();
         return Err(ServiceError::BadResponse("a lookup response made no progress"));
     }
-    Ok(done)
+    Ok(answered)
 }
