@@ -347,20 +347,25 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
             item_count: reply.item_count,
             ..header
         };
-        if reply.status != STATUS_OK {
-            // A terminal service error closes the session.
-            let _ = session.send(&out, &[]);
-            return;
-        }
+        let payload: &[u8] = match reply.status {
+            STATUS_OK => &bufs.response,
+            // Another method than the endpoint's: the session goes on.
+            STATUS_UNSUPPORTED => &[],
+            _ => {
+                // A terminal service error closes the session.
+                let _ = session.send(&out, &[]);
+                return;
+            }
+        };
         next = if session.is_shm() {
             // Publishing to shared memory neither blocks nor stops: the
             // answer is out once the exchange starts.
             drop(busy);
-            session.exchange(&out, &bufs.response, None)
+            session.exchange(&out, payload, None)
         } else {
             // A chunked answer may block on the socket: it stays in flight
             // (and `drain` waits for it) until it is sent.
-            let sent = session.send(&out, &bufs.response);
+            let sent = session.send(&out, payload);
             drop(busy);
             sent.and_then(|()| session.receive())
         };

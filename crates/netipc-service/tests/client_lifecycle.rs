@@ -562,3 +562,50 @@ fn a_silent_connection_frees_its_slot_at_the_handshake_timeout() {
     );
     assert_eq!(c.call(1).unwrap(), 2);
 }
+
+/// A request for another method gets UNSUPPORTED and the session goes on,
+/// as the reference servers do: the next request on it is answered. Over
+/// the socket and over shared memory.
+#[test]
+fn another_method_is_unsupported_and_the_session_goes_on() {
+    use netipc_service::transport::ClientConfig;
+    use netipc_service::transport::codec::{
+        Header, Kind, METHOD_INCREMENT, METHOD_STRING_REVERSE, PROFILE_BASELINE, STATUS_OK, increment,
+    };
+    #[cfg(any(target_os = "linux", windows))]
+    let profiles = [
+        PROFILE_BASELINE,
+        netipc_service::transport::codec::PROFILE_SHM_HYBRID,
+    ];
+    #[cfg(not(any(target_os = "linux", windows)))]
+    let profiles = [PROFILE_BASELINE];
+    for profile in profiles {
+        let dir = RunDir::new("svc");
+        let cfg = netipc_service::ServerConfig {
+            supported_profiles: PROFILE_BASELINE | profile,
+            preferred_profiles: profile,
+            ..server_config(1024)
+        };
+        let _srv = Running::start(dir.path(), "inc", cfg, plus_one());
+        let raw_cfg = ClientConfig {
+            supported_profiles: PROFILE_BASELINE | profile,
+            preferred_profiles: profile,
+            max_request_payload_bytes: 1024,
+            max_response_payload_bytes: 1024,
+            auth_token: TOKEN,
+            ..ClientConfig::default()
+        };
+        let mut s = RawSession::connect(dir.path(), "inc", &raw_cfg).unwrap();
+        assert_eq!(s.is_shm(), profile != PROFILE_BASELINE);
+        let wrong = Header::new(Kind::Request, METHOD_STRING_REVERSE, 1, 0);
+        let (h, body) = s.exchange(&wrong, b"abc", None).unwrap();
+        assert_eq!(
+            (h.transport_status, h.message_id, body.len()),
+            (STATUS_UNSUPPORTED, 1, 0)
+        );
+        let right = Header::new(Kind::Request, METHOD_INCREMENT, 2, 0);
+        let (h, body) = s.exchange(&right, &increment::encode(41), None).unwrap();
+        assert_eq!((h.transport_status, h.message_id), (STATUS_OK, 2));
+        assert_eq!(increment::decode(body).unwrap(), 42);
+    }
+}
