@@ -202,6 +202,23 @@ impl ServerConfig {
 mod tests {
     use super::*;
 
+    /// The knobs both transport configurations share, as both tests set them.
+    macro_rules! assert_common_knobs {
+        ($t:expr) => {{
+            let t = &$t;
+            assert_eq!((t.supported_profiles, t.preferred_profiles), (3, 2));
+            assert_eq!((t.max_request_payload_bytes, t.max_request_batch_items), (100, 7));
+            assert_eq!(
+                (t.max_response_payload_bytes, t.max_response_batch_items),
+                (200, 8)
+            );
+            assert_eq!(t.handshake_timeout, Duration::from_millis(300));
+            assert_eq!(t.shm_spin_tries, 9);
+            assert_eq!(t.shm_spin_budget, Some(Duration::from_micros(11)));
+            assert_eq!(t.socket_spin_budget, Some(Duration::ZERO));
+        }};
+    }
+
     #[test]
     fn the_transport_gets_every_knob_of_the_client() {
         let c = ClientConfig {
@@ -220,17 +237,8 @@ mod tests {
             ..ClientConfig::default()
         };
         let t = c.to_transport();
-        assert_eq!((t.supported_profiles, t.preferred_profiles), (3, 2));
-        assert_eq!((t.max_request_payload_bytes, t.max_request_batch_items), (100, 7));
-        assert_eq!(
-            (t.max_response_payload_bytes, t.max_response_batch_items),
-            (200, 8)
-        );
         assert_eq!((t.auth_token, t.packet_size), (42, 512));
-        assert_eq!(t.handshake_timeout, Duration::from_millis(300));
-        assert_eq!(t.shm_spin_tries, 9);
-        assert_eq!(t.shm_spin_budget, Some(Duration::from_micros(11)));
-        assert_eq!(t.socket_spin_budget, Some(Duration::ZERO));
+        assert_common_knobs!(t);
     }
 
     #[test]
@@ -252,17 +260,8 @@ mod tests {
             ..ServerConfig::default()
         };
         let t = c.to_transport();
-        assert_eq!((t.supported_profiles, t.preferred_profiles), (3, 2));
-        assert_eq!((t.max_request_payload_bytes, t.max_request_batch_items), (100, 7));
-        assert_eq!(
-            (t.max_response_payload_bytes, t.max_response_batch_items),
-            (200, 8)
-        );
         assert_eq!((t.auth_token, t.backlog, t.packet_size), (42, 5, 512));
-        assert_eq!(t.handshake_timeout, Duration::from_millis(300));
-        assert_eq!(t.shm_spin_tries, 9);
-        assert_eq!(t.shm_spin_budget, Some(Duration::from_micros(11)));
-        assert_eq!(t.socket_spin_budget, Some(Duration::ZERO));
+        assert_common_knobs!(t);
     }
 
     #[test]

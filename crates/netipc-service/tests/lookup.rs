@@ -52,6 +52,24 @@ fn echo_names() -> cgroups::Handler {
     }
 }
 
+/// Answers every path KNOWN with a name of `name_len` bytes, generation 3,
+/// after sleeping `delay` per request.
+fn named(name_len: usize, delay: std::time::Duration) -> cgroups::Handler {
+    cgroups::Handler {
+        handle: Some(Box::new(move |r| {
+            std::thread::sleep(delay);
+            r.set_generation(3);
+            let name = vec![b'n'; name_len];
+            while r.next_key().is_some() {
+                if r.known(Orchestrator::DOCKER, &name, &[]).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    }
+}
+
 fn pid_handler(generation: Arc<AtomicU64>, bump: bool) -> apps::Handler {
     apps::Handler {
         handle: Some(Box::new(move |r| {
@@ -150,18 +168,7 @@ fn split_and_stitch_over_shm() {
 #[test]
 fn a_small_server_budget_forces_many_payload_exceeded_rounds() {
     let dir = RunDir::new("lookup");
-    let fat = cgroups::Handler {
-        handle: Some(Box::new(|r| {
-            r.set_generation(3);
-            let name = vec![b'n'; 200];
-            while r.next_key().is_some() {
-                if r.known(Orchestrator::DOCKER, &name, &[]).is_err() {
-                    return false;
-                }
-            }
-            true
-        })),
-    };
+    let fat = named(200, std::time::Duration::ZERO);
     let _srv = Running::start(dir.path(), "fat", lookup_server(PROFILE_BASELINE, 8192), fat);
     let mut c = CgroupsLookupClient::new(dir.path(), "fat", lookup_client(PROFILE_BASELINE, 1000));
     c.refresh();
@@ -185,18 +192,7 @@ fn a_small_server_budget_forces_many_payload_exceeded_rounds() {
 #[test]
 fn a_large_first_answer_is_not_lost() {
     let dir = RunDir::new("lookup");
-    let big = cgroups::Handler {
-        handle: Some(Box::new(|r| {
-            r.set_generation(4);
-            let name = vec![b'b'; 3000];
-            while r.next_key().is_some() {
-                if r.known(Orchestrator::DOCKER, &name, &[]).is_err() {
-                    return false;
-                }
-            }
-            true
-        })),
-    };
+    let big = named(3000, std::time::Duration::ZERO);
     let _srv = Running::start(dir.path(), "big", lookup_server(PROFILE_BASELINE, 8192), big);
     let mut c = CgroupsLookupClient::new(dir.path(), "big", lookup_client(PROFILE_BASELINE, 1000));
     c.refresh();
@@ -256,19 +252,7 @@ fn a_large_first_pid_answer_is_not_lost() {
 #[test]
 fn one_timeout_bounds_the_whole_logical_call() {
     let dir = RunDir::new("lookup");
-    let slow_fat = cgroups::Handler {
-        handle: Some(Box::new(|r| {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            r.set_generation(3);
-            let name = vec![b'n'; 200];
-            while r.next_key().is_some() {
-                if r.known(Orchestrator::DOCKER, &name, &[]).is_err() {
-                    return false;
-                }
-            }
-            true
-        })),
-    };
+    let slow_fat = named(200, std::time::Duration::from_millis(20));
     let _srv = Running::start(
         dir.path(),
         "slow",

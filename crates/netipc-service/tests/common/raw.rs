@@ -1,6 +1,6 @@
 //! Raw SEQPACKET endpoints, for playing a misbehaving peer.
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 fn addr(path: &std::path::Path) -> libc::sockaddr_un {
     // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
@@ -12,32 +12,34 @@ fn addr(path: &std::path::Path) -> libc::sockaddr_un {
     a
 }
 
-pub fn listen(path: &std::path::Path) -> OwnedFd {
+/// A new SEQPACKET socket, and `path` as its address; `act` binds or
+/// connects it.
+fn socket_at(
+    path: &std::path::Path,
+    act: unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int,
+) -> OwnedFd {
     let a = addr(path);
+    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
     // SAFETY: plain socket calls on a descriptor we create and own; the
-    // address outlives the calls.
+    // address outlives the call.
     unsafe {
         let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
         assert!(fd >= 0);
-        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-        assert_eq!(libc::bind(fd, (&a as *const libc::sockaddr_un).cast(), len), 0);
-        assert_eq!(libc::listen(fd, 4), 0);
+        assert_eq!(act(fd, (&a as *const libc::sockaddr_un).cast(), len), 0);
         OwnedFd::from_raw_fd(fd)
     }
 }
 
+pub fn listen(path: &std::path::Path) -> OwnedFd {
+    let fd = socket_at(path, libc::bind);
+    // SAFETY: listen on a socket we own.
+    assert_eq!(unsafe { libc::listen(fd.as_raw_fd(), 4) }, 0);
+    fd
+}
+
 /// Connects to `path` without a handshake.
 pub fn connect(path: &std::path::Path) -> OwnedFd {
-    let a = addr(path);
-    // SAFETY: plain socket calls on a descriptor we create and own; the
-    // address outlives the calls.
-    unsafe {
-        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
-        assert!(fd >= 0);
-        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-        assert_eq!(libc::connect(fd, (&a as *const libc::sockaddr_un).cast(), len), 0);
-        OwnedFd::from_raw_fd(fd)
-    }
+    socket_at(path, libc::connect)
 }
 
 pub fn accept(fd: RawFd) -> OwnedFd {
