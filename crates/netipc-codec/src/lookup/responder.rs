@@ -5,9 +5,10 @@
 //! Before writing a key's full answer, the responder checks that the answer
 //! fits while leaving room to mark every later key PAYLOAD_EXCEEDED. When it
 //! does not fit, the key and all later keys are marked PAYLOAD_EXCEEDED (the
-//! client retries them), unless it is the first item of the response, which
-//! then can never fit and is marked OVERSIZED_ITEM (final) so that every
-//! response makes progress.
+//! client retries them), unless it is the first item of the response: that
+//! one is marked OVERSIZED_ITEM, as the reference's servers mark it, so that
+//! every response makes progress. The outcome is final, so a client leaves
+//! the first key of a request room for a large answer.
 //!
 //! That bookkeeping is written once, in [`Progress`], generic over the
 //! method; the two public responders add each method's way of answering.
