@@ -206,6 +206,46 @@ fn a_large_first_answer_is_not_lost() {
     }
 }
 
+/// Not-known answers first, then large known ones: a large answer deferred
+/// (PAYLOAD_EXCEEDED) after small ones leads the next request, which was
+/// sized by small answers only, and still has room there.
+#[test]
+fn a_large_answer_after_small_ones_is_not_lost() {
+    let dir = RunDir::new("lookup");
+    let handler = cgroups::Handler {
+        handle: Some(Box::new(|r| {
+            r.set_generation(5);
+            let name = vec![b'k'; 2000];
+            while let Some(p) = r.next_key() {
+                let placed = if p.as_bytes().starts_with(b"/new/") {
+                    r.not_known(CgroupsLookupStatus::UnknownRetryLater)
+                } else {
+                    r.known(Orchestrator::K8S, &name, &[])
+                };
+                if placed.is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "mix", lookup_server(PROFILE_BASELINE, 8192), handler);
+    let mut c = CgroupsLookupClient::new(dir.path(), "mix", lookup_client(PROFILE_BASELINE, 1000));
+    c.refresh();
+    let mut paths: Vec<String> = (0..200).map(|i| format!("/new/{i:04}")).collect();
+    paths.extend((0..300).map(|i| format!("/old/{i:04}")));
+    let v = c.call(&paths).unwrap();
+    assert_eq!(v.item_count, 500);
+    for (i, it) in v.iter().enumerate() {
+        let want = if i < 200 {
+            CgroupsLookupStatus::UnknownRetryLater
+        } else {
+            CgroupsLookupStatus::Known
+        };
+        assert_eq!(it.status, want, "key {i}");
+    }
+}
+
 /// The same for PIDs.
 #[test]
 fn a_large_first_pid_answer_is_not_lost() {

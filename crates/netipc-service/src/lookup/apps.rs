@@ -1,6 +1,6 @@
 //! The `apps-lookup` service: PIDs in, process and cgroup metadata out.
 
-use super::{Stitch, check_items, respond, response_floor, subcall};
+use super::{Stitch, check_items, first_answer_reserve, respond, response_floor, subcall};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
@@ -43,11 +43,14 @@ impl AppsLookupClient {
         while next < pids.len() || st.subcalls == 0 {
             let budget = self.raw.request_budget();
             // Every key's not-known answer must also fit the response budget.
+            // Keys are counted at the largest answer seen, and the first
+            // one's answer keeps room beside the not-known answers of the
+            // others (see `first_answer_reserve`).
+            let not_known = response_floor(APPS_LOOKUP_ITEM_HDR_LEN + 3);
             let floor = response_floor((APPS_LOOKUP_ITEM_HDR_LEN + 3).max(st.largest_answer));
-            // The first key's answer gets more (see `first_answer_reserve`).
             let room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
-            let first_floor = floor.max(st.first_answer_reserve(room));
-            let keys_answerable = 1 + room.saturating_sub(first_floor) / floor;
+            let beside_first = room.saturating_sub(first_answer_reserve(room)) / not_known;
+            let keys_answerable = (room / floor).min(1 + beside_first).max(1);
             // As many keys as the request budget holds and the response
             // budget can answer.
             let first = next;

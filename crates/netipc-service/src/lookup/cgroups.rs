@@ -1,7 +1,7 @@
 //! The `cgroups-lookup` service: cgroup paths in, orchestrator, name and
 //! labels out.
 
-use super::{Stitch, check_items, respond, response_floor, stitch_error, subcall};
+use super::{Stitch, check_items, first_answer_reserve, respond, response_floor, stitch_error, subcall};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
@@ -69,20 +69,23 @@ impl CgroupsLookupClient {
             }
             // A request the server can always answer: every key must fit the
             // request budget, and its not-known answer the response budget.
-            // The first key's answer gets more (see `first_answer_reserve`).
+            // Keys are counted at the largest answer seen (`room`), and the
+            // first one's answer keeps room beside the not-known answers of
+            // the others (`stub_room`, see `first_answer_reserve`).
             let mut room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
-            let first_reserve = st.first_answer_reserve(room);
+            let mut stub_room = room.saturating_sub(first_answer_reserve(room));
             let mut req =
                 CgroupsLookupRequestBuilder::with_capacity(&mut self.raw.request, budget, paths.len() - next);
             let first = next;
             while next < paths.len() && req.fits(paths[next].as_ref()) {
                 let stub = CGROUPS_LOOKUP_ITEM_HDR_LEN + paths[next].as_ref().len() + 2;
-                let mut floor = response_floor(stub.max(st.largest_answer));
-                if req.count() == 0 {
-                    floor = floor.max(first_reserve);
-                }
-                if floor > room && req.count() > 0 {
-                    break;
+                let floor = response_floor(stub.max(st.largest_answer));
+                if req.count() > 0 {
+                    let not_known = response_floor(stub);
+                    if floor > room || not_known > stub_room {
+                        break;
+                    }
+                    stub_room -= not_known;
                 }
                 room = room.saturating_sub(floor);
                 req.add(paths[next].as_ref()).map_err(ServiceError::Malformed)?;

@@ -115,26 +115,6 @@ impl Stitch {
         }
     }
 
-    /// Response bytes, out of `room`, that a request leaves to the answer
-    /// of its first key at the least.
-    ///
-    /// A server marks a first answer that does not fit beside the
-    /// not-known answers of the keys after it OVERSIZED_ITEM, and that
-    /// outcome is final (the client keeps it and never asks again), while
-    /// a later key that does not fit comes back PAYLOAD_EXCEEDED and leads
-    /// the next request. Before any answer of the call is seen, nothing
-    /// bounds the first one: half of the room. After, requests are sized by
-    /// the largest answer seen, and the first key gets twice that (within
-    /// the half).
-    pub(crate) fn first_answer_reserve(&self, room: usize) -> usize {
-        let half = room / 2;
-        if self.largest_answer == 0 {
-            half
-        } else {
-            half.min(2 * response_floor(self.largest_answer))
-        }
-    }
-
     /// Counts one more request/response cycle.
     pub(crate) fn next_subcall(&mut self) -> Result<()> {
         self.subcalls += 1;
@@ -159,6 +139,21 @@ impl Stitch {
             )),
         }
     }
+}
+
+/// Response bytes, out of `room`, that a request leaves to the answer
+/// of its first key beside the not-known answers of the others: half.
+///
+/// A server marks a first answer that does not fit there OVERSIZED_ITEM,
+/// and that outcome is final (the client keeps it and never asks
+/// again), while a later key that does not fit comes back
+/// PAYLOAD_EXCEEDED and leads the next request. So every request keeps
+/// half of the response for its first answer: one up to that size is
+/// never lost. This costs requests only in calls whose answers are
+/// mostly not-known (small); otherwise counting every key at the
+/// largest answer seen limits a request more.
+pub(crate) fn first_answer_reserve(room: usize) -> usize {
+    room / 2
 }
 
 /// Checks the item count of a logical call against its ceiling.
