@@ -106,6 +106,20 @@ fn pid_handler(generation: Arc<AtomicU64>, bump: bool) -> apps::Handler {
     }
 }
 
+/// A baseline `cgroups-lookup` server with 8 KiB responses answering with
+/// `handler`, and a client of it (up to 1000 keys per call, `cfg` applied
+/// on top), connected. The run dir and server live as long as the tuple.
+fn small_responses(
+    handler: cgroups::Handler,
+    cfg: impl FnOnce(ClientConfig) -> ClientConfig,
+) -> (RunDir, Running<cgroups::Handler>, CgroupsLookupClient) {
+    let dir = RunDir::new("lookup");
+    let srv = Running::start(dir.path(), "cg", lookup_server(PROFILE_BASELINE, 8192), handler);
+    let mut c = CgroupsLookupClient::new(dir.path(), "cg", cfg(lookup_client(PROFILE_BASELINE, 1000)));
+    c.refresh();
+    (dir, srv, c)
+}
+
 fn cgroups_at_scale(profiles: u32, n: u32) {
     let dir = RunDir::new("lookup");
     let _srv = Running::start(dir.path(), "cg", lookup_server(profiles, 65536), echo_names());
@@ -167,11 +181,7 @@ fn split_and_stitch_over_shm() {
 
 #[test]
 fn a_small_server_budget_forces_many_payload_exceeded_rounds() {
-    let dir = RunDir::new("lookup");
-    let fat = named(200, std::time::Duration::ZERO);
-    let _srv = Running::start(dir.path(), "fat", lookup_server(PROFILE_BASELINE, 8192), fat);
-    let mut c = CgroupsLookupClient::new(dir.path(), "fat", lookup_client(PROFILE_BASELINE, 1000));
-    c.refresh();
+    let (_dir, _srv, mut c) = small_responses(named(200, std::time::Duration::ZERO), |c| c);
     let paths: Vec<String> = (0..1000).map(|i| format!("/p/{i}")).collect();
     let v = c.call(&paths).unwrap();
     assert_eq!(v.item_count, 1000);
@@ -191,11 +201,7 @@ fn a_small_server_budget_forces_many_payload_exceeded_rounds() {
 /// OVERSIZED_ITEM, which is final.
 #[test]
 fn a_large_first_answer_is_not_lost() {
-    let dir = RunDir::new("lookup");
-    let big = named(3000, std::time::Duration::ZERO);
-    let _srv = Running::start(dir.path(), "big", lookup_server(PROFILE_BASELINE, 8192), big);
-    let mut c = CgroupsLookupClient::new(dir.path(), "big", lookup_client(PROFILE_BASELINE, 1000));
-    c.refresh();
+    let (_dir, _srv, mut c) = small_responses(named(3000, std::time::Duration::ZERO), |c| c);
     // 300 keys: their not-known answers alone would fill the response.
     let paths: Vec<String> = (0..300).map(|i| format!("/cg/{i:04}")).collect();
     let v = c.call(&paths).unwrap();
@@ -211,7 +217,6 @@ fn a_large_first_answer_is_not_lost() {
 /// sized by small answers only, and still has room there.
 #[test]
 fn a_large_answer_after_small_ones_is_not_lost() {
-    let dir = RunDir::new("lookup");
     let handler = cgroups::Handler {
         handle: Some(Box::new(|r| {
             r.set_generation(5);
@@ -229,9 +234,7 @@ fn a_large_answer_after_small_ones_is_not_lost() {
             true
         })),
     };
-    let _srv = Running::start(dir.path(), "mix", lookup_server(PROFILE_BASELINE, 8192), handler);
-    let mut c = CgroupsLookupClient::new(dir.path(), "mix", lookup_client(PROFILE_BASELINE, 1000));
-    c.refresh();
+    let (_dir, _srv, mut c) = small_responses(handler, |c| c);
     let mut paths: Vec<String> = (0..200).map(|i| format!("/new/{i:04}")).collect();
     paths.extend((0..300).map(|i| format!("/old/{i:04}")));
     let v = c.call(&paths).unwrap();
@@ -291,20 +294,11 @@ fn a_large_first_pid_answer_is_not_lost() {
 /// `Timeout`, though each one alone would fit many times over.
 #[test]
 fn one_timeout_bounds_the_whole_logical_call() {
-    let dir = RunDir::new("lookup");
     let slow_fat = named(200, std::time::Duration::from_millis(20));
-    let _srv = Running::start(
-        dir.path(),
-        "slow",
-        lookup_server(PROFILE_BASELINE, 8192),
-        slow_fat,
-    );
-    let cfg = ClientConfig {
+    let (_dir, _srv, mut c) = small_responses(slow_fat, |c| ClientConfig {
         call_timeout: std::time::Duration::from_millis(300),
-        ..lookup_client(PROFILE_BASELINE, 1000)
-    };
-    let mut c = CgroupsLookupClient::new(dir.path(), "slow", cfg);
-    c.refresh();
+        ..c
+    });
     let paths: Vec<String> = (0..1000).map(|i| format!("/p/{i}")).collect();
     // About 30 cycles of 20 ms or more: over 600 ms in all.
     let err = match c.call(&paths) {
@@ -429,15 +423,9 @@ mod hostile_echoes {
     use netipc_service::transport::posix::UdsListener;
     use std::thread::JoinHandle;
 
-    /// Serves one session: answers its first request with the payload that
-    /// `answer` writes (returning its length), then waits for the client to
-    /// leave.
-    fn answer_once(
-        dir: &RunDir,
-        service: &str,
-        answer: impl FnOnce(&mut Vec<u8>) -> usize + Send + 'static,
-    ) -> JoinHandle<()> {
-        let listener = UdsListener::bind(
+    /// A raw listener for `service`, with the clients' budgets.
+    fn bind(dir: &RunDir, service: &str) -> UdsListener {
+        UdsListener::bind(
             dir.path(),
             service,
             netipc_service::transport::ServerConfig {
@@ -447,7 +435,30 @@ mod hostile_echoes {
                 ..Default::default()
             },
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Calls `service` for `paths`: the call fails with `BadResponse` and
+    /// leaves the client not ready. Then waits for the server.
+    fn assert_rejected(dir: &RunDir, service: &str, paths: &[&str], server: JoinHandle<()>) {
+        let mut c = CgroupsLookupClient::new(dir.path(), service, lookup_client(PROFILE_BASELINE, 10));
+        c.refresh();
+        let err = c.call(paths).unwrap_err();
+        assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+        assert!(!c.ready());
+        drop(c);
+        server.join().unwrap();
+    }
+
+    /// Serves one session: answers its first request with the payload that
+    /// `answer` writes (returning its length), then waits for the client to
+    /// leave.
+    fn answer_once(
+        dir: &RunDir,
+        service: &str,
+        answer: impl FnOnce(&mut Vec<u8>) -> usize + Send + 'static,
+    ) -> JoinHandle<()> {
+        let listener = bind(dir, service);
         std::thread::spawn(move || {
             let mut s = listener.accept().unwrap();
             let (h, _) = s.receive().unwrap();
@@ -471,12 +482,7 @@ mod hostile_echoes {
             b.add(&e).unwrap();
             b.finish()
         });
-        let mut c = CgroupsLookupClient::new(dir.path(), "liar", lookup_client(PROFILE_BASELINE, 10));
-        c.refresh();
-        assert!(matches!(c.call(&["/asked"]), Err(ServiceError::BadResponse(_))));
-        assert!(!c.ready());
-        drop(c);
-        server.join().unwrap();
+        assert_rejected(&dir, "liar", &["/asked"], server);
     }
 
     #[test]
@@ -505,11 +511,7 @@ mod hostile_echoes {
                 .unwrap();
             b.finish()
         });
-        let mut c = CgroupsLookupClient::new(dir.path(), "short", lookup_client(PROFILE_BASELINE, 10));
-        c.refresh();
-        assert!(matches!(c.call(&["/a", "/b"]), Err(ServiceError::BadResponse(_))));
-        drop(c);
-        server.join().unwrap();
+        assert_rejected(&dir, "short", &["/a", "/b"], server);
     }
 
     #[test]
@@ -530,13 +532,7 @@ mod hostile_echoes {
                 .unwrap();
             b.finish()
         });
-        let mut c = CgroupsLookupClient::new(dir.path(), "gap", lookup_client(PROFILE_BASELINE, 10));
-        c.refresh();
-        let err = c.call(&["/a", "/b", "/c"]).unwrap_err();
-        assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
-        assert!(!c.ready());
-        drop(c);
-        server.join().unwrap();
+        assert_rejected(&dir, "gap", &["/a", "/b", "/c"], server);
     }
 
     #[test]
@@ -544,17 +540,7 @@ mod hostile_echoes {
         // OVERSIZED_ITEM, then PAYLOAD_EXCEEDED: the client keeps the first
         // outcome and asks again for the second key only.
         let dir = RunDir::new("lookup");
-        let listener = UdsListener::bind(
-            dir.path(),
-            "big",
-            netipc_service::transport::ServerConfig {
-                max_request_payload_bytes: 8192,
-                max_response_payload_bytes: 65536,
-                auth_token: TOKEN,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let listener = bind(&dir, "big");
         let server = std::thread::spawn(move || {
             let mut s = listener.accept().unwrap();
             let mut asked = Vec::new();
@@ -621,13 +607,7 @@ mod hostile_echoes {
             }
             b.finish()
         });
-        let mut c = CgroupsLookupClient::new(dir.path(), "stall", lookup_client(PROFILE_BASELINE, 10));
-        c.refresh();
-        let err = c.call(&["/a", "/b"]).unwrap_err();
-        assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
-        assert!(!c.ready());
-        drop(c);
-        server.join().unwrap();
+        assert_rejected(&dir, "stall", &["/a", "/b"], server);
     }
 }
 
