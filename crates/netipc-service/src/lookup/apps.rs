@@ -46,8 +46,9 @@ impl AppsLookupClient {
             // Keys are counted at the largest answer seen, and the first
             // one's answer keeps room beside the not-known answers of the
             // others (see `first_answer_reserve`).
-            let not_known = response_floor(APPS_LOOKUP_ITEM_HDR_LEN + 3);
-            let floor = response_floor((APPS_LOOKUP_ITEM_HDR_LEN + 3).max(st.largest_answer));
+            let stub = APPS_LOOKUP_ITEM_HDR_LEN + 3;
+            let not_known = response_floor(stub);
+            let floor = response_floor(stub.max(st.largest_answer));
             let room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
             let beside_first = room.saturating_sub(first_answer_reserve(room)) / not_known;
             let keys_answerable = (room / floor).min(1 + beside_first).max(1);
