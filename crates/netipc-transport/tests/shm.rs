@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{RunDir, raw_map, run_client, spawn_ready};
+use common::{RunDir, raw_map, spawn_ready};
 use netipc_transport::codec::*;
 use netipc_transport::posix::shm::{ShmRegion, cleanup_stale, region_path};
 use netipc_transport::posix::{UdsListener, UdsSession};
@@ -379,14 +379,3 @@ fn enospc_leaves_no_file() {
     assert!(stdout.contains("ENOSPC-OK"), "child failed: {stdout}\n{stderr}");
 }
 
-#[test]
-fn interop_shm_binaries_against_each_other() {
-    let bin = env!("CARGO_BIN_EXE_interop_shm");
-    let dir = RunDir::new("shm");
-    let mut cmd = Command::new(bin);
-    cmd.args(["server", dir.str(), "interop"]);
-    let mut server = spawn_ready(cmd);
-    assert_eq!(run_client(bin, &["client", dir.str(), "interop"]), "PASS");
-    assert!(server.wait().unwrap().success());
-    assert!(!region_path(dir.path(), "interop", 1).exists());
-}

@@ -6,7 +6,7 @@ use netipc_transport::posix::{UdsListener, UdsSession};
 use netipc_transport::{AbortHandle, ClientConfig, Limit, ServerConfig, TransportError};
 mod common;
 
-use common::{RunDir, run_client, spawn_ready};
+use common::RunDir;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::Command;
@@ -534,28 +534,6 @@ fn sending_over_the_limit_is_refused_locally() {
     assert_eq!(c.receive().unwrap().0.message_id, 2);
     drop(c);
     server.join().unwrap();
-}
-
-#[test]
-fn interop_binaries_against_each_other() {
-    let bin = env!("CARGO_BIN_EXE_interop_uds");
-    let dir = RunDir::new("uds");
-    let d = dir.str();
-    let mut server = spawn_ready(cmd(bin, &["server", d, "interop"]));
-    assert_eq!(run_client(bin, &["client", d, "interop"]), "PASS");
-    assert!(server.wait().unwrap().success());
-    let mut server = spawn_ready(cmd(bin, &["pipeline-server", d, "interop-pipe", "200"]));
-    assert_eq!(
-        run_client(bin, &["pipeline-client", d, "interop-pipe", "200"]),
-        "PASS"
-    );
-    assert!(server.wait().unwrap().success());
-}
-
-fn cmd(bin: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(bin);
-    c.args(args);
-    c
 }
 
 /// Child half of `an_fd_shortage_keeps_the_endpoint`: with no descriptor

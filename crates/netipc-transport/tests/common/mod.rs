@@ -61,17 +61,6 @@ pub fn spawn_ready(mut cmd: Command) -> Child {
     child
 }
 
-/// Runs a client binary and returns its trimmed stdout; it must succeed.
-pub fn run_client(bin: &str, args: &[&str]) -> String {
-    let out = Command::new(bin).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// Maps a region file the way a peer of another implementation (or a
 /// hostile one) would, to read and write its words by hand.
 #[cfg(target_os = "linux")]

@@ -22,9 +22,9 @@ fn main() {
 
 #[cfg(unix)]
 mod unix {
-    use netipc_transport::codec::{Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, STATUS_OK};
-    use netipc_transport::posix::{UdsListener, UdsSession};
-    use netipc_transport::{ClientConfig, ServerConfig, TransportError};
+    use netipc::transport::codec::{Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, STATUS_OK};
+    use netipc::transport::posix::{UdsListener, UdsSession};
+    use netipc::transport::{ClientConfig, ServerConfig, TransportError};
     use std::io::Write;
 
     const AUTH_TOKEN: u64 = 0xDEAD_BEEF_CAFE_BABE;

@@ -22,9 +22,9 @@ fn main() {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use netipc_transport::TransportError;
-    use netipc_transport::codec::{HEADER_LEN, Header, Kind, METHOD_INCREMENT, STATUS_OK};
-    use netipc_transport::posix::shm::ShmRegion;
+    use netipc::transport::TransportError;
+    use netipc::transport::codec::{HEADER_LEN, Header, Kind, METHOD_INCREMENT, STATUS_OK};
+    use netipc::transport::posix::shm::ShmRegion;
     use std::io::Write;
     use std::path::Path;
     use std::time::{Duration, Instant};

@@ -1,0 +1,78 @@
+//! Our interop peers against another implementation's, in both directions.
+//!
+//! `NETIPC_PEERS` names the other implementations as space-separated
+//! `NAME=DIR` entries, each `DIR` holding that implementation's builds of
+//! the shared peers (`interop_uds`, `interop_shm`, `interop_service`,
+//! `interop_cache`), for example
+//! `NETIPC_PEERS="c=/opt/ipc-c/bin go=/opt/ipc-go/bin"`. A peer missing from
+//! a directory is reported and skipped. Without `NETIPC_PEERS` the test
+//! prints a notice and checks nothing.
+#![cfg(unix)]
+
+mod support;
+
+use std::path::PathBuf;
+use support::{cases, exchange, ours};
+
+/// The implementations named by `NETIPC_PEERS`, as (name, directory).
+fn implementations() -> Vec<(String, PathBuf)> {
+    let Ok(spec) = std::env::var("NETIPC_PEERS") else {
+        return Vec::new();
+    };
+    spec.split_whitespace()
+        .map(|entry| {
+            let (name, dir) = entry
+                .split_once('=')
+                .unwrap_or_else(|| panic!("NETIPC_PEERS entry {entry:?}: expected NAME=DIR"));
+            let dir = PathBuf::from(dir);
+            assert!(dir.is_dir(), "NETIPC_PEERS entry {entry:?}: no such directory");
+            (name.to_string(), dir)
+        })
+        .collect()
+}
+
+/// Every exchange of `peer` with every named implementation, each side
+/// serving in turn.
+fn against_foreign(peer: &str) {
+    let implementations = implementations();
+    if implementations.is_empty() {
+        eprintln!("NETIPC_PEERS is not set: {peer} not paired with other implementations");
+        return;
+    }
+    for (name, dir) in &implementations {
+        let theirs = dir.join(peer);
+        if !theirs.is_file() {
+            eprintln!("{name}: no {} (skipped)", theirs.display());
+            continue;
+        }
+        let theirs = theirs.to_str().expect("a UTF-8 path");
+        for case in cases().iter().filter(|c| c.peer == peer) {
+            for profile in case.profiles {
+                exchange(case, profile, ours(peer), theirs, true);
+                exchange(case, profile, theirs, ours(peer), false);
+            }
+        }
+        eprintln!("{name}: {peer} passes both ways");
+    }
+}
+
+#[test]
+fn interop_uds_with_other_implementations() {
+    against_foreign("interop_uds");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn interop_shm_with_other_implementations() {
+    against_foreign("interop_shm");
+}
+
+#[test]
+fn interop_service_with_other_implementations() {
+    against_foreign("interop_service");
+}
+
+#[test]
+fn interop_cache_with_other_implementations() {
+    against_foreign("interop_cache");
+}

@@ -1,0 +1,236 @@
+//! Child processes for the peer tests: a run dir removed on drop, a server
+//! started and awaited on its `READY` line, a client run to completion.
+#![allow(dead_code)] // Each test binary uses a part of it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to print `READY`, and to exit when stopped.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A fresh run directory, removed with its contents on drop.
+pub struct RunDir(PathBuf);
+
+impl RunDir {
+    /// A directory no other test (of any process) uses.
+    pub fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "netipc-peers-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    pub fn str(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// What is left in the directory.
+    pub fn entries(&self) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(&self.0)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect()
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server child, killed on drop if still running.
+pub struct Server(Child);
+
+impl Server {
+    /// Starts `bin args` with `NIPC_PROFILE=profile` and waits for `READY`.
+    pub fn start(bin: &str, profile: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("NIPC_PROFILE", profile)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin}: {e}"));
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(out).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(PATIENCE).expect("READY in time");
+        assert_eq!(line.trim(), "READY", "{bin} {args:?}");
+        Server(child)
+    }
+
+    /// Sends SIGTERM (unless the server already exited) and waits for it.
+    pub fn terminate(mut self) -> ExitStatus {
+        if self.0.try_wait().unwrap().is_none() {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .unwrap();
+        }
+        self.wait()
+    }
+
+    /// Waits for the server to exit by itself, within [`PATIENCE`].
+    pub fn wait(mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs a client to completion with `NIPC_PROFILE=profile`; returns its
+/// trimmed stdout after checking that it exited successfully.
+pub fn client(bin: &str, profile: &str, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .args(args)
+        .env("NIPC_PROFILE", profile)
+        .output()
+        .unwrap_or_else(|e| panic!("{bin}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "{bin} {args:?}: {stdout} / {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// One exchange of an interop peer: `{mode}server` and `{mode}client`, with
+/// the shared arguments `<run_dir> <service> extra...`, under each profile.
+pub struct Case {
+    /// The peer binary's name, the same in every implementation.
+    pub peer: &'static str,
+    pub mode: &'static str,
+    pub extra: &'static [&'static str],
+    /// `NIPC_PROFILE` values: "" is the baseline.
+    pub profiles: &'static [&'static str],
+    /// The server exits by itself once its client is served (the others
+    /// run until SIGTERM).
+    pub exits_when_served: bool,
+}
+
+const BASELINE: &[&str] = &[""];
+const BOTH: &[&str] = &["", "shm"];
+
+impl Case {
+    /// A Level 1 exchange: baseline only, the server exits when served.
+    fn once(peer: &'static str, mode: &'static str, extra: &'static [&'static str]) -> Self {
+        Self {
+            peer,
+            mode,
+            extra,
+            profiles: BASELINE,
+            exits_when_served: true,
+        }
+    }
+
+    /// A typed exchange: over the socket and over shared memory, the server
+    /// runs until stopped.
+    fn typed(peer: &'static str, mode: &'static str) -> Self {
+        Self {
+            peer,
+            mode,
+            extra: &[],
+            profiles: BOTH,
+            exits_when_served: false,
+        }
+    }
+}
+
+/// Every exchange the interop peers share, on this platform.
+pub fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        Case::once("interop_uds", "", &[]),
+        Case::once("interop_uds", "pipeline-", &["100"]),
+    ];
+    if cfg!(target_os = "linux") {
+        cases.push(Case::once("interop_shm", "", &[]));
+    }
+    for mode in ["", "apps-", "cgroups-", "apps-mixed-", "cgroups-mixed-"] {
+        cases.push(Case::typed("interop_service", mode));
+    }
+    cases.push(Case::typed("interop_cache", ""));
+    cases
+}
+
+/// Runs `case` under `profile`, the server from `server_bin`, the client
+/// from `client_bin`, and checks the client's `PASS`. When `ours_serve`, the
+/// server must also exit cleanly and leave the run dir empty.
+pub fn exchange(case: &Case, profile: &str, server_bin: &str, client_bin: &str, ours_serve: bool) {
+    let dir = RunDir::new();
+    let with = |role: &str| {
+        let mut args = vec![
+            format!("{}{role}", case.mode),
+            dir.str().to_string(),
+            "svc".to_string(),
+        ];
+        args.extend(case.extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let (server_args, client_args) = (with("server"), with("client"));
+    let server = Server::start(server_bin, profile, &as_strs(&server_args));
+    let verdict = client(client_bin, profile, &as_strs(&client_args));
+    assert_eq!(
+        verdict, "PASS",
+        "{client_bin} {client_args:?} against {server_bin} ({profile:?})"
+    );
+    let status = if case.exits_when_served {
+        server.wait()
+    } else {
+        server.terminate()
+    };
+    if ours_serve {
+        assert!(status.success(), "{server_bin} {server_args:?}: {status}");
+        assert!(dir.entries().is_empty(), "{server_bin} left {:?}", dir.entries());
+    }
+}
+
+/// Our build of the interop peer named `peer`.
+pub fn ours(peer: &str) -> &'static str {
+    match peer {
+        "interop_uds" => env!("CARGO_BIN_EXE_interop_uds"),
+        "interop_shm" => env!("CARGO_BIN_EXE_interop_shm"),
+        "interop_service" => env!("CARGO_BIN_EXE_interop_service"),
+        "interop_cache" => env!("CARGO_BIN_EXE_interop_cache"),
+        other => panic!("no interop peer named {other}"),
+    }
+}
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
