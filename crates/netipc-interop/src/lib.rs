@@ -1,6 +1,6 @@
 //! Helpers shared by the interop peers: the fixed parameters of the interop
 //! matrix, profile selection from the environment, and the server lifecycle
-//! (print `READY`, serve until SIGTERM or SIGINT).
+//! (print `READY`, serve until told to stop).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -34,22 +34,39 @@ pub fn announce_ready() {
     let _ = std::io::stdout().flush();
 }
 
-/// Blocks SIGTERM and SIGINT in this thread and every thread it starts
-/// later, so they can be received with [`wait_for_termination`].
-#[cfg(unix)]
-pub fn block_termination_signals() -> nix::sys::signal::SigSet {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGINT);
-    let _ = set.thread_block();
-    set
+/// What stops an interop server: SIGTERM or SIGINT on Unix; on Windows,
+/// which has no termination signal a console process can wait for, the end
+/// of its standard input (the parent closing its pipe).
+pub struct Termination {
+    #[cfg(unix)]
+    signals: nix::sys::signal::SigSet,
 }
 
-/// Waits for SIGTERM or SIGINT (blocked beforehand).
-#[cfg(unix)]
-pub fn wait_for_termination(set: &nix::sys::signal::SigSet) {
-    let _ = set.wait();
+impl Termination {
+    /// Prepares the wait. On Unix this blocks SIGTERM and SIGINT in this
+    /// thread and in every thread it starts later (so call it before
+    /// starting any), to be received by [`Termination::wait`].
+    pub fn arm() -> Self {
+        #[cfg(unix)]
+        {
+            use nix::sys::signal::{SigSet, Signal};
+            let mut signals = SigSet::empty();
+            signals.add(Signal::SIGTERM);
+            signals.add(Signal::SIGINT);
+            let _ = signals.thread_block();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Blocks until the server should stop.
+    pub fn wait(&self) {
+        #[cfg(unix)]
+        let _ = self.signals.wait();
+        #[cfg(not(unix))]
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+    }
 }
 
 /// Reports a client's verdict the way the matrix expects: `PASS` and exit
@@ -95,11 +112,10 @@ pub mod fixture {
 }
 
 /// A managed `cgroups-snapshot` server publishing [`fixture`], serving
-/// until SIGTERM or SIGINT.
-#[cfg(unix)]
+/// until its [`Termination`].
 pub fn serve_snapshot_fixture(run_dir: &str, service: &str, batch_items: u32) -> i32 {
     use netipc::service::cgroups::{Handler, ManagedServer, ServerConfig};
-    let signals = block_termination_signals();
+    let termination = Termination::arm();
     let handler = Handler {
         handle: Some(Box::new(|_req, b| {
             b.set_header(fixture::SYSTEMD_ENABLED, fixture::GENERATION);
@@ -120,14 +136,14 @@ pub fn serve_snapshot_fixture(run_dir: &str, service: &str, batch_items: u32) ->
         ..ServerConfig::default()
     };
     let server = ManagedServer::new(run_dir, service, config, handler);
-    serve_until_signal(&signals, |bound| server.run_notify(bound), || server.stop())
+    serve_until_stopped(&termination, |bound| server.run_notify(bound), || server.stop())
 }
 
 /// Runs a server (`run` gets a callback to call once bound), prints
-/// `READY` once bound, stops it on SIGTERM or SIGINT. Returns the exit code.
-#[cfg(unix)]
-pub fn serve_until_signal<E: std::fmt::Display + Send>(
-    signals: &nix::sys::signal::SigSet,
+/// `READY` once bound, stops it at its [`Termination`]. Returns the exit
+/// code.
+pub fn serve_until_stopped<E: std::fmt::Display + Send>(
+    termination: &Termination,
     run: impl FnOnce(Box<dyn FnOnce() + Send>) -> Result<(), E> + Send,
     stop: impl FnOnce(),
 ) -> i32 {
@@ -140,7 +156,7 @@ pub fn serve_until_signal<E: std::fmt::Display + Send>(
         });
         if rx.recv().is_ok() {
             announce_ready();
-            wait_for_termination(signals);
+            termination.wait();
             stop();
         }
         match runner.join() {

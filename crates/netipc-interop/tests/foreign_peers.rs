@@ -3,16 +3,15 @@
 //! `NETIPC_PEERS` names the other implementations as space-separated
 //! `NAME=DIR` entries, each `DIR` holding that implementation's builds of
 //! the shared peers (`interop_uds`, `interop_shm`, `interop_service`,
-//! `interop_cache`), for example
+//! `interop_cache`; on Windows `interop_service_win.exe` and
+//! `interop_cache_win.exe`), for example
 //! `NETIPC_PEERS="c=/opt/ipc-c/bin go=/opt/ipc-go/bin"`. A peer missing from
 //! a directory is reported and skipped. Without `NETIPC_PEERS` the test
 //! prints a notice and checks nothing.
-#![cfg(unix)]
-
 mod support;
 
 use std::path::PathBuf;
-use support::{cases, exchange, ours};
+use support::{cases, exchange, foreign_file, ours};
 
 /// The implementations named by `NETIPC_PEERS`, as (name, directory).
 fn implementations() -> Vec<(String, PathBuf)> {
@@ -40,7 +39,7 @@ fn against_foreign(peer: &str) {
         return;
     }
     for (name, dir) in &implementations {
-        let theirs = dir.join(peer);
+        let theirs = dir.join(foreign_file(peer));
         if !theirs.is_file() {
             eprintln!("{name}: no {} (skipped)", theirs.display());
             continue;
@@ -56,6 +55,7 @@ fn against_foreign(peer: &str) {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn interop_uds_with_other_implementations() {
     against_foreign("interop_uds");

@@ -1,14 +1,10 @@
 //! Our interop peers against each other, as child processes, in every
 //! exchange they share with the other implementations; and an L2 client
 //! surviving a killed and restarted server process.
-#![cfg(unix)]
-
-use netipc::service::cgroups::{CgroupsClient, ClientConfig};
-use netipc::service::{ClientState, ServiceError};
 
 mod support;
 
-use support::{RunDir, Server, cases, exchange, ours};
+use support::{cases, exchange, ours};
 
 /// Every exchange of `peer`, our server against our client.
 fn self_pairs(peer: &str) {
@@ -19,6 +15,7 @@ fn self_pairs(peer: &str) {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn interop_uds_pairs() {
     self_pairs("interop_uds");
@@ -40,8 +37,12 @@ fn interop_cache_pairs() {
     self_pairs("interop_cache");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_client_reconnects_after_the_server_process_is_killed_and_restarted() {
+    use netipc::service::cgroups::{CgroupsClient, ClientConfig};
+    use netipc::service::{ClientState, ServiceError};
+    use support::{RunDir, Server};
     let bin = env!("CARGO_BIN_EXE_interop_service");
     let dir = RunDir::new();
     let cfg = ClientConfig {

@@ -378,4 +378,3 @@ fn enospc_leaves_no_file() {
     }
     assert!(stdout.contains("ENOSPC-OK"), "child failed: {stdout}\n{stderr}");
 }
-

@@ -7,7 +7,6 @@
 //! The server is the snapshot server of `interop_service`. The client
 //! refreshes its cache until ready (up to 2 s) and checks two lookups.
 
-#[cfg(unix)]
 fn main() {
     use netipc_interop::*;
     let Some((mode, run_dir, service)) = args("interop_cache server|client <run_dir> <service>") else {
@@ -24,7 +23,6 @@ fn main() {
     std::process::exit(code);
 }
 
-#[cfg(unix)]
 fn client(run_dir: &str, service: &str) -> Result<(), String> {
     use netipc::service::cgroups::{CgroupsCache, ClientConfig};
     use netipc_interop::*;
@@ -59,10 +57,4 @@ fn client(run_dir: &str, service: &str) -> Result<(), String> {
     }
     cache.close();
     Ok(())
-}
-
-#[cfg(not(unix))]
-fn main() {
-    eprintln!("interop_cache: this build has no POSIX transport");
-    std::process::exit(2);
 }

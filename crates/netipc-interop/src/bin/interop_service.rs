@@ -11,11 +11,10 @@
 //! requests, and mixed calls covering every item outcome.
 //!
 //! The server publishes a 3-item cgroups snapshot (systemd_enabled 1,
-//! generation 42) until SIGTERM or SIGINT. The client retries `refresh` for
-//! up to 2 s, calls once and checks the snapshot. `NIPC_PROFILE=shm` selects
-//! SHM_HYBRID.
+//! generation 42) until SIGTERM or SIGINT (on Windows, until its standard
+//! input closes). The client retries `refresh` for up to 2 s, calls once
+//! and checks the snapshot. `NIPC_PROFILE=shm` selects SHM_HYBRID.
 
-#[cfg(unix)]
 fn main() {
     use netipc::service::lookup::{apps, cgroups};
     use netipc_interop::lookup::*;
@@ -25,14 +24,14 @@ fn main() {
     };
     let (d, s) = (run_dir.as_str(), service.as_str());
     let serve_apps = |h, workers| {
-        let signals = block_termination_signals();
+        let termination = Termination::arm();
         let server = apps::ManagedServer::new(d, s, server_config(workers), h);
-        serve_until_signal(&signals, |bound| server.run_notify(bound), || server.stop())
+        serve_until_stopped(&termination, |bound| server.run_notify(bound), || server.stop())
     };
     let serve_cgroups = |h, workers| {
-        let signals = block_termination_signals();
+        let termination = Termination::arm();
         let server = cgroups::ManagedServer::new(d, s, server_config(workers), h);
-        serve_until_signal(&signals, |bound| server.run_notify(bound), || server.stop())
+        serve_until_stopped(&termination, |bound| server.run_notify(bound), || server.stop())
     };
     let code = match mode.as_str() {
         "server" => serve_snapshot_fixture(d, s, BATCH_ITEMS),
@@ -53,7 +52,6 @@ fn main() {
     std::process::exit(code);
 }
 
-#[cfg(unix)]
 fn client(run_dir: &str, service: &str) -> Result<(), String> {
     use netipc::service::cgroups::{CgroupsClient, ClientConfig};
     use netipc_interop::*;
@@ -93,10 +91,4 @@ fn client(run_dir: &str, service: &str) -> Result<(), String> {
         return Err(format!("item 0: {item:?}"));
     }
     Ok(())
-}
-
-#[cfg(not(unix))]
-fn main() {
-    eprintln!("interop_service: this build has no POSIX transport");
-    std::process::exit(2);
 }

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -52,7 +52,12 @@ impl Drop for RunDir {
 }
 
 /// A server child, killed on drop if still running.
-pub struct Server(Child);
+pub struct Server {
+    child: Child,
+    /// Our servers stop when this closes on Windows (see `Termination` in
+    /// the crate).
+    stdin: Option<ChildStdin>,
+}
 
 impl Server {
     /// Starts `bin args` with `NIPC_PROFILE=profile` and waits for `READY`.
@@ -60,10 +65,12 @@ impl Server {
         let mut child = Command::new(bin)
             .args(args)
             .env("NIPC_PROFILE", profile)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("{bin}: {e}"));
+        let stdin = child.stdin.take();
         let out = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -73,18 +80,21 @@ impl Server {
         });
         let line = rx.recv_timeout(PATIENCE).expect("READY in time");
         assert_eq!(line.trim(), "READY", "{bin} {args:?}");
-        Server(child)
+        Server { child, stdin }
     }
 
-    /// Sends SIGTERM (unless the server already exited) and waits for it.
+    /// Asks the server to stop the way our interop servers expect (SIGTERM;
+    /// on Windows, closing its standard input) and waits for it to exit.
     pub fn terminate(mut self) -> ExitStatus {
-        if self.0.try_wait().unwrap().is_none() {
+        #[cfg(unix)]
+        if self.child.try_wait().unwrap().is_none() {
             nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(self.0.id() as i32),
+                nix::unistd::Pid::from_raw(self.child.id() as i32),
                 nix::sys::signal::Signal::SIGTERM,
             )
             .unwrap();
         }
+        self.stdin = None;
         self.wait()
     }
 
@@ -92,7 +102,7 @@ impl Server {
     pub fn wait(mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
+            if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
             assert!(Instant::now() < deadline, "the server did not exit");
@@ -100,16 +110,20 @@ impl Server {
         }
     }
 
+    /// Kills the server (if still running) and reaps it.
     pub fn kill(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.reap();
+    }
+
+    fn reap(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.reap();
     }
 }
 
@@ -174,10 +188,11 @@ impl Case {
 
 /// Every exchange the interop peers share, on this platform.
 pub fn cases() -> Vec<Case> {
-    let mut cases = vec![
-        Case::once("interop_uds", "", &[]),
-        Case::once("interop_uds", "pipeline-", &["100"]),
-    ];
+    let mut cases = Vec::new();
+    if cfg!(unix) {
+        cases.push(Case::once("interop_uds", "", &[]));
+        cases.push(Case::once("interop_uds", "pipeline-", &["100"]));
+    }
     if cfg!(target_os = "linux") {
         cases.push(Case::once("interop_shm", "", &[]));
     }
@@ -190,7 +205,8 @@ pub fn cases() -> Vec<Case> {
 
 /// Runs `case` under `profile`, the server from `server_bin`, the client
 /// from `client_bin`, and checks the client's `PASS`. When `ours_serve`, the
-/// server must also exit cleanly and leave the run dir empty.
+/// server must also exit cleanly when asked and leave the run dir empty;
+/// another implementation's server is killed.
 pub fn exchange(case: &Case, profile: &str, server_bin: &str, client_bin: &str, ours_serve: bool) {
     let dir = RunDir::new();
     let with = |role: &str| {
@@ -209,14 +225,26 @@ pub fn exchange(case: &Case, profile: &str, server_bin: &str, client_bin: &str, 
         verdict, "PASS",
         "{client_bin} {client_args:?} against {server_bin} ({profile:?})"
     );
+    if !ours_serve {
+        server.kill();
+        return;
+    }
     let status = if case.exits_when_served {
         server.wait()
     } else {
         server.terminate()
     };
-    if ours_serve {
-        assert!(status.success(), "{server_bin} {server_args:?}: {status}");
-        assert!(dir.entries().is_empty(), "{server_bin} left {:?}", dir.entries());
+    assert!(status.success(), "{server_bin} {server_args:?}: {status}");
+    assert!(dir.entries().is_empty(), "{server_bin} left {:?}", dir.entries());
+}
+
+/// The file name of `peer` in another implementation's build: on Windows
+/// the shared peers are named `..._win.exe`.
+pub fn foreign_file(peer: &str) -> String {
+    if cfg!(windows) {
+        format!("{peer}_win.exe")
+    } else {
+        peer.to_string()
     }
 }
 

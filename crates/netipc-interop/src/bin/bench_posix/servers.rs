@@ -3,7 +3,7 @@
 use crate::driver::*;
 use netipc::service::{ServerConfig, ServiceHandler};
 use netipc_interop::bench::process_cpu;
-use netipc_interop::{block_termination_signals, serve_until_signal};
+use netipc_interop::{Termination, serve_until_stopped};
 use std::time::{Duration, Instant};
 
 fn server_config(shm: bool, batch: bool) -> ServerConfig {
@@ -59,7 +59,7 @@ fn snapshot_handler() -> netipc::service::cgroups::Handler {
 pub(crate) fn server(cmd: &str, dir: &str, svc: &str, duration: u64) -> Result<(), String> {
     let scenario = cmd.trim_end_matches("-server");
     let shm = scenario.starts_with("shm") || scenario.ends_with("-shm");
-    let signals = block_termination_signals();
+    let termination = Termination::arm();
     let code = match scenario {
         "uds-ping-pong" | "shm-ping-pong" | "uds-batch-ping-pong" | "shm-batch-ping-pong" => {
             let batch = scenario.contains("batch");
@@ -69,7 +69,7 @@ pub(crate) fn server(cmd: &str, dir: &str, svc: &str, duration: u64) -> Result<(
                 server_config(shm, batch),
                 increment_handler(),
             );
-            run_for(&signals, duration, &s)
+            run_for(&termination, duration, &s)
         }
         "snapshot" | "snapshot-shm" => {
             let s = netipc::service::cgroups::ManagedServer::new(
@@ -78,7 +78,7 @@ pub(crate) fn server(cmd: &str, dir: &str, svc: &str, duration: u64) -> Result<(
                 server_config(shm, false),
                 snapshot_handler(),
             );
-            run_for(&signals, duration, &s)
+            run_for(&termination, duration, &s)
         }
         other => return Err(format!("unknown server scenario {other}")),
     };
@@ -92,7 +92,7 @@ pub(crate) fn server(cmd: &str, dir: &str, svc: &str, duration: u64) -> Result<(
 
 /// Serves until SIGTERM/SIGINT or `duration` + grace.
 fn run_for<H: ServiceHandler>(
-    signals: &nix::sys::signal::SigSet,
+    termination: &Termination,
     duration: u64,
     s: &netipc::service::ManagedServer<H>,
 ) -> i32 {
@@ -110,6 +110,6 @@ fn run_for<H: ServiceHandler>(
                 let _ = nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGTERM);
             });
         }
-        serve_until_signal(signals, |bound| s.run_notify(bound), || s.stop())
+        serve_until_stopped(termination, |bound| s.run_notify(bound), || s.stop())
     })
 }
