@@ -5,6 +5,8 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+#[cfg(any(unix, windows))]
+pub mod echo;
 pub mod lookup;
 
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};

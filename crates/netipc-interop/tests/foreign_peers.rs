@@ -3,8 +3,8 @@
 //! `NETIPC_PEERS` names the other implementations as space-separated
 //! `NAME=DIR` entries, each `DIR` holding that implementation's builds of
 //! the shared peers (`interop_uds`, `interop_shm`, `interop_service`,
-//! `interop_cache`; on Windows `interop_service_win.exe` and
-//! `interop_cache_win.exe`), for example
+//! `interop_cache`; on Windows `interop_named_pipe.exe`,
+//! `interop_service_win.exe` and `interop_cache_win.exe`), for example
 //! `NETIPC_PEERS="c=/opt/ipc-c/bin go=/opt/ipc-go/bin"`. A peer missing from
 //! a directory is reported and skipped. Without `NETIPC_PEERS` the test
 //! prints a notice and checks nothing.
@@ -59,6 +59,12 @@ fn against_foreign(peer: &str) {
 #[test]
 fn interop_uds_with_other_implementations() {
     against_foreign("interop_uds");
+}
+
+#[cfg(windows)]
+#[test]
+fn interop_named_pipe_with_other_implementations() {
+    against_foreign("interop_named_pipe");
 }
 
 #[cfg(target_os = "linux")]

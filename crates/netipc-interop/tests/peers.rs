@@ -21,6 +21,12 @@ fn interop_uds_pairs() {
     self_pairs("interop_uds");
 }
 
+#[cfg(windows)]
+#[test]
+fn interop_named_pipe_pairs() {
+    self_pairs("interop_named_pipe");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn interop_shm_pairs() {

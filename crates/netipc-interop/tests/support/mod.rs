@@ -193,6 +193,10 @@ pub fn cases() -> Vec<Case> {
         cases.push(Case::once("interop_uds", "", &[]));
         cases.push(Case::once("interop_uds", "pipeline-", &["100"]));
     }
+    if cfg!(windows) {
+        // The other implementations' pipe peers have no pipeline modes.
+        cases.push(Case::once("interop_named_pipe", "", &[]));
+    }
     if cfg!(target_os = "linux") {
         cases.push(Case::once("interop_shm", "", &[]));
     }
@@ -239,12 +243,12 @@ pub fn exchange(case: &Case, profile: &str, server_bin: &str, client_bin: &str, 
 }
 
 /// The file name of `peer` in another implementation's build: on Windows
-/// the shared peers are named `..._win.exe`.
+/// the typed peers are named `..._win.exe`.
 pub fn foreign_file(peer: &str) -> String {
-    if cfg!(windows) {
-        format!("{peer}_win.exe")
-    } else {
-        peer.to_string()
+    match peer {
+        "interop_service" | "interop_cache" if cfg!(windows) => format!("{peer}_win.exe"),
+        _ if cfg!(windows) => format!("{peer}.exe"),
+        _ => peer.to_string(),
     }
 }
 
@@ -252,6 +256,7 @@ pub fn foreign_file(peer: &str) -> String {
 pub fn ours(peer: &str) -> &'static str {
     match peer {
         "interop_uds" => env!("CARGO_BIN_EXE_interop_uds"),
+        "interop_named_pipe" => env!("CARGO_BIN_EXE_interop_named_pipe"),
         "interop_shm" => env!("CARGO_BIN_EXE_interop_shm"),
         "interop_service" => env!("CARGO_BIN_EXE_interop_service"),
         "interop_cache" => env!("CARGO_BIN_EXE_interop_cache"),
