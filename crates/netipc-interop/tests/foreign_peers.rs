@@ -82,3 +82,52 @@ fn interop_service_with_other_implementations() {
 fn interop_cache_with_other_implementations() {
     against_foreign("interop_cache");
 }
+
+/// A server of one implementation is killed mid-life (its socket and its
+/// SHM region stay behind); a server of the other takes the endpoint over,
+/// and the first one's client gets through to it over SHM. Both ways, with
+/// every named implementation.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_servers_endpoint_is_taken_over_by_the_other_implementation() {
+    use support::{RunDir, Server, client};
+    let implementations = implementations();
+    if implementations.is_empty() {
+        eprintln!("NETIPC_PEERS is not set: endpoint takeover not checked");
+        return;
+    }
+    let ours = ours("interop_service");
+    for (name, dir) in &implementations {
+        let theirs = dir.join(foreign_file("interop_service"));
+        if !theirs.is_file() {
+            eprintln!("{name}: no {} (skipped)", theirs.display());
+            continue;
+        }
+        let theirs = theirs.to_str().expect("a UTF-8 path");
+        for (first, second) in [(ours, theirs), (theirs, ours)] {
+            let run = RunDir::new();
+            let args = |role: &str| [role.to_string(), run.str().to_string(), "svc".to_string()];
+            let [r, d, s] = args("server");
+            let server = Server::start(first, "shm", &[&r, &d, &s]);
+            let [c, d, s] = args("client");
+            assert_eq!(client(first, "shm", &[&c, &d, &s]), "PASS");
+            server.kill();
+            assert!(
+                run.path().join("svc.sock").exists(),
+                "{first} left no stale socket behind: {:?}",
+                run.entries()
+            );
+            let [r, d, s] = args("server");
+            let server = Server::start(second, "shm", &[&r, &d, &s]);
+            // The first implementation's client, against the second's server.
+            let [c, d, s] = args("client");
+            assert_eq!(
+                client(first, "shm", &[&c, &d, &s]),
+                "PASS",
+                "{second} after {first} was killed"
+            );
+            server.kill();
+        }
+        eprintln!("{name}: endpoint takeover passes both ways");
+    }
+}
