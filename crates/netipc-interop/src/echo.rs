@@ -14,26 +14,25 @@
 //! listening; clients print `PASS` (exit 0) or `FAIL` (exit 1), with
 //! diagnostics on stderr.
 
+use crate::{AUTH_TOKEN, BATCH_ITEMS};
+use netipc::transport::codec::{Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, STATUS_OK};
+use netipc::transport::{ClientConfig, ServerConfig, TransportError};
+use std::io::Write;
+
 #[cfg(unix)]
 use netipc::transport::posix::{UdsListener as Listener, UdsSession as Session};
 #[cfg(windows)]
 use netipc::transport::windows::{NpListener as Listener, NpSession as Session};
 
 #[cfg(unix)]
-fn accept(listener: &Listener) -> Result<Session, netipc::transport::TransportError> {
+fn accept(listener: &Listener) -> Result<Session, TransportError> {
     listener.accept()
 }
 
 #[cfg(windows)]
-fn accept(listener: &Listener) -> Result<Session, netipc::transport::TransportError> {
+fn accept(listener: &Listener) -> Result<Session, TransportError> {
     listener.accept(None)
 }
-
-use netipc::transport::codec::{Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, STATUS_OK};
-use netipc::transport::{ClientConfig, ServerConfig, TransportError};
-use std::io::Write;
-
-use crate::{AUTH_TOKEN, BATCH_ITEMS};
 
 const PAYLOAD_LIMIT: u32 = 65536;
 const ECHO_MESSAGE_ID: u64 = 12345;
