@@ -8,6 +8,8 @@ pub mod bench;
 #[cfg(any(unix, windows))]
 pub mod echo;
 pub mod lookup;
+#[cfg(any(target_os = "linux", windows))]
+pub mod region_echo;
 
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use std::io::Write;

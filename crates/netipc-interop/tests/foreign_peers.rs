@@ -4,7 +4,8 @@
 //! `NAME=DIR` entries, each `DIR` holding that implementation's builds of
 //! the shared peers (`interop_uds`, `interop_shm`, `interop_service`,
 //! `interop_cache`; on Windows `interop_named_pipe.exe`,
-//! `interop_service_win.exe` and `interop_cache_win.exe`), for example
+//! `interop_win_shm.exe`, `interop_service_win.exe` and
+//! `interop_cache_win.exe`), for example
 //! `NETIPC_PEERS="c=/opt/ipc-c/bin go=/opt/ipc-go/bin"`. A peer missing from
 //! a directory is reported and skipped. Without `NETIPC_PEERS` the test
 //! prints a notice and checks nothing.
@@ -65,6 +66,12 @@ fn interop_uds_with_other_implementations() {
 #[test]
 fn interop_named_pipe_with_other_implementations() {
     against_foreign("interop_named_pipe");
+}
+
+#[cfg(windows)]
+#[test]
+fn interop_win_shm_with_other_implementations() {
+    against_foreign("interop_win_shm");
 }
 
 #[cfg(target_os = "linux")]

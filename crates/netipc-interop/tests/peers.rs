@@ -27,6 +27,12 @@ fn interop_named_pipe_pairs() {
     self_pairs("interop_named_pipe");
 }
 
+#[cfg(windows)]
+#[test]
+fn interop_win_shm_pairs() {
+    self_pairs("interop_win_shm");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn interop_shm_pairs() {

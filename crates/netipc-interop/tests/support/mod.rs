@@ -196,6 +196,7 @@ pub fn cases() -> Vec<Case> {
     if cfg!(windows) {
         // The other implementations' pipe peers have no pipeline modes.
         cases.push(Case::once("interop_named_pipe", "", &[]));
+        cases.push(Case::once("interop_win_shm", "", &[]));
     }
     if cfg!(target_os = "linux") {
         cases.push(Case::once("interop_shm", "", &[]));
@@ -257,6 +258,7 @@ pub fn ours(peer: &str) -> &'static str {
     match peer {
         "interop_uds" => env!("CARGO_BIN_EXE_interop_uds"),
         "interop_named_pipe" => env!("CARGO_BIN_EXE_interop_named_pipe"),
+        "interop_win_shm" => env!("CARGO_BIN_EXE_interop_win_shm"),
         "interop_shm" => env!("CARGO_BIN_EXE_interop_shm"),
         "interop_service" => env!("CARGO_BIN_EXE_interop_service"),
         "interop_cache" => env!("CARGO_BIN_EXE_interop_cache"),

@@ -4,8 +4,10 @@
 
 mod abort;
 mod pipe;
+mod region;
 mod shm;
 mod win32;
 
 pub use abort::AbortHandle;
 pub use pipe::{NpListener, NpPending, NpSession, PIPE_PACKET_SIZE_DEFAULT};
+pub use region::WinShmRegion;
