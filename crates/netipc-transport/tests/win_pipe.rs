@@ -1,27 +1,17 @@
 //! Named Pipe transport on Windows (run under Wine in CI).
 #![cfg(windows)]
 
+mod common;
+
 use netipc_transport::codec::*;
 use netipc_transport::windows::{NpListener, NpSession};
 use netipc_transport::{AbortHandle, ClientConfig, ServerConfig, TransportError};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 const TOKEN: u64 = 0x5eed;
-
-/// A run directory string unique to this process and call, so tests in
-/// parallel (and concurrent CI runs) never share a pipe name.
-fn run_dir() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "C:\\netipc-test\\{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 fn server_cfg(packet_size: u32, max_payload: u32) -> ServerConfig {
     ServerConfig {
@@ -88,7 +78,7 @@ fn echo_one(listener: NpListener) -> thread::JoinHandle<u64> {
 
 #[test]
 fn round_trip_over_a_named_pipe() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "echo", server_cfg(0, 4096)).unwrap();
     let server = echo_one(listener);
     let mut c = NpSession::connect(&dir, "echo", &client_cfg(0, 4096)).unwrap();
@@ -116,7 +106,7 @@ fn round_trip_over_a_named_pipe() {
 #[test]
 fn send_many_pipelines_requests() {
     const N: usize = 12;
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "many", server_cfg(512, 4096)).unwrap();
     let server = thread::spawn(move || {
         let mut s = listener.accept(None).unwrap();
@@ -149,7 +139,7 @@ fn send_many_pipelines_requests() {
 
 #[test]
 fn large_messages_are_chunked_to_the_packet_size() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "big", server_cfg(512, 1 << 20)).unwrap();
     let server = echo_one(listener);
     let mut c = NpSession::connect(&dir, "big", &client_cfg(512, 1 << 20)).unwrap();
@@ -166,7 +156,7 @@ fn large_messages_are_chunked_to_the_packet_size() {
 
 #[test]
 fn a_message_longer_than_the_packet_size_is_a_protocol_error() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "oversize", server_cfg(1024, 1 << 16)).unwrap();
     let server = thread::spawn(move || {
         let mut s = listener.accept(None).unwrap();
@@ -209,7 +199,7 @@ fn a_message_longer_than_the_packet_size_is_a_protocol_error() {
 
 #[test]
 fn missing_service_is_not_found() {
-    let err = NpSession::connect(run_dir(), "absent", &client_cfg(0, 4096)).unwrap_err();
+    let err = NpSession::connect(common::windows_run_dir(), "absent", &client_cfg(0, 4096)).unwrap_err();
     assert!(matches!(err, TransportError::NotFound { .. }), "{err:?}");
 }
 
@@ -230,7 +220,7 @@ fn second_server_on_a_name_is_address_in_use() {
         eprintln!("skipped: Wine does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE");
         return;
     }
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let _first = NpListener::bind(&dir, "dup", server_cfg(0, 4096)).unwrap();
     let err = NpListener::bind(&dir, "dup", server_cfg(0, 4096)).unwrap_err();
     assert!(matches!(err, TransportError::AddressInUse { .. }), "{err:?}");
@@ -238,7 +228,7 @@ fn second_server_on_a_name_is_address_in_use() {
 
 #[test]
 fn wrong_token_is_auth_failed_on_both_sides() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "auth", server_cfg(0, 4096)).unwrap();
     let server = thread::spawn(move || listener.accept(None).map(|_| ()));
     let cfg = ClientConfig {
@@ -252,7 +242,7 @@ fn wrong_token_is_auth_failed_on_both_sides() {
 
 #[test]
 fn receive_until_times_out_and_the_session_survives() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "slow", server_cfg(0, 4096)).unwrap();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
     let server = thread::spawn(move || {
@@ -282,7 +272,7 @@ fn receive_until_times_out_and_the_session_survives() {
 
 #[test]
 fn abort_ends_a_blocked_receive_and_accept() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "abort", server_cfg(0, 4096)).unwrap();
     let abort = AbortHandle::new().unwrap();
     let a2 = abort.clone();
@@ -304,7 +294,7 @@ fn abort_ends_a_blocked_receive_and_accept() {
 
 #[test]
 fn peer_close_is_reported() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "close", server_cfg(0, 4096)).unwrap();
     let server = thread::spawn(move || {
         let s = listener.accept(None).unwrap();
@@ -320,7 +310,7 @@ fn peer_close_is_reported() {
 
 #[test]
 fn many_sessions_get_increasing_ids() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "many", server_cfg(0, 4096)).unwrap();
     let server = thread::spawn(move || {
         (0..3)
@@ -397,7 +387,7 @@ fn spawn_child_server(dir: &str, profiles: u32) -> Child {
 
 #[test]
 fn a_child_process_serves_over_the_pipe() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let mut child = spawn_child_server(&dir, PROFILE_BASELINE);
     let mut c = NpSession::connect(&dir, "child", &client_cfg(1024, 1 << 20)).unwrap();
     assert_eq!(c.params().packet_size, 1024);
@@ -418,7 +408,7 @@ fn a_child_process_serves_over_the_pipe() {
 
 #[test]
 fn a_killed_child_is_a_closed_peer() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let mut child = spawn_child_server(&dir, PROFILE_BASELINE);
     let mut c = NpSession::connect(&dir, "child", &client_cfg(1024, 1 << 20)).unwrap();
     child.kill().unwrap();
@@ -444,7 +434,7 @@ fn shm_cfgs(profiles: u32) -> (ServerConfig, ClientConfig) {
 }
 
 fn shm_round_trips(profile: u32) {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let (scfg, ccfg) = shm_cfgs(PROFILE_BASELINE | profile);
     let listener = NpListener::bind(&dir, "shm", scfg).unwrap();
     let server = echo_one(listener);
@@ -481,7 +471,7 @@ fn shm_busywait_carries_the_session() {
 
 #[test]
 fn shm_is_used_only_when_both_sides_offer_it() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let (_, ccfg) = shm_cfgs(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
     let listener = NpListener::bind(&dir, "noshm", server_cfg(0, 1 << 20)).unwrap();
     let server = echo_one(listener);
@@ -494,7 +484,7 @@ fn shm_is_used_only_when_both_sides_offer_it() {
 
 #[test]
 fn shm_timeout_abort_and_peer_close() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let (scfg, ccfg) = shm_cfgs(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
     let listener = NpListener::bind(&dir, "shmwait", scfg).unwrap();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
@@ -545,7 +535,7 @@ fn shm_timeout_abort_and_peer_close() {
 #[test]
 fn a_child_process_serves_over_shm_and_its_death_is_noticed() {
     for profile in [PROFILE_SHM_HYBRID, PROFILE_SHM_BUSYWAIT] {
-        let dir = run_dir();
+        let dir = common::windows_run_dir();
         let mut child = spawn_child_server(&dir, PROFILE_BASELINE | profile);
         let (_, ccfg) = shm_cfgs(PROFILE_BASELINE | profile);
         let mut c = NpSession::connect(&dir, "child", &ccfg).unwrap();
@@ -577,7 +567,7 @@ fn a_child_process_serves_over_shm_and_its_death_is_noticed() {
 /// Sends 16 requests before reading any answer, then a batch of 100 items,
 /// over the given profiles.
 fn pipeline_and_batch(profiles: u32) {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let (scfg, ccfg) = shm_cfgs(profiles);
     let listener = NpListener::bind(&dir, "pipeline", scfg).unwrap();
     let server = echo_one(listener);
@@ -632,7 +622,7 @@ fn batches_over_shm() {
 
 #[test]
 fn a_hostile_client_does_not_disturb_the_listener() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     let listener = NpListener::bind(&dir, "hostile", server_cfg(0, 4096)).unwrap();
     let server = thread::spawn(move || {
         let first = listener.accept(None).map(|_| ());
@@ -667,7 +657,7 @@ fn a_hostile_client_does_not_disturb_the_listener() {
 
 #[test]
 fn handshake_rejections_reach_both_sides() {
-    let dir = run_dir();
+    let dir = common::windows_run_dir();
     // The server carries only shared memory: a baseline-only client has no
     // profile in common.
     let scfg = ServerConfig {

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A private run dir, removed on drop.
@@ -72,4 +72,17 @@ pub fn raw_map(path: &Path) -> memmap2::MmapMut {
         .unwrap();
     // SAFETY: a test-owned file, mapped shared to play the peer's part.
     unsafe { memmap2::MmapMut::map_mut(&f).unwrap() }
+}
+
+/// A run directory string unique to this process and call, for the Windows
+/// transports: their pipe and kernel object names derive from it, and
+/// nothing is created under it, so tests in parallel (and concurrent CI
+/// runs) never share a name.
+pub fn windows_run_dir() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "C:\\netipc-test\\{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
