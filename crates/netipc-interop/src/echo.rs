@@ -14,10 +14,9 @@
 //! listening; clients print `PASS` (exit 0) or `FAIL` (exit 1), with
 //! diagnostics on stderr.
 
-use crate::{AUTH_TOKEN, BATCH_ITEMS};
+use crate::{AUTH_TOKEN, BATCH_ITEMS, announce_ready, server_exit, verdict};
 use netipc::transport::codec::{Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, STATUS_OK};
 use netipc::transport::{ClientConfig, ServerConfig, TransportError};
-use std::io::Write;
 
 #[cfg(unix)]
 use netipc::transport::posix::{UdsListener as Listener, UdsSession as Session};
@@ -67,7 +66,7 @@ fn echo_payload() -> Vec<u8> {
 
 /// Runs the peer named `name` with its arguments (after the program
 /// name); returns the exit code.
-pub fn run(name: &str, args: Vec<String>) -> i32 {
+pub fn run(name: &str, args: &[String]) -> i32 {
     let usage = format!(
         "usage: {name} server|client <run_dir> <service> | pipeline-server|pipeline-client <run_dir> <service> <count>"
     );
@@ -79,38 +78,22 @@ pub fn run(name: &str, args: Vec<String>) -> i32 {
         }
     };
     let count = args.get(3).and_then(|c| c.parse::<u64>().ok());
-    let result = match (mode, count) {
-        ("server", _) => serve(run_dir, service, None),
-        ("pipeline-server", Some(n)) => serve(run_dir, service, Some(n)),
-        ("client", _) => client(run_dir, service),
-        ("pipeline-client", Some(n)) => pipeline_client(run_dir, service, n),
+    let who = format!("{name} {mode}");
+    match (mode, count) {
+        ("server", _) => server_exit(&who, serve(run_dir, service, None)),
+        ("pipeline-server", Some(n)) => server_exit(&who, serve(run_dir, service, Some(n))),
+        ("client", _) => verdict(&who, client(run_dir, service)),
+        ("pipeline-client", Some(n)) => verdict(&who, pipeline_client(run_dir, service, n)),
         _ => {
             eprintln!("{usage}");
-            return 2;
-        }
-    };
-    let is_client = mode.ends_with("client");
-    match result {
-        Ok(()) => {
-            if is_client {
-                println!("PASS");
-            }
-            0
-        }
-        Err(e) => {
-            eprintln!("{name} {mode}: {e}");
-            if is_client {
-                println!("FAIL");
-            }
-            1
+            2
         }
     }
 }
 
 fn serve(run_dir: &str, service: &str, count: Option<u64>) -> Result<(), String> {
     let listener = Listener::bind(run_dir, service, server_config()).map_err(|e| e.to_string())?;
-    println!("READY");
-    let _ = std::io::stdout().flush();
+    announce_ready();
     let mut session = accept(&listener).map_err(|e| e.to_string())?;
     let mut served = 0u64;
     loop {

@@ -89,6 +89,18 @@ pub fn verdict(name: &str, result: Result<(), String>) -> i32 {
     }
 }
 
+/// A server's exit code: 0, or 1 with the reason on stderr (servers print
+/// no verdict).
+pub fn server_exit(name: &str, result: Result<(), impl std::fmt::Display>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            1
+        }
+    }
+}
+
 /// Parses `<mode> <run_dir> <service>`.
 pub fn args(usage: &str) -> Option<(String, String, String)> {
     let mut a = std::env::args().skip(1);

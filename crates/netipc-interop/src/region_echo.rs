@@ -12,7 +12,7 @@
 //! one 256-byte INCREMENT request with message_id 12345, checks the echo,
 //! and prints `PASS` or `FAIL`.
 
-use crate::verdict;
+use crate::{announce_ready, server_exit, verdict};
 use netipc::transport::TransportError;
 use netipc::transport::codec::{HEADER_LEN, Header, Kind, METHOD_INCREMENT, STATUS_OK};
 use std::time::{Duration, Instant};
@@ -34,28 +34,21 @@ pub trait Region: Sized {
 }
 
 /// Runs the peer named `name`: `create` makes the server's region, `attach`
-/// opens the client's (an `Err` for which `not_yet` holds is retried).
-/// Returns the exit code.
+/// opens the client's (retried while it fails with `ShmNotReady`). Returns
+/// the exit code.
 pub fn run<R: Region>(
     name: &str,
     args: &[String],
     create: impl FnOnce(&str, &str) -> Result<R, TransportError>,
     attach: impl FnMut(&str, &str) -> Result<R, TransportError>,
-    not_yet: impl Fn(&TransportError) -> bool,
 ) -> i32 {
     let (Some(mode), Some(dir), Some(service)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!("usage: {name} server|client <run_dir> <service>");
         return 2;
     };
     match mode.as_str() {
-        "server" => match serve(create(dir, service)) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("{name} server: {e}");
-                1
-            }
-        },
-        "client" => verdict(&format!("{name} client"), client(dir, service, attach, not_yet)),
+        "server" => server_exit(&format!("{name} server"), serve(create(dir, service))),
+        "client" => verdict(&format!("{name} client"), client(dir, service, attach)),
         _ => {
             eprintln!("usage: {name} server|client <run_dir> <service>");
             2
@@ -65,7 +58,7 @@ pub fn run<R: Region>(
 
 fn serve<R: Region>(region: Result<R, TransportError>) -> Result<(), TransportError> {
     let mut region = region?;
-    crate::announce_ready();
+    announce_ready();
     let mut buf = Vec::new();
     let n = region.receive(&mut buf, Some(Instant::now() + WAIT))?;
     let h = Header::decode(&buf[..n])?;
@@ -81,13 +74,12 @@ fn client<R: Region>(
     dir: &str,
     service: &str,
     mut attach: impl FnMut(&str, &str) -> Result<R, TransportError>,
-    not_yet: impl Fn(&TransportError) -> bool,
 ) -> Result<(), String> {
     let deadline = Instant::now() + ATTACH_WAIT;
     let mut region = loop {
         match attach(dir, service) {
             Ok(r) => break r,
-            Err(e) if not_yet(&e) && Instant::now() < deadline => {
+            Err(TransportError::ShmNotReady(_)) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => return Err(format!("attach: {e}")),

@@ -31,25 +31,34 @@ fn implementations() -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// Every exchange of `peer` with every named implementation, each side
-/// serving in turn.
-fn against_foreign(peer: &str) {
+/// The named implementations' builds of `peer`, as (name, path); those
+/// without one, or no `NETIPC_PEERS` at all, are reported and left out.
+fn foreign_builds(peer: &str) -> Vec<(String, String)> {
     let implementations = implementations();
     if implementations.is_empty() {
         eprintln!("NETIPC_PEERS is not set: {peer} not paired with other implementations");
-        return;
     }
-    for (name, dir) in &implementations {
-        let theirs = dir.join(foreign_file(peer));
-        if !theirs.is_file() {
-            eprintln!("{name}: no {} (skipped)", theirs.display());
-            continue;
-        }
-        let theirs = theirs.to_str().expect("a UTF-8 path");
+    implementations
+        .into_iter()
+        .filter_map(|(name, dir)| {
+            let theirs = dir.join(foreign_file(peer));
+            if !theirs.is_file() {
+                eprintln!("{name}: no {} (skipped)", theirs.display());
+                return None;
+            }
+            Some((name, theirs.to_str().expect("a UTF-8 path").to_string()))
+        })
+        .collect()
+}
+
+/// Every exchange of `peer` with every named implementation, each side
+/// serving in turn.
+fn against_foreign(peer: &str) {
+    for (name, theirs) in foreign_builds(peer) {
         for case in cases().iter().filter(|c| c.peer == peer) {
             for profile in case.profiles {
-                exchange(case, profile, ours(peer), theirs, true);
-                exchange(case, profile, theirs, ours(peer), false);
+                exchange(case, profile, ours(peer), &theirs, true);
+                exchange(case, profile, &theirs, ours(peer), false);
             }
         }
         eprintln!("{name}: {peer} passes both ways");
@@ -98,38 +107,22 @@ fn interop_cache_with_other_implementations() {
 #[test]
 fn a_killed_servers_endpoint_is_taken_over_by_the_other_implementation() {
     use support::{RunDir, Server, client};
-    let implementations = implementations();
-    if implementations.is_empty() {
-        eprintln!("NETIPC_PEERS is not set: endpoint takeover not checked");
-        return;
-    }
     let ours = ours("interop_service");
-    for (name, dir) in &implementations {
-        let theirs = dir.join(foreign_file("interop_service"));
-        if !theirs.is_file() {
-            eprintln!("{name}: no {} (skipped)", theirs.display());
-            continue;
-        }
-        let theirs = theirs.to_str().expect("a UTF-8 path");
-        for (first, second) in [(ours, theirs), (theirs, ours)] {
+    for (name, theirs) in foreign_builds("interop_service") {
+        for (first, second) in [(ours, theirs.as_str()), (theirs.as_str(), ours)] {
             let run = RunDir::new();
-            let args = |role: &str| [role.to_string(), run.str().to_string(), "svc".to_string()];
-            let [r, d, s] = args("server");
-            let server = Server::start(first, "shm", &[&r, &d, &s]);
-            let [c, d, s] = args("client");
-            assert_eq!(client(first, "shm", &[&c, &d, &s]), "PASS");
+            let server = Server::start(first, "shm", &["server", run.str(), "svc"]);
+            assert_eq!(client(first, "shm", &["client", run.str(), "svc"]), "PASS");
             server.kill();
             assert!(
                 run.path().join("svc.sock").exists(),
                 "{first} left no stale socket behind: {:?}",
                 run.entries()
             );
-            let [r, d, s] = args("server");
-            let server = Server::start(second, "shm", &[&r, &d, &s]);
+            let server = Server::start(second, "shm", &["server", run.str(), "svc"]);
             // The first implementation's client, against the second's server.
-            let [c, d, s] = args("client");
             assert_eq!(
-                client(first, "shm", &[&c, &d, &s]),
+                client(first, "shm", &["client", run.str(), "svc"]),
                 "PASS",
                 "{second} after {first} was killed"
             );

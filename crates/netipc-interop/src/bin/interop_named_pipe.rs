@@ -4,10 +4,8 @@
 
 #[cfg(windows)]
 fn main() {
-    std::process::exit(netipc_interop::echo::run(
-        "interop_named_pipe",
-        std::env::args().skip(1).collect(),
-    ));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    std::process::exit(netipc_interop::echo::run("interop_named_pipe", &args));
 }
 
 #[cfg(not(windows))]

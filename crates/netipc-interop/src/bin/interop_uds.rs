@@ -4,10 +4,8 @@
 
 #[cfg(unix)]
 fn main() {
-    std::process::exit(netipc_interop::echo::run(
-        "interop_uds",
-        std::env::args().skip(1).collect(),
-    ));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    std::process::exit(netipc_interop::echo::run("interop_uds", &args));
 }
 
 #[cfg(not(unix))]

@@ -23,7 +23,6 @@ fn main() {
             )
         },
         |dir, service| WinShmRegion::attach(dir, service, AUTH_TOKEN, SESSION_ID, PROFILE_SHM_HYBRID),
-        |e| matches!(e, netipc::transport::TransportError::ShmNotReady(_)),
     ));
 }
 
