@@ -146,7 +146,43 @@ impl CacheReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netipc_service::transport::codec::CgroupsBuilder;
     use proptest::prelude::*;
+
+    /// A snapshot of `(hash, name, path)` items, through the wire format.
+    fn snapshot(items: &[(u32, &str, &str)]) -> CacheSnapshot {
+        let mut buf = Vec::new();
+        let mut b = CgroupsBuilder::new(&mut buf, 1 << 16);
+        b.set_header(1, 42);
+        for &(hash, name, path) in items {
+            b.add(hash, 0, 1, name.as_bytes(), path.as_bytes()).unwrap();
+        }
+        b.finish();
+        CacheSnapshot::build(&CgroupsResponseView::decode(&buf).unwrap())
+    }
+
+    #[test]
+    fn lookups_follow_hash_chains_and_the_first_duplicate_wins() {
+        let s = snapshot(&[
+            (7, "a", "/first"),
+            (7, "b", "/b"),
+            (9, "c", "/c"),
+            (7, "a", "/duplicate"),
+            (7, "d", "/d"),
+        ]);
+        assert_eq!((s.len(), s.generation(), s.systemd_enabled()), (5, 42, 1));
+        let path = |hash, name: &str| s.lookup(hash, name.as_bytes()).map(|i| i.path.to_string());
+        assert_eq!(path(7, "a").as_deref(), Some("/first"));
+        assert_eq!(path(7, "b").as_deref(), Some("/b"));
+        assert_eq!(path(7, "d").as_deref(), Some("/d"), "past the duplicate");
+        assert_eq!(path(9, "c").as_deref(), Some("/c"));
+        assert_eq!(path(9, "a"), None, "a name under another hash");
+        assert_eq!(path(8, "a"), None);
+        // Every item stays listed, the duplicate too, in snapshot order.
+        let paths: Vec<String> = s.items().iter().map(|i| i.path.to_string()).collect();
+        assert_eq!(paths, ["/first", "/b", "/c", "/duplicate", "/d"]);
+        assert!(snapshot(&[]).is_empty());
+    }
 
     proptest! {
         /// The word-wise comparison agrees with `==` at every length, for

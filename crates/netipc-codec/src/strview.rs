@@ -186,3 +186,56 @@ impl PartialEq<&str> for WireString {
         &*self.0 == other.as_bytes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_shows_its_bytes_and_compares_with_text() {
+        let v = StrView::new(b"cgroup");
+        assert_eq!((v.len(), v.is_empty(), v.as_str()), (6, false, Ok("cgroup")));
+        assert!(StrView::default().is_empty());
+        assert_eq!(format!("[{v:>8}]"), "[  cgroup]", "Display pads");
+        assert_eq!(format!("{v:?}"), "\"cgroup\"");
+        assert!(v == *"cgroup" && v == "cgroup" && v == *b"cgroup".as_slice());
+        assert!(v != "cgroups");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept_and_shown_replaced() {
+        let raw = b"a\xFFb\n";
+        let v = StrView::new(raw);
+        assert!(v.as_str().is_err());
+        assert_eq!(v.to_string(), "a\u{FFFD}b\n");
+        assert_eq!(format!("{v:?}"), "\"a\\xffb\\n\"");
+        let owned = v.to_owned();
+        assert_eq!(owned.as_bytes(), raw, "no conversion");
+        assert_eq!(owned.to_string(), v.to_string());
+        assert_eq!(format!("{owned:?}"), format!("{v:?}"));
+        assert!(owned.as_str().is_err());
+    }
+
+    #[test]
+    fn an_owned_string_is_made_from_any_byte_source_alike() {
+        let all = [
+            WireString::from("name"),
+            WireString::from(String::from("name")),
+            WireString::from(b"name".as_slice()),
+            WireString::from(b"name".to_vec()),
+            StrView::new(b"name").to_owned(),
+        ];
+        for w in &all {
+            assert_eq!(w, &all[0]);
+            assert_eq!((w.len(), w.is_empty(), w.as_str()), (4, false, Ok("name")));
+            assert!(*w == *"name" && *w == "name");
+            assert_eq!(w.as_view(), StrView::new(b"name"));
+            assert_eq!(AsRef::<[u8]>::as_ref(w), b"name");
+            assert_eq!(core::borrow::Borrow::<[u8]>::borrow(w), b"name");
+        }
+        assert!(WireString::default().is_empty());
+        // Borrow<[u8]> lets a set of owned strings be searched by bytes.
+        let set: std::collections::BTreeSet<WireString> = all.into_iter().collect();
+        assert!(set.contains(b"name".as_slice()));
+    }
+}

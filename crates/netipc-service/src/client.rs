@@ -51,6 +51,8 @@ pub struct ClientStatus {
 enum AttemptError {
     /// A payload did not fit the session; capacities were noted for growth.
     Overflow,
+    /// Refused before anything was sent; the session is intact.
+    Refused(ServiceError),
     /// Anything else.
     Failed(ServiceError),
 }
@@ -269,7 +271,10 @@ impl RawClient {
                 Err(AttemptError::Failed(e @ (ServiceError::Timeout | ServiceError::Aborted))) => {
                     return self.fail(e);
                 }
-                Err(AttemptError::Failed(e @ ServiceError::LimitExceeded(_))) => return self.fail(e),
+                Err(AttemptError::Refused(e)) => {
+                    self.error_count += 1;
+                    return Err(e);
+                }
                 Err(AttemptError::Overflow) => {
                     overflow_retries += 1;
                     if overflow_retries > OVERFLOW_RETRIES_MAX || !self.reconnect() {
@@ -327,7 +332,7 @@ impl RawClient {
                 let need = self.request.len().min(u32::MAX as usize) as u32;
                 let ceiling = self.config.request_ceiling();
                 if need > ceiling {
-                    return Err(AttemptError::Failed(ServiceError::LimitExceeded(
+                    return Err(AttemptError::Refused(ServiceError::LimitExceeded(
                         "request larger than the configured ceiling",
                     )));
                 }

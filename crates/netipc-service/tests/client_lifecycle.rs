@@ -609,3 +609,141 @@ fn another_method_is_unsupported_and_the_session_goes_on() {
         assert_eq!(increment::decode(body).unwrap(), 42);
     }
 }
+
+fn reverser() -> netipc_service::string_reverse::Handler {
+    netipc_service::string_reverse::Handler {
+        handle: Some(Box::new(|s, out| {
+            out.extend(s.iter().rev());
+            true
+        })),
+    }
+}
+
+/// A request over the session's size: the client proposes a larger
+/// request size in a new handshake and sends it there, once.
+#[test]
+fn a_request_over_the_negotiated_size_grows_the_session() {
+    use netipc_service::string_reverse::StringReverseClient;
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "grow", server_config(1 << 20), reverser());
+    let cfg = netipc_service::ClientConfig {
+        max_request_payload_bytes: 1024,
+        ..client_config(1 << 20)
+    };
+    let mut c = StringReverseClient::new(dir.path(), "grow", cfg);
+    c.refresh();
+    assert!(c.ready());
+    let long: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let back = c.call(&long).unwrap().as_bytes().to_vec();
+    assert_eq!(back, long.iter().rev().copied().collect::<Vec<u8>>());
+    let st = c.status();
+    assert_eq!((st.reconnect_count, st.call_count, st.error_count), (1, 1, 0));
+    // The grown session serves requests of that size without regrowth.
+    assert_eq!(c.call(&long).unwrap().as_bytes().len(), long.len());
+    assert_eq!(c.status().reconnect_count, 1);
+}
+
+/// A request over the client's own ceiling is refused before it is sent;
+/// the session stays up for the next call.
+#[test]
+fn a_request_over_the_ceiling_is_refused_and_the_session_kept() {
+    use netipc_service::string_reverse::StringReverseClient;
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "ceil", server_config(1 << 20), reverser());
+    let cfg = netipc_service::ClientConfig {
+        max_request_payload_bytes: 1024,
+        request_payload_ceiling: 4096,
+        ..client_config(1 << 20)
+    };
+    let mut c = StringReverseClient::new(dir.path(), "ceil", cfg);
+    c.refresh();
+    let r = c.call(&[b'x'; 5000]).map(|s| s.as_bytes().len());
+    assert!(matches!(r, Err(ServiceError::LimitExceeded(_))), "{r:?}");
+    let st = c.status();
+    assert_eq!(
+        (st.state, st.reconnect_count, st.error_count),
+        (ClientState::Ready, 0, 1)
+    );
+    assert_eq!(c.call(b"abc").unwrap().as_bytes(), b"cba");
+    // Up to the ceiling, the session grows as usual.
+    assert_eq!(c.call(&[b'y'; 4000]).unwrap().as_bytes().len(), 4000);
+    assert_eq!(c.status().reconnect_count, 1);
+}
+
+/// A batch with one failing item is answered INTERNAL_ERROR as a whole,
+/// with an empty payload and one item, and its session is closed.
+#[test]
+fn a_batch_with_a_failing_item_fails_whole() {
+    use netipc_service::transport::ClientConfig;
+    use netipc_service::transport::codec::{
+        BatchBuilder, FLAG_BATCH, Header, Kind, METHOD_INCREMENT, increment as wire,
+    };
+
+    let dir = RunDir::new("svc");
+    let handler = increment::Handler {
+        handle: Some(Box::new(|v| (v != 13).then_some(v + 1))),
+    };
+    let _srv = Running::start(dir.path(), "unlucky", server_config(1024), handler);
+    let raw_cfg = ClientConfig {
+        max_request_payload_bytes: 1024,
+        max_response_payload_bytes: 1024,
+        max_request_batch_items: 16,
+        max_response_batch_items: 16,
+        auth_token: TOKEN,
+        ..ClientConfig::default()
+    };
+    let mut s = RawSession::connect(dir.path(), "unlucky", &raw_cfg).unwrap();
+    let mut payload = Vec::new();
+    let mut b = BatchBuilder::new(&mut payload, 3, 1024);
+    for v in [1u64, 13, 2] {
+        b.add(&wire::encode(v)).unwrap();
+    }
+    let (_, items) = b.finish();
+    let request = Header {
+        flags: FLAG_BATCH,
+        item_count: items,
+        ..Header::new(Kind::Request, METHOD_INCREMENT, 9, 0)
+    };
+    let (h, body) = s.exchange(&request, &payload, None).unwrap();
+    assert_eq!(h.transport_status, STATUS_INTERNAL_ERROR);
+    assert_eq!((h.message_id, h.flags, h.item_count, body.len()), (9, 0, 1, 0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.peer_closed() {
+        assert!(Instant::now() < deadline, "the server kept the session");
+        std::thread::yield_now();
+    }
+    // Through the typed client: the error, after its one retry.
+    let mut c = IncrementClient::new(dir.path(), "unlucky", client_config(1024));
+    c.refresh();
+    assert!(matches!(
+        c.call_batch(&[1, 13]),
+        Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))
+    ));
+    c.refresh();
+    assert_eq!(c.call_batch(&[1, 2]).unwrap(), vec![2, 3]);
+}
+
+/// A batch answer that outgrows the session's response size: the server
+/// answers LIMIT_EXCEEDED and learns a larger size, the client reconnects
+/// until the answer fits.
+#[test]
+fn a_batch_answer_over_the_response_size_grows_the_session() {
+    let dir = RunDir::new("svc");
+    let cfg = netipc_service::ServerConfig {
+        max_response_payload_bytes: 64,
+        response_payload_ceiling: 1 << 16,
+        ..server_config(1 << 16)
+    };
+    let _srv = Running::start(dir.path(), "small", cfg, plus_one());
+    let mut c = IncrementClient::new(dir.path(), "small", client_config(1 << 16));
+    c.refresh();
+    let values: Vec<u64> = (0..200).collect();
+    assert_eq!(c.call_batch(&values).unwrap(), (1..=200).collect::<Vec<u64>>());
+    let grew = c.status().reconnect_count;
+    assert!((1..=8).contains(&grew), "{grew} reconnects");
+    // The server remembers: a new client's first session is large enough.
+    let mut next = IncrementClient::new(dir.path(), "small", client_config(1 << 16));
+    next.refresh();
+    assert_eq!(next.call_batch(&values).unwrap().len(), 200);
+    assert_eq!(next.status().reconnect_count, 0);
+}

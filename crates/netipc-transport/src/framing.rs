@@ -437,7 +437,7 @@ impl Framer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netipc_codec::{METHOD_INCREMENT, METHOD_STRING_REVERSE};
+    use netipc_codec::{FLAG_BATCH, METHOD_INCREMENT, METHOD_STRING_REVERSE};
 
     /// Records what is sent; fails the packet numbered `fail_at` (counted
     /// over the whole test) with `PeerClosed`.
@@ -672,6 +672,140 @@ mod tests {
                 proptest::prop_assert_eq!(payload.len(), h.payload_len as usize);
                 proptest::prop_assert!(h.payload_len <= max_payload);
                 proptest::prop_assert_eq!(payload, &message[HEADER_LEN..]);
+            }
+        }
+    }
+
+    /// One packet: `h` with its `payload_len` as given, then `body`.
+    fn packet(h: &Header, body: &[u8]) -> Vec<u8> {
+        [&h.encode()[..], body].concat()
+    }
+
+    /// What a receiver of `role` (limits as in [`params`], 256-byte
+    /// packets, id 1 in flight) makes of `packets` from a socket.
+    fn via_socket(role: Role, packets: Vec<Vec<u8>>) -> Result<()> {
+        let mut f = receiver(role, 256, 4096, 1);
+        f.receive(&mut Script(packets.into()), None).map(|_| ())
+    }
+
+    /// The same, for `message` read whole from shared memory.
+    fn via_shm(role: Role, message: &[u8]) -> Result<()> {
+        let mut f = receiver(role, 256, 4096, 1);
+        f.receive_whole(|buf| {
+            buf.clear();
+            buf.extend_from_slice(message);
+            Ok(message.len())
+        })
+        .map(|_| ())
+    }
+
+    /// Both paths, for one message: they must refuse alike.
+    fn received(role: Role, packets: Vec<Vec<u8>>) -> [Result<()>; 2] {
+        let whole = packets.concat();
+        [via_socket(role, packets), via_shm(role, &whole)]
+    }
+
+    /// Every rule a received message is held to, each broken alone,
+    /// refused with a protocol error that names it.
+    #[test]
+    fn each_receive_rule_refuses_the_message() {
+        let req = Header::new(Kind::Request, METHOD_INCREMENT, 1, 8);
+        let resp = Header::new(Kind::Response, METHOD_INCREMENT, 1, 8);
+        let batch = |items, dir: &[u8]| Header {
+            flags: FLAG_BATCH,
+            item_count: items,
+            payload_len: dir.len() as u32,
+            ..req
+        };
+        type Case = (Role, Vec<Vec<u8>>, &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                Role::Server,
+                vec![packet(&resp, &[0; 8])],
+                "unexpected message kind",
+            ),
+            (
+                Role::Client,
+                vec![packet(&req, &[0; 8])],
+                "unexpected message kind",
+            ),
+            (
+                Role::Server,
+                vec![packet(&Header { item_count: 5, ..req }, &[0; 8])],
+                "item_count over the negotiated limit",
+            ),
+            (
+                Role::Client,
+                vec![packet(
+                    &Header {
+                        message_id: 2,
+                        ..resp
+                    },
+                    &[0; 8],
+                )],
+                "response to no request in flight",
+            ),
+            (
+                Role::Server,
+                vec![req.encode()[..31].to_vec()],
+                "shorter than a header",
+            ),
+        ];
+        for (role, packets, rule) in cases {
+            for (path, r) in ["socket", "shm"].iter().zip(received(role, packets.clone())) {
+                match r {
+                    Err(TransportError::Protocol(m)) => assert!(m.contains(rule), "{path}: {rule}: {m}"),
+                    other => panic!("{path}: {rule}: {other:?}"),
+                }
+            }
+        }
+        // A payload_len over the limit: the socket path refuses it on the
+        // first packet, the shared-memory path once the lengths agree.
+        let over = Header {
+            payload_len: 4097,
+            ..req
+        };
+        for r in [
+            via_socket(Role::Server, vec![packet(&over, &[0; 8])]),
+            via_shm(Role::Server, &packet(&over, &[0; 4097])),
+        ] {
+            assert!(
+                matches!(r, Err(TransportError::Protocol(m)) if m.contains("payload_len over")),
+                "{r:?}"
+            );
+        }
+        // A batch whose item directory points past the payload: the codec's
+        // rejection, on both paths.
+        let dir = [0u32, 8, 8, 8]
+            .iter()
+            .flat_map(|w| w.to_ne_bytes())
+            .collect::<Vec<u8>>();
+        for r in received(Role::Server, vec![packet(&batch(2, &dir), &dir)]) {
+            assert!(matches!(r, Err(TransportError::Malformed(_))), "{r:?}");
+        }
+        // Lengths that disagree with the packet: one path each.
+        let short = packet(&req, &[0; 4]);
+        let r = via_socket(Role::Server, vec![short.clone()]);
+        assert!(matches!(r, Err(TransportError::Protocol(m)) if m.contains("first packet length")));
+        let r = via_shm(Role::Server, &short);
+        assert!(
+            matches!(r, Err(TransportError::Protocol(m)) if m.contains("differs from the message length"))
+        );
+        let big = packet(
+            &Header {
+                payload_len: 300,
+                ..req
+            },
+            &[0; 300],
+        );
+        let r = via_socket(Role::Server, vec![big]);
+        assert!(
+            matches!(r, Err(TransportError::Protocol(m)) if m.contains("larger than the negotiated packet"))
+        );
+        // The same messages, unbroken, are received on both paths.
+        for (role, h) in [(Role::Server, req), (Role::Client, resp)] {
+            for r in received(role, vec![packet(&h, &[7; 8])]) {
+                r.unwrap();
             }
         }
     }

@@ -279,3 +279,43 @@ pub(crate) fn client_exchange(
     }
     Ok(params)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_reports_each_rejection_it_sent_as_its_own_error() {
+        let cfg = ServerConfig {
+            max_request_payload_bytes: 4096,
+            ..ServerConfig::default()
+        };
+        let err = |status| rejection_error(status, "why", &cfg);
+        assert!(matches!(err(STATUS_AUTH_FAILED), TransportError::AuthFailed));
+        assert!(matches!(err(STATUS_UNSUPPORTED), TransportError::Unsupported));
+        assert!(matches!(
+            err(STATUS_INCOMPATIBLE),
+            TransportError::Incompatible("why")
+        ));
+        assert!(matches!(
+            err(STATUS_LIMIT_EXCEEDED),
+            TransportError::LimitExceeded {
+                what: Limit::ProposedRequestPayload,
+                value: None,
+                limit: Some(4096),
+            }
+        ));
+        assert!(matches!(
+            err(STATUS_BAD_ENVELOPE),
+            TransportError::Protocol("why")
+        ));
+    }
+
+    #[test]
+    fn highest_bit_keeps_only_the_top_profile() {
+        assert_eq!(highest_bit(0), 0);
+        assert_eq!(highest_bit(0b1), 0b1);
+        assert_eq!(highest_bit(0b110), 0b100);
+        assert_eq!(highest_bit(u32::MAX), 1 << 31);
+    }
+}

@@ -193,3 +193,74 @@ fn client_reads_every_status() {
     assert_eq!(&pkt[HEADER_LEN..HEADER_LEN + 2], &[1, 0]);
     assert!(pkt[HEADER_LEN + 2..].iter().all(|&b| b == 0));
 }
+
+#[test]
+fn a_first_message_that_is_not_a_whole_hello_is_a_bad_envelope() {
+    for (at, value, why) in [
+        (8, Kind::Request as u8, "kind"),
+        (12, CODE_HELLO_ACK as u8, "code"),
+        (16, 40, "payload_len"),
+    ] {
+        let mut pkt = hello_packet(&hello());
+        pkt[at] = value;
+        match negotiate(&pkt, &server(), 4096, 1) {
+            Decision::Reject(STATUS_BAD_ENVELOPE, _) => {}
+            other => panic!("{why}: {other:?}"),
+        }
+    }
+}
+
+/// Every rule the client holds a HELLO_ACK to, each broken alone.
+#[test]
+fn a_client_refuses_a_malformed_hello_ack() {
+    let Decision::Accept(good) = decide(&hello()) else {
+        panic!()
+    };
+    let packet = |edit: &dyn Fn(&mut [u8])| {
+        let mut pkt = ack_packet(&Decision::Accept(good));
+        edit(&mut pkt);
+        read_ack(&pkt)
+    };
+    let at = |off: usize, v: u32| move |p: &mut [u8]| p[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    type Rule<'a> = (&'a dyn Fn(&mut [u8]), &'a str, fn(&TransportError) -> bool);
+    let rules: [Rule<'_>; 8] = [
+        (&|p| p[4] = 2, "envelope version", |e| {
+            matches!(e, TransportError::Incompatible(_))
+        }),
+        (&|p| p[0] ^= 1, "magic", |e| {
+            matches!(e, TransportError::Malformed(_))
+        }),
+        (&|p| p[8] = Kind::Response as u8, "kind", |e| {
+            matches!(e, TransportError::Protocol(_))
+        }),
+        (&|p| p[12] = CODE_HELLO as u8, "code", |e| {
+            matches!(e, TransportError::Protocol(_))
+        }),
+        (&at(16, 47), "payload_len", |e| {
+            matches!(e, TransportError::Protocol(_))
+        }),
+        (&|p| p[HEADER_LEN] = 2, "layout_version", |e| {
+            matches!(e, TransportError::Incompatible(_))
+        }),
+        (&at(HEADER_LEN + 32, 32), "packet size", |e| {
+            matches!(e, TransportError::Incompatible(_))
+        }),
+        (
+            &at(HEADER_LEN + 12, PROFILE_BASELINE | PROFILE_SHM_HYBRID),
+            "two profiles",
+            |e| matches!(e, TransportError::Protocol(_)),
+        ),
+    ];
+    for (edit, rule, expected) in rules {
+        match packet(edit) {
+            Err(e) => assert!(expected(&e), "{rule}: {e:?}"),
+            Ok(p) => panic!("{rule}: accepted {p:?}"),
+        }
+    }
+    assert!(packet(&|_| {}).is_ok());
+    // No profile at all is refused too.
+    assert!(matches!(
+        packet(&at(HEADER_LEN + 12, 0)),
+        Err(TransportError::Protocol(_))
+    ));
+}
