@@ -10,7 +10,7 @@ pub const STRING_REVERSE_HDR_LEN: usize = 8;
 /// Wire size of the payload carrying `s`.
 #[inline]
 pub fn encoded_len(s: &[u8]) -> usize {
-    STRING_REVERSE_HDR_LEN + s.len() + 1
+    encoded_len_of(s.len())
 }
 
 /// Writes the payload for `s` into `out` (cleared first; capacity reused).
@@ -33,6 +33,27 @@ pub fn write(s: &[u8], out: &mut [u8]) -> Result<usize> {
     put_u32(out, 0, STRING_REVERSE_HDR_LEN as u32);
     put_u32(out, 4, len);
     Ok(put_nul_string(out, STRING_REVERSE_HDR_LEN, s))
+}
+
+/// Turns `buf`, which holds a bare string, into the payload carrying it, in
+/// place: the fixed part goes in front and the NUL after, with one move of
+/// the bytes and no second buffer (the vector grows only if its capacity is
+/// short). Returns the payload length. The result equals [`encode`]'s.
+pub fn wrap_in_place(buf: &mut Vec<u8>) -> Result<usize> {
+    let n = buf.len();
+    let len = to_u32(n, "STRING_REVERSE length")?;
+    buf.resize(encoded_len_of(n), 0);
+    buf.copy_within(0..n, STRING_REVERSE_HDR_LEN);
+    put_u32(buf, 0, STRING_REVERSE_HDR_LEN as u32);
+    put_u32(buf, 4, len);
+    buf[STRING_REVERSE_HDR_LEN + n] = 0;
+    Ok(buf.len())
+}
+
+/// Wire size of the payload carrying a string of `n` bytes.
+#[inline]
+pub const fn encoded_len_of(n: usize) -> usize {
+    STRING_REVERSE_HDR_LEN + n + 1
 }
 
 /// Decodes a payload; the string must end with a NUL at the last byte.

@@ -295,6 +295,10 @@ proptest! {
         let mut out = Vec::new();
         string_reverse::encode(&s, &mut out).unwrap();
         prop_assert_eq!(string_reverse::decode(&out).unwrap().as_bytes(), &s[..]);
+        // Wrapping the bare string in place gives the same bytes.
+        let mut wrapped = s.clone();
+        prop_assert_eq!(string_reverse::wrap_in_place(&mut wrapped).unwrap(), out.len());
+        prop_assert_eq!(wrapped, out);
     }
 
     #[test]

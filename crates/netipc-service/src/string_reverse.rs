@@ -78,14 +78,10 @@ impl ServiceHandler for Handler {
         if !handle(s.as_bytes(), out) {
             return Dispatch::Failed;
         }
-        let n = out.len();
-        if string_reverse::STRING_REVERSE_HDR_LEN + n + 1 > limit {
+        if string_reverse::encoded_len_of(out.len()) > limit {
             return Dispatch::Overflow;
         }
-        out.resize(string_reverse::STRING_REVERSE_HDR_LEN + n + 1, 0);
-        out.copy_within(0..n, string_reverse::STRING_REVERSE_HDR_LEN);
-        let answer = out[string_reverse::STRING_REVERSE_HDR_LEN..][..n].to_vec();
-        match string_reverse::write(&answer, out) {
+        match string_reverse::wrap_in_place(out) {
             Ok(_) => Dispatch::Done,
             Err(_) => Dispatch::Failed,
         }

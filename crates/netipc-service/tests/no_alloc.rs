@@ -105,6 +105,33 @@ fn increment_calls_over_shm_allocate_nothing() {
 }
 
 #[test]
+fn string_reverse_calls_allocate_nothing() {
+    use netipc_service::string_reverse::{Handler, StringReverseClient};
+    let _one = exclusive();
+    let dir = RunDir::new("noalloc");
+    let handler = Handler {
+        handle: Some(Box::new(|s, out| {
+            out.extend(s.iter().rev());
+            true
+        })),
+    };
+    let _srv = Running::start(dir.path(), "rev", server_config(65536), handler);
+    let mut c = StringReverseClient::new(dir.path(), "rev", client_config(65536));
+    c.refresh();
+    let text: Vec<u8> = (0..1000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    for n in 0..200 {
+        c.call(&text[..n * 5]).unwrap();
+    }
+    let n = allocations(|| {
+        for n in 0..1000 {
+            let len = c.call(&text[..n % 200 * 5]).unwrap().len();
+            assert_eq!(len, n % 200 * 5);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 1000 calls");
+}
+
+#[test]
 fn snapshot_calls_allocate_nothing() {
     let _one = exclusive();
     let dir = RunDir::new("noalloc");
