@@ -288,3 +288,34 @@ mod malformed {
         server.join().unwrap();
     }
 }
+
+/// An abort raised through the cache fails its refreshes (keeping the
+/// snapshot) until it is cleared; a snapshot taken earlier stays valid.
+#[test]
+fn an_aborted_refresh_keeps_the_cache_until_the_abort_is_cleared() {
+    let dir = RunDir::new();
+    let generation = Arc::new(AtomicU64::new(0));
+    serve(
+        dir.path(),
+        "ab",
+        server_cfg(65536),
+        counting_handler(10, Arc::clone(&generation)),
+        || {
+            let mut cache = CgroupsCache::new(dir.path(), "ab", client_cfg(65536));
+            assert!(cache.refresh());
+            let before = cache.snapshot();
+            cache.abort_handle().expect("an abort signal").abort();
+            assert!(!cache.refresh());
+            assert!(matches!(cache.last_error(), Some(ServiceError::Aborted)));
+            assert_eq!((cache.len(), cache.status().generation), (10, 1));
+            cache.clear_abort();
+            assert!(cache.refresh());
+            assert_eq!(cache.status().generation, 2);
+            assert_eq!(before.generation(), 1, "the old snapshot is unchanged");
+            assert_eq!(
+                before.lookup(djb2("cg-3"), b"cg-3").unwrap().path,
+                "/sys/fs/cgroup/gen-1/cg-3"
+            );
+        },
+    );
+}
