@@ -100,15 +100,9 @@ fn typed_single_and_batch_calls() {
 
 #[test]
 fn string_reverse_calls() {
-    use netipc_service::string_reverse::{Handler, StringReverseClient};
+    use netipc_service::string_reverse::StringReverseClient;
     let dir = RunDir::new("svc");
-    let handler = Handler {
-        handle: Some(Box::new(|s, out| {
-            out.extend(s.iter().rev());
-            true
-        })),
-    };
-    let _srv = Running::start(dir.path(), "rev", server_config(65536), handler);
+    let _srv = Running::start(dir.path(), "rev", server_config(65536), reverser());
     let mut c = StringReverseClient::new(dir.path(), "rev", client_config(65536));
     assert!(connect(|| {
         c.refresh();
@@ -610,29 +604,34 @@ fn another_method_is_unsupported_and_the_session_goes_on() {
     }
 }
 
-fn reverser() -> netipc_service::string_reverse::Handler {
-    netipc_service::string_reverse::Handler {
-        handle: Some(Box::new(|s, out| {
-            out.extend(s.iter().rev());
-            true
-        })),
-    }
+/// A STRING_REVERSE server allowing 1 MiB, and a client that proposes
+/// 1 KiB requests and grows them up to `ceiling` (0: the default).
+fn small_request_client(
+    service: &str,
+    ceiling: u32,
+) -> (
+    RunDir,
+    Running<netipc_service::string_reverse::Handler>,
+    netipc_service::string_reverse::StringReverseClient,
+) {
+    let dir = RunDir::new("svc");
+    let srv = Running::start(dir.path(), service, server_config(1 << 20), reverser());
+    let cfg = netipc_service::ClientConfig {
+        max_request_payload_bytes: 1024,
+        request_payload_ceiling: ceiling,
+        ..client_config(1 << 20)
+    };
+    let mut c = netipc_service::string_reverse::StringReverseClient::new(dir.path(), service, cfg);
+    c.refresh();
+    assert!(c.ready());
+    (dir, srv, c)
 }
 
 /// A request over the session's size: the client proposes a larger
 /// request size in a new handshake and sends it there, once.
 #[test]
 fn a_request_over_the_negotiated_size_grows_the_session() {
-    use netipc_service::string_reverse::StringReverseClient;
-    let dir = RunDir::new("svc");
-    let _srv = Running::start(dir.path(), "grow", server_config(1 << 20), reverser());
-    let cfg = netipc_service::ClientConfig {
-        max_request_payload_bytes: 1024,
-        ..client_config(1 << 20)
-    };
-    let mut c = StringReverseClient::new(dir.path(), "grow", cfg);
-    c.refresh();
-    assert!(c.ready());
+    let (_dir, _srv, mut c) = small_request_client("grow", 0);
     let long: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     let back = c.call(&long).unwrap().as_bytes().to_vec();
     assert_eq!(back, long.iter().rev().copied().collect::<Vec<u8>>());
@@ -647,16 +646,7 @@ fn a_request_over_the_negotiated_size_grows_the_session() {
 /// the session stays up for the next call.
 #[test]
 fn a_request_over_the_ceiling_is_refused_and_the_session_kept() {
-    use netipc_service::string_reverse::StringReverseClient;
-    let dir = RunDir::new("svc");
-    let _srv = Running::start(dir.path(), "ceil", server_config(1 << 20), reverser());
-    let cfg = netipc_service::ClientConfig {
-        max_request_payload_bytes: 1024,
-        request_payload_ceiling: 4096,
-        ..client_config(1 << 20)
-    };
-    let mut c = StringReverseClient::new(dir.path(), "ceil", cfg);
-    c.refresh();
+    let (_dir, _srv, mut c) = small_request_client("ceil", 4096);
     let r = c.call(&[b'x'; 5000]).map(|s| s.as_bytes().len());
     assert!(matches!(r, Err(ServiceError::LimitExceeded(_))), "{r:?}");
     let st = c.status();

@@ -106,16 +106,10 @@ fn increment_calls_over_shm_allocate_nothing() {
 
 #[test]
 fn string_reverse_calls_allocate_nothing() {
-    use netipc_service::string_reverse::{Handler, StringReverseClient};
+    use netipc_service::string_reverse::StringReverseClient;
     let _one = exclusive();
     let dir = RunDir::new("noalloc");
-    let handler = Handler {
-        handle: Some(Box::new(|s, out| {
-            out.extend(s.iter().rev());
-            true
-        })),
-    };
-    let _srv = Running::start(dir.path(), "rev", server_config(65536), handler);
+    let _srv = Running::start(dir.path(), "rev", server_config(65536), reverser());
     let mut c = StringReverseClient::new(dir.path(), "rev", client_config(65536));
     c.refresh();
     let text: Vec<u8> = (0..1000u32).map(|i| b'a' + (i % 26) as u8).collect();

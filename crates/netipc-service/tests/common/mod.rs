@@ -101,6 +101,17 @@ impl<H: ServiceHandler> Drop for Running<H> {
     }
 }
 
+/// A STRING_REVERSE handler that answers each string reversed.
+#[allow(dead_code)] // not every test file serves STRING_REVERSE
+pub fn reverser() -> netipc_service::string_reverse::Handler {
+    netipc_service::string_reverse::Handler {
+        handle: Some(Box::new(|s, out| {
+            out.extend(s.iter().rev());
+            true
+        })),
+    }
+}
+
 /// Calls `refresh` until `ready` or the deadline.
 pub fn connect(mut refresh: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
