@@ -478,21 +478,26 @@ fn answers_that_break_the_contract_are_errors() {
 /// with an empty payload; a batch whose directory points past its payload
 /// breaks Level 1, and the session ends unanswered. Either way the server
 /// closes that session only: a typed client is served after.
-#[test]
-fn malformed_requests_close_their_session_only() {
-    use netipc_service::transport::codec::{FLAG_BATCH, Header, Kind, METHOD_INCREMENT, STATUS_BAD_ENVELOPE};
-    use netipc_service::transport::{ClientConfig, TransportError};
-
-    let dir = RunDir::new("svc");
-    let _srv = Running::start(dir.path(), "strict", server_config(1024), plus_one());
-    let raw_cfg = ClientConfig {
+/// A raw Level 1 client of 1 KiB payloads and batches of up to 16 items.
+fn raw_batch_config() -> netipc_service::transport::ClientConfig {
+    netipc_service::transport::ClientConfig {
         max_request_payload_bytes: 1024,
         max_response_payload_bytes: 1024,
         max_request_batch_items: 16,
         max_response_batch_items: 16,
         auth_token: TOKEN,
-        ..ClientConfig::default()
-    };
+        ..netipc_service::transport::ClientConfig::default()
+    }
+}
+
+#[test]
+fn malformed_requests_close_their_session_only() {
+    use netipc_service::transport::TransportError;
+    use netipc_service::transport::codec::{FLAG_BATCH, Header, Kind, METHOD_INCREMENT, STATUS_BAD_ENVELOPE};
+
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "strict", server_config(1024), plus_one());
+    let raw_cfg = raw_batch_config();
     let connect = || RawSession::connect(dir.path(), "strict", &raw_cfg).unwrap();
     let request = |flags, item_count| Header {
         flags,
@@ -664,7 +669,6 @@ fn a_request_over_the_ceiling_is_refused_and_the_session_kept() {
 /// with an empty payload and one item, and its session is closed.
 #[test]
 fn a_batch_with_a_failing_item_fails_whole() {
-    use netipc_service::transport::ClientConfig;
     use netipc_service::transport::codec::{
         BatchBuilder, FLAG_BATCH, Header, Kind, METHOD_INCREMENT, increment as wire,
     };
@@ -674,14 +678,7 @@ fn a_batch_with_a_failing_item_fails_whole() {
         handle: Some(Box::new(|v| (v != 13).then_some(v + 1))),
     };
     let _srv = Running::start(dir.path(), "unlucky", server_config(1024), handler);
-    let raw_cfg = ClientConfig {
-        max_request_payload_bytes: 1024,
-        max_response_payload_bytes: 1024,
-        max_request_batch_items: 16,
-        max_response_batch_items: 16,
-        auth_token: TOKEN,
-        ..ClientConfig::default()
-    };
+    let raw_cfg = raw_batch_config();
     let mut s = RawSession::connect(dir.path(), "unlucky", &raw_cfg).unwrap();
     let mut payload = Vec::new();
     let mut b = BatchBuilder::new(&mut payload, 3, 1024);
