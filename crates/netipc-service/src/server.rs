@@ -170,6 +170,22 @@ impl<H: ServiceHandler> ManagedServer<H> {
         }
     }
 
+    /// Like [`ManagedServer::new`], serving at most `workers` sessions at
+    /// once (each on its own thread); `0` keeps `config.max_sessions`.
+    /// The reference implementation's constructor of the same name.
+    pub fn with_workers(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        mut config: ServerConfig,
+        handler: H,
+        workers: usize,
+    ) -> Self {
+        if workers != 0 {
+            config.max_sessions = workers;
+        }
+        Self::new(run_dir, service, config, handler)
+    }
+
     /// Binds the endpoint and serves until [`ManagedServer::stop`]. Returns
     /// after every session has ended and the endpoint has been removed.
     pub fn run(&self) -> Result<()> {

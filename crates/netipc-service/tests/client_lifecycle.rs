@@ -734,3 +734,41 @@ fn a_batch_answer_over_the_response_size_grows_the_session() {
     assert_eq!(next.call_batch(&values).unwrap().len(), 200);
     assert_eq!(next.status().reconnect_count, 0);
 }
+
+/// `with_workers(.., 1)`: a second client is served only once the first
+/// one's session has ended.
+#[test]
+fn with_one_worker_sessions_are_served_one_at_a_time() {
+    let dir = RunDir::new("svc");
+    let srv = Running::serve(netipc_service::ManagedServer::with_workers(
+        dir.path(),
+        "one",
+        server_config(1024),
+        plus_one(),
+        1,
+    ));
+    let mut first = IncrementClient::new(dir.path(), "one", client_config(1024));
+    first.refresh();
+    assert_eq!(first.call(1).unwrap(), 2);
+    let second = std::thread::spawn({
+        let dir = dir.path().to_path_buf();
+        move || {
+            let mut c = IncrementClient::new(&dir, "one", client_config(1024));
+            let started = Instant::now();
+            c.refresh();
+            (c.call(10), started.elapsed())
+        }
+    });
+    // While the first session lives, the second is not taken in.
+    let hold = Duration::from_millis(300);
+    let until = Instant::now() + hold;
+    while Instant::now() < until {
+        assert!(srv.server.active_sessions() <= 1);
+        assert!(!second.is_finished(), "served beside the first session");
+        std::thread::yield_now();
+    }
+    first.close();
+    let (answer, waited) = second.join().unwrap();
+    assert_eq!(answer.unwrap(), 11);
+    assert!(waited >= hold, "served after {waited:?}");
+}

@@ -69,7 +69,12 @@ pub struct Running<H: ServiceHandler> {
 
 impl<H: ServiceHandler> Running<H> {
     pub fn start(dir: &Path, service: &str, config: ServerConfig, handler: H) -> Self {
-        let server = Arc::new(ManagedServer::new(dir, service, config, handler));
+        Self::serve(ManagedServer::new(dir, service, config, handler))
+    }
+
+    /// Runs `server` until this value is dropped.
+    pub fn serve(server: ManagedServer<H>) -> Self {
+        let server = Arc::new(server);
         let (tx, rx) = std::sync::mpsc::channel();
         let s = Arc::clone(&server);
         let thread = std::thread::spawn(move || {
