@@ -107,7 +107,6 @@ impl<H: ServiceHandler> Drop for Running<H> {
 }
 
 /// A STRING_REVERSE handler that answers each string reversed.
-#[allow(dead_code)] // not every test file serves STRING_REVERSE
 pub fn reverser() -> netipc_service::string_reverse::Handler {
     netipc_service::string_reverse::Handler {
         handle: Some(Box::new(|s, out| {
