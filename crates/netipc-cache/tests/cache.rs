@@ -319,3 +319,69 @@ fn an_aborted_refresh_keeps_the_cache_until_the_abort_is_cleared() {
         },
     );
 }
+
+/// A snapshot that fills the negotiated response size to the byte, with
+/// strings tens of kilobytes long, reaches the cache whole; one byte more
+/// is over the size the server may grow to, and the cache keeps what it had.
+#[test]
+fn a_snapshot_at_the_negotiated_size_with_long_strings() {
+    use netipc_cache::service::transport::codec::{CGROUPS_ITEM_HDR_LEN, CGROUPS_RESP_HDR_LEN};
+    let dir = RunDir::new();
+    let max = 1 << 20;
+    let extra = Arc::new(AtomicU64::new(0));
+    let filled = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let (extra, filled) = (Arc::clone(&extra), Arc::clone(&filled));
+        Handler {
+            handle: Some(Box::new(move |_, b| {
+                b.set_header(1, 1 + extra.load(Ordering::SeqCst));
+                let name = "n".repeat(4000);
+                let mut count = 0;
+                while b.limit() - b.len() > 100_000 {
+                    let path = format!("/{count}/{}", "p".repeat(60_000));
+                    if b.add(count, 0, 1, name.as_bytes(), path.as_bytes()).is_err() {
+                        return false;
+                    }
+                    count += 1;
+                }
+                // The last item takes the room left exactly: its directory
+                // entry, the padding after the item before it, and itself.
+                let packed = b.len() - CGROUPS_RESP_HDR_LEN - count as usize * 8;
+                let pad = (8 - packed % 8) % 8;
+                let room = b.limit() - b.len() + extra.load(Ordering::SeqCst) as usize;
+                let path_len = room - 8 - pad - CGROUPS_ITEM_HDR_LEN - "last".len() - 2;
+                let added = b.add(u32::MAX, 0, 1, b"last", "q".repeat(path_len).as_bytes());
+                filled.store(added.is_ok() && b.len() == b.limit(), Ordering::SeqCst);
+                added.is_ok()
+            })),
+        }
+    };
+    serve(dir.path(), "full", server_cfg(max), handler, || {
+        let mut cache = CgroupsCache::new(dir.path(), "full", client_cfg(max));
+        assert!(cache.refresh(), "{:?}", cache.last_error());
+        assert!(filled.load(Ordering::SeqCst), "the answer filled the limit");
+        let last = cache.lookup(u32::MAX, "last").expect("the last item");
+        let count = cache.len() - 1;
+        assert!(count >= 10, "{count} long items");
+        assert_eq!(last.path.len(), max as usize - cache_payload_without_last(count));
+        let first = cache.lookup(0, "n".repeat(4000)).unwrap();
+        assert_eq!(first.path.len(), 60_003);
+
+        extra.store(1, Ordering::SeqCst);
+        assert!(!cache.refresh());
+        assert!(matches!(cache.last_error(), Some(ServiceError::LimitExceeded(_))));
+        assert_eq!((cache.len(), cache.status().generation), (count + 1, 1));
+    });
+}
+
+/// The payload of the snapshot above without the last item's path bytes:
+/// header, directory, and `count` items of a 4000-byte name and a path of
+/// 60 003 bytes, each padded to 8, then the last item's fixed part.
+fn cache_payload_without_last(count: usize) -> usize {
+    use netipc_cache::service::transport::codec::{CGROUPS_ITEM_HDR_LEN, CGROUPS_RESP_HDR_LEN};
+    let long = |digits: usize| CGROUPS_ITEM_HDR_LEN + 4001 + 60_002 + digits + 1;
+    let items: usize = (0..count)
+        .map(|i| long(i.to_string().len()).next_multiple_of(8))
+        .sum();
+    CGROUPS_RESP_HDR_LEN + (count + 1) * 8 + items + CGROUPS_ITEM_HDR_LEN + "last".len() + 2
+}
