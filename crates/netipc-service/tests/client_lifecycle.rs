@@ -59,6 +59,13 @@ fn lifecycle_without_a_server() {
     assert_eq!(c.call(41).unwrap(), 42);
     c.close();
     assert_eq!(c.state(), ClientState::Disconnected);
+    // After close: calls fail at once, until a refresh connects again.
+    assert!(matches!(
+        c.call(1),
+        Err(ServiceError::NotReady(ClientState::Disconnected))
+    ));
+    assert!(c.refresh() && c.ready());
+    assert_eq!(c.call(1).unwrap(), 2);
 }
 
 #[test]
