@@ -779,3 +779,45 @@ fn with_one_worker_sessions_are_served_one_at_a_time() {
     assert_eq!(answer.unwrap(), 11);
     assert!(waited >= hold, "served after {waited:?}");
 }
+
+/// An error answer to a batch that keeps the request's batch flag and item
+/// count, with no payload (as the reference's C server sends it), is read
+/// as its status: the client reports INTERNAL_ERROR, not a malformed batch.
+#[test]
+fn an_error_answer_with_batch_fields_is_read_as_its_status() {
+    use netipc_service::transport::ServerConfig;
+    use netipc_service::transport::codec::{Header, Kind};
+
+    let dir = RunDir::new("svc");
+    let cfg = ServerConfig {
+        max_request_payload_bytes: 1024,
+        max_response_payload_bytes: 1024,
+        max_request_batch_items: 16,
+        max_response_batch_items: 16,
+        auth_token: TOKEN,
+        ..ServerConfig::default()
+    };
+    let listener = RawListener::bind(dir.path(), "c-like", cfg).unwrap();
+    // The call and its one resend, each on its own session.
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let mut s = raw_accept(&listener);
+            let (h, _) = s.receive().unwrap();
+            assert!(h.is_batch() && h.item_count == 3);
+            let reply = Header {
+                kind: Kind::Response,
+                transport_status: STATUS_INTERNAL_ERROR,
+                ..h
+            };
+            s.send(&reply, &[]).unwrap();
+        }
+    });
+    let mut c = IncrementClient::new(dir.path(), "c-like", client_config(1024));
+    c.refresh();
+    let err = c.call_batch(&[1, 2, 3]).unwrap_err();
+    assert!(
+        matches!(err, ServiceError::ServerStatus(STATUS_INTERNAL_ERROR)),
+        "{err:?}"
+    );
+    server.join().unwrap();
+}

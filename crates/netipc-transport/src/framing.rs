@@ -5,7 +5,9 @@
 use crate::error::{Limit, Result, TransportError};
 use crate::handshake::SessionParams;
 use crate::inflight::InFlight;
-use netipc_codec::{BatchView, CHUNK_HEADER_LEN, ChunkHeader, ChunkPlan, HEADER_LEN, Header, Kind};
+use netipc_codec::{
+    BatchView, CHUNK_HEADER_LEN, ChunkHeader, ChunkPlan, HEADER_LEN, Header, Kind, STATUS_OK,
+};
 use std::time::Instant;
 
 /// Moves whole packets (message boundaries preserved).
@@ -367,7 +369,10 @@ impl Framer {
 
     fn accept_received(&mut self, header: &Header, payload: core::ops::Range<usize>) -> Result<()> {
         self.last = 0..0;
-        if header.is_batch() && header.item_count > 1 {
+        // Only a message with status OK carries items. An error answer has
+        // no payload to read, whatever its batch fields say: the reference's
+        // C server keeps the request's batch flag and item count on it.
+        if header.is_batch() && header.item_count > 1 && header.transport_status == STATUS_OK {
             BatchView::decode(&self.recv_buf[payload], header.item_count)?;
         }
         if self.role == Role::Client && !self.inflight.remove(header.message_id) {

@@ -359,6 +359,18 @@ fn each_receive_rule_refuses_the_message() {
     );
     let r = via_socket(Role::Server, vec![big]);
     assert!(matches!(r, Err(TransportError::Protocol(m)) if m.contains("larger than the negotiated packet")));
+    // An error answer keeping the batch fields of its request, with no
+    // payload: no directory to check, so it is received as it is.
+    let failed = Header {
+        flags: FLAG_BATCH,
+        item_count: 3,
+        payload_len: 0,
+        transport_status: netipc_codec::STATUS_INTERNAL_ERROR,
+        ..resp
+    };
+    for r in received(Role::Client, vec![packet(&failed, &[])]) {
+        r.unwrap();
+    }
     // The same messages, unbroken, are received on both paths.
     for (role, h) in [(Role::Server, req), (Role::Client, resp)] {
         for r in received(role, vec![packet(&h, &[7; 8])]) {
