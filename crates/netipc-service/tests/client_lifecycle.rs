@@ -397,7 +397,6 @@ fn abort_over_shared_memory() {
 /// value, and the client recovers on a new session.
 #[test]
 fn answers_that_break_the_contract_are_errors() {
-    use netipc_service::transport::ServerConfig;
     use netipc_service::transport::codec::{
         BatchBuilder, Header, Kind, METHOD_STRING_REVERSE, STATUS_OK, increment,
     };
@@ -412,14 +411,7 @@ fn answers_that_break_the_contract_are_errors() {
         Right,
     }
     let dir = RunDir::new("svc");
-    let cfg = ServerConfig {
-        max_request_payload_bytes: 1024,
-        max_response_payload_bytes: 1024,
-        max_request_batch_items: 16,
-        max_response_batch_items: 16,
-        auth_token: TOKEN,
-        ..ServerConfig::default()
-    };
+    let cfg = raw_batch_server_config();
     let listener = RawListener::bind(dir.path(), "liar", cfg).unwrap();
     use Answer::*;
     let script = [OtherId, OtherMethod, ShortPayload, FewerItems, Right];
@@ -485,6 +477,18 @@ fn answers_that_break_the_contract_are_errors() {
 /// with an empty payload; a batch whose directory points past its payload
 /// breaks Level 1, and the session ends unanswered. Either way the server
 /// closes that session only: a typed client is served after.
+/// A raw Level 1 server of 1 KiB payloads and batches of up to 16 items.
+fn raw_batch_server_config() -> netipc_service::transport::ServerConfig {
+    netipc_service::transport::ServerConfig {
+        max_request_payload_bytes: 1024,
+        max_response_payload_bytes: 1024,
+        max_request_batch_items: 16,
+        max_response_batch_items: 16,
+        auth_token: TOKEN,
+        ..netipc_service::transport::ServerConfig::default()
+    }
+}
+
 /// A raw Level 1 client of 1 KiB payloads and batches of up to 16 items.
 fn raw_batch_config() -> netipc_service::transport::ClientConfig {
     netipc_service::transport::ClientConfig {
@@ -785,18 +789,10 @@ fn with_one_worker_sessions_are_served_one_at_a_time() {
 /// as its status: the client reports INTERNAL_ERROR, not a malformed batch.
 #[test]
 fn an_error_answer_with_batch_fields_is_read_as_its_status() {
-    use netipc_service::transport::ServerConfig;
     use netipc_service::transport::codec::{Header, Kind};
 
     let dir = RunDir::new("svc");
-    let cfg = ServerConfig {
-        max_request_payload_bytes: 1024,
-        max_response_payload_bytes: 1024,
-        max_request_batch_items: 16,
-        max_response_batch_items: 16,
-        auth_token: TOKEN,
-        ..ServerConfig::default()
-    };
+    let cfg = raw_batch_server_config();
     let listener = RawListener::bind(dir.path(), "c-like", cfg).unwrap();
     // The call and its one resend, each on its own session.
     let server = std::thread::spawn(move || {
