@@ -477,6 +477,15 @@ fn answers_that_break_the_contract_are_errors() {
 /// with an empty payload; a batch whose directory points past its payload
 /// breaks Level 1, and the session ends unanswered. Either way the server
 /// closes that session only: a typed client is served after.
+/// Waits until the server has closed `s`; fails after 10 s.
+fn wait_closed(s: &RawSession) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.peer_closed() {
+        assert!(Instant::now() < deadline, "the server kept the session");
+        std::thread::yield_now();
+    }
+}
+
 /// A raw Level 1 server of 1 KiB payloads and batches of up to 16 items.
 fn raw_batch_server_config() -> netipc_service::transport::ServerConfig {
     netipc_service::transport::ServerConfig {
@@ -514,13 +523,6 @@ fn malformed_requests_close_their_session_only() {
         flags,
         item_count,
         ..Header::new(Kind::Request, METHOD_INCREMENT, 7, 0)
-    };
-    let wait_closed = |s: &RawSession| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !s.peer_closed() {
-            assert!(Instant::now() < deadline, "the server kept the session");
-            std::thread::yield_now();
-        }
     };
 
     let mut s = connect();
@@ -705,11 +707,7 @@ fn a_batch_with_a_failing_item_fails_whole() {
     let (h, body) = s.exchange(&request, &payload, None).unwrap();
     assert_eq!(h.transport_status, STATUS_INTERNAL_ERROR);
     assert_eq!((h.message_id, h.flags, h.item_count, body.len()), (9, 0, 1, 0));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !s.peer_closed() {
-        assert!(Instant::now() < deadline, "the server kept the session");
-        std::thread::yield_now();
-    }
+    wait_closed(&s);
     // Through the typed client: the error, after its one retry.
     let mut c = IncrementClient::new(dir.path(), "unlucky", client_config(1024));
     c.refresh();

@@ -272,12 +272,6 @@ fn received(role: Role, packets: Vec<Vec<u8>>) -> [Result<()>; 2] {
 fn each_receive_rule_refuses_the_message() {
     let req = Header::new(Kind::Request, METHOD_INCREMENT, 1, 8);
     let resp = Header::new(Kind::Response, METHOD_INCREMENT, 1, 8);
-    let batch = |items, dir: &[u8]| Header {
-        flags: FLAG_BATCH,
-        item_count: items,
-        payload_len: dir.len() as u32,
-        ..req
-    };
     type Case = (Role, Vec<Vec<u8>>, &'static str);
     let cases: Vec<Case> = vec![
         (
@@ -341,7 +335,13 @@ fn each_receive_rule_refuses_the_message() {
         .iter()
         .flat_map(|w| w.to_ne_bytes())
         .collect::<Vec<u8>>();
-    for r in received(Role::Server, vec![packet(&batch(2, &dir), &dir)]) {
+    let batch = Header {
+        flags: FLAG_BATCH,
+        item_count: 2,
+        payload_len: dir.len() as u32,
+        ..req
+    };
+    for r in received(Role::Server, vec![packet(&batch, &dir)]) {
         assert!(matches!(r, Err(TransportError::Malformed(_))), "{r:?}");
     }
     // Lengths that disagree with the packet: one path each.
