@@ -340,6 +340,18 @@ impl RawClient {
                     need.checked_next_power_of_two().unwrap_or(need).min(ceiling);
                 return Err(AttemptError::Overflow);
             }
+            Err(TransportError::ReceivedOverLimit {
+                what: Limit::Payload,
+                value,
+                ..
+            }) => {
+                // A server that sent more than the session allows: ask for
+                // room for that much on the next session.
+                let want = value.checked_next_power_of_two().unwrap_or(value);
+                self.transport.max_response_payload_bytes =
+                    self.transport.max_response_payload_bytes.max(want);
+                return Err(AttemptError::Overflow);
+            }
             Err(e) => return Err(e.into()),
         };
         if h.code != method || h.message_id != id {

@@ -341,6 +341,20 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
     loop {
         let (header, request) = match next {
             Ok(m) => m,
+            Err(TransportError::ReceivedOverLimit { header, .. }) => {
+                // A request larger than the session allows: it is answered
+                // LIMIT_EXCEEDED before the session closes, so the client
+                // learns why (as the reference's C server does).
+                let out = Header {
+                    kind: Kind::Response,
+                    flags: 0,
+                    transport_status: STATUS_LIMIT_EXCEEDED,
+                    item_count: 1,
+                    ..header
+                };
+                let _ = session.send(&out, &[]);
+                return;
+            }
             Err(_) => return,
         };
         let busy = InFlight::new(sh);

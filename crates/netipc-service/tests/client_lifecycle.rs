@@ -815,3 +815,111 @@ fn an_error_answer_with_batch_fields_is_read_as_its_status() {
     );
     server.join().unwrap();
 }
+
+/// A request over the session's limits (its payload, or its item count)
+/// is answered LIMIT_EXCEEDED with an empty payload, and then the session
+/// closes, as the reference's C server does. Sent by hand: our own client
+/// refuses such a request before sending it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_request_over_the_session_limits_is_answered_limit_exceeded() {
+    use netipc_service::transport::codec::{
+        FLAG_BATCH, Header, Kind, METHOD_INCREMENT, STATUS_LIMIT_EXCEEDED,
+    };
+    use netipc_service::transport::handshake::{client_hello, hello_packet, read_ack};
+    use std::os::fd::AsRawFd;
+
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "over", server_config(1024), plus_one());
+    let hello = client_hello(&raw_batch_config(), 65536);
+    // (payload_len, item_count, flags, the bytes that follow the header)
+    for (payload_len, item_count, flags, body) in [(1025, 1, 0, 8), (16, 17, FLAG_BATCH, 16)] {
+        let fd = raw::connect(&dir.path().join("over.sock"));
+        raw::send(fd.as_raw_fd(), &hello_packet(&hello));
+        let params = read_ack(&raw::recv(fd.as_raw_fd())).unwrap();
+        assert_eq!(
+            (params.max_request_payload_bytes, params.max_request_batch_items),
+            (1024, 16)
+        );
+        let request = Header {
+            flags,
+            item_count,
+            ..Header::new(Kind::Request, METHOD_INCREMENT, 9, payload_len)
+        };
+        raw::send(fd.as_raw_fd(), &[&request.encode()[..], &vec![0; body]].concat());
+        let answer = raw::recv(fd.as_raw_fd());
+        let h = Header::decode(&answer).unwrap();
+        assert_eq!(
+            (h.kind, h.code, h.message_id, h.transport_status),
+            (Kind::Response, METHOD_INCREMENT, 9, STATUS_LIMIT_EXCEEDED)
+        );
+        assert_eq!(
+            (h.flags, h.item_count, h.payload_len, answer.len()),
+            (0, 1, 0, 32)
+        );
+        assert!(raw::recv(fd.as_raw_fd()).is_empty(), "the session is closed");
+    }
+    // Other sessions are served as before.
+    let mut c = IncrementClient::new(dir.path(), "over", client_config(1024));
+    c.refresh();
+    assert_eq!(c.call(1).unwrap(), 2);
+}
+
+/// A server that answers with more than the session allows: the client
+/// reads it as an overflow and proposes room for that much on a new
+/// session, where the call succeeds (the reference's C client does the
+/// same).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_response_over_the_session_limit_grows_the_next_session() {
+    use netipc_service::transport::codec::{Header, Hello, Kind, STATUS_OK, increment};
+    use netipc_service::transport::handshake::{ack_packet, negotiate};
+    use std::os::fd::AsRawFd;
+
+    let dir = RunDir::new("svc");
+    let listener = raw::listen(&dir.path().join("big.sock"));
+    let server = std::thread::spawn(move || {
+        let cfg = netipc_service::transport::ServerConfig {
+            max_request_payload_bytes: 1024,
+            max_response_payload_bytes: 1024,
+            auth_token: TOKEN,
+            ..Default::default()
+        };
+        let mut proposed = Vec::new();
+        for (session, oversized) in [(1, true), (2, false)] {
+            let fd = raw::accept(listener.as_raw_fd());
+            let hello = raw::recv(fd.as_raw_fd());
+            proposed.push(Hello::decode(&hello[32..]).unwrap().max_response_payload_bytes);
+            let cfg = netipc_service::transport::ServerConfig {
+                max_response_payload_bytes: proposed[proposed.len() - 1].max(1024),
+                ..cfg.clone()
+            };
+            raw::send(
+                fd.as_raw_fd(),
+                &ack_packet(&negotiate(&hello, &cfg, 65536, session)),
+            );
+            let request = Header::decode(&raw::recv(fd.as_raw_fd())).unwrap();
+            let body = if oversized {
+                vec![0; 1500]
+            } else {
+                increment::encode(8).to_vec()
+            };
+            let answer = Header {
+                kind: Kind::Response,
+                transport_status: STATUS_OK,
+                payload_len: body.len() as u32,
+                ..request
+            };
+            raw::send(fd.as_raw_fd(), &[&answer.encode()[..], &body].concat());
+            let _ = raw::recv(fd.as_raw_fd());
+        }
+        proposed
+    });
+    let mut c = IncrementClient::new(dir.path(), "big", client_config(1024));
+    c.refresh();
+    assert_eq!(c.call(7).unwrap(), 8);
+    let st = c.status();
+    assert_eq!((st.reconnect_count, st.call_count, st.error_count), (1, 1, 0));
+    drop(c);
+    assert_eq!(server.join().unwrap(), [1024, 2048]);
+}

@@ -1,6 +1,6 @@
 //! The one error type of the transport layer.
 
-use netipc_codec::CodecError;
+use netipc_codec::{CodecError, Header};
 use std::{fmt, io};
 
 /// What went wrong with a connection, a handshake or a message.
@@ -64,6 +64,21 @@ pub enum TransportError {
         /// The limit, when known (a server refusing a handshake proposal
         /// does not say its limit).
         limit: Option<u64>,
+    },
+    /// The peer sent a message over a limit of the session: a payload or
+    /// an item count larger than the handshake agreed for its direction.
+    /// The rest of the message is left unread, so the session is over;
+    /// `header` lets a server answer the request with LIMIT_EXCEEDED first.
+    #[error("received a message over the session's limit: {what} is {value}, the limit is {limit}")]
+    ReceivedOverLimit {
+        /// What was too large.
+        what: Limit,
+        /// Its size or count.
+        value: u32,
+        /// The session's limit.
+        limit: u32,
+        /// The message's header.
+        header: Header,
     },
     /// The server rejected the handshake with another transport status.
     #[error(
@@ -200,5 +215,16 @@ mod tests {
             "limit exceeded: proposed request payload is over the peer's limit"
         );
         assert_eq!(Limit::ShmMessage.to_string(), "shared memory message");
+        let received = TransportError::ReceivedOverLimit {
+            what: Limit::Payload,
+            value: 4097,
+            limit: 4096,
+            header: Header::new(netipc_codec::Kind::Request, 1, 7, 4097),
+        };
+        assert_eq!(
+            received.to_string(),
+            "received a message over the session's limit: payload is 4097, the limit is 4096"
+        );
+        assert!(received.breaks_session());
     }
 }

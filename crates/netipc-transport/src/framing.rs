@@ -358,11 +358,17 @@ impl Framer {
             return Err(TransportError::Protocol("unexpected message kind"));
         }
         let (max_payload, max_items) = self.limits_in();
+        let over = |what, value, limit| TransportError::ReceivedOverLimit {
+            what,
+            value,
+            limit,
+            header: *header,
+        };
         if header.payload_len > max_payload {
-            return Err(TransportError::Protocol("payload_len over the negotiated limit"));
+            return Err(over(Limit::Payload, header.payload_len, max_payload));
         }
         if header.item_count > max_items.max(1) {
-            return Err(TransportError::Protocol("item_count over the negotiated limit"));
+            return Err(over(Limit::BatchItems, header.item_count, max_items.max(1)));
         }
         Ok(())
     }

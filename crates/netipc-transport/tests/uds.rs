@@ -482,7 +482,7 @@ fn hostile_peers_end_only_their_own_session() {
         (Box::new(|f, _| f[4] = 9), "version"),
         (
             Box::new(|f, _| f[16..20].copy_from_slice(&100_000u32.to_ne_bytes())),
-            "payload_len",
+            "payload is 100000, the limit is 4096",
         ),
         (Box::new(|_, s| s[8] ^= 1), "message_id"),
         (Box::new(|_, s| s[20] = 2), "chunk_index"),

@@ -285,11 +285,6 @@ fn each_receive_rule_refuses_the_message() {
             "unexpected message kind",
         ),
         (
-            Role::Server,
-            vec![packet(&Header { item_count: 5, ..req }, &[0; 8])],
-            "item_count over the negotiated limit",
-        ),
-        (
             Role::Client,
             vec![packet(
                 &Header {
@@ -314,20 +309,56 @@ fn each_receive_rule_refuses_the_message() {
             }
         }
     }
-    // A payload_len over the limit: the socket path refuses it on the
-    // first packet, the shared-memory path once the lengths agree.
+    // Over a limit of the session: refused with the limit, the amounts and
+    // the header (a server answers it). The socket path refuses a payload
+    // on the first packet, the shared-memory path once the lengths agree.
     let over = Header {
         payload_len: 4097,
         ..req
     };
-    for r in [
-        via_socket(Role::Server, vec![packet(&over, &[0; 8])]),
-        via_shm(Role::Server, &packet(&over, &[0; 4097])),
-    ] {
-        assert!(
-            matches!(r, Err(TransportError::Protocol(m)) if m.contains("payload_len over")),
-            "{r:?}"
-        );
+    let items = Header { item_count: 5, ..req };
+    let cases = [
+        (Role::Server, over, Limit::Payload, 4097, 4096),
+        (Role::Server, items, Limit::BatchItems, 5, 4),
+        (
+            Role::Client,
+            Header {
+                kind: Kind::Response,
+                ..over
+            },
+            Limit::Payload,
+            4097,
+            4096,
+        ),
+        (
+            Role::Client,
+            Header {
+                kind: Kind::Response,
+                ..items
+            },
+            Limit::BatchItems,
+            5,
+            4,
+        ),
+    ];
+    for (role, h, limit_of, amount, max) in cases {
+        let first = h.payload_len.min(8) as usize;
+        for r in [
+            via_socket(role, vec![packet(&h, &vec![0; first])]),
+            via_shm(role, &packet(&h, &vec![0; h.payload_len as usize])),
+        ] {
+            match r {
+                Err(TransportError::ReceivedOverLimit {
+                    what,
+                    value,
+                    limit,
+                    header,
+                }) => {
+                    assert_eq!((what, value, limit, header), (limit_of, amount, max, h));
+                }
+                other => panic!("{role:?} {limit_of:?}: {other:?}"),
+            }
+        }
     }
     // A batch whose item directory points past the payload: the codec's
     // rejection, on both paths.
