@@ -51,16 +51,58 @@ pub fn accept(fd: RawFd) -> OwnedFd {
     }
 }
 
+/// One packet; empty when the peer has closed the connection (or on error).
 pub fn recv(fd: RawFd) -> Vec<u8> {
+    recv_result(fd).unwrap_or_default()
+}
+
+/// One packet, empty when the peer has closed the connection; the error of
+/// a failed receive (a timeout set with [`set_recv_timeout`], say).
+pub fn recv_result(fd: RawFd) -> std::io::Result<Vec<u8>> {
     let mut buf = vec![0u8; 65536];
     // SAFETY: receives into a buffer we own, within its length.
     let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-    buf.truncate(n.max(0) as usize);
-    buf
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
 }
 
 pub fn send(fd: RawFd, data: &[u8]) {
+    assert!(try_send(fd, data), "send of {} bytes", data.len());
+}
+
+/// Sends `data` if the peer still takes it; whether it did.
+pub fn try_send(fd: RawFd, data: &[u8]) -> bool {
     // SAFETY: sends from a slice we own.
     let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
-    assert_eq!(n as usize, data.len());
+    n >= 0 && n as usize == data.len()
+}
+
+/// Tells the peer nothing more will be sent.
+pub fn shutdown_write(fd: RawFd) {
+    // SAFETY: shutdown of a socket we own; a socket the peer has closed
+    // already reports an error, which changes nothing here.
+    unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+}
+
+/// Makes a blocking receive fail after `t` instead of waiting forever.
+pub fn set_recv_timeout(fd: RawFd, t: std::time::Duration) {
+    let tv = libc::timeval {
+        tv_sec: t.as_secs() as libc::time_t,
+        tv_usec: t.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: sets an option of a socket we own from a value that outlives
+    // the call, with its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
 }

@@ -1,0 +1,369 @@
+//! Live managed servers of every service kind against clients that send
+//! arbitrary bytes: random packets, and well-framed requests of the right
+//! method whose payloads, flags and counts are random or corrupted. No
+//! server code may panic (a handler's panic would be caught and answered,
+//! so a panic hook counts them), every answer is a well-formed response,
+//! every session ends, and honest clients are served afterwards.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use common::*;
+use netipc_service::lookup::{apps, cgroups as cgroups_lookup};
+use netipc_service::transport::codec;
+use netipc_service::transport::codec::lookup::{AppsLookupRequestBuilder, CgroupsLookupRequestBuilder};
+use netipc_service::transport::codec::{
+    BatchBuilder, CODE_HELLO_ACK, FLAG_BATCH, HEADER_LEN, Header, Kind, METHOD_APPS_LOOKUP,
+    METHOD_CGROUPS_LOOKUP, METHOD_CGROUPS_SNAPSHOT, METHOD_INCREMENT, METHOD_STRING_REVERSE,
+    encode_cgroups_request, string_reverse,
+};
+use netipc_service::transport::handshake::{client_hello, hello_packet};
+use netipc_service::{cgroups, increment};
+use proptest::prelude::*;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Panics seen in any thread of this test binary.
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// The services under attack, as (service name, method).
+const SERVICES: [(&str, u16); 5] = [
+    ("inc", METHOD_INCREMENT),
+    ("rev", METHOD_STRING_REVERSE),
+    ("snap", METHOD_CGROUPS_SNAPSHOT),
+    ("cgl", METHOD_CGROUPS_LOOKUP),
+    ("apl", METHOD_APPS_LOOKUP),
+];
+
+/// One packet a hostile client sends after its handshake.
+#[derive(Debug, Clone)]
+enum Packet {
+    /// Any bytes at all.
+    Raw(Vec<u8>),
+    /// A valid request of the service's method made of `keys` (one item
+    /// per key in a batch, else from the first key), then byte flips over
+    /// the whole packet.
+    Valid {
+        keys: Vec<Vec<u8>>,
+        batch: bool,
+        flips: Vec<(usize, u8)>,
+    },
+    /// A request header of the service's method with these fields, then
+    /// any payload (payload_len says its length unless `lie` replaces it),
+    /// then byte flips over the whole packet.
+    Request {
+        batch: bool,
+        item_count: u32,
+        payload: Vec<u8>,
+        lie: Option<u32>,
+        flips: Vec<(usize, u8)>,
+    },
+}
+
+fn flips() -> impl Strategy<Value = Vec<(usize, u8)>> {
+    prop::collection::vec((any::<usize>(), 1u8..), 0..3)
+}
+
+fn packet() -> impl Strategy<Value = Packet> {
+    let keys = prop::collection::vec(prop::collection::vec(any::<u8>(), 1..40), 1..6);
+    prop_oneof![
+        1 => prop::collection::vec(any::<u8>(), 0..200).prop_map(Packet::Raw),
+        4 => (keys, any::<bool>(), flips())
+            .prop_map(|(keys, batch, flips)| Packet::Valid { keys, batch, flips }),
+        2 => (
+            any::<bool>(),
+            prop_oneof![Just(1u32), 0u32..40],
+            prop::collection::vec(any::<u8>(), 0..600),
+            prop::option::weighted(0.1, any::<u32>()),
+            flips(),
+        )
+            .prop_map(|(batch, item_count, payload, lie, flips)| Packet::Request {
+                batch,
+                item_count,
+                payload,
+                lie,
+                flips,
+            }),
+    ]
+}
+
+/// A request payload of `method` made from one key.
+fn request_payload(method: u16, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match method {
+        METHOD_INCREMENT => {
+            let mut v = [0u8; 8];
+            for (d, s) in v.iter_mut().zip(key) {
+                *d = *s;
+            }
+            out.extend_from_slice(&codec::increment::encode(u64::from_ne_bytes(v)));
+        }
+        METHOD_STRING_REVERSE => {
+            let _ = string_reverse::encode(key, &mut out);
+        }
+        METHOD_CGROUPS_SNAPSHOT => out.extend_from_slice(&encode_cgroups_request()),
+        METHOD_CGROUPS_LOOKUP => {
+            let mut b = CgroupsLookupRequestBuilder::new(&mut out, 4096);
+            let _ = b.add(key);
+            let n = b.finish();
+            out.truncate(n);
+        }
+        _ => {
+            let mut b = AppsLookupRequestBuilder::new(&mut out, 4096);
+            for pid in key.chunks(4) {
+                let _ = b.add(pid.iter().fold(0, |v, &x| v << 8 | u32::from(x)));
+            }
+            let n = b.finish();
+            out.truncate(n);
+        }
+    }
+    out
+}
+
+/// Flips bytes of a packet in place.
+fn flip(b: &mut [u8], flips: &[(usize, u8)]) {
+    let n = b.len();
+    for &(at, x) in flips {
+        b[at % n] ^= x;
+    }
+}
+
+/// The bytes of `p` for a service of `method`; message ids count up.
+fn encode(p: &Packet, method: u16, id: u64) -> Vec<u8> {
+    let request = Header::new(Kind::Request, method, id, 0);
+    let (h, payload, flips) = match p {
+        Packet::Raw(b) => return b.clone(),
+        Packet::Valid {
+            keys,
+            batch: false,
+            flips,
+        } => {
+            let payload = request_payload(method, &keys[0]);
+            let h = Header {
+                payload_len: payload.len() as u32,
+                ..request
+            };
+            (h, payload, flips)
+        }
+        Packet::Valid {
+            keys,
+            batch: true,
+            flips,
+        } => {
+            let mut out = Vec::new();
+            let mut b = BatchBuilder::new(&mut out, keys.len() as u32, 4096);
+            for k in keys {
+                let _ = b.add(&request_payload(method, k));
+            }
+            let (len, item_count) = b.finish();
+            out.truncate(len);
+            let h = Header {
+                flags: FLAG_BATCH,
+                item_count,
+                payload_len: len as u32,
+                ..request
+            };
+            (h, out, flips)
+        }
+        Packet::Request {
+            batch,
+            item_count,
+            payload,
+            lie,
+            flips,
+        } => {
+            let h = Header {
+                flags: if *batch { FLAG_BATCH } else { 0 },
+                item_count: *item_count,
+                payload_len: lie.unwrap_or(payload.len() as u32),
+                ..request
+            };
+            (h, payload.clone(), flips)
+        }
+    };
+    let mut b = [&h.encode()[..], &payload].concat();
+    flip(&mut b, flips);
+    b
+}
+
+fn servers_config() -> netipc_service::ServerConfig {
+    netipc_service::ServerConfig {
+        max_request_batch_items: 64,
+        max_response_batch_items: 64,
+        ..server_config(4096)
+    }
+}
+
+/// The Level 1 proposal of the hostile clients: 4 KiB, 64 items.
+fn hostile_hello() -> [u8; HEADER_LEN + 44] {
+    let cfg = netipc_service::transport::ClientConfig {
+        max_request_payload_bytes: 4096,
+        max_response_payload_bytes: 4096,
+        max_request_batch_items: 64,
+        max_response_batch_items: 64,
+        auth_token: TOKEN,
+        ..Default::default()
+    };
+    hello_packet(&client_hello(&cfg, 65536))
+}
+
+/// Receives until the server closes the session, checking that each
+/// answer is a HELLO_ACK (first) or a response; fails on a session that
+/// stays open 10 s after the client stopped sending.
+fn drain_answers(fd: &OwnedFd, handshaken: bool) -> Result<(), TestCaseError> {
+    let mut first = true;
+    loop {
+        let answer = match raw::recv_result(fd.as_raw_fd()) {
+            Ok(a) if a.is_empty() => return Ok(()),
+            Ok(a) => a,
+            // The server reset the session: it ended.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("the session stayed open: {e}"))),
+        };
+        let h = Header::decode(&answer)
+            .map_err(|e| TestCaseError::fail(format!("an answer that does not decode: {e}")))?;
+        if first && !handshaken {
+            prop_assert_eq!((h.kind, h.code), (Kind::Control, CODE_HELLO_ACK));
+        } else {
+            prop_assert_eq!(h.kind, Kind::Response);
+            prop_assert_eq!(h.payload_len as usize, answer.len() - HEADER_LEN);
+        }
+        first = false;
+    }
+}
+
+fn attack(dir: &Path, service: usize, handshake: bool, packets: &[Packet]) -> Result<(), TestCaseError> {
+    let (name, method) = SERVICES[service];
+    let fd = raw::connect(&dir.join(format!("{name}.sock")));
+    raw::set_recv_timeout(fd.as_raw_fd(), Duration::from_secs(10));
+    if handshake {
+        raw::send(fd.as_raw_fd(), &hostile_hello());
+        let ack = raw::recv(fd.as_raw_fd());
+        prop_assert!(!ack.is_empty(), "the HELLO was refused");
+    }
+    for (i, p) in packets.iter().enumerate() {
+        // The server may have closed the session already: a refused send
+        // is part of the game.
+        raw::try_send(fd.as_raw_fd(), &encode(p, method, i as u64 + 1));
+    }
+    raw::shutdown_write(fd.as_raw_fd());
+    drain_answers(&fd, handshake)
+}
+
+/// Waits until `active` reads 0; fails after 10 s.
+fn wait_idle(active: impl Fn() -> usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while active() != 0 && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    active()
+}
+
+#[test]
+fn hostile_clients_never_panic_or_stall_a_server() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+        default_hook(info);
+    }));
+    let dir = RunDir::new("hostile");
+    let cfg = servers_config;
+    let inc = Running::start(
+        dir.path(),
+        "inc",
+        cfg(),
+        increment::Handler {
+            handle: Some(Box::new(|v| Some(v.wrapping_add(1)))),
+        },
+    );
+    let rev = Running::start(dir.path(), "rev", cfg(), reverser());
+    let snap = Running::start(
+        dir.path(),
+        "snap",
+        cfg(),
+        cgroups::Handler {
+            handle: Some(Box::new(|_, b| {
+                b.set_header(1, 9);
+                b.add(7, 0, 1, b"name", b"/path").is_ok()
+            })),
+        },
+    );
+    let cgl = Running::start(
+        dir.path(),
+        "cgl",
+        cfg(),
+        cgroups_lookup::Handler {
+            handle: Some(Box::new(|r| {
+                r.set_generation(1);
+                while let Some(p) = r.next_key() {
+                    let name = p.as_bytes().to_vec();
+                    if r.known(cgroups_lookup::Orchestrator::K8S, &name, &[]).is_err() {
+                        return false;
+                    }
+                }
+                true
+            })),
+        },
+    );
+    let apl = Running::start(
+        dir.path(),
+        "apl",
+        cfg(),
+        apps::Handler {
+            handle: Some(Box::new(|r| {
+                r.set_generation(1);
+                while r.next_key().is_some() {
+                    if r.not_known(apps::AppsLookupStatus::Unknown).is_err() {
+                        return false;
+                    }
+                }
+                true
+            })),
+        },
+    );
+
+    let config = ProptestConfig {
+        cases: 512,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let strategy = (
+        0..SERVICES.len(),
+        prop::bool::weighted(0.9),
+        prop::collection::vec(packet(), 1..5),
+    );
+    proptest::test_runner::TestRunner::new(config)
+        .run(&strategy, |(service, handshake, packets)| {
+            attack(dir.path(), service, handshake, &packets)
+        })
+        .unwrap();
+
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "server code panicked");
+    let active = [
+        wait_idle(|| inc.server.active_sessions()),
+        wait_idle(|| rev.server.active_sessions()),
+        wait_idle(|| snap.server.active_sessions()),
+        wait_idle(|| cgl.server.active_sessions()),
+        wait_idle(|| apl.server.active_sessions()),
+    ];
+    assert_eq!(active, [0; 5], "sessions left behind");
+    // Honest clients are served by every server.
+    let mut c = increment::IncrementClient::new(dir.path(), "inc", client_config(4096));
+    c.refresh();
+    assert_eq!(c.call(41).unwrap(), 42);
+    let mut c =
+        netipc_service::string_reverse::StringReverseClient::new(dir.path(), "rev", client_config(4096));
+    c.refresh();
+    assert_eq!(c.call(b"abc").unwrap().as_bytes(), b"cba");
+    let mut c = cgroups::CgroupsClient::new(dir.path(), "snap", client_config(4096));
+    c.refresh();
+    assert_eq!(c.call_snapshot().unwrap().generation, 9);
+    let mut c = cgroups_lookup::CgroupsLookupClient::new(dir.path(), "cgl", client_config(4096));
+    c.refresh();
+    assert_eq!(c.call(&["/a"]).unwrap().item_count, 1);
+    let mut c = apps::AppsLookupClient::new(dir.path(), "apl", client_config(4096));
+    c.refresh();
+    assert_eq!(c.call(&[1, 2]).unwrap().item_count, 2);
+}
