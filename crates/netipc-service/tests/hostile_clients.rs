@@ -325,7 +325,7 @@ fn hostile_clients_never_panic_or_stall_a_server() {
     );
 
     let config = ProptestConfig {
-        cases: 512,
+        cases: proptest_cases(512),
         failure_persistence: None,
         ..ProptestConfig::default()
     };

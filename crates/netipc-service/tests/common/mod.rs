@@ -127,3 +127,13 @@ pub fn connect(mut refresh: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// Cases of a property test: `default`, or more when `PROPTEST_CASES`
+/// asks for more.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+        .max(default)
+}

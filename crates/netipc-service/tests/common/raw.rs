@@ -42,6 +42,21 @@ pub fn connect(path: &std::path::Path) -> OwnedFd {
     socket_at(path, libc::connect)
 }
 
+/// Connects to `path` if something listens there.
+pub fn try_connect(path: &std::path::Path) -> Option<OwnedFd> {
+    let a = addr(path);
+    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor we create and own; the
+    // address outlives the call.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
+        assert!(fd >= 0);
+        let fd = OwnedFd::from_raw_fd(fd);
+        let rc = libc::connect(fd.as_raw_fd(), (&a as *const libc::sockaddr_un).cast(), len);
+        (rc == 0).then_some(fd)
+    }
+}
+
 pub fn accept(fd: RawFd) -> OwnedFd {
     // SAFETY: accept on our listening socket; the new fd is owned here.
     unsafe {
