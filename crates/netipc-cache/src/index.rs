@@ -32,3 +32,20 @@ impl Hasher for KeyHasher {
 
 /// Builds [`KeyHasher`]s.
 pub(crate) type BuildKeyHasher = BuildHasherDefault<KeyHasher>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    /// Keys hash through `write_u32`; any other key type goes through
+    /// `write`, byte by byte, and must still tell inputs apart.
+    #[test]
+    fn bytes_and_words_both_spread() {
+        let b = BuildKeyHasher::default();
+        assert_ne!(b.hash_one(1u32), b.hash_one(2u32));
+        assert_ne!(b.hash_one(1u32) >> 57, b.hash_one(2u32) >> 57, "tags differ");
+        assert_ne!(b.hash_one([1u8, 0]), b.hash_one([0u8, 1]));
+        assert_eq!(b.hash_one("abc"), b.hash_one("abc"));
+    }
+}

@@ -121,6 +121,50 @@ fn string_reverse_calls() {
     assert_eq!(got, vec![b"cba".to_vec(), vec![], b"dlrow ,olleh".to_vec()]);
 }
 
+/// A STRING_REVERSE server whose handler fails, is missing, or answers
+/// more than the session allows: INTERNAL_ERROR for the first two; for the
+/// third LIMIT_EXCEEDED, after which the client's next session has room.
+#[test]
+fn string_reverse_handler_failures() {
+    use netipc_service::string_reverse::{Handler, StringReverseClient};
+    use netipc_service::transport::codec::STATUS_INTERNAL_ERROR;
+    let dir = RunDir::new("svc");
+    let failing = Handler {
+        handle: Some(Box::new(|_, _| false)),
+    };
+    let cases = [("fails", failing), ("none", Handler { handle: None })];
+    for (service, handler) in cases {
+        let _srv = Running::start(dir.path(), service, server_config(1024), handler);
+        let mut c = StringReverseClient::new(dir.path(), service, client_config(1024));
+        c.refresh();
+        let r = c.call(b"abc").map(|s| s.as_bytes().to_vec());
+        assert!(
+            matches!(r, Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))),
+            "{service}: {r:?}"
+        );
+    }
+    // Ten copies of the input: 3 000 bytes out of a 1 KiB session.
+    let tenfold = Handler {
+        handle: Some(Box::new(|s, out| {
+            for _ in 0..10 {
+                out.extend_from_slice(s);
+            }
+            true
+        })),
+    };
+    let cfg = netipc_service::ServerConfig {
+        response_payload_ceiling: 1 << 16,
+        ..server_config(1024)
+    };
+    let _srv = Running::start(dir.path(), "tenfold", cfg, tenfold);
+    let mut c = StringReverseClient::new(dir.path(), "tenfold", client_config(1024));
+    c.refresh();
+    assert_eq!(c.call(&[b'x'; 300]).unwrap().as_bytes().len(), 3000);
+    let st = c.status();
+    assert_eq!((st.call_count, st.error_count), (1, 0));
+    assert!(st.reconnect_count >= 1, "{st:?}");
+}
+
 #[test]
 fn a_failed_call_is_retried_once_on_a_new_session() {
     let dir = RunDir::new("svc");

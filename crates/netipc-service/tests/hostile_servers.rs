@@ -84,6 +84,7 @@ enum Call {
     Increment(u64),
     IncrementBatch(Vec<u64>),
     Reverse(Vec<u8>),
+    ReverseBatch(Vec<Vec<u8>>),
     Snapshot,
     CgroupsLookup(Vec<Vec<u8>>),
     AppsLookup(Vec<u32>),
@@ -95,6 +96,7 @@ fn call() -> impl Strategy<Value = Call> {
         any::<u64>().prop_map(Call::Increment),
         prop::collection::vec(any::<u64>(), 2..20).prop_map(Call::IncrementBatch),
         prop::collection::vec(any::<u8>(), 0..100).prop_map(Call::Reverse),
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 2..10).prop_map(Call::ReverseBatch),
         Just(Call::Snapshot),
         prop::collection::vec(path, 1..200).prop_map(Call::CgroupsLookup),
         prop::collection::vec(1u32..100_000, 1..300).prop_map(Call::AppsLookup),
@@ -301,6 +303,14 @@ fn run(dir: &Path, c: &Call) -> Result<(), TestCaseError> {
             let mut cl = StringReverseClient::new(dir, svc, cfg);
             cl.refresh();
             let _ = cl.call(s).map(|v| v.as_bytes().len());
+        }
+        Call::ReverseBatch(items) => {
+            let mut cl = StringReverseClient::new(dir, svc, cfg);
+            cl.refresh();
+            let items: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+            if let Ok(out) = cl.call_batch(&items) {
+                prop_assert_eq!(out.len(), items.len());
+            }
         }
         Call::Snapshot => {
             let mut cl = cgroups::CgroupsClient::new(dir, svc, cfg);
