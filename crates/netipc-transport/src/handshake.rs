@@ -311,6 +311,64 @@ mod tests {
         ));
     }
 
+    use netipc_codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+
+    /// A peer that takes every packet and answers with one given packet.
+    struct Answers(Option<Vec<u8>>);
+
+    impl crate::framing::PacketIo for Answers {
+        fn send_packet(&mut self, _: &[u8], _: &[u8]) -> Result<()> {
+            Ok(())
+        }
+
+        fn recv_packet(
+            &mut self,
+            head: &mut [u8; HEADER_LEN],
+            body: &mut [u8],
+            _: Option<std::time::Instant>,
+        ) -> Result<usize> {
+            let p = self.0.take().ok_or(TransportError::PeerClosed)?;
+            let n = p.len().min(HEADER_LEN);
+            head[..n].copy_from_slice(&p[..n]);
+            body[..p.len() - n].copy_from_slice(&p[n..]);
+            Ok(p.len())
+        }
+    }
+
+    /// The client's checks of the exchange itself: a packet too short for
+    /// a header, and a profile it did not offer; a proper ACK passes.
+    #[test]
+    fn a_client_checks_the_ack_it_receives() {
+        let hello = Hello {
+            supported_profiles: PROFILE_BASELINE,
+            max_request_payload_bytes: 1024,
+            max_response_payload_bytes: 1024,
+            ..Hello::default()
+        };
+        let ack = |selected| HelloAck {
+            selected_profile: selected,
+            agreed_max_request_payload_bytes: 1024,
+            agreed_max_response_payload_bytes: 1024,
+            agreed_packet_size: 4096,
+            session_id: 1,
+            ..HelloAck::default()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let exchange = |answer: Vec<u8>| client_exchange(&mut Answers(Some(answer)), &hello, deadline);
+        let short = exchange(vec![0; HEADER_LEN - 1]);
+        assert!(
+            matches!(short, Err(TransportError::Protocol(m)) if m.contains("shorter")),
+            "{short:?}"
+        );
+        let other = exchange(ack_packet(&Decision::Accept(ack(PROFILE_SHM_HYBRID))).to_vec());
+        assert!(
+            matches!(other, Err(TransportError::Incompatible(m)) if m.contains("did not offer")),
+            "{other:?}"
+        );
+        let good = exchange(ack_packet(&Decision::Accept(ack(PROFILE_BASELINE))).to_vec());
+        assert_eq!(good.unwrap().selected_profile, PROFILE_BASELINE);
+    }
+
     #[test]
     fn highest_bit_keeps_only_the_top_profile() {
         assert_eq!(highest_bit(0), 0);

@@ -525,6 +525,26 @@ fn sending_over_the_limit_is_refused_locally() {
             limit: Some(1024),
         })
     ));
+    // So is a batch of more items than the session agreed.
+    let r = c.send(
+        &Header {
+            flags: FLAG_BATCH,
+            item_count: 1001,
+            ..Header::new(Kind::Request, METHOD_INCREMENT, 1, 0)
+        },
+        &[],
+    );
+    assert!(
+        matches!(
+            r,
+            Err(TransportError::LimitExceeded {
+                what: Limit::BatchItems,
+                value: Some(1001),
+                limit: Some(1000),
+            })
+        ),
+        "{r:?}"
+    );
     // The session still works.
     c.send(
         &Header::new(Kind::Request, METHOD_INCREMENT, 2, 8),
