@@ -909,6 +909,58 @@ fn a_request_over_the_session_limits_is_answered_limit_exceeded() {
     assert_eq!(c.call(1).unwrap(), 2);
 }
 
+/// The same over shared memory, for a batch of more items than agreed (a
+/// payload over the limit would not fit the request area): the server
+/// answers LIMIT_EXCEEDED in the region, then closes the session.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_request_over_the_session_limits_is_answered_over_shared_memory() {
+    use netipc_service::transport::codec::{
+        FLAG_BATCH, HEADER_LEN, Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, PROFILE_SHM_HYBRID,
+        STATUS_LIMIT_EXCEEDED,
+    };
+    use netipc_service::transport::handshake::{client_hello, hello_packet, read_ack};
+    use netipc_service::transport::posix::shm::ShmRegion;
+    use std::os::fd::AsRawFd;
+
+    let dir = RunDir::new("svc");
+    let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
+    let cfg = netipc_service::ServerConfig {
+        supported_profiles: shm,
+        preferred_profiles: PROFILE_SHM_HYBRID,
+        ..server_config(1024)
+    };
+    let _srv = Running::start(dir.path(), "over", cfg, plus_one());
+    let hello = client_hello(
+        &netipc_service::transport::ClientConfig {
+            supported_profiles: shm,
+            preferred_profiles: PROFILE_SHM_HYBRID,
+            ..raw_batch_config()
+        },
+        65536,
+    );
+    let fd = raw::connect(&dir.path().join("over.sock"));
+    raw::send(fd.as_raw_fd(), &hello_packet(&hello));
+    let params = read_ack(&raw::recv(fd.as_raw_fd())).unwrap();
+    assert_eq!(params.selected_profile, PROFILE_SHM_HYBRID);
+    let mut region = ShmRegion::attach(dir.path(), "over", params.session_id).unwrap();
+    let request = Header {
+        flags: FLAG_BATCH,
+        item_count: 17,
+        ..Header::new(Kind::Request, METHOD_INCREMENT, 9, 16)
+    };
+    region.send(&request.encode(), &[0; 16]).unwrap();
+    let mut answer = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let n = region.receive(&mut answer, Some(deadline)).unwrap();
+    let h = Header::decode(&answer[..n]).unwrap();
+    assert_eq!(
+        (h.kind, h.message_id, h.transport_status, h.item_count, n),
+        (Kind::Response, 9, STATUS_LIMIT_EXCEEDED, 1, HEADER_LEN)
+    );
+    assert!(raw::recv(fd.as_raw_fd()).is_empty(), "the session is closed");
+}
+
 /// A server that answers with more than the session allows: the client
 /// reads it as an overflow and proposes room for that much on a new
 /// session, where the call succeeds (the reference's C client does the
