@@ -807,9 +807,9 @@ fn with_one_worker_sessions_are_served_one_at_a_time() {
         let dir = dir.path().to_path_buf();
         move || {
             let mut c = IncrementClient::new(&dir, "one", client_config(1024));
-            let started = Instant::now();
             c.refresh();
-            (c.call(10), started.elapsed())
+            let answer = c.call(10);
+            (answer, Instant::now())
         }
     });
     // While the first session lives, the second is not taken in.
@@ -820,10 +820,13 @@ fn with_one_worker_sessions_are_served_one_at_a_time() {
         assert!(!second.is_finished(), "served beside the first session");
         std::thread::yield_now();
     }
+    let closing = Instant::now();
     first.close();
-    let (answer, waited) = second.join().unwrap();
+    let (answer, answered) = second.join().unwrap();
     assert_eq!(answer.unwrap(), 11);
-    assert!(waited >= hold, "served after {waited:?}");
+    // Measured from the close, not from the thread's start, which a busy
+    // machine may delay past part of the hold.
+    assert!(answered >= closing, "answered before the first session ended");
 }
 
 /// An error answer to a batch that keeps the request's batch flag and item
