@@ -22,11 +22,8 @@ use netipc_service::{cgroups, increment};
 use proptest::prelude::*;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// Panics seen in any thread of this test binary.
-static PANICS: AtomicUsize = AtomicUsize::new(0);
 
 /// The services under attack, as (service name, method).
 const SERVICES: [(&str, u16); 5] = [
@@ -263,11 +260,7 @@ fn wait_idle(active: impl Fn() -> usize) -> usize {
 
 #[test]
 fn hostile_clients_never_panic_or_stall_a_server() {
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        default_hook(info);
-    }));
+    let panics = count_panics();
     let dir = RunDir::new("hostile");
     let cfg = servers_config;
     let inc = Running::start(
@@ -340,7 +333,7 @@ fn hostile_clients_never_panic_or_stall_a_server() {
         })
         .unwrap();
 
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "server code panicked");
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "server code panicked");
     let active = [
         wait_idle(|| inc.server.active_sessions()),
         wait_idle(|| rev.server.active_sessions()),

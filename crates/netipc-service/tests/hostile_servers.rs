@@ -26,12 +26,9 @@ use proptest::prelude::*;
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Panics seen in any thread of this test binary.
-static PANICS: AtomicUsize = AtomicUsize::new(0);
 
 const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -368,11 +365,7 @@ fn case(script: Vec<Answer>, calls: &[Call]) -> Result<(), TestCaseError> {
 
 #[test]
 fn hostile_servers_never_panic_or_stall_a_client() {
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        default_hook(info);
-    }));
+    let panics = count_panics();
     let config = ProptestConfig {
         cases: proptest_cases(192),
         failure_persistence: None,
@@ -385,5 +378,5 @@ fn hostile_servers_never_panic_or_stall_a_client() {
     proptest::test_runner::TestRunner::new(config)
         .run(&strategy, |(script, calls)| case(script, &calls))
         .unwrap();
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "client code panicked");
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "client code panicked");
 }

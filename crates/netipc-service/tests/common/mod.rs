@@ -137,3 +137,18 @@ pub fn proptest_cases(default: u32) -> u32 {
         .unwrap_or(default)
         .max(default)
 }
+
+/// Counts every panic of this test binary from now on, in any thread (a
+/// panic a server catches too; the default hook still reports each one).
+pub fn count_panics() -> &'static std::sync::atomic::AtomicUsize {
+    static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            default_hook(info);
+        }));
+    });
+    &PANICS
+}
