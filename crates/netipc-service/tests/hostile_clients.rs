@@ -3,27 +3,33 @@
 //! method whose payloads, flags and counts are random or corrupted. No
 //! server code may panic (a handler's panic would be caught and answered,
 //! so a panic hook counts them), every answer is a well-formed response,
-//! every session ends, and honest clients are served afterwards.
+//! every session ends, and honest clients are served afterwards. Over the
+//! socket, and over shared memory.
 #![cfg(target_os = "linux")]
 
 mod common;
 
 use common::*;
 use netipc_service::lookup::{apps, cgroups as cgroups_lookup};
+use netipc_service::transport::TransportError;
 use netipc_service::transport::codec;
 use netipc_service::transport::codec::lookup::{AppsLookupRequestBuilder, CgroupsLookupRequestBuilder};
 use netipc_service::transport::codec::{
     BatchBuilder, CODE_HELLO_ACK, FLAG_BATCH, HEADER_LEN, Header, Kind, METHOD_APPS_LOOKUP,
     METHOD_CGROUPS_LOOKUP, METHOD_CGROUPS_SNAPSHOT, METHOD_INCREMENT, METHOD_STRING_REVERSE,
-    encode_cgroups_request, string_reverse,
+    PROFILE_BASELINE, PROFILE_SHM_HYBRID, encode_cgroups_request, string_reverse,
 };
-use netipc_service::transport::handshake::{client_hello, hello_packet};
+use netipc_service::transport::handshake::{client_hello, hello_packet, read_ack};
+use netipc_service::transport::posix::shm::ShmRegion;
 use netipc_service::{cgroups, increment};
 use proptest::prelude::*;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+/// The profiles of the shared-memory attack.
+const SHM: u32 = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
 
 /// The services under attack, as (service name, method).
 const SERVICES: [(&str, u16); 5] = [
@@ -185,8 +191,11 @@ fn encode(p: &Packet, method: u16, id: u64) -> Vec<u8> {
     b
 }
 
-fn servers_config() -> netipc_service::ServerConfig {
+/// Servers of 4 KiB and 64 items, offering `profiles`.
+fn servers_config(profiles: u32) -> netipc_service::ServerConfig {
     netipc_service::ServerConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
         max_request_batch_items: 64,
         max_response_batch_items: 64,
         ..server_config(4096)
@@ -194,8 +203,10 @@ fn servers_config() -> netipc_service::ServerConfig {
 }
 
 /// The Level 1 proposal of the hostile clients: 4 KiB, 64 items.
-fn hostile_hello() -> [u8; HEADER_LEN + 44] {
+fn hostile_hello(profiles: u32) -> [u8; HEADER_LEN + 44] {
     let cfg = netipc_service::transport::ClientConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
         max_request_payload_bytes: 4096,
         max_response_payload_bytes: 4096,
         max_request_batch_items: 64,
@@ -236,7 +247,7 @@ fn attack(dir: &Path, service: usize, handshake: bool, packets: &[Packet]) -> Re
     let fd = raw::connect(&dir.join(format!("{name}.sock")));
     raw::set_recv_timeout(fd.as_raw_fd(), Duration::from_secs(10));
     if handshake {
-        raw::send(fd.as_raw_fd(), &hostile_hello());
+        raw::send(fd.as_raw_fd(), &hostile_hello(PROFILE_BASELINE));
         let ack = raw::recv(fd.as_raw_fd());
         prop_assert!(!ack.is_empty(), "the HELLO was refused");
     }
@@ -258,36 +269,31 @@ fn wait_idle(active: impl Fn() -> usize) -> usize {
     active()
 }
 
-#[test]
-fn hostile_clients_never_panic_or_stall_a_server() {
-    let panics = count_panics();
-    let dir = RunDir::new("hostile");
-    let cfg = servers_config;
-    let inc = Running::start(
-        dir.path(),
-        "inc",
-        cfg(),
-        increment::Handler {
+/// A live server of each service kind, in one run dir.
+struct Fleet {
+    dir: RunDir,
+    profiles: u32,
+    inc: Running<increment::Handler>,
+    rev: Running<netipc_service::string_reverse::Handler>,
+    snap: Running<cgroups::Handler>,
+    cgl: Running<cgroups_lookup::Handler>,
+    apl: Running<apps::Handler>,
+}
+
+impl Fleet {
+    fn start(profiles: u32) -> Self {
+        let dir = RunDir::new("hostile");
+        let cfg = || servers_config(profiles);
+        let inc = increment::Handler {
             handle: Some(Box::new(|v| Some(v.wrapping_add(1)))),
-        },
-    );
-    let rev = Running::start(dir.path(), "rev", cfg(), reverser());
-    let snap = Running::start(
-        dir.path(),
-        "snap",
-        cfg(),
-        cgroups::Handler {
+        };
+        let snap = cgroups::Handler {
             handle: Some(Box::new(|_, b| {
                 b.set_header(1, 9);
                 b.add(7, 0, 1, b"name", b"/path").is_ok()
             })),
-        },
-    );
-    let cgl = Running::start(
-        dir.path(),
-        "cgl",
-        cfg(),
-        cgroups_lookup::Handler {
+        };
+        let cgl = cgroups_lookup::Handler {
             handle: Some(Box::new(|r| {
                 r.set_generation(1);
                 while let Some(p) = r.next_key() {
@@ -298,13 +304,8 @@ fn hostile_clients_never_panic_or_stall_a_server() {
                 }
                 true
             })),
-        },
-    );
-    let apl = Running::start(
-        dir.path(),
-        "apl",
-        cfg(),
-        apps::Handler {
+        };
+        let apl = apps::Handler {
             handle: Some(Box::new(|r| {
                 r.set_generation(1);
                 while r.next_key().is_some() {
@@ -314,9 +315,54 @@ fn hostile_clients_never_panic_or_stall_a_server() {
                 }
                 true
             })),
-        },
-    );
+        };
+        Self {
+            inc: Running::start(dir.path(), "inc", cfg(), inc),
+            rev: Running::start(dir.path(), "rev", cfg(), reverser()),
+            snap: Running::start(dir.path(), "snap", cfg(), snap),
+            cgl: Running::start(dir.path(), "cgl", cfg(), cgl),
+            apl: Running::start(dir.path(), "apl", cfg(), apl),
+            dir,
+            profiles,
+        }
+    }
 
+    /// Every session has ended, and an honest client of each kind, on the
+    /// fleet's profiles, is served.
+    fn check_after_attack(&self) {
+        let active = [
+            wait_idle(|| self.inc.server.active_sessions()),
+            wait_idle(|| self.rev.server.active_sessions()),
+            wait_idle(|| self.snap.server.active_sessions()),
+            wait_idle(|| self.cgl.server.active_sessions()),
+            wait_idle(|| self.apl.server.active_sessions()),
+        ];
+        assert_eq!(active, [0; 5], "sessions left behind");
+        let dir = self.dir.path();
+        let cfg = || netipc_service::ClientConfig {
+            supported_profiles: self.profiles,
+            preferred_profiles: self.profiles,
+            ..client_config(4096)
+        };
+        let mut c = increment::IncrementClient::new(dir, "inc", cfg());
+        c.refresh();
+        assert_eq!(c.call(41).unwrap(), 42);
+        let mut c = netipc_service::string_reverse::StringReverseClient::new(dir, "rev", cfg());
+        c.refresh();
+        assert_eq!(c.call(b"abc").unwrap().as_bytes(), b"cba");
+        let mut c = cgroups::CgroupsClient::new(dir, "snap", cfg());
+        c.refresh();
+        assert_eq!(c.call_snapshot().unwrap().generation, 9);
+        let mut c = cgroups_lookup::CgroupsLookupClient::new(dir, "cgl", cfg());
+        c.refresh();
+        assert_eq!(c.call(&["/a"]).unwrap().item_count, 1);
+        let mut c = apps::AppsLookupClient::new(dir, "apl", cfg());
+        c.refresh();
+        assert_eq!(c.call(&[1, 2]).unwrap().item_count, 2);
+    }
+}
+
+fn attack_cases() -> (ProptestConfig, impl Strategy<Value = (usize, bool, Vec<Packet>)>) {
     let config = ProptestConfig {
         cases: proptest_cases(512),
         failure_persistence: None,
@@ -327,36 +373,84 @@ fn hostile_clients_never_panic_or_stall_a_server() {
         prop::bool::weighted(0.9),
         prop::collection::vec(packet(), 1..5),
     );
+    (config, strategy)
+}
+
+#[test]
+fn hostile_clients_never_panic_or_stall_a_server() {
+    let panics = count_panics();
+    let fleet = Fleet::start(PROFILE_BASELINE);
+    let (config, strategy) = attack_cases();
     proptest::test_runner::TestRunner::new(config)
         .run(&strategy, |(service, handshake, packets)| {
-            attack(dir.path(), service, handshake, &packets)
+            attack(fleet.dir.path(), service, handshake, &packets)
         })
         .unwrap();
-
     assert_eq!(panics.load(Ordering::SeqCst), 0, "server code panicked");
-    let active = [
-        wait_idle(|| inc.server.active_sessions()),
-        wait_idle(|| rev.server.active_sessions()),
-        wait_idle(|| snap.server.active_sessions()),
-        wait_idle(|| cgl.server.active_sessions()),
-        wait_idle(|| apl.server.active_sessions()),
-    ];
-    assert_eq!(active, [0; 5], "sessions left behind");
-    // Honest clients are served by every server.
-    let mut c = increment::IncrementClient::new(dir.path(), "inc", client_config(4096));
-    c.refresh();
-    assert_eq!(c.call(41).unwrap(), 42);
-    let mut c =
-        netipc_service::string_reverse::StringReverseClient::new(dir.path(), "rev", client_config(4096));
-    c.refresh();
-    assert_eq!(c.call(b"abc").unwrap().as_bytes(), b"cba");
-    let mut c = cgroups::CgroupsClient::new(dir.path(), "snap", client_config(4096));
-    c.refresh();
-    assert_eq!(c.call_snapshot().unwrap().generation, 9);
-    let mut c = cgroups_lookup::CgroupsLookupClient::new(dir.path(), "cgl", client_config(4096));
-    c.refresh();
-    assert_eq!(c.call(&["/a"]).unwrap().item_count, 1);
-    let mut c = apps::AppsLookupClient::new(dir.path(), "apl", client_config(4096));
-    c.refresh();
-    assert_eq!(c.call(&[1, 2]).unwrap().item_count, 2);
+    fleet.check_after_attack();
+}
+
+/// Waits for the server's answer in `region` and checks it is a response;
+/// `Ok(false)` once the server has closed the session (`fd`) instead.
+fn shm_answer(region: &mut ShmRegion, fd: &OwnedFd) -> Result<bool, TestCaseError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut answer = Vec::new();
+    loop {
+        match region.receive(&mut answer, Some(Instant::now() + Duration::from_millis(2))) {
+            Ok(n) => {
+                let h = Header::decode(&answer[..n])
+                    .map_err(|e| TestCaseError::fail(format!("an answer that does not decode: {e}")))?;
+                prop_assert_eq!(h.kind, Kind::Response);
+                prop_assert_eq!(h.payload_len as usize, n - HEADER_LEN);
+                return Ok(true);
+            }
+            Err(TransportError::Timeout) => {
+                if raw::closed(fd.as_raw_fd()) {
+                    return Ok(false);
+                }
+                prop_assert!(Instant::now() < deadline, "neither an answer nor a close");
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("receive: {e}"))),
+        }
+    }
+}
+
+/// The same attack over shared memory: each message is published in the
+/// request area, and its answer (or the session's close) awaited.
+fn attack_over_shm(dir: &Path, service: usize, packets: &[Packet]) -> Result<(), TestCaseError> {
+    let (name, method) = SERVICES[service];
+    let fd = raw::connect(&dir.join(format!("{name}.sock")));
+    raw::send(fd.as_raw_fd(), &hostile_hello(SHM));
+    let params = read_ack(&raw::recv(fd.as_raw_fd()))
+        .map_err(|e| TestCaseError::fail(format!("the HELLO was refused: {e}")))?;
+    prop_assert_eq!(params.selected_profile, PROFILE_SHM_HYBRID);
+    let mut region = ShmRegion::attach(dir, name, params.session_id)
+        .map_err(|e| TestCaseError::fail(format!("attach: {e}")))?;
+    for (i, p) in packets.iter().enumerate() {
+        let bytes = encode(p, method, i as u64 + 1);
+        let (head, body) = bytes.split_at(bytes.len().min(HEADER_LEN));
+        // An empty message, or one over the area, cannot be published.
+        if region.send(head, body).is_err() {
+            continue;
+        }
+        if !shm_answer(&mut region, &fd)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn hostile_clients_over_shared_memory_never_panic_or_stall_a_server() {
+    let panics = count_panics();
+    let fleet = Fleet::start(SHM);
+    let (mut config, strategy) = attack_cases();
+    config.cases = proptest_cases(256);
+    proptest::test_runner::TestRunner::new(config)
+        .run(&strategy, |(service, _, packets)| {
+            attack_over_shm(fleet.dir.path(), service, &packets)
+        })
+        .unwrap();
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "server code panicked");
+    fleet.check_after_attack();
 }

@@ -121,3 +121,12 @@ pub fn set_recv_timeout(fd: RawFd, t: std::time::Duration) {
     };
     assert_eq!(rc, 0);
 }
+
+/// Whether the peer has closed the connection (nothing is read: a packet
+/// waiting stays there).
+pub fn closed(fd: RawFd) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: peeks into a buffer we own, within its length.
+    let n = unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    n == 0 || (n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECONNRESET))
+}
