@@ -13,11 +13,11 @@ fn addr(path: &std::path::Path) -> libc::sockaddr_un {
 }
 
 /// A new SEQPACKET socket, and `path` as its address; `act` binds or
-/// connects it.
-fn socket_at(
+/// connects it. Returns the socket and what `act` returned.
+fn socket_with(
     path: &std::path::Path,
     act: unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int,
-) -> OwnedFd {
+) -> (OwnedFd, libc::c_int) {
     let a = addr(path);
     let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
     // SAFETY: plain socket calls on a descriptor we create and own; the
@@ -25,9 +25,20 @@ fn socket_at(
     unsafe {
         let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
         assert!(fd >= 0);
-        assert_eq!(act(fd, (&a as *const libc::sockaddr_un).cast(), len), 0);
-        OwnedFd::from_raw_fd(fd)
+        let fd = OwnedFd::from_raw_fd(fd);
+        let rc = act(fd.as_raw_fd(), (&a as *const libc::sockaddr_un).cast(), len);
+        (fd, rc)
     }
+}
+
+/// [`socket_with`], which must succeed.
+fn socket_at(
+    path: &std::path::Path,
+    act: unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int,
+) -> OwnedFd {
+    let (fd, rc) = socket_with(path, act);
+    assert_eq!(rc, 0, "{}: {}", path.display(), std::io::Error::last_os_error());
+    fd
 }
 
 pub fn listen(path: &std::path::Path) -> OwnedFd {
@@ -44,17 +55,8 @@ pub fn connect(path: &std::path::Path) -> OwnedFd {
 
 /// Connects to `path` if something listens there.
 pub fn try_connect(path: &std::path::Path) -> Option<OwnedFd> {
-    let a = addr(path);
-    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-    // SAFETY: plain socket calls on a descriptor we create and own; the
-    // address outlives the call.
-    unsafe {
-        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
-        assert!(fd >= 0);
-        let fd = OwnedFd::from_raw_fd(fd);
-        let rc = libc::connect(fd.as_raw_fd(), (&a as *const libc::sockaddr_un).cast(), len);
-        (rc == 0).then_some(fd)
-    }
+    let (fd, rc) = socket_with(path, libc::connect);
+    (rc == 0).then_some(fd)
 }
 
 pub fn accept(fd: RawFd) -> OwnedFd {
