@@ -345,13 +345,7 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
                 // A request larger than the session allows: it is answered
                 // LIMIT_EXCEEDED before the session closes, so the client
                 // learns why (as the reference's C server does).
-                let out = Header {
-                    kind: Kind::Response,
-                    flags: 0,
-                    transport_status: STATUS_LIMIT_EXCEEDED,
-                    item_count: 1,
-                    ..header
-                };
+                let out = Reply::status(STATUS_LIMIT_EXCEEDED).header_for(&header);
                 let _ = session.send(&out, &[]);
                 return;
             }
@@ -370,13 +364,7 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
         } else if reply.status == STATUS_OK {
             sh.note_response(bufs.response.len().min(u32::MAX as usize) as u32);
         }
-        let out = Header {
-            kind: Kind::Response,
-            flags: reply.flags,
-            transport_status: reply.status,
-            item_count: reply.item_count,
-            ..header
-        };
+        let out = reply.header_for(&header);
         let payload: &[u8] = match reply.status {
             STATUS_OK => &bufs.response,
             // Another method than the endpoint's: the session goes on.
@@ -414,6 +402,17 @@ impl Reply {
             status,
             flags: 0,
             item_count: 1,
+        }
+    }
+
+    /// The header of this answer to `request`.
+    fn header_for(&self, request: &Header) -> Header {
+        Header {
+            kind: Kind::Response,
+            flags: self.flags,
+            transport_status: self.status,
+            item_count: self.item_count,
+            ..*request
         }
     }
 }
