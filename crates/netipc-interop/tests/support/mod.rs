@@ -11,6 +11,23 @@ use std::time::{Duration, Instant};
 /// How long a server may take to print `READY`, and to exit when stopped.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Runs `launch` (a process start), again if Wine failed it with its rare
+/// transient `ERROR_INTERNAL_ERROR` (1359); panics naming `bin` otherwise.
+fn started<T>(bin: &str, mut launch: impl FnMut() -> std::io::Result<T>) -> T {
+    const ERROR_INTERNAL_ERROR: i32 = 1359;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match launch() {
+            Ok(t) => return t,
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_INTERNAL_ERROR) && tries < 3 => {
+                eprintln!("{bin}: {e}; starting it again");
+            }
+            Err(e) => panic!("{bin}: {e}"),
+        }
+    }
+}
+
 /// A fresh run directory, removed with its contents on drop.
 pub struct RunDir(PathBuf);
 
@@ -62,14 +79,15 @@ pub struct Server {
 impl Server {
     /// Starts `bin args` with `NIPC_PROFILE=profile` and waits for `READY`.
     pub fn start(bin: &str, profile: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(bin)
-            .args(args)
-            .env("NIPC_PROFILE", profile)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{bin}: {e}"));
+        let mut child = started(bin, || {
+            Command::new(bin)
+                .args(args)
+                .env("NIPC_PROFILE", profile)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+        });
         let stdin = child.stdin.take();
         let out = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -130,11 +148,9 @@ impl Drop for Server {
 /// Runs a client to completion with `NIPC_PROFILE=profile`; returns its
 /// trimmed stdout after checking that it exited successfully.
 pub fn client(bin: &str, profile: &str, args: &[&str]) -> String {
-    let out = Command::new(bin)
-        .args(args)
-        .env("NIPC_PROFILE", profile)
-        .output()
-        .unwrap_or_else(|e| panic!("{bin}: {e}"));
+    let out = started(bin, || {
+        Command::new(bin).args(args).env("NIPC_PROFILE", profile).output()
+    });
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(
         out.status.success(),
