@@ -1,0 +1,148 @@
+//! Retries on a new session, and timeouts and aborts, which end a call without one.
+
+use super::*;
+
+#[test]
+fn a_failed_call_is_retried_once_on_a_new_session() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    // Fails the first request (INTERNAL_ERROR closes that session), then works.
+    let handler = increment::Handler {
+        handle: Some(Box::new(move |v| {
+            (seen.fetch_add(1, Ordering::SeqCst) > 0).then_some(v + 1)
+        })),
+    };
+    let srv = Running::start(dir.path(), "retry", server_config(1024), handler);
+    let mut c = IncrementClient::new(dir.path(), "retry", client_config(1024));
+    c.refresh();
+    assert_eq!(c.call(1).unwrap(), 2);
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the request was sent twice");
+    assert_eq!(c.status().reconnect_count, 1);
+    assert!(c.ready());
+    drop(srv);
+}
+
+#[test]
+fn a_retry_that_fails_again_reports_the_error() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    let handler = increment::Handler {
+        handle: Some(Box::new(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            None
+        })),
+    };
+    let _srv = Running::start(dir.path(), "fail", server_config(1024), handler);
+    let mut c = IncrementClient::new(dir.path(), "fail", client_config(1024));
+    c.refresh();
+    assert!(matches!(
+        c.call(1),
+        Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))
+    ));
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "exactly one retry");
+    assert_eq!(c.state(), ClientState::Broken);
+    assert_eq!(c.status().error_count, 1);
+    // The caller's loop reconnects.
+    assert!(c.refresh());
+    assert!(c.ready());
+}
+
+#[test]
+fn timeout_is_not_retried() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let _srv = Running::start(
+        dir.path(),
+        "slow",
+        server_config(1024),
+        slow_handler(Duration::from_millis(500), Arc::clone(&calls)),
+    );
+    let cfg = netipc_service::ClientConfig {
+        call_timeout: Duration::from_millis(100),
+        ..client_config(1024)
+    };
+    let mut c = IncrementClient::new(dir.path(), "slow", cfg);
+    c.refresh();
+    let started = Instant::now();
+    assert!(matches!(c.call(1), Err(ServiceError::Timeout)));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_millis(450),
+        "{took:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(c.state(), ClientState::Broken);
+}
+
+#[test]
+fn abort_from_another_thread_is_sticky_and_not_retried() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let _srv = Running::start(
+        dir.path(),
+        "abort",
+        server_config(1024),
+        slow_handler(Duration::from_millis(400), Arc::clone(&calls)),
+    );
+    let mut c = IncrementClient::new(dir.path(), "abort", client_config(1024));
+    c.refresh();
+    let abort = c.abort_handle().unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        abort.abort();
+    });
+    let started = Instant::now();
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    assert!(started.elapsed() < Duration::from_millis(350));
+    t.join().unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Sticky until cleared.
+    c.refresh();
+    assert!(matches!(c.call(2), Err(ServiceError::Aborted)));
+    c.clear_abort();
+    c.refresh();
+    assert_eq!(c.call(2).unwrap(), 3);
+}
+
+/// Abort reaches a call waiting on shared memory quickly too.
+#[cfg(any(target_os = "linux", windows))]
+#[test]
+fn abort_over_shared_memory() {
+    use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+    let dir = RunDir::new("svc");
+    let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
+    let calls = Arc::new(AtomicU32::new(0));
+    let scfg = netipc_service::ServerConfig {
+        supported_profiles: shm,
+        preferred_profiles: shm,
+        ..server_config(1024)
+    };
+    let _srv = Running::start(
+        dir.path(),
+        "shm-abort",
+        scfg,
+        slow_handler(Duration::from_millis(800), Arc::clone(&calls)),
+    );
+    let ccfg = netipc_service::ClientConfig {
+        supported_profiles: shm,
+        preferred_profiles: shm,
+        ..client_config(1024)
+    };
+    let mut c = IncrementClient::new(dir.path(), "shm-abort", ccfg);
+    c.refresh();
+    assert!(c.status().shm);
+    let abort = c.abort_handle().unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        let fired = Instant::now();
+        abort.abort();
+        fired
+    });
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    let returned = Instant::now();
+    let fired = t.join().unwrap();
+    let latency = returned.duration_since(fired);
+    assert!(latency < Duration::from_millis(50), "aborted after {latency:?}");
+}
