@@ -1,0 +1,214 @@
+//! The server's endpoint: pipe instances, accepting a client, and the
+//! server side of the handshake.
+
+use super::io::{Op, Pipe, finish};
+use super::session::NpSession;
+use super::{IMPLEMENTED_PROFILES, packet_size_or_default};
+use crate::config::ServerConfig;
+use crate::error::{Result, TransportError};
+use crate::framing::{Framer, PacketIo, Role};
+use crate::handshake::{self, Decision, SessionParams};
+use crate::names::{pipe_name, shm_object_names};
+use crate::windows::AbortHandle;
+use crate::windows::shm::{WinShm, is_shm_profile};
+use crate::windows::win32::{last_error, unnamed_event, wide};
+use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN, PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use windows_sys::Win32::Foundation::{
+    ERROR_ACCESS_DENIED, ERROR_IO_PENDING, ERROR_PIPE_CONNECTED, HANDLE, INVALID_HANDLE_VALUE,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX,
+};
+use windows_sys::Win32::System::Pipes::{
+    ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+};
+
+/// A Named Pipe endpoint: one instance waiting for the next client at a time.
+#[derive(Debug)]
+pub struct NpListener {
+    name: Vec<u16>,
+    run_dir: String,
+    service: String,
+    cfg: ServerConfig,
+    next: Mutex<Option<OwnedHandle>>,
+    next_session: Arc<AtomicU64>,
+}
+
+impl NpListener {
+    /// Creates the service's pipe. Another server owning the name gives
+    /// [`TransportError::AddressInUse`].
+    pub fn bind(run_dir: impl AsRef<Path>, service: &str, cfg: ServerConfig) -> Result<Self> {
+        let name = wide(&pipe_name(&run_dir.as_ref().to_string_lossy(), service)?);
+        let first = create_instance(&name, true, &cfg)?;
+        Ok(Self {
+            name,
+            run_dir: run_dir.as_ref().to_string_lossy().into_owned(),
+            service: service.to_string(),
+            cfg,
+            next: Mutex::new(Some(first)),
+            next_session: Arc::new(AtomicU64::new(1)),
+        })
+    }
+
+    /// Waits for a client (or `abort`) without handshaking yet, so a slow
+    /// client does not hold up the acceptor. Call [`NpPending::handshake`].
+    pub fn accept_connection(&self, abort: Option<&AbortHandle>) -> Result<NpPending> {
+        let instance = match self.next.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(h) => h,
+            None => create_instance(&self.name, false, &self.cfg)?,
+        };
+        let event = unnamed_event()?;
+        let mut op = Op::new(&event);
+        let raw = instance.as_raw_handle() as HANDLE;
+        // SAFETY: waits for a client on our instance; `finish` waits for the
+        // operation to end before `op` goes away.
+        let ok = unsafe { ConnectNamedPipe(raw, &mut op.ov) };
+        if ok == 0 {
+            let e = last_error();
+            match e.raw_os_error().map(|c| c as u32) {
+                Some(ERROR_PIPE_CONNECTED) => {}
+                Some(ERROR_IO_PENDING) => {
+                    if let Err(e) = finish(raw, &mut op, None, abort) {
+                        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance);
+                        return Err(e);
+                    }
+                }
+                _ => return Err(TransportError::io("ConnectNamedPipe", e)),
+            }
+        }
+        // The next client gets a fresh instance.
+        if let Ok(h) = create_instance(&self.name, false, &self.cfg) {
+            *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
+        }
+        Ok(NpPending {
+            pipe: Pipe::new(instance)?,
+            cfg: self.cfg.clone(),
+            next_session: Arc::clone(&self.next_session),
+            run_dir: self.run_dir.clone(),
+            service: self.service.clone(),
+        })
+    }
+
+    /// Waits for a client (or `abort`), then performs the handshake.
+    pub fn accept(&self, abort: Option<&AbortHandle>) -> Result<NpSession> {
+        self.accept_connection(abort)?.handshake()
+    }
+}
+
+/// A pipe client connected but not yet handshaken.
+#[derive(Debug)]
+pub struct NpPending {
+    pipe: Pipe,
+    cfg: ServerConfig,
+    next_session: Arc<AtomicU64>,
+    run_dir: String,
+    service: String,
+}
+
+impl NpPending {
+    /// The configuration this handshake will apply; a managed server may
+    /// adjust it (for example, payload ceilings it has learned) first.
+    pub fn config_mut(&mut self) -> &mut ServerConfig {
+        &mut self.cfg
+    }
+
+    /// Reads the client's HELLO, decides, answers, and returns the session.
+    /// A rejected client gets its HELLO_ACK status, then the pipe closes.
+    pub fn handshake(self) -> Result<NpSession> {
+        let Self {
+            mut pipe,
+            mut cfg,
+            next_session,
+            run_dir,
+            service,
+        } = self;
+        let deadline = Instant::now() + cfg.effective_handshake_timeout();
+        let (packet, n) = handshake::recv_control(&mut pipe, deadline)?;
+        cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
+        let packet_size = packet_size_or_default(cfg.packet_size);
+        let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
+        let mut shm = None;
+        if let Decision::Accept(a) = &mut decision {
+            a.session_id = next_session.fetch_add(1, Ordering::Relaxed);
+            if is_shm_profile(a.selected_profile) {
+                // The region must exist before a successful ACK names it.
+                let spin = cfg.effective_shm_spin_tries();
+                let created = shm_object_names(
+                    &run_dir,
+                    &service,
+                    cfg.auth_token,
+                    a.selected_profile,
+                    a.session_id,
+                )
+                .and_then(|names| {
+                    WinShm::create(
+                        &names,
+                        a.selected_profile,
+                        a.agreed_max_request_payload_bytes as usize + HEADER_LEN,
+                        a.agreed_max_response_payload_bytes as usize + HEADER_LEN,
+                        spin,
+                    )
+                });
+                match created {
+                    Ok(r) => shm = Some(r),
+                    Err(_) => {
+                        // No SHM for this session: decide again without it;
+                        // the session runs over the pipe.
+                        let id = a.session_id;
+                        cfg.supported_profiles &= !(PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT);
+                        decision = handshake::negotiate(&packet[..n], &cfg, packet_size, id);
+                    }
+                }
+            }
+        }
+        let ack = handshake::ack_packet(&decision);
+        let sent = pipe.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
+        match decision {
+            Decision::Accept(a) => {
+                sent?;
+                Ok(NpSession {
+                    pipe,
+                    framer: Framer::new(SessionParams::from(&a), Role::Server),
+                    shm,
+                })
+            }
+            Decision::Reject(status, why) => Err(handshake::rejection_error(status, why, &cfg)),
+        }
+    }
+}
+
+fn create_instance(name: &[u16], first: bool, cfg: &ServerConfig) -> Result<OwnedHandle> {
+    let packet = packet_size_or_default(cfg.packet_size);
+    let open_mode =
+        PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | if first { FILE_FLAG_FIRST_PIPE_INSTANCE } else { 0 };
+    // SAFETY: creates a pipe instance by a NUL-terminated wide name.
+    let h = unsafe {
+        CreateNamedPipeW(
+            name.as_ptr(),
+            open_mode,
+            PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+            PIPE_UNLIMITED_INSTANCES,
+            packet,
+            packet,
+            0,
+            std::ptr::null(),
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        let e = last_error();
+        if e.raw_os_error().map(|c| c as u32) == Some(ERROR_ACCESS_DENIED) {
+            return Err(TransportError::AddressInUse {
+                path: String::from_utf16_lossy(&name[..name.len() - 1]),
+            });
+        }
+        return Err(TransportError::io("CreateNamedPipeW", e));
+    }
+    // SAFETY: a new handle that nothing else owns.
+    Ok(unsafe { OwnedHandle::from_raw_handle(h as RawHandle) })
+}
