@@ -249,7 +249,13 @@ impl ShmRegion {
         }
     }
 
-    /// Sleeps on the futex, in slices, until message `want` arrives.
+    /// Sleeps on the futex, in slices, until message `want` arrives; asks
+    /// `peer_gone` once per slice of wall time.
+    ///
+    /// The check is due by the clock, not by a sleep that lasted a whole
+    /// slice: a process that takes signals more often than once a slice
+    /// has every sleep cut short (`EINTR`), and would otherwise never see
+    /// its peer go.
     fn sleep_until(
         &self,
         lane: Lane,
@@ -257,29 +263,29 @@ impl ShmRegion {
         deadline: Option<Instant>,
         peer_gone: &mut impl FnMut() -> bool,
     ) -> Result<()> {
+        let mut checked = Instant::now();
         loop {
             let seen = self.words.signal(lane);
             if self.words.seq(lane) >= want {
                 return Ok(());
             }
-            let slice = match deadline {
-                None => self.wait_slice,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(TransportError::Timeout);
-                    }
-                    left.min(self.wait_slice)
+            let now = Instant::now();
+            let mut slice = self.wait_slice.saturating_sub(now - checked);
+            if slice.is_zero() {
+                if peer_gone() {
+                    return Err(TransportError::PeerClosed);
                 }
-            };
-            let started = Instant::now();
+                checked = now;
+                slice = self.wait_slice;
+            }
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(now);
+                if left.is_zero() {
+                    return Err(TransportError::Timeout);
+                }
+                slice = slice.min(left);
+            }
             self.words.wait(lane, seen, slice);
-            if self.words.seq(lane) >= want {
-                return Ok(());
-            }
-            if started.elapsed() >= slice && peer_gone() {
-                return Err(TransportError::PeerClosed);
-            }
         }
     }
 
