@@ -142,6 +142,13 @@ impl CgroupsCache {
         self.last_error.as_ref()
     }
 
+    /// Why the last connection attempt failed, with its OS cause where
+    /// there is one: the detail behind a refresh that failed as not ready.
+    /// `None` once a connect succeeds.
+    pub fn last_connect_error(&self) -> Option<&netipc_service::transport::TransportError> {
+        self.client.last_connect_error()
+    }
+
     /// Counters and state, for diagnostics.
     pub fn status(&self) -> CacheStatus {
         CacheStatus {

@@ -100,6 +100,10 @@ fn an_empty_cache_without_a_server() {
     assert!(cache.is_empty());
     assert!(cache.lookup(1, "x").is_none());
     assert!(matches!(cache.last_error(), Some(ServiceError::NotReady(_))));
+    assert!(matches!(
+        cache.last_connect_error(),
+        Some(netipc_cache::service::transport::TransportError::NotFound { .. })
+    ));
     assert_eq!(cache.status().refresh_failure, 1);
 }
 

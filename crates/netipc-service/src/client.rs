@@ -83,6 +83,8 @@ pub(crate) struct RawClient {
     reconnect_count: u64,
     call_count: u64,
     error_count: u64,
+    /// Why the last connection attempt failed; `None` after a success.
+    connect_error: Option<TransportError>,
 }
 
 impl RawClient {
@@ -102,6 +104,7 @@ impl RawClient {
             reconnect_count: 0,
             call_count: 0,
             error_count: 0,
+            connect_error: None,
         }
     }
 
@@ -179,31 +182,40 @@ impl RawClient {
     }
 
     fn connect(&mut self) -> ClientState {
-        match Session::connect(&self.run_dir, &self.service, &self.transport) {
+        let e = match Session::connect(&self.run_dir, &self.service, &self.transport) {
             Ok(mut s) => {
                 s.set_abort(self.abort.clone());
                 self.session = Some(s);
                 self.connect_count += 1;
-                ClientState::Ready
+                self.connect_error = None;
+                return ClientState::Ready;
             }
-            Err(TransportError::ShmUnavailable(_)) => {
+            Err(e) => e,
+        };
+        let state = match &e {
+            TransportError::ShmUnavailable(_) => {
                 // No same-session fallback: a new session, without SHM.
                 self.transport.supported_profiles &= !(PROFILE_SHM_HYBRID | PROFILE_SHM_FUTEX);
                 self.transport.preferred_profiles &= !(PROFILE_SHM_HYBRID | PROFILE_SHM_FUTEX);
-                if self.transport.supported_profiles == 0 {
-                    return ClientState::Incompatible;
+                if self.transport.supported_profiles != 0 {
+                    return self.connect();
                 }
-                self.connect()
+                ClientState::Incompatible
             }
-            Err(TransportError::NotFound { .. }) => ClientState::NotFound,
-            Err(TransportError::AuthFailed) => ClientState::AuthFailed,
-            Err(
-                TransportError::Unsupported
-                | TransportError::Incompatible(_)
-                | TransportError::LimitExceeded { .. },
-            ) => ClientState::Incompatible,
-            Err(_) => ClientState::Disconnected,
-        }
+            TransportError::NotFound { .. } => ClientState::NotFound,
+            TransportError::AuthFailed => ClientState::AuthFailed,
+            TransportError::Unsupported
+            | TransportError::Incompatible(_)
+            | TransportError::LimitExceeded { .. } => ClientState::Incompatible,
+            _ => ClientState::Disconnected,
+        };
+        self.connect_error = Some(e);
+        state
+    }
+
+    /// Why the last connection attempt failed, if it did.
+    pub(crate) fn connect_error(&self) -> Option<&TransportError> {
+        self.connect_error.as_ref()
     }
 
     fn reconnect(&mut self) -> bool {

@@ -39,6 +39,14 @@ macro_rules! client_lifecycle {
                 self.raw.status()
             }
 
+            /// Why the last connection attempt failed (made by
+            /// [`Self::refresh`] or by a call reconnecting), with its OS
+            /// cause where there is one: the detail behind a state such as
+            /// `NotFound` or `Disconnected`. `None` once a connect succeeds.
+            pub fn last_connect_error(&self) -> Option<&$crate::transport::TransportError> {
+                self.raw.connect_error()
+            }
+
             /// A handle that aborts the current and later calls from any
             /// thread, until [`Self::clear_abort`]. `None` only if the
             /// process had no descriptor left for it.

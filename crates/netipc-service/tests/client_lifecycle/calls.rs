@@ -1,6 +1,7 @@
 //! Typed calls and the client's states.
 
 use super::*;
+use netipc_service::transport::TransportError;
 
 #[test]
 fn lifecycle_without_a_server() {
@@ -12,8 +13,16 @@ fn lifecycle_without_a_server() {
         c.call(1),
         Err(ServiceError::NotReady(ClientState::Disconnected))
     ));
+    assert!(c.last_connect_error().is_none(), "nothing tried yet");
     assert!(c.refresh(), "state changed to NOT_FOUND");
     assert_eq!(c.state(), ClientState::NotFound);
+    match c.last_connect_error() {
+        Some(TransportError::NotFound { path, source }) => {
+            assert!(path.ends_with("absent.sock"), "{path}");
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(!c.refresh(), "still NOT_FOUND: no change");
     assert!(matches!(
         c.call(1),
@@ -25,6 +34,7 @@ fn lifecycle_without_a_server() {
     let _srv = Running::start(dir.path(), "absent", server_config(1024), plus_one());
     assert!(c.refresh());
     assert!(c.ready());
+    assert!(c.last_connect_error().is_none(), "cleared by the connect");
     assert_eq!(c.call(41).unwrap(), 42);
     c.close();
     assert_eq!(c.state(), ClientState::Disconnected);
@@ -51,9 +61,35 @@ fn handshake_failures_map_to_states() {
     );
     bad_token.refresh();
     assert_eq!(bad_token.state(), ClientState::AuthFailed);
+    assert!(matches!(
+        bad_token.last_connect_error(),
+        Some(TransportError::AuthFailed)
+    ));
     let mut too_big = IncrementClient::new(dir.path(), "inc", client_config(4096));
     too_big.refresh();
     assert_eq!(too_big.state(), ClientState::Incompatible);
+    assert!(matches!(
+        too_big.last_connect_error(),
+        Some(TransportError::LimitExceeded { .. })
+    ));
+}
+
+/// A server that accepts but never answers the HELLO: the client's state
+/// says only `Disconnected`; its last connect error says why.
+#[cfg(unix)]
+#[test]
+fn a_handshake_that_times_out_is_reported() {
+    let dir = RunDir::new("svc");
+    let listener = RawListener::bind(dir.path(), "mute", raw_batch_server_config()).unwrap();
+    let cfg = netipc_service::ClientConfig {
+        handshake_timeout: Duration::from_millis(50),
+        ..client_config(1024)
+    };
+    let mut c = IncrementClient::new(dir.path(), "mute", cfg);
+    c.refresh();
+    assert_eq!(c.state(), ClientState::Disconnected);
+    assert!(matches!(c.last_connect_error(), Some(TransportError::Timeout)));
+    drop(listener);
 }
 
 #[test]
