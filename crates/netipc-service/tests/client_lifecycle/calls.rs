@@ -18,7 +18,7 @@ fn lifecycle_without_a_server() {
     assert_eq!(c.state(), ClientState::NotFound);
     match c.last_connect_error() {
         Some(TransportError::NotFound { path, source }) => {
-            assert!(path.ends_with("absent.sock"), "{path}");
+            assert!(path.contains("absent"), "{path}");
             assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
         }
         other => panic!("{other:?}"),
@@ -76,7 +76,6 @@ fn handshake_failures_map_to_states() {
 
 /// A server that accepts but never answers the HELLO: the client's state
 /// says only `Disconnected`; its last connect error says why.
-#[cfg(unix)]
 #[test]
 fn a_handshake_that_times_out_is_reported() {
     let dir = RunDir::new("svc");
