@@ -12,8 +12,10 @@ use std::time::Instant;
 
 /// Moves whole packets (message boundaries preserved).
 pub(crate) trait PacketIo {
-    /// Sends one packet made of `head` followed by `body`.
-    fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()>;
+    /// Sends one packet made of `head` followed by `body`. While the peer
+    /// reads nothing and the packet cannot be queued, waits until
+    /// `deadline` (`Timeout`) or the abort signal (`Aborted`).
+    fn send_packet(&mut self, head: &[u8], body: &[u8], deadline: Option<Instant>) -> Result<()>;
     /// Receives one packet: its first 32 bytes into `head`, the rest into
     /// `body`. Returns the packet length. A packet longer than
     /// `head.len() + body.len()` is a protocol violation.
@@ -39,9 +41,13 @@ pub(crate) trait PacketIo {
     /// Sends the staged packets in order. On failure, also says how many
     /// went out before it. Transports that can send several packets in one
     /// system call override this.
-    fn send_packets(&mut self, packets: &Staged<'_>) -> core::result::Result<(), (usize, TransportError)> {
+    fn send_packets(
+        &mut self,
+        packets: &Staged<'_>,
+        deadline: Option<Instant>,
+    ) -> core::result::Result<(), (usize, TransportError)> {
         for (i, (head, body)) in packets.iter().enumerate() {
-            self.send_packet(head, body).map_err(|e| (i, e))?;
+            self.send_packet(head, body, deadline).map_err(|e| (i, e))?;
         }
         Ok(())
     }
@@ -209,15 +215,23 @@ impl Framer {
     }
 
     /// Sends one message as packets, chunked if it exceeds the packet size.
-    /// The header's `payload_len` is set from `payload`.
-    pub(crate) fn send(&mut self, io: &mut impl PacketIo, header: &Header, payload: &[u8]) -> Result<()> {
+    /// The header's `payload_len` is set from `payload`. The deadline
+    /// covers every packet.
+    pub(crate) fn send(
+        &mut self,
+        io: &mut impl PacketIo,
+        header: &Header,
+        payload: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<()> {
         let h = self.prepare_send(header, payload)?;
         let result = ChunkPlan::new(self.params.packet_size as usize, payload.len())
             .map_err(TransportError::from)
             .and_then(|plan| {
-                io.send_packet(&h.encode(), &payload[plan.range(0)])?;
+                io.send_packet(&h.encode(), &payload[plan.range(0)], deadline)?;
                 for i in 1..plan.count {
-                    io.send_packet(&plan.header(h.message_id, i).encode(), &payload[plan.range(i)])?;
+                    let head = plan.header(h.message_id, i).encode();
+                    io.send_packet(&head, &payload[plan.range(i)], deadline)?;
                 }
                 Ok(())
             });
@@ -232,6 +246,7 @@ impl Framer {
         &mut self,
         io: &mut impl PacketIo,
         messages: impl IntoIterator<Item = (Header, &'p [u8])>,
+        deadline: Option<Instant>,
     ) -> Result<()> {
         let mut staged = Staged::new();
         let mut unsent = Unsent {
@@ -251,14 +266,14 @@ impl Framer {
                 Ok(p) => p,
                 Err(e) => {
                     // The messages staged before this one still go out.
-                    self.flush_staged(io, &mut staged, &mut unsent)?;
+                    self.flush_staged(io, &mut staged, &mut unsent, deadline)?;
                     return Err(e);
                 }
             };
             unsent.open = Some(h.message_id);
             for i in 0..plan.count {
                 if staged.is_full() {
-                    self.flush_staged(io, &mut staged, &mut unsent)?;
+                    self.flush_staged(io, &mut staged, &mut unsent, deadline)?;
                 }
                 let head = if i == 0 {
                     h.encode()
@@ -271,7 +286,7 @@ impl Framer {
             unsent.ended[unsent.len] = (h.message_id, staged.len());
             unsent.len += 1;
         }
-        self.flush_staged(io, &mut staged, &mut unsent)
+        self.flush_staged(io, &mut staged, &mut unsent, deadline)
     }
 
     /// Sends the staged packets. If they do not all go out, the messages
@@ -282,11 +297,12 @@ impl Framer {
         io: &mut impl PacketIo,
         staged: &mut Staged<'_>,
         unsent: &mut Unsent,
+        deadline: Option<Instant>,
     ) -> Result<()> {
         let result = if staged.len() == 0 {
             Ok(())
         } else {
-            io.send_packets(staged)
+            io.send_packets(staged, deadline)
         };
         staged.len = 0;
         let ended = core::mem::take(&mut unsent.len);

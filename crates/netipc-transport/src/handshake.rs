@@ -265,7 +265,7 @@ pub(crate) fn client_exchange(
     deadline: std::time::Instant,
 ) -> Result<SessionParams> {
     let pkt = hello_packet(hello);
-    io.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..])?;
+    io.send_packet(&pkt[..HEADER_LEN], &pkt[HEADER_LEN..], Some(deadline))?;
     let (packet, n) = recv_control(io, deadline)?;
     if n < HEADER_LEN {
         return Err(TransportError::Protocol("HELLO_ACK shorter than a header"));
@@ -317,7 +317,7 @@ mod tests {
     struct Answers(Option<Vec<u8>>);
 
     impl crate::framing::PacketIo for Answers {
-        fn send_packet(&mut self, _: &[u8], _: &[u8]) -> Result<()> {
+        fn send_packet(&mut self, _: &[u8], _: &[u8], _: Option<std::time::Instant>) -> Result<()> {
             Ok(())
         }
 

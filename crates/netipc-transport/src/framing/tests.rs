@@ -14,7 +14,7 @@ struct Recorder {
 }
 
 impl PacketIo for Recorder {
-    fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+    fn send_packet(&mut self, head: &[u8], body: &[u8], _: Option<Instant>) -> Result<()> {
         if self.fail_at == Some(self.packets.len()) {
             return Err(TransportError::PeerClosed);
         }
@@ -26,10 +26,14 @@ impl PacketIo for Recorder {
         Err(TransportError::PeerClosed)
     }
 
-    fn send_packets(&mut self, packets: &Staged<'_>) -> core::result::Result<(), (usize, TransportError)> {
+    fn send_packets(
+        &mut self,
+        packets: &Staged<'_>,
+        deadline: Option<Instant>,
+    ) -> core::result::Result<(), (usize, TransportError)> {
         self.calls.push(packets.len());
         for (i, (head, body)) in packets.iter().enumerate() {
-            self.send_packet(head, body).map_err(|e| (i, e))?;
+            self.send_packet(head, body, deadline).map_err(|e| (i, e))?;
         }
         Ok(())
     }
@@ -41,7 +45,7 @@ impl PacketIo for Recorder {
 struct Script(std::collections::VecDeque<Vec<u8>>);
 
 impl PacketIo for Script {
-    fn send_packet(&mut self, _: &[u8], _: &[u8]) -> Result<()> {
+    fn send_packet(&mut self, _: &[u8], _: &[u8], _: Option<Instant>) -> Result<()> {
         Err(TransportError::PeerClosed)
     }
 
@@ -101,7 +105,7 @@ fn stream(role: Role, packet_size: u32, max_payload: u32, sizes: &[usize]) -> (V
         })
         .collect();
     for (h, p) in &messages {
-        f.send(&mut io, h, p).unwrap();
+        f.send(&mut io, h, p, None).unwrap();
     }
     (io.packets, messages)
 }
@@ -112,7 +116,7 @@ fn receiver(role: Role, packet_size: u32, max_payload: u32, sent: u64) -> Framer
     let mut f = Framer::new(params(packet_size, max_payload), role);
     if role == Role::Client {
         for id in 1..=sent {
-            f.send(&mut Recorder::default(), &request(id), b"").unwrap();
+            f.send(&mut Recorder::default(), &request(id), b"", None).unwrap();
         }
     }
     f
@@ -433,7 +437,7 @@ fn request(id: u64) -> Header {
 fn one_by_one(packet_size: u32, messages: &[(Header, Vec<u8>)]) -> Vec<Vec<u8>> {
     let (mut f, mut io) = (client(packet_size), Recorder::default());
     for (h, p) in messages {
-        f.send(&mut io, h, p).unwrap();
+        f.send(&mut io, h, p, None).unwrap();
     }
     io.packets
 }
@@ -452,7 +456,7 @@ proptest::proptest! {
             .map(|(&n, id)| (request(id), (0..n).map(|j| (j as u64 ^ id) as u8).collect()))
             .collect();
         let (mut f, mut io) = (client(packet_size), Recorder::default());
-        f.send_many(&mut io, messages.iter().map(|(h, p)| (*h, &p[..]))).unwrap();
+        f.send_many(&mut io, messages.iter().map(|(h, p)| (*h, &p[..])), None).unwrap();
         let expected = one_by_one(packet_size, &messages);
         proptest::prop_assert_eq!(io.calls.iter().sum::<usize>(), expected.len());
         proptest::prop_assert_eq!(io.calls.len(), expected.len().div_ceil(STAGED_MAX));
@@ -468,12 +472,12 @@ fn send_many_puts_the_bytes_of_send_on_the_wire_in_runs_of_32() {
     messages.push((request(41), (0..150u32).map(|j| j as u8).collect()));
     messages.extend((0..30).map(|i| (request(42 + i), vec![0xA0; i as usize])));
     let (mut f, mut io) = (client(64), Recorder::default());
-    f.send_many(&mut io, messages.iter().map(|(h, p)| (*h, &p[..])))
+    f.send_many(&mut io, messages.iter().map(|(h, p)| (*h, &p[..])), None)
         .unwrap();
     assert_eq!(io.calls, [32, 32, 11]);
     assert_eq!(io.packets, one_by_one(64, &messages));
     // Every id is in flight: sending one again is refused.
-    let again = f.send(&mut io, &request(41), b"x").unwrap_err();
+    let again = f.send(&mut io, &request(41), b"x", None).unwrap_err();
     assert!(matches!(again, TransportError::Protocol(_)), "{again:?}");
 }
 
@@ -487,7 +491,7 @@ fn a_refused_message_stops_the_run_after_the_ones_before_it() {
         (request(3), &big[..]),
         (request(4), &b"ef"[..]),
     ];
-    let err = f.send_many(&mut io, messages).unwrap_err();
+    let err = f.send_many(&mut io, messages, None).unwrap_err();
     assert!(matches!(err, TransportError::LimitExceeded { .. }), "{err:?}");
     assert_eq!(io.packets.len(), 2, "the two messages before it went out");
     assert_eq!(
@@ -498,17 +502,17 @@ fn a_refused_message_stops_the_run_after_the_ones_before_it() {
         )
     );
     // 3 and 4 are not in flight; 1 and 2 are.
-    f.send(&mut io, &request(3), b"x").unwrap();
-    f.send(&mut io, &request(4), b"x").unwrap();
-    assert!(f.send(&mut io, &request(2), b"x").is_err());
+    f.send(&mut io, &request(3), b"x", None).unwrap();
+    f.send(&mut io, &request(4), b"x", None).unwrap();
+    assert!(f.send(&mut io, &request(2), b"x", None).is_err());
     // A wrong kind is refused the same way.
     let answer = Header::new(Kind::Response, METHOD_INCREMENT, 9, 0);
     let err = f
-        .send_many(&mut io, [(request(5), &b""[..]), (answer, &b""[..])])
+        .send_many(&mut io, [(request(5), &b""[..]), (answer, &b""[..])], None)
         .unwrap_err();
     assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
     assert!(
-        f.send(&mut io, &request(5), b"x").is_err(),
+        f.send(&mut io, &request(5), b"x", None).is_err(),
         "5 went out before the refusal"
     );
 }
@@ -526,13 +530,16 @@ fn a_failed_send_frees_the_ids_of_the_messages_not_sent_whole() {
         (request(3), &b"c"[..]),
     ];
     assert!(matches!(
-        f.send_many(&mut io, messages),
+        f.send_many(&mut io, messages, None),
         Err(TransportError::PeerClosed)
     ));
     io.fail_at = None;
-    assert!(f.send(&mut io, &request(1), b"x").is_err(), "1 is in flight");
-    f.send(&mut io, &request(2), b"x").unwrap();
-    f.send(&mut io, &request(3), b"x").unwrap();
+    assert!(
+        f.send(&mut io, &request(1), b"x", None).is_err(),
+        "1 is in flight"
+    );
+    f.send(&mut io, &request(2), b"x", None).unwrap();
+    f.send(&mut io, &request(3), b"x", None).unwrap();
 }
 
 #[test]
@@ -544,16 +551,16 @@ fn a_failure_in_a_later_run_keeps_the_earlier_runs_in_flight() {
     io.fail_at = Some(32);
     let payload = [2u8; 40];
     let messages = (1..=33).map(|id| (request(id), if id == 1 { &payload[..1] } else { &payload[..] }));
-    assert!(f.send_many(&mut io, messages).is_err());
+    assert!(f.send_many(&mut io, messages, None).is_err());
     io.fail_at = None;
     assert_eq!(io.calls, [32, 32]);
     for id in 1..=16 {
         assert!(
-            f.send(&mut io, &request(id), b"x").is_err(),
+            f.send(&mut io, &request(id), b"x", None).is_err(),
             "{id} went out whole"
         );
     }
     for id in 17..=33 {
-        f.send(&mut io, &request(id), b"x").unwrap();
+        f.send(&mut io, &request(id), b"x", None).unwrap();
     }
 }

@@ -230,7 +230,11 @@ impl PendingSession {
             }
         }
         let ack = handshake::ack_packet(&decision);
-        let sent = sock.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
+        let sent = sock.send_packet(
+            &ack[..HEADER_LEN],
+            &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN],
+            Some(deadline),
+        );
         match decision {
             Decision::Accept(a) => {
                 sent?;

@@ -137,12 +137,26 @@ impl UdsSession {
     }
 
     /// Sends one message (chunked as needed). `payload_len` is set for you.
+    /// While the peer reads nothing and the socket cannot queue more, waits
+    /// for room, watching the abort signal.
     pub fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        self.send_inner(header, payload, None)
+    }
+
+    /// Like [`UdsSession::send`], but gives up with `Timeout` at `deadline`
+    /// if the peer does not make room; the deadline covers every chunk. A
+    /// session whose send timed out may have sent part of a message: close
+    /// it.
+    pub fn send_until(&mut self, header: &Header, payload: &[u8], deadline: Instant) -> Result<()> {
+        self.send_inner(header, payload, Some(deadline))
+    }
+
+    fn send_inner(&mut self, header: &Header, payload: &[u8], deadline: Option<Instant>) -> Result<()> {
         #[cfg(target_os = "linux")]
         if let Some(shm) = self.shm.as_mut() {
             return self.framer.send_whole(header, payload, |h, p| shm.send(h, p));
         }
-        self.framer.send(&mut self.sock, header, payload)
+        self.framer.send(&mut self.sock, header, payload, deadline)
     }
 
     /// Sends several messages in order, each checked and framed as
@@ -184,12 +198,12 @@ impl UdsSession {
             }
             return Ok(());
         }
-        self.framer.send_many(&mut self.sock, messages)
+        self.framer.send_many(&mut self.sock, messages, None)
     }
 
     /// Sends one message, then receives the next one (before `deadline`,
-    /// when given): a call, on the client side; on the server side, an
-    /// answer and the wait for the next request.
+    /// when given, which covers the send too): a call, on the client side;
+    /// on the server side, an answer and the wait for the next request.
     ///
     /// The same as [`UdsSession::send`] followed by a receive, except that
     /// over shared memory the peer's futex wake is held back for a moment
@@ -222,7 +236,7 @@ impl UdsSession {
                 .send_whole(header, payload, |h, p| shm.send_quiet(h, p))?;
             return self.receive_inner(deadline);
         }
-        self.send(header, payload)?;
+        self.send_inner(header, payload, deadline)?;
         self.receive_inner(deadline)
     }
 

@@ -49,6 +49,23 @@ pub(super) fn wait_readable(
     abort: Option<&AbortHandle>,
     deadline: Option<Instant>,
 ) -> Result<()> {
+    wait_for(fd, PollFlags::POLLIN, abort, deadline)
+}
+
+/// Waits until `fd` can queue a packet again (its peer has read some), the
+/// deadline passes, or abort is signalled.
+fn wait_writable(fd: BorrowedFd<'_>, abort: Option<&AbortHandle>, deadline: Option<Instant>) -> Result<()> {
+    wait_for(fd, PollFlags::POLLOUT, abort, deadline)
+}
+
+/// Waits until `fd` has one of `events` (or an error or hang-up, which the
+/// next I/O call reports), the deadline passes, or abort is signalled.
+fn wait_for(
+    fd: BorrowedFd<'_>,
+    events: PollFlags,
+    abort: Option<&AbortHandle>,
+    deadline: Option<Instant>,
+) -> Result<()> {
     loop {
         let timeout = match deadline {
             None => PollTimeout::NONE,
@@ -62,10 +79,7 @@ pub(super) fn wait_readable(
                 PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
             }
         };
-        let mut fds = [
-            PollFd::new(fd, PollFlags::POLLIN),
-            PollFd::new(fd, PollFlags::empty()),
-        ];
+        let mut fds = [PollFd::new(fd, events), PollFd::new(fd, PollFlags::empty())];
         if let Some(a) = abort {
             fds[1] = PollFd::new(a.as_fd(), PollFlags::POLLIN);
         }
@@ -128,13 +142,24 @@ fn received(what: &'static str, mut call: impl FnMut() -> nix::Result<usize>) ->
     }
 }
 
-/// What one send call returned: the bytes sent, or the error, with a
-/// closed peer told apart. `call` is retried when a signal interrupts it.
-fn sent(what: &'static str, mut call: impl FnMut() -> nix::Result<usize>) -> Result<usize> {
+/// Sends with `call` (a non-blocking send): the bytes sent, or the error,
+/// with a closed peer told apart. While the socket cannot queue the packet
+/// (`EAGAIN`: the peer is not reading), waits for room until `deadline` or
+/// the abort signal. `call` is made again when a signal interrupts it.
+fn sent(
+    (fd, abort): (BorrowedFd<'_>, Option<&AbortHandle>),
+    what: &'static str,
+    deadline: Option<Instant>,
+    mut call: impl FnMut() -> nix::Result<usize>,
+) -> Result<usize> {
     loop {
         return match call() {
             Ok(n) => Ok(n),
             Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => {
+                wait_writable(fd, abort, deadline)?;
+                continue;
+            }
             Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN) => Err(TransportError::PeerClosed),
             Err(e) => Err(TransportError::io(what, e)),
         };
@@ -200,19 +225,21 @@ impl Socket {
 }
 
 impl PacketIo for Socket {
-    fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+    fn send_packet(&mut self, head: &[u8], body: &[u8], deadline: Option<Instant>) -> Result<()> {
         let len = head.len() + body.len();
         let fd = self.fd.as_raw_fd();
+        let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+        let waits = (self.fd.as_fd(), self.abort.as_ref());
         let n = if len <= GATHER_MAX {
             let packet = &mut self.gather[..len];
             packet[..head.len()].copy_from_slice(head);
             packet[head.len()..].copy_from_slice(body);
             let packet = &*packet;
-            sent("send", || send(fd, packet, MsgFlags::MSG_NOSIGNAL))
+            sent(waits, "send", deadline, || send(fd, packet, flags))
         } else {
             let iov = [IoSlice::new(head), IoSlice::new(body)];
-            sent("sendmsg", || {
-                sendmsg::<()>(fd, &iov, &[], MsgFlags::MSG_NOSIGNAL, None)
+            sent(waits, "sendmsg", deadline, || {
+                sendmsg::<()>(fd, &iov, &[], flags, None)
             })
         }?;
         if n != len {
@@ -224,12 +251,16 @@ impl PacketIo for Socket {
     /// Several packets go out in one `sendmmsg`; a lone one as
     /// [`PacketIo::send_packet`] sends it (a `send` is cheaper).
     #[cfg(target_os = "linux")]
-    fn send_packets(&mut self, packets: &Staged<'_>) -> core::result::Result<(), (usize, TransportError)> {
+    fn send_packets(
+        &mut self,
+        packets: &Staged<'_>,
+        deadline: Option<Instant>,
+    ) -> core::result::Result<(), (usize, TransportError)> {
         use crate::framing::STAGED_MAX;
         let n = packets.len();
         if n <= 1 {
             return match packets.iter().next() {
-                Some((head, body)) => self.send_packet(head, body).map_err(|e| (0, e)),
+                Some((head, body)) => self.send_packet(head, body, deadline).map_err(|e| (0, e)),
                 None => Ok(()),
             };
         }
@@ -261,14 +292,15 @@ impl PacketIo for Socket {
         while done < n {
             let batch = msgs[done..n].as_mut_ptr();
             let count = (n - done) as libc::c_uint;
-            let went = sent("sendmmsg", || {
+            let waits = (self.fd.as_fd(), self.abort.as_ref());
+            let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
+            let went = sent(waits, "sendmmsg", deadline, || {
                 // SAFETY: `batch` points at `count` initialised headers
                 // whose I/O vectors point into `iov`, and those at the
                 // staged heads and bodies: all alive and unmoved until the
                 // call returns. The kernel reads them and writes only the
                 // headers' `msg_len`.
-                Errno::result(unsafe { libc::sendmmsg(fd, batch, count, libc::MSG_NOSIGNAL) })
-                    .map(|r| r as usize)
+                Errno::result(unsafe { libc::sendmmsg(fd, batch, count, flags) }).map(|r| r as usize)
             })
             .map_err(|e| (done, e))?;
             if went == 0 {

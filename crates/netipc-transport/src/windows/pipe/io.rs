@@ -175,7 +175,7 @@ impl Pipe {
 }
 
 impl PacketIo for Pipe {
-    fn send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+    fn send_packet(&mut self, head: &[u8], body: &[u8], deadline: Option<Instant>) -> Result<()> {
         self.scratch.clear();
         self.scratch.extend_from_slice(head);
         self.scratch.extend_from_slice(body);
@@ -202,7 +202,7 @@ impl PacketIo for Pipe {
                 });
             }
         }
-        let n = finish(self.raw(), &mut op, None, self.abort.as_ref())?;
+        let n = finish(self.raw(), &mut op, deadline, self.abort.as_ref())?;
         if n != len {
             return Err(TransportError::Protocol("short pipe write"));
         }

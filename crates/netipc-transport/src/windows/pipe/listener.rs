@@ -168,7 +168,11 @@ impl NpPending {
             }
         }
         let ack = handshake::ack_packet(&decision);
-        let sent = pipe.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN]);
+        let sent = pipe.send_packet(
+            &ack[..HEADER_LEN],
+            &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN],
+            Some(deadline),
+        );
         match decision {
             Decision::Accept(a) => {
                 sent?;

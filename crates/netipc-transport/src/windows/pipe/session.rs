@@ -132,12 +132,25 @@ impl NpSession {
         self.pipe.abort = abort;
     }
 
-    /// Sends one message (chunked as needed).
+    /// Sends one message (chunked as needed). While the peer reads nothing
+    /// and the pipe cannot take more, waits, watching the abort signal.
     pub fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        self.send_inner(header, payload, None)
+    }
+
+    /// Like [`NpSession::send`], but gives up with `Timeout` at `deadline`
+    /// if the peer does not make room; the deadline covers every chunk. A
+    /// session whose send timed out may have sent part of a message: close
+    /// it.
+    pub fn send_until(&mut self, header: &Header, payload: &[u8], deadline: Instant) -> Result<()> {
+        self.send_inner(header, payload, Some(deadline))
+    }
+
+    fn send_inner(&mut self, header: &Header, payload: &[u8], deadline: Option<Instant>) -> Result<()> {
         if let Some(shm) = self.shm.as_mut() {
             return self.framer.send_whole(header, payload, |h, p| shm.send(h, p));
         }
-        self.framer.send(&mut self.pipe, header, payload)
+        self.framer.send(&mut self.pipe, header, payload, deadline)
     }
 
     /// Sends several messages in order, each checked and framed as
@@ -155,20 +168,21 @@ impl NpSession {
             }
             return Ok(());
         }
-        self.framer.send_many(&mut self.pipe, messages)
+        self.framer.send_many(&mut self.pipe, messages, None)
     }
 
     /// Sends one message, then receives the next one (before `deadline`,
-    /// when given). Windows shared memory signals only a peer that said it
-    /// waits, so this is [`NpSession::send`] followed by a receive; it
-    /// exists so that callers can use one API on every platform.
+    /// when given, which covers the send too). Windows shared memory
+    /// signals only a peer that said it waits, so this is a send followed
+    /// by a receive; it exists so that callers can use one API on every
+    /// platform.
     pub fn exchange(
         &mut self,
         header: &Header,
         payload: &[u8],
         deadline: Option<Instant>,
     ) -> Result<(Header, &[u8])> {
-        self.send(header, payload)?;
+        self.send_inner(header, payload, deadline)?;
         self.receive_inner(deadline)
     }
 

@@ -1,0 +1,119 @@
+//! Peers that stop reading: a client whose call cannot be sent, and a
+//! server whose answers cannot be delivered.
+
+mod common;
+
+use common::*;
+use netipc_service::ServiceError;
+use netipc_service::increment;
+use netipc_service::string_reverse::StringReverseClient;
+use netipc_service::transport::codec::{Header, Kind, METHOD_INCREMENT};
+#[cfg(unix)]
+use netipc_service::transport::posix::{UdsListener as Listener, UdsSession as Session};
+#[cfg(windows)]
+use netipc_service::transport::windows::{NpListener as Listener, NpSession as Session};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Runs `f` on a thread; fails if it has not returned after `limit`.
+fn within<T: Send + 'static>(limit: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let t = std::thread::spawn(f);
+    let deadline = Instant::now() + limit;
+    while !t.is_finished() {
+        assert!(Instant::now() < deadline, "{what}: still blocked after {limit:?}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    t.join().unwrap()
+}
+
+#[test]
+fn a_call_to_a_server_that_stopped_reading_ends_at_its_timeout() {
+    let dir = RunDir::new("stuck");
+    let scfg = netipc_service::transport::ServerConfig {
+        packet_size: 4096,
+        max_request_payload_bytes: 1 << 22,
+        max_response_payload_bytes: 1 << 22,
+        auth_token: TOKEN,
+        ..Default::default()
+    };
+    let listener = Listener::bind(dir.path(), "mute", scfg).unwrap();
+    let path = dir.path().to_path_buf();
+    let (took, result) = within(Duration::from_secs(20), "the call", move || {
+        let cfg = netipc_service::ClientConfig {
+            packet_size: 4096,
+            call_timeout: Duration::from_millis(300),
+            ..client_config(1 << 22)
+        };
+        let mut c = StringReverseClient::new(&path, "mute", cfg);
+        let accepting = std::thread::spawn(move || {
+            #[cfg(unix)]
+            return listener.accept().unwrap();
+            #[cfg(windows)]
+            return listener.accept(None).unwrap();
+        });
+        assert!(c.refresh());
+        // The server's session, open and never read, until the call ends.
+        let mute = accepting.join().unwrap();
+        let text = vec![b'x'; 1 << 21];
+        let started = Instant::now();
+        let r = c.call(&text).map(|v| v.as_bytes().len());
+        let took = started.elapsed();
+        drop(mute);
+        (took, r)
+    });
+    assert!(matches!(result, Err(ServiceError::Timeout)), "{result:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
+/// A client sends requests and reads none of the answers: once its
+/// receive queue is full, the server's worker waits to deliver the next
+/// answer. `stop()` must still end that session and return.
+#[test]
+fn a_server_stops_while_a_client_reads_none_of_its_answers() {
+    let dir = RunDir::new("stuck");
+    let handled = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&handled);
+    let handler = increment::Handler {
+        handle: Some(Box::new(move |v| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            Some(v + 1)
+        })),
+    };
+    let srv = Running::start(dir.path(), "inc", server_config(1024), handler);
+    let ccfg = netipc_service::transport::ClientConfig {
+        auth_token: TOKEN,
+        ..Default::default()
+    };
+    let mut s = Session::connect(dir.path(), "inc", &ccfg).unwrap();
+    // Sends until the server stops taking requests (it is stuck on an
+    // answer, and our send queue is full too), then until it hangs up.
+    let sender = std::thread::spawn(move || {
+        for id in 1.. {
+            let h = Header::new(Kind::Request, METHOD_INCREMENT, id, 0);
+            if s.send(&h, &id.to_ne_bytes()).is_err() {
+                return id;
+            }
+        }
+        unreachable!()
+    });
+    // The server is stuck once it handles no more requests.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = (0, Instant::now());
+    loop {
+        let now = handled.load(Ordering::Relaxed);
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now > 0 && last.1.elapsed() > Duration::from_millis(100) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server kept handling requests");
+        std::thread::yield_now();
+    }
+    within(Duration::from_secs(5), "stop", move || srv.stop());
+    // The server hung up: the sender's blocked send fails.
+    let sent = within(Duration::from_secs(5), "the sender", move || {
+        sender.join().unwrap()
+    });
+    assert!(sent > handled.load(Ordering::Relaxed));
+}
