@@ -4,14 +4,15 @@
 mod common;
 
 use common::*;
-use netipc_service::ServiceError;
 use netipc_service::increment;
+use netipc_service::increment::IncrementClient;
 use netipc_service::string_reverse::StringReverseClient;
 use netipc_service::transport::codec::{Header, Kind, METHOD_INCREMENT};
 #[cfg(unix)]
 use netipc_service::transport::posix::{UdsListener as Listener, UdsSession as Session};
 #[cfg(windows)]
 use netipc_service::transport::windows::{NpListener as Listener, NpSession as Session};
+use netipc_service::{ClientState, ServiceError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -116,4 +117,46 @@ fn a_server_stops_while_a_client_reads_none_of_its_answers() {
         sender.join().unwrap()
     });
     assert!(sent > handled.load(Ordering::Relaxed));
+}
+
+/// A server that accepts nobody more (its one session slot is taken) and
+/// whose listen backlog is full: a new client's connect waits in the kernel
+/// for room in the backlog. `refresh` must still end within the handshake
+/// timeout.
+#[test]
+fn a_refresh_against_a_full_backlog_ends_at_the_handshake_timeout() {
+    let dir = RunDir::new("stuck");
+    let handler = increment::Handler {
+        handle: Some(Box::new(|v| Some(v + 1))),
+    };
+    let scfg = netipc_service::ServerConfig {
+        max_sessions: 1,
+        backlog: 1,
+        ..server_config(1024)
+    };
+    let _srv = Running::start(dir.path(), "full", scfg, handler);
+    let cfg = netipc_service::ClientConfig {
+        handshake_timeout: Duration::from_millis(200),
+        ..client_config(1024)
+    };
+    let mut first = IncrementClient::new(dir.path(), "full", cfg.clone());
+    assert!(first.refresh() && first.ready());
+    // Fill the backlog with clients that get no session.
+    let path = dir.path().to_path_buf();
+    let waiting: Vec<_> = (0..4)
+        .map(|_| {
+            let (path, cfg) = (path.clone(), cfg.clone());
+            std::thread::spawn(move || {
+                let mut c = IncrementClient::new(&path, "full", cfg);
+                let started = Instant::now();
+                c.refresh();
+                (started.elapsed(), c.state())
+            })
+        })
+        .collect();
+    for w in waiting {
+        let (took, state) = within(Duration::from_secs(10), "refresh", move || w.join().unwrap());
+        assert_ne!(state, ClientState::Ready);
+        assert!(took < Duration::from_secs(3), "took {took:?}");
+    }
 }

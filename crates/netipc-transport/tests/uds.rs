@@ -631,3 +631,73 @@ fn a_silent_client_times_out_the_handshake() {
     assert!(started.elapsed() >= Duration::from_millis(100));
     drop(fd);
 }
+
+/// Connects non-blocking sockets to `path` until the listener's backlog
+/// takes no more; returns them (they hold the backlog full).
+fn fill_backlog(path: &Path) -> Vec<std::os::fd::OwnedFd> {
+    use nix::errno::Errno;
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+    use std::os::fd::AsRawFd;
+    let addr = UnixAddr::new(path).unwrap();
+    let mut held = Vec::new();
+    loop {
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            None,
+        )
+        .unwrap();
+        match connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => held.push(fd),
+            Err(Errno::EAGAIN) => return held,
+            Err(e) => panic!("connect: {e}"),
+        }
+        assert!(held.len() < 10_000, "the backlog never filled");
+    }
+}
+
+/// A server that accepts nobody and whose backlog is full: a client's
+/// connect ends with `Timeout` at the handshake deadline (it used to wait
+/// for room in the kernel for as long as the server lived), and a second
+/// server's liveness probe sees a live endpoint at once.
+#[test]
+fn a_full_backlog_times_out_connects_and_is_alive_to_a_probe() {
+    let dir = RunDir::new("uds");
+    let cfg = ServerConfig {
+        backlog: 1,
+        ..server_cfg(0, 1024)
+    };
+    let listener = UdsListener::bind(dir.path(), "full", cfg).unwrap();
+    let held = fill_backlog(&dir.path().join("full.sock"));
+    assert!(!held.is_empty());
+
+    let path = dir.path().to_path_buf();
+    let outcome = thread::spawn(move || {
+        let ccfg = ClientConfig {
+            handshake_timeout: Duration::from_millis(200),
+            ..client_cfg(0, 1024)
+        };
+        let started = Instant::now();
+        let r = UdsSession::connect(&path, "full", &ccfg).map(|_| ());
+        let took = started.elapsed();
+        let second = UdsListener::bind(&path, "full", server_cfg(0, 1024)).map(|_| ());
+        (r, took, second)
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !outcome.is_finished() {
+        assert!(Instant::now() < deadline, "connect or bind still waiting");
+        thread::sleep(Duration::from_millis(1));
+    }
+    let (r, took, second) = outcome.join().unwrap();
+    assert!(matches!(r, Err(TransportError::Timeout)), "{r:?}");
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert!(
+        matches!(second, Err(TransportError::AddressInUse { .. })),
+        "{second:?}"
+    );
+    drop((held, listener));
+}

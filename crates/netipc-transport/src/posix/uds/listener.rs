@@ -2,7 +2,7 @@
 //! the handshake.
 
 use super::UdsSession;
-use super::socket::{Socket, packet_size_of, seqpacket, wait_readable};
+use super::socket::{Socket, packet_size_of, seqpacket, seqpacket_with, wait_readable};
 use super::{IMPLEMENTED_PROFILES, endpoint_path};
 use crate::abort::AbortHandle;
 use crate::config::ServerConfig;
@@ -46,8 +46,10 @@ enum Probe {
     Absent,
 }
 
+/// Connects to the endpoint without waiting: a server whose backlog is full
+/// (`EAGAIN`) is as alive as one that takes the connection.
 fn probe(path: &Path, addr: &UnixAddr) -> Probe {
-    let fd = match seqpacket() {
+    let fd = match seqpacket_with(SockFlag::SOCK_NONBLOCK) {
         Ok(fd) => fd,
         Err(TransportError::Io { ref source, .. })
             if matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) =>
@@ -57,7 +59,7 @@ fn probe(path: &Path, addr: &UnixAddr) -> Probe {
         Err(_) => return Probe::Unknown,
     };
     match connect(fd.as_raw_fd(), addr) {
-        Ok(()) => Probe::Live,
+        Ok(()) | Err(Errno::EAGAIN) => Probe::Live,
         Err(Errno::ENOENT) if !path.exists() => Probe::Absent,
         Err(_) => Probe::Stale,
     }

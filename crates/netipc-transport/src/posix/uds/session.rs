@@ -2,12 +2,8 @@
 
 #[cfg(target_os = "linux")]
 use super::SHM_ATTACH_TIMEOUT;
-use super::socket::{Socket, packet_size_of, seqpacket};
+use super::socket::{Socket, connect_until, packet_size_of, seqpacket};
 use super::{IMPLEMENTED_PROFILES, endpoint_path};
-
-/// Futex sleep slice of a client watching an abort signal over shared memory.
-#[cfg(target_os = "linux")]
-const ABORTABLE_WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(2);
 use crate::abort::AbortHandle;
 use crate::config::ClientConfig;
 use crate::error::{Result, TransportError};
@@ -17,12 +13,15 @@ use crate::handshake::{self, SessionParams};
 use crate::posix::shm::ShmRegion;
 use crate::spin::auto_spin_budget;
 use netipc_codec::Header;
-use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::socket::{UnixAddr, connect};
+use nix::sys::socket::UnixAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
 use std::time::Instant;
+
+/// Futex sleep slice of a client watching an abort signal over shared memory.
+#[cfg(target_os = "linux")]
+const ABORTABLE_WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// One handshake-complete UDS session, client or server side.
 ///
@@ -57,19 +56,10 @@ impl UdsSession {
         let path = endpoint_path(run_dir.as_ref(), service)?;
         let fd = seqpacket()?;
         let addr = UnixAddr::new(&path).map_err(|e| TransportError::io("sockaddr", e))?;
-        loop {
-            match connect(fd.as_raw_fd(), &addr) {
-                Ok(()) => break,
-                Err(Errno::EINTR) => continue,
-                Err(e @ (Errno::ENOENT | Errno::ECONNREFUSED | Errno::ENOTDIR)) => {
-                    return Err(TransportError::NotFound {
-                        path: path.display().to_string(),
-                        source: e.into(),
-                    });
-                }
-                Err(e) => return Err(TransportError::io("connect", e)),
-            }
-        }
+        // One deadline for the whole connection: the connect (a server's
+        // full backlog makes it wait) and the handshake.
+        let deadline = Instant::now() + cfg.effective_handshake_timeout();
+        connect_until(&fd, &addr, &path, deadline)?;
         let mut cfg = cfg.clone();
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         if cfg.supported_profiles == 0 {
@@ -78,7 +68,6 @@ impl UdsSession {
         let packet_size = packet_size_of(&fd, cfg.packet_size);
         let mut sock = Socket::new(fd);
         let hello = handshake::client_hello(&cfg, packet_size);
-        let deadline = Instant::now() + cfg.effective_handshake_timeout();
         let params = handshake::client_exchange(&mut sock, &hello, deadline)?;
         #[cfg(target_os = "linux")]
         let shm = if params.selected_profile == netipc_codec::PROFILE_SHM_HYBRID {

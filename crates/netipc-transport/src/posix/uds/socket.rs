@@ -8,8 +8,10 @@ use netipc_codec::HEADER_LEN;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
-    AddressFamily, MsgFlags, SockFlag, SockType, getsockopt, recv, recvmsg, send, sendmsg, socket, sockopt,
+    AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr, connect, getsockopt, recv, recvmsg, send, sendmsg,
+    setsockopt, socket, sockopt,
 };
+use nix::sys::time::TimeVal;
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -18,13 +20,63 @@ use std::time::{Duration, Instant};
 pub const PACKET_SIZE_FALLBACK: u32 = 65536;
 
 pub(super) fn seqpacket() -> Result<OwnedFd> {
+    seqpacket_with(SockFlag::empty())
+}
+
+/// A new SEQPACKET socket (close-on-exec) with `flags` besides.
+pub(super) fn seqpacket_with(flags: SockFlag) -> Result<OwnedFd> {
     socket(
         AddressFamily::Unix,
         SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC,
+        SockFlag::SOCK_CLOEXEC | flags,
         None,
     )
     .map_err(|e| TransportError::io("socket", e))
+}
+
+/// Connects `fd` to the endpoint `addr` (at `path`). A listener whose
+/// backlog is full (its server accepts nobody more for now) makes `connect`
+/// wait in the kernel for room; that wait ends at `deadline` with
+/// `Timeout`. No server at the path is `NotFound`.
+pub(super) fn connect_until(
+    fd: &OwnedFd,
+    addr: &UnixAddr,
+    path: &std::path::Path,
+    deadline: Instant,
+) -> Result<()> {
+    let wait_limit = |left: Duration| {
+        // Whole microseconds: a zero timeout would mean no limit at all.
+        let us = i64::try_from(left.as_micros()).unwrap_or(i64::MAX).max(1);
+        setsockopt(
+            fd,
+            sockopt::SendTimeout,
+            &TimeVal::new(us / 1_000_000, us % 1_000_000),
+        )
+        .map_err(|e| TransportError::io("setsockopt SO_SNDTIMEO", e))
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TransportError::Timeout);
+        }
+        wait_limit(left)?;
+        match connect(fd.as_raw_fd(), addr) {
+            Ok(()) => break,
+            Err(Errno::EINTR) => continue,
+            // The time limit passed with the backlog still full.
+            Err(Errno::EAGAIN) => return Err(TransportError::Timeout),
+            Err(e @ (Errno::ENOENT | Errno::ECONNREFUSED | Errno::ENOTDIR)) => {
+                return Err(TransportError::NotFound {
+                    path: path.display().to_string(),
+                    source: e.into(),
+                });
+            }
+            Err(e) => return Err(TransportError::io("connect", e)),
+        }
+    }
+    // No limit on later waits: sends never block in the kernel anyway.
+    setsockopt(fd, sockopt::SendTimeout, &TimeVal::new(0, 0))
+        .map_err(|e| TransportError::io("setsockopt SO_SNDTIMEO", e))
 }
 
 /// Bytes of `SO_SNDBUF` a single SEQPACKET message cannot use: Linux

@@ -9,7 +9,7 @@ use crate::handshake::{self, SessionParams};
 use crate::names::{pipe_name, shm_object_names};
 use crate::windows::AbortHandle;
 use crate::windows::shm::{WinShm, is_shm_profile};
-use crate::windows::win32::{last_error, wide};
+use crate::windows::win32::{last_error, millis_ceil, wide};
 use netipc_codec::Header;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
 use std::path::Path;
@@ -63,9 +63,14 @@ impl NpSession {
                         source: e,
                     });
                 }
-                Some(ERROR_PIPE_BUSY) if Instant::now() < deadline => {
+                Some(ERROR_PIPE_BUSY) => {
+                    // Every instance is taken: wait for one, until the deadline.
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(TransportError::Timeout);
+                    }
                     // SAFETY: waits for a free instance of the named pipe.
-                    unsafe { WaitNamedPipeW(name.as_ptr(), BUSY_WAIT_MS) };
+                    unsafe { WaitNamedPipeW(name.as_ptr(), millis_ceil(left).min(BUSY_WAIT_MS)) };
                 }
                 _ => return Err(TransportError::io("CreateFileW", e)),
             }
