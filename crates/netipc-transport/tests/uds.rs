@@ -701,3 +701,47 @@ fn a_full_backlog_times_out_connects_and_is_alive_to_a_probe() {
     );
     drop((held, listener));
 }
+
+/// A server session that reads nothing: its client's sends fill the
+/// socket and then wait for room, until the deadline (`send_until`) or the
+/// abort signal (`send`, `send_many`), never in the kernel.
+#[test]
+fn sends_to_a_peer_that_reads_nothing_end_at_their_deadline_or_abort() {
+    let dir = RunDir::new("uds");
+    let listener = UdsListener::bind(dir.path(), "deaf", server_cfg(4096, 1 << 22)).unwrap();
+    let accepting = thread::spawn(move || (0..2).map(|_| listener.accept().unwrap()).collect::<Vec<_>>());
+    let cfg = client_cfg(4096, 1 << 22);
+    let mut timed = UdsSession::connect(dir.path(), "deaf", &cfg).unwrap();
+    let mut aborted = UdsSession::connect(dir.path(), "deaf", &cfg).unwrap();
+    let deaf = accepting.join().unwrap();
+    let big = vec![7u8; 1 << 22];
+
+    let started = Instant::now();
+    let r = timed.send_until(
+        &Header::new(Kind::Request, METHOD_STRING_REVERSE, 1, 0),
+        &big,
+        started + Duration::from_millis(100),
+    );
+    assert!(matches!(r, Err(TransportError::Timeout)), "{r:?}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+
+    let abort = AbortHandle::new().unwrap();
+    aborted.set_abort(Some(abort.clone()));
+    abort.abort();
+    let r = aborted.send(&Header::new(Kind::Request, METHOD_STRING_REVERSE, 1, 0), &big);
+    assert!(matches!(r, Err(TransportError::Aborted)), "{r:?}");
+    // Many messages at once (sendmmsg on Linux) wait the same way.
+    let small = vec![1u8; 2000];
+    let r = aborted.send_many((2..200).map(|id| {
+        (
+            Header::new(Kind::Request, METHOD_STRING_REVERSE, id, 0),
+            &small[..],
+        )
+    }));
+    assert!(matches!(r, Err(TransportError::Aborted)), "{r:?}");
+    drop(deaf);
+}
