@@ -745,3 +745,77 @@ fn sends_to_a_peer_that_reads_nothing_end_at_their_deadline_or_abort() {
     assert!(matches!(r, Err(TransportError::Aborted)), "{r:?}");
     drop(deaf);
 }
+
+/// Servers of one service starting at the same moment, over a stale
+/// endpoint or none: exactly one binds, every other gets `AddressInUse`,
+/// and the endpoint reaches the one that bound. Without the run dir's lock
+/// a starter could take the winner's socket, bound but not yet listening,
+/// for a stale one and remove it: two "running" servers, one unreachable.
+#[test]
+fn servers_starting_together_leave_exactly_one_reachable() {
+    let dir = RunDir::new("uds");
+    let path = dir.path().join("race.sock");
+    for round in 0..200 {
+        if round % 2 == 0 {
+            // A crashed server's socket file.
+            drop(UnixDatagram::bind(&path).unwrap());
+        }
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let starters: Vec<_> = (0..4)
+            .map(|_| {
+                let (dir, barrier) = (dir.path().to_path_buf(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    UdsListener::bind(&dir, "race", server_cfg(0, 1024))
+                })
+            })
+            .collect();
+        let results: Vec<_> = starters.into_iter().map(|t| t.join().unwrap()).collect();
+        let mut bound: Vec<UdsListener> = Vec::new();
+        for r in results {
+            match r {
+                Ok(l) => bound.push(l),
+                Err(TransportError::AddressInUse { .. }) => {}
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+        assert_eq!(bound.len(), 1, "round {round}: {} servers bound", bound.len());
+        let winner = bound.pop().unwrap();
+        let client = thread::spawn({
+            let dir = dir.path().to_path_buf();
+            move || UdsSession::connect(&dir, "race", &client_cfg(0, 1024)).map(|_| ())
+        });
+        // The losers' liveness probes connected and hung up: skip them.
+        let _served = loop {
+            match winner.accept() {
+                Ok(s) => break s,
+                Err(TransportError::PeerClosed) => continue,
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        };
+        client.join().unwrap().unwrap();
+        drop(winner);
+        assert!(!path.exists(), "round {round}: the winner left its socket behind");
+    }
+}
+
+/// A server whose socket file was removed under it, and replaced by a new
+/// server's: dropping the old listener leaves the new server's file alone.
+#[test]
+fn a_dropped_listener_removes_only_its_own_socket_file() {
+    let dir = RunDir::new("uds");
+    let path = dir.path().join("svc.sock");
+    let old = UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let new = UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)).unwrap();
+    drop(old);
+    assert!(path.exists(), "the old listener removed the new one's socket");
+    let client = thread::spawn({
+        let dir = dir.path().to_path_buf();
+        move || UdsSession::connect(&dir, "svc", &client_cfg(0, 1024)).map(|_| ())
+    });
+    let _served = new.accept().unwrap();
+    client.join().unwrap().unwrap();
+    drop(new);
+    assert!(!path.exists());
+}

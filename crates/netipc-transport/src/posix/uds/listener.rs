@@ -14,20 +14,31 @@ use crate::posix::shm::ShmRegion;
 use crate::spin::auto_spin_budget;
 use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN};
 use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use nix::sys::socket::{Backlog, SockFlag, UnixAddr, accept4, bind, connect, listen};
+use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A bound, listening UDS endpoint. Dropping it removes the socket file.
 #[derive(Debug)]
 pub struct UdsListener {
     fd: OwnedFd,
     path: PathBuf,
+    /// Device and inode of the socket file we bound, so that dropping the
+    /// listener removes that file and not one another server put there.
+    file_id: Option<(u64, u64)>,
     shared: Arc<Endpoint>,
     cfg: ServerConfig,
+}
+
+/// Device and inode of the file at `path` (not following a symlink).
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// What pending sessions need of their listener.
@@ -65,6 +76,32 @@ fn probe(path: &Path, addr: &UnixAddr) -> Probe {
     }
 }
 
+/// How long a server waits for another process's endpoint setup in the same
+/// run dir before it goes on without the lock.
+const SETUP_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Takes the run dir's setup lock: an exclusive `flock` on the directory
+/// itself, so no file is added to it. Held from the liveness probe to
+/// `listen`, it makes a server that starts at the same moment as another
+/// wait, rather than probe the other's socket between its `bind` and its
+/// `listen`, find it refusing, and remove it as stale. Best effort: where
+/// the directory cannot be locked, or another process holds the lock for
+/// longer than [`SETUP_LOCK_WAIT`], setup goes on without it.
+fn lock_run_dir(run_dir: &Path) -> Option<Flock<File>> {
+    let mut dir = File::open(run_dir).ok()?;
+    let deadline = Instant::now() + SETUP_LOCK_WAIT;
+    loop {
+        match Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
+            Ok(held) => return Some(held),
+            Err((d, Errno::EWOULDBLOCK | Errno::EINTR)) if Instant::now() < deadline => {
+                dir = d;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 impl UdsListener {
     /// Binds `{run_dir}/{service}.sock`, recovering a stale endpoint.
     ///
@@ -72,9 +109,14 @@ impl UdsListener {
     /// does an fd shortage that prevents the liveness probe. Anything else at
     /// the path is removed. The socket file is made owner-only (0600) before
     /// the listener starts accepting, without touching the process umask.
+    /// Servers of this library starting at the same moment in one run dir
+    /// take turns (an `flock` on the directory): exactly one of them binds.
     pub fn bind(run_dir: impl AsRef<Path>, service: &str, cfg: ServerConfig) -> Result<Self> {
         let path = endpoint_path(run_dir.as_ref(), service)?;
         let addr = UnixAddr::new(&path).map_err(|e| TransportError::io("sockaddr", e))?;
+        // Released when this function returns: the endpoint is listening
+        // (or was not created) by then.
+        let _setup = lock_run_dir(run_dir.as_ref());
         if std::fs::symlink_metadata(&path).is_ok() {
             match probe(&path, &addr) {
                 Probe::Live | Probe::Unknown => {
@@ -106,6 +148,7 @@ impl UdsListener {
         }
         let owned = Self {
             fd,
+            file_id: file_id(&path),
             path,
             shared: Arc::new(Endpoint {
                 run_dir: run_dir.as_ref().to_path_buf(),
@@ -173,8 +216,11 @@ impl AsRawFd for UdsListener {
 }
 
 impl Drop for UdsListener {
+    /// Removes the socket file, if it is still the one this listener bound.
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.file_id.is_none() || file_id(&self.path) == self.file_id {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
