@@ -249,7 +249,7 @@ impl RawClient {
 
     /// When a call starting now must be over.
     pub(crate) fn call_deadline(&self) -> Instant {
-        Instant::now() + self.config.call_timeout()
+        crate::transport::deadline_after(self.config.call_timeout())
     }
 
     /// Like [`RawClient::call`], bounded by `deadline` instead: the cycles

@@ -50,12 +50,13 @@ pub struct ClientConfig {
     pub max_response_batch_items: u32,
     /// The auth token the server expects.
     pub auth_token: u64,
-    /// Deadline of one call, reconnects included (zero: [`CALL_TIMEOUT_DEFAULT`]).
+    /// Deadline of one call, reconnects included (zero: [`CALL_TIMEOUT_DEFAULT`];
+    /// `Duration::MAX`: no limit).
     pub call_timeout: Duration,
     /// Packet size to propose (0: the socket's).
     pub packet_size: u32,
-    /// Deadline of a connect's handshake (zero: the transport's
-    /// `HANDSHAKE_TIMEOUT_DEFAULT`, 5 s).
+    /// Deadline of a connect and its handshake (zero: the transport's
+    /// `HANDSHAKE_TIMEOUT_DEFAULT`, 5 s; `Duration::MAX`: no limit).
     pub handshake_timeout: Duration,
     /// Spin iterations of a shared-memory wait (0: the transport default).
     pub shm_spin_tries: u32,
@@ -140,7 +141,8 @@ pub struct ServerConfig {
     pub packet_size: u32,
     /// How long an accepted connection may take to complete its handshake
     /// before it is dropped, freeing its session slot (zero: the
-    /// transport's `HANDSHAKE_TIMEOUT_DEFAULT`, 5 s).
+    /// transport's `HANDSHAKE_TIMEOUT_DEFAULT`, 5 s; `Duration::MAX`: no
+    /// limit).
     pub handshake_timeout: Duration,
     /// Sessions served at once (0: [`MAX_SESSIONS_DEFAULT`]).
     pub max_sessions: usize,

@@ -289,7 +289,7 @@ impl<H: ServiceHandler> ManagedServer<H> {
             a.abort();
         }
         sh.slot_freed.notify_all();
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::transport::deadline_after(timeout);
         let mut held = sh.drained_lock.lock().unwrap_or_else(|p| p.into_inner());
         let drained = loop {
             if sh.in_flight.load(Ordering::SeqCst) == 0 {

@@ -1,7 +1,7 @@
 //! Level 1 configuration. A zero field means the named default.
 
 use netipc_codec::{MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Default batch-item ceiling (single messages only).
 pub const BATCH_ITEMS_DEFAULT: u32 = 1;
@@ -18,6 +18,21 @@ pub const SHM_SPIN_TRIES_DEFAULT: u32 = 128;
 pub const SHM_SPIN_TRIES_DEFAULT: u32 = 1024;
 /// Default time a handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+
+/// The instant `timeout` from now. A timeout too long to add to the clock
+/// (`Duration::MAX`, say, for "no limit") gives an instant about a century
+/// away instead of overflowing, which would panic.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let far = netipc_transport::deadline_after(Duration::MAX);
+/// assert!(far > Instant::now() + Duration::from_secs(3_000_000_000));
+/// ```
+pub fn deadline_after(timeout: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = Instant::now();
+    now.checked_add(timeout.min(FAR)).unwrap_or(now)
+}
 
 fn or(v: u32, default: u32) -> u32 {
     if v == 0 { default } else { v }
@@ -43,7 +58,8 @@ pub struct ClientConfig {
     /// Packet size to propose (0: from the socket's `SO_SNDBUF` on POSIX,
     /// 65536 on the Named Pipe).
     pub packet_size: u32,
-    /// Deadline of the handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`]).
+    /// Deadline of the connect and the handshake (zero:
+    /// [`HANDSHAKE_TIMEOUT_DEFAULT`]; `Duration::MAX`: no limit).
     pub handshake_timeout: Duration,
     /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,
@@ -107,7 +123,8 @@ pub struct ServerConfig {
     pub packet_size: u32,
     /// Listen backlog (0: [`BACKLOG_DEFAULT`]).
     pub backlog: u32,
-    /// Deadline of a handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`]).
+    /// Deadline of a handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`];
+    /// `Duration::MAX`: no limit).
     pub handshake_timeout: Duration,
     /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,

@@ -50,7 +50,7 @@ pub mod windows;
 pub use abort::AbortHandle;
 pub use config::{
     BACKLOG_DEFAULT, BATCH_ITEMS_DEFAULT, ClientConfig, HANDSHAKE_TIMEOUT_DEFAULT, SHM_SPIN_TRIES_DEFAULT,
-    ServerConfig,
+    ServerConfig, deadline_after,
 };
 pub use error::{Limit, Result, TransportError};
 pub use framing::Role;

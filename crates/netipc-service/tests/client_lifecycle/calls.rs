@@ -207,3 +207,26 @@ fn sixteen_concurrent_clients() {
         }
     });
 }
+
+/// `Duration::MAX` as a timeout means no limit: every deadline saturates
+/// instead of overflowing (which would panic).
+#[test]
+fn unlimited_timeouts_are_accepted() {
+    let dir = RunDir::new("svc");
+    let scfg = netipc_service::ServerConfig {
+        handshake_timeout: Duration::MAX,
+        ..server_config(1024)
+    };
+    let srv = Running::start(dir.path(), "forever", scfg, plus_one());
+    let cfg = netipc_service::ClientConfig {
+        call_timeout: Duration::MAX,
+        handshake_timeout: Duration::MAX,
+        ..client_config(1024)
+    };
+    let mut c = IncrementClient::new(dir.path(), "forever", cfg);
+    assert!(c.refresh() && c.ready());
+    assert_eq!(c.call(1).unwrap(), 2);
+    assert_eq!(c.call_batch(&[1, 2]).unwrap(), vec![2, 3]);
+    drop(c);
+    assert!(srv.server.drain(Duration::MAX));
+}

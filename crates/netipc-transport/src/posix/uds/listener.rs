@@ -244,7 +244,7 @@ impl PendingSession {
     pub fn handshake(self) -> Result<UdsSession> {
         let l = &*self.endpoint;
         let mut sock = Socket::new(self.fd);
-        let deadline = Instant::now() + self.cfg.effective_handshake_timeout();
+        let deadline = crate::deadline_after(self.cfg.effective_handshake_timeout());
         let (packet, n) = handshake::recv_control(&mut sock, deadline)?;
         let mut cfg = self.cfg;
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;

@@ -58,7 +58,7 @@ impl UdsSession {
         let addr = UnixAddr::new(&path).map_err(|e| TransportError::io("sockaddr", e))?;
         // One deadline for the whole connection: the connect (a server's
         // full backlog makes it wait) and the handshake.
-        let deadline = Instant::now() + cfg.effective_handshake_timeout();
+        let deadline = crate::deadline_after(cfg.effective_handshake_timeout());
         connect_until(&fd, &addr, &path, deadline)?;
         let mut cfg = cfg.clone();
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;

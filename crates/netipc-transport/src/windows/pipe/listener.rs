@@ -17,7 +17,6 @@ use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 use windows_sys::Win32::Foundation::{
     ERROR_ACCESS_DENIED, ERROR_IO_PENDING, ERROR_PIPE_CONNECTED, HANDLE, INVALID_HANDLE_VALUE,
 };
@@ -128,7 +127,7 @@ impl NpPending {
             run_dir,
             service,
         } = self;
-        let deadline = Instant::now() + cfg.effective_handshake_timeout();
+        let deadline = crate::deadline_after(cfg.effective_handshake_timeout());
         let (packet, n) = handshake::recv_control(&mut pipe, deadline)?;
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         let packet_size = packet_size_or_default(cfg.packet_size);

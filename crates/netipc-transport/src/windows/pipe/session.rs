@@ -37,7 +37,7 @@ impl NpSession {
     /// Connects to the service's pipe and performs the handshake.
     pub fn connect(run_dir: impl AsRef<Path>, service: &str, cfg: &ClientConfig) -> Result<Self> {
         let name = wide(&pipe_name(&run_dir.as_ref().to_string_lossy(), service)?);
-        let deadline = Instant::now() + cfg.effective_handshake_timeout();
+        let deadline = crate::deadline_after(cfg.effective_handshake_timeout());
         let handle = loop {
             // SAFETY: opens the pipe by a NUL-terminated wide name.
             let h = unsafe {
