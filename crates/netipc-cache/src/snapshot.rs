@@ -21,24 +21,40 @@ pub struct CacheSnapshot {
 
 impl CacheSnapshot {
     /// Copies a decoded snapshot into owned storage and indexes it.
+    ///
+    /// Items of one hash are chained in snapshot order, so a lookup meets
+    /// the first of duplicate `(hash, name)` items first. Building is linear
+    /// in the item count whatever the hashes: each item is put at the head
+    /// of its chain, and at the end each chain of more than one item is
+    /// turned around once, with no walk along a chain per item.
     pub fn build(view: &CgroupsResponseView<'_>) -> Self {
         let n = view.item_count as usize;
         let mut items = Vec::with_capacity(n);
         let mut index = HashMap::with_capacity_and_hasher(n, BuildKeyHasher::default());
         let mut chain = Vec::with_capacity(n);
+        // Hashes whose chain has more than one item, each listed once.
+        let mut shared = Vec::new();
         for item in view.iter() {
-            let i = items.len() as u32;
             let owned = item.to_owned();
-            // The first (hash, name) wins; keep later duplicates out of the chain.
-            let next = index.get(&owned.hash).copied().unwrap_or(NONE);
-            if next != NONE && Self::find_from(&items, &chain, next, owned.name.as_bytes()).is_some() {
-                items.push(owned);
-                chain.push(NONE);
-                continue;
+            let next = index.insert(owned.hash, items.len() as u32).unwrap_or(NONE);
+            if next != NONE && chain[next as usize] == NONE {
+                shared.push(owned.hash);
             }
-            index.insert(owned.hash, i);
             chain.push(next);
             items.push(owned);
+        }
+        // Those chains run newest first: turn each around.
+        for hash in shared {
+            let Some(head) = index.get_mut(&hash) else {
+                continue;
+            };
+            let (mut reversed, mut rest) = (NONE, *head);
+            while rest != NONE {
+                let next = chain[rest as usize];
+                chain[rest as usize] = reversed;
+                (reversed, rest) = (rest, next);
+            }
+            *head = reversed;
         }
         Self {
             items,
@@ -184,7 +200,62 @@ mod tests {
         assert!(snapshot(&[]).is_empty());
     }
 
+    /// A producer that gives every item the same hash (a buggy one, or
+    /// names that collide): the index still finds every name, the first of
+    /// duplicates wins, and building stays linear in the item count (it
+    /// used to compare each new name with every earlier one of its hash).
+    #[test]
+    fn one_hash_for_every_item_still_indexes_every_name() {
+        let n = 50_000u32;
+        let mut buf = Vec::new();
+        let mut b = CgroupsBuilder::new(&mut buf, 1 << 24);
+        b.set_header(1, 7);
+        for i in 0..n {
+            let name = format!("cg-{i}");
+            b.add(0, 0, 1, name.as_bytes(), format!("/p{i}").as_bytes())
+                .unwrap();
+        }
+        b.add(0, 0, 1, b"cg-0", b"/second").unwrap();
+        b.finish();
+        let s = CacheSnapshot::build(&CgroupsResponseView::decode(&buf).unwrap());
+        assert_eq!(s.len(), n as usize + 1);
+        for i in (0..n).step_by(4999) {
+            let item = s.lookup(0, format!("cg-{i}").as_bytes()).unwrap();
+            assert_eq!(item.path.to_string(), format!("/p{i}"));
+        }
+        assert_eq!(
+            s.lookup(0, b"cg-0").unwrap().path,
+            "/p0",
+            "the first of duplicates"
+        );
+        assert!(s.lookup(0, b"cg-x").is_none());
+    }
+
     proptest! {
+        /// With few hashes and few names (long chains, many duplicates),
+        /// every lookup finds what a scan of the items in order finds first.
+        #[test]
+        fn lookups_agree_with_a_first_match_scan(
+            list in prop::collection::vec((0u32..4, 0u8..6), 0..60),
+        ) {
+            let owned: Vec<(u32, String, String)> = list
+                .iter()
+                .enumerate()
+                .map(|(i, &(h, n))| (h, format!("n{n}"), format!("/{i}")))
+                .collect();
+            let refs: Vec<(u32, &str, &str)> =
+                owned.iter().map(|(h, n, p)| (*h, n.as_str(), p.as_str())).collect();
+            let s = snapshot(&refs);
+            for h in 0..5u32 {
+                for n in 0..7u8 {
+                    let name = format!("n{n}");
+                    let want = owned.iter().find(|(ih, iname, _)| *ih == h && *iname == name);
+                    let got = s.lookup(h, name.as_bytes()).map(|i| i.path.to_string());
+                    prop_assert_eq!(got, want.map(|(_, _, p)| p.clone()));
+                }
+            }
+        }
+
         /// The word-wise comparison agrees with `==` at every length, for
         /// equal names and for names that differ in any one byte.
         #[test]
