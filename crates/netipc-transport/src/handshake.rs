@@ -176,6 +176,17 @@ pub fn ack_packet(decision: &Decision) -> [u8; HEADER_LEN + HELLO_ACK_LEN] {
     pkt
 }
 
+/// The server's answer over any transport: sends the HELLO_ACK of
+/// `decision`, waiting for room until `deadline` at the latest.
+pub(crate) fn send_ack(
+    io: &mut impl crate::framing::PacketIo,
+    decision: &Decision,
+    deadline: std::time::Instant,
+) -> Result<()> {
+    let ack = ack_packet(decision);
+    io.send_packet(&ack[..HEADER_LEN], &ack[HEADER_LEN..], Some(deadline))
+}
+
 /// The HELLO packet for a proposal.
 pub fn hello_packet(hello: &Hello) -> [u8; HEADER_LEN + netipc_codec::HELLO_LEN] {
     let header = Header::new(

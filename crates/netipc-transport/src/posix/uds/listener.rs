@@ -7,12 +7,12 @@ use super::{IMPLEMENTED_PROFILES, endpoint_path};
 use crate::abort::AbortHandle;
 use crate::config::ServerConfig;
 use crate::error::{Result, TransportError};
-use crate::framing::{Framer, PacketIo, Role};
+use crate::framing::{Framer, Role};
 use crate::handshake::{self, Decision, SessionParams};
 #[cfg(target_os = "linux")]
 use crate::posix::shm::ShmRegion;
 use crate::spin::auto_spin_budget;
-use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN};
+use netipc_codec::HEADER_LEN;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::socket::{Backlog, SockFlag, UnixAddr, accept4, bind, connect, listen};
@@ -277,12 +277,7 @@ impl PendingSession {
                 }
             }
         }
-        let ack = handshake::ack_packet(&decision);
-        let sent = sock.send_packet(
-            &ack[..HEADER_LEN],
-            &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN],
-            Some(deadline),
-        );
+        let sent = handshake::send_ack(&mut sock, &decision, deadline);
         match decision {
             Decision::Accept(a) => {
                 sent?;

@@ -6,13 +6,13 @@ use super::session::NpSession;
 use super::{IMPLEMENTED_PROFILES, packet_size_or_default};
 use crate::config::ServerConfig;
 use crate::error::{Result, TransportError};
-use crate::framing::{Framer, PacketIo, Role};
+use crate::framing::{Framer, Role};
 use crate::handshake::{self, Decision, SessionParams};
 use crate::names::{pipe_name, shm_object_names};
 use crate::windows::AbortHandle;
 use crate::windows::shm::{WinShm, is_shm_profile};
 use crate::windows::win32::{last_error, unnamed_event, wide};
-use netipc_codec::{HEADER_LEN, HELLO_ACK_LEN, PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
+use netipc_codec::{HEADER_LEN, PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -166,12 +166,7 @@ impl NpPending {
                 }
             }
         }
-        let ack = handshake::ack_packet(&decision);
-        let sent = pipe.send_packet(
-            &ack[..HEADER_LEN],
-            &ack[HEADER_LEN..HEADER_LEN + HELLO_ACK_LEN],
-            Some(deadline),
-        );
+        let sent = handshake::send_ack(&mut pipe, &decision, deadline);
         match decision {
             Decision::Accept(a) => {
                 sent?;
