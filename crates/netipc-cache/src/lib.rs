@@ -168,6 +168,19 @@ impl CgroupsCache {
         self.client.abort_handle()
     }
 
+    /// Raises the abort signal: the refresh in progress (on another thread,
+    /// through [`CgroupsCache::abort_handle`]) and later ones fail with
+    /// `Aborted`, keeping the cache, until [`CgroupsCache::clear_abort`].
+    pub fn abort(&self) {
+        self.client.abort()
+    }
+
+    /// Sets how long one refresh may take (zero: the default call timeout,
+    /// 30 s; `Duration::MAX`: no limit).
+    pub fn set_call_timeout(&mut self, timeout: std::time::Duration) {
+        self.client.set_call_timeout(timeout)
+    }
+
     /// Clears a raised abort signal.
     pub fn clear_abort(&self) {
         self.client.clear_abort()

@@ -324,6 +324,42 @@ fn an_aborted_refresh_keeps_the_cache_until_the_abort_is_cleared() {
     );
 }
 
+/// `abort()` on the cache itself, and a refresh timeout of its own: a
+/// handler slower than it fails the refresh with `Timeout`, keeping the
+/// cache; zero goes back to the default and the refresh succeeds.
+#[test]
+fn the_cache_aborts_itself_and_takes_a_refresh_timeout() {
+    let dir = RunDir::new();
+    let generation = Arc::new(AtomicU64::new(0));
+    let inner = counting_handler(10, Arc::clone(&generation));
+    let slow_after_first = Arc::new(AtomicBool::new(false));
+    let slow = Arc::clone(&slow_after_first);
+    let handler = Handler {
+        handle: Some(Box::new(move |req, b| {
+            if slow.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            (inner.handle.as_ref().unwrap())(req, b)
+        })),
+    };
+    serve(dir.path(), "self", server_cfg(65536), handler, || {
+        let mut cache = CgroupsCache::new(dir.path(), "self", client_cfg(65536));
+        assert!(cache.refresh());
+        cache.abort();
+        assert!(!cache.refresh());
+        assert!(matches!(cache.last_error(), Some(ServiceError::Aborted)));
+        cache.clear_abort();
+
+        slow_after_first.store(true, Ordering::SeqCst);
+        cache.set_call_timeout(Duration::from_millis(50));
+        assert!(!cache.refresh());
+        assert!(matches!(cache.last_error(), Some(ServiceError::Timeout)));
+        assert_eq!(cache.len(), 10, "the cache is kept");
+        cache.set_call_timeout(Duration::ZERO);
+        assert!(cache.refresh(), "{:?}", cache.last_error());
+    });
+}
+
 /// A snapshot that fills the negotiated response size to the byte, with
 /// strings tens of kilobytes long, reaches the cache whole; one byte more
 /// is over the size the server may grow to, and the cache keeps what it had.

@@ -46,9 +46,18 @@ impl CgroupsClient {
     /// and is valid until the next call on this client; copy what you keep
     /// (`view.to_owned()`).
     pub fn call_snapshot(&mut self) -> Result<CgroupsResponseView<'_>> {
+        self.call_snapshot_with_timeout(std::time::Duration::ZERO)
+    }
+
+    /// Like [`Self::call_snapshot`], within `timeout` (zero: the client's
+    /// call timeout).
+    pub fn call_snapshot_with_timeout(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<CgroupsResponseView<'_>> {
         self.raw.request.clear();
         self.raw.request.extend_from_slice(&encode_cgroups_request());
-        self.raw.call(METHOD_CGROUPS_SNAPSHOT, 0, 1)?;
+        self.raw.call(METHOD_CGROUPS_SNAPSHOT, 0, 1, timeout)?;
         self.raw.decode(CgroupsResponseView::decode)
     }
 }

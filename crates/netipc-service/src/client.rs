@@ -9,7 +9,7 @@ use crate::transport::codec::{
 };
 use crate::transport::{self, AbortHandle, Limit, TransportError};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Connection state of a client context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -239,17 +239,34 @@ impl RawClient {
     }
 
     /// Sends `self.request` as one message and waits for its response,
-    /// with the retry rules of Level 2, within the configured call timeout.
-    /// On success the response payload is available from
-    /// [`RawClient::payload`].
-    pub(crate) fn call(&mut self, method: u16, flags: u16, item_count: u32) -> Result<Header> {
-        let deadline = self.call_deadline();
+    /// with the retry rules of Level 2, within `timeout` (zero: the
+    /// client's call timeout). On success the response payload is
+    /// available from [`RawClient::payload`].
+    pub(crate) fn call(
+        &mut self,
+        method: u16,
+        flags: u16,
+        item_count: u32,
+        timeout: Duration,
+    ) -> Result<Header> {
+        let deadline = self.deadline_for(timeout);
         self.call_until(method, flags, item_count, deadline)
     }
 
-    /// When a call starting now must be over.
-    pub(crate) fn call_deadline(&self) -> Instant {
-        crate::transport::deadline_after(self.config.call_timeout())
+    /// When a call starting now, given `timeout` (zero: the client's call
+    /// timeout), must be over.
+    pub(crate) fn deadline_for(&self, timeout: Duration) -> Instant {
+        let timeout = if timeout.is_zero() {
+            self.config.call_timeout()
+        } else {
+            timeout
+        };
+        crate::transport::deadline_after(timeout)
+    }
+
+    /// Sets the client's call timeout (zero: [`crate::CALL_TIMEOUT_DEFAULT`]).
+    pub(crate) fn set_call_timeout(&mut self, timeout: Duration) {
+        self.config.call_timeout = timeout;
     }
 
     /// Like [`RawClient::call`], bounded by `deadline` instead: the cycles

@@ -39,6 +39,13 @@ macro_rules! client_lifecycle {
                 self.raw.status()
             }
 
+            /// Sets the timeout of calls that give none (zero:
+            /// [`CALL_TIMEOUT_DEFAULT`](crate::CALL_TIMEOUT_DEFAULT);
+            /// `Duration::MAX`: no limit).
+            pub fn set_call_timeout(&mut self, timeout: std::time::Duration) {
+                self.raw.set_call_timeout(timeout)
+            }
+
             /// Why the last connection attempt failed (made by
             /// [`Self::refresh`] or by a call reconnecting), with its OS
             /// cause where there is one: the detail behind a state such as
@@ -52,6 +59,15 @@ macro_rules! client_lifecycle {
             /// process had no descriptor left for it.
             pub fn abort_handle(&self) -> Option<$crate::transport::AbortHandle> {
                 self.raw.abort_handle()
+            }
+
+            /// Aborts the current call (from another thread, through
+            /// [`Self::abort_handle`]) and later ones, until
+            /// [`Self::clear_abort`].
+            pub fn abort(&self) {
+                if let Some(a) = self.raw.abort_handle() {
+                    a.abort();
+                }
             }
 
             /// Clears a raised abort signal.

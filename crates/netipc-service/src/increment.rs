@@ -5,6 +5,7 @@ use crate::client_api::{client_lifecycle, typed_handler};
 use crate::error::{Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{BatchBuilder, BatchView, FLAG_BATCH, METHOD_INCREMENT, increment};
+use std::time::Duration;
 
 pub use crate::{ClientConfig, ServerConfig};
 
@@ -19,15 +20,32 @@ client_lifecycle!(IncrementClient);
 impl IncrementClient {
     /// Sends `value`, returns the server's answer.
     pub fn call(&mut self, value: u64) -> Result<u64> {
+        self.call_with_timeout(value, Duration::ZERO)
+    }
+
+    /// Like [`Self::call`], within `timeout` (zero: the client's call
+    /// timeout).
+    pub fn call_with_timeout(&mut self, value: u64, timeout: Duration) -> Result<u64> {
         self.raw.request.clear();
         self.raw.request.extend_from_slice(&increment::encode(value));
-        self.raw.call(METHOD_INCREMENT, 0, 1)?;
+        self.raw.call(METHOD_INCREMENT, 0, 1, timeout)?;
         self.raw.decode(increment::decode)
     }
 
     /// Sends `values` as one batch message; the answers, in order, replace
     /// the contents of `out`.
     pub fn call_batch_into(&mut self, values: &[u64], out: &mut Vec<u64>) -> Result<()> {
+        self.call_batch_into_with_timeout(values, out, Duration::ZERO)
+    }
+
+    /// Like [`Self::call_batch_into`], within `timeout` (zero: the client's
+    /// call timeout).
+    pub fn call_batch_into_with_timeout(
+        &mut self,
+        values: &[u64],
+        out: &mut Vec<u64>,
+        timeout: Duration,
+    ) -> Result<()> {
         let count =
             u32::try_from(values.len()).map_err(|_| ServiceError::InvalidRequest("too many items"))?;
         let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
@@ -35,7 +53,7 @@ impl IncrementClient {
             b.add(&increment::encode(*v)).map_err(ServiceError::Malformed)?;
         }
         b.finish();
-        let h = self.raw.call(METHOD_INCREMENT, FLAG_BATCH, count)?;
+        let h = self.raw.call(METHOD_INCREMENT, FLAG_BATCH, count, timeout)?;
         if h.item_count != count {
             self.raw.poison();
             return Err(ServiceError::BadResponse("batch response has another item count"));

@@ -7,6 +7,7 @@ use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{
     BatchBuilder, BatchView, FLAG_BATCH, METHOD_STRING_REVERSE, StrView, string_reverse,
 };
+use std::time::Duration;
 
 pub use crate::{ClientConfig, ServerConfig};
 
@@ -21,14 +22,26 @@ client_lifecycle!(StringReverseClient);
 impl StringReverseClient {
     /// Sends `s`; the answer borrows the client until the next call.
     pub fn call(&mut self, s: &[u8]) -> Result<StrView<'_>> {
+        self.call_with_timeout(s, Duration::ZERO)
+    }
+
+    /// Like [`Self::call`], within `timeout` (zero: the client's call
+    /// timeout).
+    pub fn call_with_timeout(&mut self, s: &[u8], timeout: Duration) -> Result<StrView<'_>> {
         string_reverse::encode(s, &mut self.raw.request).map_err(ServiceError::Malformed)?;
-        self.raw.call(METHOD_STRING_REVERSE, 0, 1)?;
+        self.raw.call(METHOD_STRING_REVERSE, 0, 1, timeout)?;
         self.raw.decode(string_reverse::decode)
     }
 
     /// Sends `items` as one batch message; the answers, in order, as owned
     /// byte strings.
     pub fn call_batch(&mut self, items: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        self.call_batch_with_timeout(items, Duration::ZERO)
+    }
+
+    /// Like [`Self::call_batch`], within `timeout` (zero: the client's call
+    /// timeout).
+    pub fn call_batch_with_timeout(&mut self, items: &[&[u8]], timeout: Duration) -> Result<Vec<Vec<u8>>> {
         let count = u32::try_from(items.len()).map_err(|_| ServiceError::InvalidRequest("too many items"))?;
         let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
         for s in items {
@@ -38,7 +51,7 @@ impl StringReverseClient {
             .map_err(ServiceError::Malformed)?;
         }
         b.finish();
-        let h = self.raw.call(METHOD_STRING_REVERSE, FLAG_BATCH, count)?;
+        let h = self.raw.call(METHOD_STRING_REVERSE, FLAG_BATCH, count, timeout)?;
         if h.item_count != count {
             self.raw.poison();
             return Err(ServiceError::BadResponse("batch response has another item count"));

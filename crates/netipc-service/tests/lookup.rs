@@ -310,6 +310,59 @@ fn one_timeout_bounds_the_whole_logical_call() {
     assert!(cycles < 30, "{cycles} cycles answered before the deadline");
 }
 
+/// A lookup's own timeout bounds all its cycles the same way, and zero
+/// means the client's call timeout.
+#[test]
+fn a_per_call_timeout_bounds_the_whole_logical_call() {
+    let slow_fat = named(200, std::time::Duration::from_millis(20));
+    let (_dir, _srv, mut c) = small_responses(slow_fat, |c| ClientConfig {
+        call_timeout: std::time::Duration::from_secs(30),
+        ..c
+    });
+    let paths: Vec<String> = (0..1000).map(|i| format!("/p/{i}")).collect();
+    let err = match c.call_with_timeout(&paths, std::time::Duration::from_millis(300)) {
+        Ok(v) => panic!("all {} items answered past the deadline", v.item_count),
+        Err(e) => e,
+    };
+    assert!(matches!(err, ServiceError::Timeout), "{err:?}");
+    assert!(c.refresh());
+    let few = &paths[..3];
+    let view = c.call_with_timeout(few, std::time::Duration::ZERO).unwrap();
+    assert_eq!(view.item_count, 3);
+}
+
+/// The apps lookup takes a per-call timeout too.
+#[test]
+fn an_apps_lookup_with_a_timeout() {
+    let dir = RunDir::new("lookup");
+    let slow = apps::Handler {
+        handle: Some(Box::new(|r| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            r.set_generation(1);
+            while r.next_key().is_some() {
+                if r.not_known(AppsLookupStatus::Unknown).is_err() {
+                    return false;
+                }
+            }
+            true
+        })),
+    };
+    let _srv = Running::start(
+        dir.path(),
+        "apps-slow",
+        lookup_server(PROFILE_BASELINE, 65536),
+        slow,
+    );
+    let mut c = AppsLookupClient::new(dir.path(), "apps-slow", lookup_client(PROFILE_BASELINE, 100));
+    assert!(c.refresh());
+    let err = c
+        .call_with_timeout(&[1, 2], std::time::Duration::from_millis(50))
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Timeout), "{err:?}");
+    assert!(c.refresh());
+    assert_eq!(c.call(&[1, 2]).unwrap().item_count, 2);
+}
+
 #[test]
 fn oversized_items_in_the_middle_of_a_call() {
     let dir = RunDir::new("lookup");

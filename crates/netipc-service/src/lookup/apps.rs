@@ -29,6 +29,16 @@ impl AppsLookupClient {
     /// Looks up `pids`; the view has one item per PID, in order, and borrows
     /// the client until its next call.
     pub fn call(&mut self, pids: &[u32]) -> Result<AppsLookupResponseView<'_>> {
+        self.call_with_timeout(pids, std::time::Duration::ZERO)
+    }
+
+    /// Like [`Self::call`], within `timeout` (zero: the client's call
+    /// timeout), which covers every request/response cycle of the lookup.
+    pub fn call_with_timeout(
+        &mut self,
+        pids: &[u32],
+        timeout: std::time::Duration,
+    ) -> Result<AppsLookupResponseView<'_>> {
         let (max_items, max_subcalls, max_bytes) = self.raw.config().lookup_limits();
         check_items(pids.len(), max_items)?;
         if AppsLookupRequestBuilder::max_keys(self.raw.request_budget()) == 0 {
@@ -38,7 +48,7 @@ impl AppsLookupClient {
         }
         let mut out =
             AppsLookupResponseBuilder::with_capacity(&mut self.stitched, 0, max_bytes as usize, pids.len());
-        let mut st = Stitch::new(max_subcalls, self.raw.call_deadline());
+        let mut st = Stitch::new(max_subcalls, self.raw.deadline_for(timeout));
         let mut next = 0usize;
         while next < pids.len() || st.subcalls == 0 {
             let budget = self.raw.request_budget();

@@ -34,6 +34,16 @@ impl CgroupsLookupClient {
     /// Looks up `paths`; the view has one item per path, in order, and
     /// borrows the client until its next call.
     pub fn call<P: AsRef<[u8]>>(&mut self, paths: &[P]) -> Result<CgroupsLookupResponseView<'_>> {
+        self.call_with_timeout(paths, std::time::Duration::ZERO)
+    }
+
+    /// Like [`Self::call`], within `timeout` (zero: the client's call
+    /// timeout), which covers every request/response cycle of the lookup.
+    pub fn call_with_timeout<P: AsRef<[u8]>>(
+        &mut self,
+        paths: &[P],
+        timeout: std::time::Duration,
+    ) -> Result<CgroupsLookupResponseView<'_>> {
         let (max_items, max_subcalls, max_bytes) = self.raw.config().lookup_limits();
         check_items(paths.len(), max_items)?;
         for p in paths {
@@ -50,7 +60,7 @@ impl CgroupsLookupClient {
             max_bytes as usize,
             paths.len(),
         );
-        let mut st = Stitch::new(max_subcalls, self.raw.call_deadline());
+        let mut st = Stitch::new(max_subcalls, self.raw.deadline_for(timeout));
         let mut next = 0usize;
         while next < paths.len() || st.subcalls == 0 {
             // Keys that can never fit one request are answered here.

@@ -146,3 +146,67 @@ fn abort_over_shared_memory() {
     let latency = returned.duration_since(fired);
     assert!(latency < Duration::from_millis(50), "aborted after {latency:?}");
 }
+
+/// A call's own timeout overrides the client's; zero means the client's,
+/// which `set_call_timeout` changes. A timed-out call is not retried.
+#[test]
+fn per_call_timeouts_and_the_client_default() {
+    let dir = RunDir::new("svc");
+    let calls = Arc::new(AtomicU32::new(0));
+    let _srv = Running::start(
+        dir.path(),
+        "per-call",
+        server_config(1024),
+        slow_handler(Duration::from_millis(300), Arc::clone(&calls)),
+    );
+    let cfg = netipc_service::ClientConfig {
+        call_timeout: Duration::from_secs(20),
+        ..client_config(1024)
+    };
+    let mut c = IncrementClient::new(dir.path(), "per-call", cfg);
+    let timed = |c: &mut IncrementClient, f: &dyn Fn(&mut IncrementClient) -> netipc_service::Result<u64>| {
+        assert!(c.ready() || c.refresh());
+        let started = Instant::now();
+        (f(c), started.elapsed())
+    };
+
+    // Shorter than the handler: Timeout, after about the call's own limit.
+    let (r, took) = timed(&mut c, &|c| c.call_with_timeout(1, Duration::from_millis(50)));
+    assert!(matches!(r, Err(ServiceError::Timeout)), "{r:?}");
+    assert!(
+        took >= Duration::from_millis(50) && took < Duration::from_millis(280),
+        "{took:?}"
+    );
+    // Zero: the client's 20 s, which the handler's 300 ms fits.
+    let (r, _) = timed(&mut c, &|c| c.call_with_timeout(1, Duration::ZERO));
+    assert_eq!(r.unwrap(), 2);
+    // The same for a batch.
+    let (r, _) = timed(&mut c, &|c| {
+        let mut out = Vec::new();
+        c.call_batch_into_with_timeout(&[1], &mut out, Duration::from_millis(50))
+            .map(|()| out[0])
+    });
+    assert!(matches!(r, Err(ServiceError::Timeout)), "{r:?}");
+    // A new client default applies to calls that give none.
+    c.set_call_timeout(Duration::from_millis(50));
+    let (r, _) = timed(&mut c, &|c| c.call(1));
+    assert!(matches!(r, Err(ServiceError::Timeout)), "{r:?}");
+    c.set_call_timeout(Duration::ZERO);
+    let (r, _) = timed(&mut c, &|c| c.call(1));
+    assert_eq!(r.unwrap(), 2, "zero is the 30 s default again");
+    assert_eq!(calls.load(Ordering::SeqCst), 5, "no timed-out call was retried");
+}
+
+/// `abort()` on the client itself, as through its handle.
+#[test]
+fn abort_on_the_client_itself() {
+    let dir = RunDir::new("svc");
+    let _srv = Running::start(dir.path(), "abort-self", server_config(1024), plus_one());
+    let mut c = IncrementClient::new(dir.path(), "abort-self", client_config(1024));
+    assert!(c.refresh());
+    c.abort();
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    c.clear_abort();
+    c.refresh();
+    assert_eq!(c.call(1).unwrap(), 2);
+}
