@@ -289,6 +289,8 @@ mod malformed {
         assert!(matches!(cache.last_error(), Some(ServiceError::Malformed(_))));
         assert_eq!(cache.lookup(djb2("a"), "a").unwrap().path, "/a");
         assert_eq!(cache.status().generation, 5);
+        // The session that sent it is given up: the next refresh reconnects.
+        assert_eq!(cache.status().state, netipc_cache::ClientState::Broken);
         server.join().unwrap();
     }
 }
