@@ -188,6 +188,10 @@ impl<H: ServiceHandler> ManagedServer<H> {
 
     /// Binds the endpoint and serves until [`ManagedServer::stop`]. Returns
     /// after every session has ended and the endpoint has been removed.
+    ///
+    /// A server runs once. After `stop()`, even one made before `run()` (a
+    /// shutdown that raced the start is not lost), `run()` returns `Ok` at
+    /// once without binding; serve again with a new `ManagedServer`.
     pub fn run(&self) -> Result<()> {
         self.run_notify(|| {})
     }

@@ -276,3 +276,21 @@ fn with_one_worker_sessions_are_served_one_at_a_time() {
     // machine may delay past part of the hold.
     assert!(answered >= closing, "answered before the first session ended");
 }
+
+/// A stop that comes before `run()` is not lost: `run()` returns at once,
+/// binding nothing. A stopped server does not run again.
+#[test]
+fn a_server_stopped_before_it_runs_never_binds() {
+    let dir = RunDir::new("svc");
+    let server = netipc_service::ManagedServer::new(dir.path(), "early", server_config(1024), plus_one());
+    server.stop();
+    server.run().unwrap();
+    assert!(!server.is_running());
+    assert!(!dir.path().join("early.sock").exists());
+
+    let running = Running::start(dir.path(), "twice", server_config(1024), plus_one());
+    let again = std::sync::Arc::clone(&running.server);
+    running.stop();
+    again.run().unwrap();
+    assert!(!dir.path().join("twice.sock").exists());
+}
