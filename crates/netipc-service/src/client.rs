@@ -85,6 +85,10 @@ pub(crate) struct RawClient {
     error_count: u64,
     /// Why the last connection attempt failed; `None` after a success.
     connect_error: Option<TransportError>,
+    /// The request payload size proposed by the last handshake the server
+    /// accepted: where the proposal goes back to when a grown one is
+    /// refused.
+    accepted_request: u32,
 }
 
 impl RawClient {
@@ -105,6 +109,7 @@ impl RawClient {
             call_count: 0,
             error_count: 0,
             connect_error: None,
+            accepted_request: 0,
         }
     }
 
@@ -188,6 +193,7 @@ impl RawClient {
                 self.session = Some(s);
                 self.connect_count += 1;
                 self.connect_error = None;
+                self.accepted_request = self.transport.max_request_payload_bytes;
                 return ClientState::Ready;
             }
             Err(e) => e,
@@ -306,7 +312,21 @@ impl RawClient {
                 }
                 Err(AttemptError::Overflow) => {
                     overflow_retries += 1;
-                    if overflow_retries > OVERFLOW_RETRIES_MAX || !self.reconnect() {
+                    if overflow_retries > OVERFLOW_RETRIES_MAX {
+                        return self.fail(ServiceError::LimitExceeded("capacities could not grow enough"));
+                    }
+                    if !self.reconnect() {
+                        if let Some(TransportError::LimitExceeded { .. }) = self.connect_error {
+                            // The server refuses requests that large: propose
+                            // what it accepted before, so that the next
+                            // session serves the calls that fit.
+                            if self.accepted_request != 0 {
+                                self.transport.max_request_payload_bytes = self.accepted_request;
+                            }
+                            return self.fail(ServiceError::LimitExceeded(
+                                "the server refuses a request size that large",
+                            ));
+                        }
                         return self.fail(ServiceError::LimitExceeded("capacities could not grow enough"));
                     }
                     let after = self.capacities();

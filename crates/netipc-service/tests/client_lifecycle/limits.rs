@@ -242,3 +242,34 @@ fn a_response_over_the_session_limit_grows_the_next_session() {
     drop(c);
     assert_eq!(server.join().unwrap(), [1024, 2048]);
 }
+
+/// A request larger than the server accepts at all (its configured
+/// maximum, 1 KiB by default): the grown handshake is refused, the call
+/// fails with `LimitExceeded`, and the client goes back to the session
+/// size the server accepts, so that smaller calls keep working; before,
+/// every later handshake proposed the refused size and the client stayed
+/// `Incompatible`.
+#[test]
+fn a_request_the_server_never_accepts_leaves_the_client_usable() {
+    let dir = RunDir::new("svc");
+    let scfg = netipc_service::ServerConfig {
+        max_request_payload_bytes: 0,
+        ..server_config(1 << 20)
+    };
+    let _srv = Running::start(dir.path(), "small", scfg, reverser());
+    let cfg = netipc_service::ClientConfig {
+        max_request_payload_bytes: 0,
+        ..client_config(1 << 20)
+    };
+    let mut c = netipc_service::string_reverse::StringReverseClient::new(dir.path(), "small", cfg);
+    assert!(c.refresh());
+    let r = c.call(&[b'x'; 3000]).map(|s| s.as_bytes().len());
+    assert!(matches!(r, Err(ServiceError::LimitExceeded(_))), "{r:?}");
+    c.refresh();
+    assert_eq!(c.state(), ClientState::Ready);
+    assert_eq!(c.call(b"abc").unwrap().as_bytes(), b"cba");
+    // And again: the refusal does not stick.
+    assert!(c.call(&[b'x'; 3000]).is_err());
+    c.refresh();
+    assert_eq!(c.call(b"xyz").unwrap().as_bytes(), b"zyx");
+}
