@@ -85,10 +85,6 @@ pub(crate) struct RawClient {
     error_count: u64,
     /// Why the last connection attempt failed; `None` after a success.
     connect_error: Option<TransportError>,
-    /// The request payload size proposed by the last handshake the server
-    /// accepted: where the proposal goes back to when a grown one is
-    /// refused.
-    accepted_request: u32,
 }
 
 impl RawClient {
@@ -109,7 +105,6 @@ impl RawClient {
             call_count: 0,
             error_count: 0,
             connect_error: None,
-            accepted_request: 0,
         }
     }
 
@@ -193,7 +188,6 @@ impl RawClient {
                 self.session = Some(s);
                 self.connect_count += 1;
                 self.connect_error = None;
-                self.accepted_request = self.transport.max_request_payload_bytes;
                 return ClientState::Ready;
             }
             Err(e) => e,
@@ -207,6 +201,18 @@ impl RawClient {
                     return self.connect();
                 }
                 ClientState::Incompatible
+            }
+            TransportError::LimitExceeded { .. }
+                if self.transport.max_request_payload_bytes
+                    > self.config.to_transport().max_request_payload_bytes =>
+            {
+                // A grown request size refused: the server accepts no
+                // requests that large (or came back with smaller limits).
+                // Start over from the configured size, so that the calls
+                // that fit go on; larger ones grow it again, and fail.
+                self.transport.max_request_payload_bytes =
+                    self.config.to_transport().max_request_payload_bytes;
+                return self.connect();
             }
             TransportError::NotFound { .. } => ClientState::NotFound,
             TransportError::AuthFailed => ClientState::AuthFailed,
@@ -316,17 +322,6 @@ impl RawClient {
                         return self.fail(ServiceError::LimitExceeded("capacities could not grow enough"));
                     }
                     if !self.reconnect() {
-                        if let Some(TransportError::LimitExceeded { .. }) = self.connect_error {
-                            // The server refuses requests that large: propose
-                            // what it accepted before, so that the next
-                            // session serves the calls that fit.
-                            if self.accepted_request != 0 {
-                                self.transport.max_request_payload_bytes = self.accepted_request;
-                            }
-                            return self.fail(ServiceError::LimitExceeded(
-                                "the server refuses a request size that large",
-                            ));
-                        }
                         return self.fail(ServiceError::LimitExceeded("capacities could not grow enough"));
                     }
                     let after = self.capacities();

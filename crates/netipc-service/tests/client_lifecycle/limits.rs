@@ -273,3 +273,28 @@ fn a_request_the_server_never_accepts_leaves_the_client_usable() {
     c.refresh();
     assert_eq!(c.call(b"xyz").unwrap().as_bytes(), b"zyx");
 }
+
+/// A client whose request size grew against one server, and a server that
+/// comes back with a smaller request maximum: the grown proposal is
+/// refused, and the client connects again with its configured size.
+#[test]
+fn a_grown_request_size_is_dropped_for_a_server_with_smaller_limits() {
+    let dir = RunDir::new("svc");
+    let cfg = netipc_service::ClientConfig {
+        max_request_payload_bytes: 0,
+        ..client_config(1 << 20)
+    };
+    let mut c = netipc_service::string_reverse::StringReverseClient::new(dir.path(), "shrink", cfg);
+    let big = Running::start(dir.path(), "shrink", server_config(1 << 20), reverser());
+    assert!(c.refresh());
+    assert_eq!(c.call(&[b'x'; 5000]).unwrap().as_bytes().len(), 5000);
+    big.stop();
+    let scfg = netipc_service::ServerConfig {
+        max_request_payload_bytes: 0,
+        ..server_config(1 << 20)
+    };
+    let _small = Running::start(dir.path(), "shrink", scfg, reverser());
+    c.refresh();
+    assert_eq!(c.state(), ClientState::Ready, "{:?}", c.last_connect_error());
+    assert_eq!(c.call(b"abc").unwrap().as_bytes(), b"cba");
+}
