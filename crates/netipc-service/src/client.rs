@@ -203,15 +203,13 @@ impl RawClient {
                 ClientState::Incompatible
             }
             TransportError::LimitExceeded { .. }
-                if self.transport.max_request_payload_bytes
-                    > self.config.to_transport().max_request_payload_bytes =>
+                if self.transport.max_request_payload_bytes > self.config.initial_request() =>
             {
                 // A grown request size refused: the server accepts no
                 // requests that large (or came back with smaller limits).
                 // Start over from the configured size, so that the calls
                 // that fit go on; larger ones grow it again, and fail.
-                self.transport.max_request_payload_bytes =
-                    self.config.to_transport().max_request_payload_bytes;
+                self.transport.max_request_payload_bytes = self.config.initial_request();
                 return self.connect();
             }
             TransportError::NotFound { .. } => ClientState::NotFound,

@@ -100,11 +100,16 @@ impl ClientConfig {
         or(self.request_payload_ceiling, MAX_PAYLOAD_CAP).max(self.max_request_payload_bytes)
     }
 
+    /// The request payload size a first handshake proposes.
+    pub(crate) fn initial_request(&self) -> u32 {
+        or(self.max_request_payload_bytes, MAX_PAYLOAD_DEFAULT)
+    }
+
     pub(crate) fn to_transport(&self) -> transport::ClientConfig {
         transport::ClientConfig {
             supported_profiles: or(self.supported_profiles, PROFILE_BASELINE),
             preferred_profiles: self.preferred_profiles,
-            max_request_payload_bytes: or(self.max_request_payload_bytes, MAX_PAYLOAD_DEFAULT),
+            max_request_payload_bytes: self.initial_request(),
             max_request_batch_items: or(self.max_request_batch_items, BATCH_ITEMS_DEFAULT),
             max_response_payload_bytes: or(self.max_response_payload_bytes, MAX_PAYLOAD_DEFAULT),
             max_response_batch_items: or(self.max_response_batch_items, BATCH_ITEMS_DEFAULT),
