@@ -19,10 +19,12 @@ fn main() {
     let mut client = CgroupsClient::new(&run_dir, "cgroups-snapshot", config);
     client.refresh();
     if !client.ready() {
-        eprintln!(
-            "service not available ({:?}); a real plugin would retry from its loop",
-            client.state()
-        );
+        // The state says what kind of failure; the last connect error says why.
+        match client.last_connect_error() {
+            Some(why) => eprintln!("service not available ({:?}: {why})", client.state()),
+            None => eprintln!("service not available ({:?})", client.state()),
+        }
+        eprintln!("a real plugin would retry from its loop");
         return;
     }
     match client.call_snapshot() {
