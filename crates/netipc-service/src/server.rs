@@ -192,6 +192,11 @@ impl<H: ServiceHandler> ManagedServer<H> {
     /// A server runs once. After `stop()`, even one made before `run()` (a
     /// shutdown that raced the start is not lost), `run()` returns `Ok` at
     /// once without binding; serve again with a new `ManagedServer`.
+    ///
+    /// `stop()` interrupts every wait of the server's own, but not a
+    /// handler: `run()` returns once every handler call in progress has
+    /// returned, so a handler that may block should watch a stop signal of
+    /// its own.
     pub fn run(&self) -> Result<()> {
         self.run_notify(|| {})
     }
