@@ -316,10 +316,7 @@ impl RawClient {
                 }
                 Err(AttemptError::Overflow) => {
                     overflow_retries += 1;
-                    if overflow_retries > OVERFLOW_RETRIES_MAX {
-                        return self.fail(ServiceError::LimitExceeded("capacities could not grow enough"));
-                    }
-                    if !self.reconnect() {
+                    if overflow_retries > OVERFLOW_RETRIES_MAX || !self.reconnect() {
                         return self.fail(ServiceError::LimitExceeded("capacities could not grow enough"));
                     }
                     let after = self.capacities();
