@@ -7,51 +7,11 @@
 
 mod common;
 
+use common::counts::*;
 use common::*;
 use netipc_service::increment::{self, IncrementClient};
 use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-/// Open descriptors of this process.
-#[cfg(target_os = "linux")]
-fn open_handles() -> Option<usize> {
-    Some(std::fs::read_dir("/proc/self/fd").unwrap().count())
-}
-
-/// Open handles of this process; `None` where the system does not count
-/// them (Wine answers 0, which no live process has).
-#[cfg(windows)]
-fn open_handles() -> Option<usize> {
-    use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessHandleCount};
-    let mut n = 0u32;
-    // SAFETY: the pseudo handle of this process and a valid out pointer.
-    let ok = unsafe { GetProcessHandleCount(GetCurrentProcess(), &mut n) };
-    assert_ne!(ok, 0, "GetProcessHandleCount");
-    (n != 0).then_some(n as usize)
-}
-
-/// Shared-memory regions mapped into this process (Linux: by file name;
-/// Windows maps named sections, which the handle count covers).
-fn mapped_regions() -> usize {
-    #[cfg(target_os = "linux")]
-    return std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .filter(|l| l.ends_with(".ipcshm"))
-        .count();
-    #[cfg(windows)]
-    0
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// Connects to the endpoint and hangs up before sending a HELLO.
 fn hang_up_early(dir: &Path, service: &str) {
@@ -59,6 +19,7 @@ fn hang_up_early(dir: &Path, service: &str) {
     drop(raw::connect(&dir.join(format!("{service}.sock"))));
     #[cfg(windows)]
     {
+        use std::time::{Duration, Instant};
         let name = netipc_service::transport::names::pipe_name(dir.to_str().unwrap(), service).unwrap();
         // The pipe may be between instances for a moment: retry briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -71,19 +32,6 @@ fn hang_up_early(dir: &Path, service: &str) {
             assert!(Instant::now() < deadline, "the pipe never took a client");
             std::thread::yield_now();
         }
-    }
-}
-
-/// Waits until `now()` gives `want`; fails with the last value otherwise.
-fn settles<T: PartialEq + std::fmt::Debug>(what: &str, now: impl Fn() -> T, want: T) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = now();
-        if got == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: {got:?}, expected {want:?}");
-        std::thread::yield_now();
     }
 }
 

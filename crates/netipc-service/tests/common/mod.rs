@@ -1,6 +1,7 @@
 //! Helpers shared by the service tests.
 #![allow(dead_code)]
 
+pub mod counts;
 #[cfg(target_os = "linux")]
 pub mod raw;
 

@@ -1,0 +1,182 @@
+//! Clients killed at any moment. Client processes (this test binary, started
+//! again) make calls without pause, over the socket in 4 KiB chunks and over
+//! shared memory, and are killed (SIGKILL; TerminateProcess on Windows) at
+//! random moments, a few at a time. The server must go on answering, and
+//! its sessions, descriptors, mappings and run-dir files must come back to
+//! where they were. The counts are process-wide, so this file holds one
+//! test (and its child half).
+#![cfg(any(target_os = "linux", windows))]
+
+mod common;
+
+use common::counts::*;
+use common::*;
+use netipc_service::string_reverse::StringReverseClient;
+use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const SERVICE: &str = "killed";
+const PACKET: u32 = 4096;
+const MAX_PAYLOAD: u32 = 256 * 1024;
+
+fn configs(profiles: u32) -> (netipc_service::ServerConfig, netipc_service::ClientConfig) {
+    let server = netipc_service::ServerConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        packet_size: PACKET,
+        ..server_config(MAX_PAYLOAD)
+    };
+    let client = netipc_service::ClientConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        packet_size: PACKET,
+        ..client_config(MAX_PAYLOAD)
+    };
+    (server, client)
+}
+
+/// A small xorshift: the kill moments need variety, not quality.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Self {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        Self(0x9E37_79B9_7F4A_7C15 ^ t ^ u64::from(std::process::id()) << 32)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Child half: calls until killed, with strings from 1 byte to 200 KB (the
+/// long ones chunked over the socket), after printing `READY` once the
+/// first call has succeeded on the profile asked for. Gives up after 60 s
+/// in case the parent is gone.
+#[test]
+fn child_busy_client() {
+    let Some(dir) = std::env::var_os("NETIPC_CHILD_KILLED_DIR") else {
+        return;
+    };
+    let shm = std::env::var_os("NETIPC_CHILD_KILLED_SHM").is_some();
+    let profiles = if shm {
+        PROFILE_BASELINE | PROFILE_SHM_HYBRID
+    } else {
+        PROFILE_BASELINE
+    };
+    let mut c = StringReverseClient::new(std::path::Path::new(&dir), SERVICE, configs(profiles).1);
+    assert!(
+        connect(|| {
+            c.refresh();
+            c.ready()
+        }),
+        "the child never connected"
+    );
+    assert_eq!(c.status().shm, shm);
+    let mut rng = Rng::seeded();
+    let text: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let mut announced = false;
+    while Instant::now() < give_up {
+        let len = match rng.below(3) {
+            0 => 1 + rng.below(64) as usize,
+            1 => 1 + rng.below(8192) as usize,
+            _ => 1 + rng.below(text.len() as u64) as usize,
+        };
+        let answer = c.call(&text[..len]).expect("a call of a live child");
+        assert_eq!(answer.len(), len);
+        if !announced {
+            println!("READY");
+            announced = true;
+        }
+    }
+}
+
+/// Starts a child client and waits (with a deadline) for its `READY`.
+fn spawn_busy_client(dir: &std::path::Path, shm: bool) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_busy_client", "--nocapture", "--test-threads=1"])
+        .env("NETIPC_CHILD_KILLED_DIR", dir)
+        .stdout(Stdio::piped());
+    if shm {
+        cmd.env("NETIPC_CHILD_KILLED_SHM", "1");
+    }
+    let mut child = cmd.spawn().expect("spawn a child client");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // libtest writes the test's name on the same line first.
+            if line.trim_end().ends_with("READY") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+        let _ = child.kill();
+        panic!("a child client never made its first call");
+    }
+    child
+}
+
+#[test]
+fn clients_killed_mid_call_leave_the_server_whole() {
+    if std::env::var_os("NETIPC_CHILD_KILLED_DIR").is_some() {
+        return;
+    }
+    let mut rng = Rng::seeded();
+    for profiles in [PROFILE_BASELINE, PROFILE_BASELINE | PROFILE_SHM_HYBRID] {
+        let shm = profiles != PROFILE_BASELINE;
+        let dir = RunDir::new("killed");
+        let handles_before = open_handles();
+        let regions_before = mapped_regions();
+        let (server_cfg, client_cfg) = configs(profiles);
+        let srv = Running::start(dir.path(), SERVICE, server_cfg, reverser());
+        let files_serving = files_in(dir.path());
+        let handles_serving = open_handles();
+        for _round in 0..4 {
+            let mut children: Vec<Child> = (0..3).map(|_| spawn_busy_client(dir.path(), shm)).collect();
+            for child in &mut children {
+                // Not a wait for readiness: every child is calling already;
+                // this only spreads the kills over the phases of a call.
+                std::thread::sleep(Duration::from_micros(rng.below(3000)));
+                child.kill().expect("kill a child client");
+                child.wait().unwrap();
+            }
+        }
+        settles("sessions", || srv.server.active_sessions(), 0);
+        settles("handles while serving", open_handles, handles_serving);
+        settles("mapped regions while serving", mapped_regions, regions_before);
+        settles(
+            "run dir while serving",
+            || files_in(dir.path()),
+            files_serving.clone(),
+        );
+
+        // The server still answers, on the same profile.
+        let mut c = StringReverseClient::new(dir.path(), SERVICE, client_cfg);
+        assert!(connect(|| {
+            c.refresh();
+            c.ready()
+        }));
+        assert_eq!(c.status().shm, shm);
+        let long: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let answer = c.call(&long).unwrap();
+        assert!(answer.as_bytes().iter().eq(long.iter().rev()));
+        drop(c);
+
+        srv.stop();
+        settles("handles after stop", open_handles, handles_before);
+        assert!(files_in(dir.path()).is_empty(), "{:?}", files_in(dir.path()));
+    }
+}
