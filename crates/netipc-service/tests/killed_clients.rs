@@ -138,12 +138,10 @@ fn clients_killed_mid_call_leave_the_server_whole() {
     for profiles in [PROFILE_BASELINE, PROFILE_BASELINE | PROFILE_SHM_HYBRID] {
         let shm = profiles != PROFILE_BASELINE;
         let dir = RunDir::new("killed");
-        let handles_before = open_handles();
-        let regions_before = mapped_regions();
+        let before = Holdings::now(dir.path());
         let (server_cfg, client_cfg) = configs(profiles);
         let srv = Running::start(dir.path(), SERVICE, server_cfg, reverser());
-        let files_serving = files_in(dir.path());
-        let handles_serving = open_handles();
+        let serving = Holdings::now(dir.path());
         for _round in 0..4 {
             let mut children: Vec<Child> = (0..3).map(|_| spawn_busy_client(dir.path(), shm)).collect();
             for child in &mut children {
@@ -154,14 +152,7 @@ fn clients_killed_mid_call_leave_the_server_whole() {
                 child.wait().unwrap();
             }
         }
-        settles("sessions", || srv.server.active_sessions(), 0);
-        settles("handles while serving", open_handles, handles_serving);
-        settles("mapped regions while serving", mapped_regions, regions_before);
-        settles(
-            "run dir while serving",
-            || files_in(dir.path()),
-            files_serving.clone(),
-        );
+        serving.settles_back(dir.path(), || srv.server.active_sessions());
 
         // The server still answers, on the same profile.
         let mut c = StringReverseClient::new(dir.path(), SERVICE, client_cfg);
@@ -176,7 +167,6 @@ fn clients_killed_mid_call_leave_the_server_whole() {
         drop(c);
 
         srv.stop();
-        settles("handles after stop", open_handles, handles_before);
-        assert!(files_in(dir.path()).is_empty(), "{:?}", files_in(dir.path()));
+        before.settles_back(dir.path(), || 0);
     }
 }

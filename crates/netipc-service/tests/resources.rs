@@ -39,11 +39,10 @@ fn hang_up_early(dir: &Path, service: &str) {
 fn sessions_that_come_and_go_leave_nothing_behind() {
     for profiles in [PROFILE_BASELINE, PROFILE_BASELINE | PROFILE_SHM_HYBRID] {
         let dir = RunDir::new("res");
-        let handles_before = open_handles();
-        if handles_before.is_none() {
+        let before = Holdings::now(dir.path());
+        if open_handles().is_none() {
             eprintln!("notice: this system does not count handles; that check is skipped");
         }
-        let regions_before = mapped_regions();
         let srv = Running::start(
             dir.path(),
             "res",
@@ -56,8 +55,7 @@ fn sessions_that_come_and_go_leave_nothing_behind() {
                 handle: Some(Box::new(|v| Some(v + 1))),
             },
         );
-        let files_serving = files_in(dir.path());
-        let handles_serving = open_handles();
+        let serving = Holdings::now(dir.path());
         let client_cfg = netipc_service::ClientConfig {
             supported_profiles: profiles,
             preferred_profiles: profiles,
@@ -76,16 +74,8 @@ fn sessions_that_come_and_go_leave_nothing_behind() {
                 c.close();
             } // else dropped as it is, mid-session
         }
-        settles("sessions", || srv.server.active_sessions(), 0);
-        settles("handles while serving", open_handles, handles_serving);
-        settles("mapped regions while serving", mapped_regions, regions_before);
-        settles(
-            "run dir while serving",
-            || files_in(dir.path()),
-            files_serving.clone(),
-        );
+        serving.settles_back(dir.path(), || srv.server.active_sessions());
         srv.stop();
-        settles("handles after stop", open_handles, handles_before);
-        assert!(files_in(dir.path()).is_empty(), "{:?}", files_in(dir.path()));
+        before.settles_back(dir.path(), || 0);
     }
 }

@@ -58,3 +58,31 @@ pub fn settles<T: PartialEq + std::fmt::Debug>(what: &str, now: impl Fn() -> T, 
         std::thread::yield_now();
     }
 }
+
+/// What the process holds at one moment, of what a session could leak.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holdings {
+    handles: Option<usize>,
+    regions: usize,
+    files: Vec<String>,
+}
+
+impl Holdings {
+    /// The process's handles and mappings, and the files of `dir`, now.
+    pub fn now(dir: &Path) -> Self {
+        Self {
+            handles: open_handles(),
+            regions: mapped_regions(),
+            files: files_in(dir),
+        }
+    }
+
+    /// Waits until `sessions()` is 0 and the process holds what it held
+    /// when `self` was taken; fails naming what did not come back.
+    pub fn settles_back(&self, dir: &Path, sessions: impl Fn() -> usize) {
+        settles("sessions", sessions, 0);
+        settles("handles", open_handles, self.handles);
+        settles("mapped regions", mapped_regions, self.regions);
+        settles("run dir", || files_in(dir), self.files.clone());
+    }
+}
