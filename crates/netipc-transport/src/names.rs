@@ -1,6 +1,6 @@
-//! Endpoint names of the Windows transports, as pure functions (they are
-//! part of the wire contract, so they are built and tested on every
-//! platform).
+//! Service names, and the endpoint names of the Windows transports, as
+//! pure functions (they are part of the wire contract, so they are built
+//! and tested on every platform).
 //!
 //! - Named pipe: `\\.\pipe\netipc-{fnv1a64(run_dir):016x}-{service}`.
 //! - Shared memory objects:
@@ -19,26 +19,29 @@ pub fn fnv1a_64(data: &[u8]) -> u64 {
         .fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME))
 }
 
-/// Windows service names may hold only ASCII letters, digits, `-`, `_`
-/// and `.`; anything else is rejected, never rewritten.
-pub fn validate_windows_service_name(service: &str) -> Result<()> {
-    if service.is_empty() {
-        return Err(TransportError::InvalidServiceName("empty"));
-    }
-    if !service
+/// Checks a service name: one to any number of ASCII letters, digits, `-`,
+/// `_` and `.`, but not `.` or `..`. The rule is the same on every platform
+/// and in every implementation of the protocol, so a name one peer accepts
+/// is one every peer can reach; anything else is rejected, never rewritten.
+pub fn validate_service_name(service: &str) -> Result<()> {
+    let reason = if service.is_empty() {
+        "empty"
+    } else if service == "." || service == ".." {
+        "is a directory name"
+    } else if !service
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     {
-        return Err(TransportError::InvalidServiceName(
-            "only letters, digits, '-', '_' and '.' are allowed",
-        ));
-    }
-    Ok(())
+        "only letters, digits, '-', '_' and '.' are allowed"
+    } else {
+        return Ok(());
+    };
+    Err(TransportError::InvalidServiceName(reason))
 }
 
 /// The named pipe of `service` in namespace `run_dir`.
 pub fn pipe_name(run_dir: &str, service: &str) -> Result<String> {
-    validate_windows_service_name(service)?;
+    validate_service_name(service)?;
     Ok(format!(
         r"\\.\pipe\netipc-{:016x}-{service}",
         fnv1a_64(run_dir.as_bytes())
@@ -64,7 +67,7 @@ pub fn shm_object_names(
     profile: u32,
     session_id: u64,
 ) -> Result<ShmObjectNames> {
-    validate_windows_service_name(service)?;
+    validate_service_name(service)?;
     let hash = fnv1a_64(format!("{run_dir}\n{service}\n{auth_token}").as_bytes());
     let base = format!(r"Local\netipc-{hash:016x}-{service}-p{profile}-s{session_id:016x}");
     Ok(ShmObjectNames {
@@ -87,6 +90,22 @@ mod tests {
     }
 
     #[test]
+    fn service_names_follow_one_rule() {
+        for good in ["cgroups-snapshot", "a.b_c-9", "...", ".hidden", "X"] {
+            assert!(validate_service_name(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "café", "x:y", "a\0b", "tab\t"] {
+            assert!(
+                matches!(
+                    validate_service_name(bad),
+                    Err(TransportError::InvalidServiceName(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn pipe_names() {
         let h = fnv1a_64(br"C:\ProgramData\netdata\run");
         assert_eq!(
@@ -97,7 +116,7 @@ mod tests {
             pipe_name("", "a.b_c-9").unwrap(),
             r"\\.\pipe\netipc-cbf29ce484222325-a.b_c-9"
         );
-        for bad in ["", "a/b", r"a\b", "a b", "café", "x:y"] {
+        for bad in ["", ".", "..", "a/b", r"a\b", "a b", "café", "x:y"] {
             assert!(
                 matches!(pipe_name("d", bad), Err(TransportError::InvalidServiceName(_))),
                 "{bad:?}"

@@ -12,6 +12,7 @@ mod listener;
 mod session;
 mod socket;
 
+pub use crate::names::validate_service_name;
 pub use listener::{PendingSession, UdsListener};
 pub use session::UdsSession;
 pub use socket::PACKET_SIZE_FALLBACK;
@@ -41,20 +42,4 @@ pub fn endpoint_path(run_dir: &Path, service: &str) -> Result<PathBuf> {
         return Err(TransportError::PathTooLong { len, max });
     }
     Ok(path)
-}
-
-/// Service names are a single path component without NUL.
-pub fn validate_service_name(service: &str) -> Result<()> {
-    let reason = if service.is_empty() {
-        "empty"
-    } else if service.contains('/') {
-        "contains '/'"
-    } else if service.contains('\0') {
-        "contains NUL"
-    } else if service == "." || service == ".." {
-        "is a directory name"
-    } else {
-        return Ok(());
-    };
-    Err(TransportError::InvalidServiceName(reason))
 }
