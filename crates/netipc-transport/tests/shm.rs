@@ -211,6 +211,47 @@ fn startup_scan_removes_only_stale_regions() {
     assert!(!stale.exists() && live.exists());
 }
 
+#[test]
+fn junk_at_a_region_name_is_reclaimed_without_following_it() {
+    use netipc_transport::posix::shm::{Staleness, reclaim_if_stale};
+    let dir = RunDir::new("shm");
+    // A symlink is junk even when it points at a live region, which stays.
+    let live = region_path(dir.path(), "svc", 0x20);
+    fake_region(&live, std::process::id() as i32, 1);
+    let link = region_path(dir.path(), "svc", 0x21);
+    std::os::unix::fs::symlink(&live, &link).unwrap();
+    assert_eq!(reclaim_if_stale(&link), Staleness::Removed);
+    assert!(std::fs::symlink_metadata(&link).is_err() && live.exists());
+    // A dangling symlink, an empty directory and a FIFO (opening one for
+    // reading would wait for a writer) go too.
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+    assert_eq!(reclaim_if_stale(&link), Staleness::Removed);
+    let empty_dir = region_path(dir.path(), "svc", 0x22);
+    std::fs::create_dir(&empty_dir).unwrap();
+    assert_eq!(reclaim_if_stale(&empty_dir), Staleness::Removed);
+    assert!(!empty_dir.exists());
+    let fifo = region_path(dir.path(), "svc", 0x23);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    assert_eq!(reclaim_if_stale(&fifo), Staleness::Removed);
+    assert!(std::fs::symlink_metadata(&fifo).is_err());
+    // A directory with something in it is not ours to empty.
+    let full_dir = region_path(dir.path(), "svc", 0x24);
+    std::fs::create_dir(&full_dir).unwrap();
+    std::fs::write(full_dir.join("keep"), b"x").unwrap();
+    assert_eq!(reclaim_if_stale(&full_dir), Staleness::Live);
+    assert!(matches!(
+        ShmRegion::create(dir.path(), "svc", 0x24, 1024, 1024),
+        Err(TransportError::AddressInUse { .. })
+    ));
+    assert!(full_dir.join("keep").exists());
+    // The startup scan applies the same rules to every name of the service.
+    std::fs::create_dir(&empty_dir).unwrap();
+    std::os::unix::fs::symlink(&live, &link).unwrap();
+    assert_eq!(cleanup_stale(dir.path(), "svc"), 2);
+    assert!(!empty_dir.exists() && std::fs::symlink_metadata(&link).is_err());
+    assert!(live.exists() && full_dir.exists());
+}
+
 fn publish_raw(map: &mut memmap2::MmapMut, len: u32) {
     use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     let base = map.as_mut_ptr();

@@ -157,6 +157,29 @@ fn stale_endpoints_are_recovered_and_live_ones_kept() {
     let _l = UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)).unwrap();
 }
 
+#[test]
+fn junk_at_the_socket_name_is_reclaimed_without_following_it() {
+    let dir = RunDir::new("uds");
+    let path = dir.path().join("svc.sock");
+    // A symlink goes, not what it points at.
+    let target = dir.path().join("target");
+    std::fs::write(&target, b"keep").unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    drop(UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)).unwrap());
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    // An empty directory goes too.
+    std::fs::create_dir(&path).unwrap();
+    drop(UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)).unwrap());
+    // A directory with something in it is not ours to empty.
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("keep"), b"x").unwrap();
+    assert!(matches!(
+        UdsListener::bind(dir.path(), "svc", server_cfg(0, 1024)),
+        Err(TransportError::AddressInUse { .. })
+    ));
+    assert!(path.join("keep").exists());
+}
+
 fn roundtrip_sizes(packet_size: u32, sizes: &[usize]) {
     let dir = RunDir::new("uds");
     let max = *sizes.iter().max().unwrap() as u32;

@@ -107,7 +107,9 @@ impl UdsListener {
     ///
     /// A live server at the path gives [`TransportError::AddressInUse`]; so
     /// does an fd shortage that prevents the liveness probe. Anything else at
-    /// the path is removed. The socket file is made owner-only (0600) before
+    /// the path (a dead server's socket, a file, a symlink, an empty
+    /// directory) is removed; a directory with files in it also gives
+    /// `AddressInUse`. The socket file is made owner-only (0600) before
     /// the listener starts accepting, without touching the process umask.
     /// Servers of this library starting at the same moment in one run dir
     /// take turns (an `flock` on the directory): exactly one of them binds.
@@ -124,9 +126,14 @@ impl UdsListener {
                         path: path.display().to_string(),
                     });
                 }
-                Probe::Stale => match std::fs::remove_file(&path) {
+                Probe::Stale => match crate::posix::remove_endpoint_entry(&path) {
                     Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    // A directory with files in it is not ours to empty.
+                    Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                        return Err(TransportError::AddressInUse {
+                            path: path.display().to_string(),
+                        });
+                    }
                     Err(e) => return Err(TransportError::io("unlink stale endpoint", e)),
                 },
                 Probe::Absent => {}
