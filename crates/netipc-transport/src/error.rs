@@ -13,7 +13,9 @@ pub enum TransportError {
     /// The service name cannot name an endpoint.
     #[error("invalid service name: {0}")]
     InvalidServiceName(&'static str),
-    /// `{run_dir}/{service}.sock` does not fit in `sun_path`.
+    /// An endpoint name does not fit: `{run_dir}/{service}.sock` in
+    /// `sun_path`, or a Windows pipe or kernel object name in
+    /// [`MAX_OBJECT_NAME`](crate::names::MAX_OBJECT_NAME) characters.
     #[error("endpoint path is {len} bytes; the platform allows {max}")]
     PathTooLong {
         /// Path length in bytes.

@@ -39,10 +39,28 @@ pub fn validate_service_name(service: &str) -> Result<()> {
     Err(TransportError::InvalidServiceName(reason))
 }
 
+/// The longest pipe or kernel object name, in characters: Windows allows
+/// 256 with the terminating NUL, and every implementation of the protocol
+/// refuses longer names rather than let the system cut or reject them.
+pub const MAX_OBJECT_NAME: usize = 255;
+
+/// `name`, if it fits [`MAX_OBJECT_NAME`]; `PathTooLong` otherwise.
+fn fitting(name: String) -> Result<String> {
+    // The names are ASCII (the service name is checked), so bytes are
+    // characters.
+    if name.len() > MAX_OBJECT_NAME {
+        return Err(TransportError::PathTooLong {
+            len: name.len(),
+            max: MAX_OBJECT_NAME,
+        });
+    }
+    Ok(name)
+}
+
 /// The named pipe of `service` in namespace `run_dir`.
 pub fn pipe_name(run_dir: &str, service: &str) -> Result<String> {
     validate_service_name(service)?;
-    Ok(format!(
+    fitting(format!(
         r"\\.\pipe\netipc-{:016x}-{service}",
         fnv1a_64(run_dir.as_bytes())
     ))
@@ -71,9 +89,9 @@ pub fn shm_object_names(
     let hash = fnv1a_64(format!("{run_dir}\n{service}\n{auth_token}").as_bytes());
     let base = format!(r"Local\netipc-{hash:016x}-{service}-p{profile}-s{session_id:016x}");
     Ok(ShmObjectNames {
-        mapping: format!("{base}-mapping"),
-        req_event: format!("{base}-req_event"),
-        resp_event: format!("{base}-resp_event"),
+        mapping: fitting(format!("{base}-mapping"))?,
+        req_event: fitting(format!("{base}-req_event"))?,
+        resp_event: fitting(format!("{base}-resp_event"))?,
     })
 }
 
@@ -122,6 +140,23 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn names_longer_than_windows_allows_are_refused() {
+        // `\\.\pipe\netipc-` and the hash and its dash take 33 characters.
+        assert_eq!(pipe_name("d", &"s".repeat(222)).unwrap().len(), MAX_OBJECT_NAME);
+        assert!(matches!(
+            pipe_name("d", &"s".repeat(223)),
+            Err(TransportError::PathTooLong { len: 256, max: 255 })
+        ));
+        // The response event's name is the longest of a session's three.
+        let fits = shm_object_names("d", &"s".repeat(193), 1, 2, 1).unwrap();
+        assert_eq!(fits.resp_event.len(), MAX_OBJECT_NAME);
+        assert!(matches!(
+            shm_object_names("d", &"s".repeat(194), 1, 2, 1),
+            Err(TransportError::PathTooLong { len: 256, max: 255 })
+        ));
     }
 
     #[test]

@@ -470,6 +470,36 @@ fn shm_busywait_carries_the_session() {
 }
 
 #[test]
+fn a_service_name_too_long_for_shm_object_names_runs_over_the_pipe() {
+    let dir = common::windows_run_dir();
+    // Fits a pipe name (up to 222), not the session's object names (193).
+    let service = "s".repeat(200);
+    let (scfg, ccfg) = shm_cfgs(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
+    let listener = NpListener::bind(&dir, &service, scfg).unwrap();
+    let server = echo_one(listener);
+    let mut c = NpSession::connect(&dir, &service, &ccfg).unwrap();
+    assert_eq!(c.params().selected_profile, PROFILE_BASELINE);
+    c.send(
+        &Header::new(Kind::Request, METHOD_INCREMENT, 1, 8),
+        &increment::encode(7),
+    )
+    .unwrap();
+    assert_eq!(increment::decode(c.receive().unwrap().1).unwrap(), 7);
+    drop(c);
+    assert_eq!(server.join().unwrap(), 1);
+    // One character more than a pipe name holds is refused on both sides.
+    let too_long = "s".repeat(223);
+    assert!(matches!(
+        NpListener::bind(&dir, &too_long, server_cfg(0, 1024)),
+        Err(TransportError::PathTooLong { .. })
+    ));
+    assert!(matches!(
+        NpSession::connect(&dir, &too_long, &client_cfg(0, 1024)),
+        Err(TransportError::PathTooLong { .. })
+    ));
+}
+
+#[test]
 fn shm_is_used_only_when_both_sides_offer_it() {
     let dir = common::windows_run_dir();
     let (_, ccfg) = shm_cfgs(PROFILE_BASELINE | PROFILE_SHM_HYBRID);
