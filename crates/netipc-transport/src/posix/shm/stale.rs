@@ -34,8 +34,8 @@ pub enum Staleness {
 ///
 /// The entry is opened without following a symlink (a symlink at a region
 /// name is junk, whatever it points to) and without waiting (a FIFO there
-/// has no writer). An entry is removed only if it is
-/// still the one that was checked (same device and inode).
+/// has no writer). An entry is removed only if it is still the one that
+/// was checked (same device and inode).
 pub fn reclaim_if_stale(path: &Path) -> Staleness {
     let file = match OpenOptions::new()
         .read(true)
