@@ -260,8 +260,8 @@ impl RawClient {
         timeout: Duration,
     ) -> Result<Header> {
         let deadline = self.deadline_for(timeout);
-        // A deadline made from the clock just now has not passed: one clock
-        // read less per call (a tenth of a shared-memory round trip).
+        // A deadline made from the clock just now (nothing before the first
+        // attempt blocks) has not passed: one clock read less per call.
         self.call_within(method, flags, item_count, deadline, false)
     }
 
