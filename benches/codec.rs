@@ -69,6 +69,31 @@ fn snapshot(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The 16 items of the cross-process snapshot benchmark, built with the
+    // directory room a server session would give them.
+    let items: Vec<(u32, String, String)> = (0..16)
+        .map(|i| {
+            (
+                1000 + i,
+                format!("cgroup-{i}"),
+                format!("/sys/fs/cgroup/bench/cg-{i}"),
+            )
+        })
+        .collect();
+    let mut g = c.benchmark_group("snapshot_16");
+    g.throughput(Throughput::Elements(16));
+    g.bench_function("build", |b| {
+        b.iter(|| {
+            let mut bld = CgroupsBuilder::with_capacity(&mut out, 65536, 16);
+            bld.set_header(1, 7);
+            for (h, n, p) in &items {
+                bld.add(*h, 0, h % 2, n.as_bytes(), p.as_bytes()).unwrap();
+            }
+            black_box(bld.finish())
+        })
+    });
+    g.finish();
 }
 
 fn lookup(c: &mut Criterion) {
