@@ -343,6 +343,19 @@ impl Framer {
         self.finish_send(h.message_id, result)
     }
 
+    /// Sends several messages in order through a whole-message transport,
+    /// each as [`Framer::send_whole`] does; stops at the first failure.
+    pub(crate) fn send_whole_each<'p>(
+        &mut self,
+        messages: impl IntoIterator<Item = (Header, &'p [u8])>,
+        mut put: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        for (header, payload) in messages {
+            self.send_whole(&header, payload, &mut put)?;
+        }
+        Ok(())
+    }
+
     /// Receives one message from a whole-message transport: `get` fills
     /// the buffer with header and payload and returns the length.
     pub(crate) fn receive_whole(

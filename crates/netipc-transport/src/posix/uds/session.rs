@@ -182,10 +182,7 @@ impl UdsSession {
     pub fn send_many<'p>(&mut self, messages: impl IntoIterator<Item = (Header, &'p [u8])>) -> Result<()> {
         #[cfg(target_os = "linux")]
         if let Some(shm) = self.shm.as_mut() {
-            for (header, payload) in messages {
-                self.framer.send_whole(&header, payload, |h, p| shm.send(h, p))?;
-            }
-            return Ok(());
+            return self.framer.send_whole_each(messages, |h, p| shm.send(h, p));
         }
         self.framer.send_many(&mut self.sock, messages, None)
     }

@@ -168,10 +168,7 @@ impl NpSession {
     /// none after it; the ids of those not sent are free again.
     pub fn send_many<'p>(&mut self, messages: impl IntoIterator<Item = (Header, &'p [u8])>) -> Result<()> {
         if let Some(shm) = self.shm.as_mut() {
-            for (header, payload) in messages {
-                self.framer.send_whole(&header, payload, |h, p| shm.send(h, p))?;
-            }
-            return Ok(());
+            return self.framer.send_whole_each(messages, |h, p| shm.send(h, p));
         }
         self.framer.send_many(&mut self.pipe, messages, None)
     }
