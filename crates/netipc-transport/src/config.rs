@@ -8,7 +8,8 @@ pub const BATCH_ITEMS_DEFAULT: u32 = 1;
 /// Default listen backlog.
 pub const BACKLOG_DEFAULT: u32 = 16;
 /// Spin iterations of a shared-memory receive before it sleeps (on the
-/// futex); the specification's POSIX value.
+/// futex); the specification's POSIX value. Ours are checks
+/// [`crate::CHECK_INTERVAL`] apart, followed by the adaptive spin.
 #[cfg(not(windows))]
 pub const SHM_SPIN_TRIES_DEFAULT: u32 = 128;
 /// Spin iterations of a shared-memory receive before it sleeps (on its
@@ -61,7 +62,9 @@ pub struct ClientConfig {
     /// Deadline of the connect and the handshake (zero:
     /// [`HANDSHAKE_TIMEOUT_DEFAULT`]; `Duration::MAX`: no limit).
     pub handshake_timeout: Duration,
-    /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    /// Checks a shared-memory receive makes for its message, about
+    /// [`crate::CHECK_INTERVAL`] apart, before it spins adaptively and then
+    /// sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps
     /// (`None`: 50 µs on a machine with several CPUs, none on one).
@@ -126,7 +129,9 @@ pub struct ServerConfig {
     /// Deadline of a handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`];
     /// `Duration::MAX`: no limit).
     pub handshake_timeout: Duration,
-    /// Spin iterations before a shared-memory receive sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    /// Checks a shared-memory receive makes for its message, about
+    /// [`crate::CHECK_INTERVAL`] apart, before it spins adaptively and then
+    /// sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps
     /// (`None`: 50 µs on a machine with several CPUs, none on one).

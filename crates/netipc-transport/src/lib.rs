@@ -55,6 +55,6 @@ pub use config::{
 pub use error::{Limit, Result, TransportError};
 pub use framing::Role;
 #[cfg(unix)]
-pub use spin::{SPIN_BUDGET_DEFAULT, auto_spin_budget};
+pub use spin::{CHECK_INTERVAL, SPIN_BUDGET_DEFAULT, auto_spin_budget, pauses_per_check};
 #[cfg(windows)]
 pub use windows::AbortHandle;

@@ -19,11 +19,11 @@ mod setup;
 mod stale;
 mod words;
 
-pub use crate::spin::SPIN_BUDGET_DEFAULT;
+pub use crate::spin::{CHECK_INTERVAL, SPIN_BUDGET_DEFAULT};
 pub use stale::{Staleness, cleanup_stale, reclaim_if_stale};
 
 use crate::error::{Limit, Result, TransportError};
-use crate::spin::Spinner;
+use crate::spin::{Spinner, pauses_per_check};
 use memmap2::MmapMut;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -42,9 +42,9 @@ pub const REGION_ALIGN: usize = 64;
 pub const SPIN_TRIES_DEFAULT: u32 = 128;
 /// Default longest futex sleep before the receiver checks peer liveness.
 pub const WAIT_SLICE: Duration = Duration::from_millis(100);
-/// Checks (one pause each, about 25 ns on current x86) for the peer's
-/// answer before an owed wake is sent: a peer that is awake answers within
-/// them; one that does not may be asleep and gets its wake.
+/// Checks (about [`CHECK_INTERVAL`] apart, so about 3.2 µs in all) for the
+/// peer's answer before an owed wake is sent: a peer that is awake answers
+/// within them; one that does not may be asleep and gets its wake.
 pub const WAKE_GRACE_CHECKS: u32 = 64;
 
 /// Futex wakes a region has sent, and those it skipped because the peer's
@@ -90,6 +90,8 @@ pub struct ShmRegion {
     /// Last sequence consumed from the incoming lane.
     seen_seq: u64,
     spin_tries: u32,
+    /// Pauses between two checks of the fixed spin.
+    check_pauses: u32,
     spinner: Spinner,
     /// Longest single futex sleep before liveness and abort are checked.
     wait_slice: Duration,
@@ -115,6 +117,7 @@ impl ShmRegion {
     /// first `spin_tries` checks, before it sleeps on the futex.
     pub fn set_spin_budget(&mut self, budget: Duration) {
         self.spinner.set_budget(budget);
+        self.check_pauses = check_pauses(budget);
     }
 
     fn lanes(&self) -> (Lane, usize, usize, Lane, usize, usize) {
@@ -204,8 +207,9 @@ impl ShmRegion {
         self.wake_owed && self.wake()
     }
 
-    /// The reference's fixed spin (`spin_tries` checks with a pause each),
-    /// then the adaptive one; whether message `want` arrived. An owed wake
+    /// The reference's fixed spin (`spin_tries` checks; ours are
+    /// [`CHECK_INTERVAL`] apart, see [`pauses_per_check`]), then the
+    /// adaptive one; whether message `want` arrived. An owed wake
     /// is skipped if the message comes within [`WAKE_GRACE_CHECKS`] checks
     /// (or the fixed spin, if shorter), and sent otherwise, before any
     /// yield; a caller that goes on to sleep owes nothing. When that wake
@@ -236,7 +240,9 @@ impl ShmRegion {
                     break;
                 }
             }
-            std::hint::spin_loop();
+            for _ in 0..self.check_pauses {
+                std::hint::spin_loop();
+            }
         }
         woke_sleeper |= self.pay_owed_wake();
         let words = &self.words;
@@ -326,6 +332,17 @@ impl ShmRegion {
         // we answer; we copy it out before looking at it.
         unsafe { std::ptr::copy_nonoverlapping(self.map.as_ptr().add(off), out.as_mut_ptr(), len) };
         Ok(len)
+    }
+}
+
+/// Pauses between two checks of the fixed spin, given the spin budget: one
+/// (the reference's spacing) where spinning is off, as on a machine with
+/// one CPU, since there the checks only delay the peer.
+fn check_pauses(spin_budget: Duration) -> u32 {
+    if spin_budget.is_zero() {
+        1
+    } else {
+        pauses_per_check()
     }
 }
 

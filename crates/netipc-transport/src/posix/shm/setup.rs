@@ -5,7 +5,7 @@ use super::stale::{Staleness, reclaim_if_stale};
 use super::words::{RESPONSE, Words};
 use super::{
     REGION_ALIGN, REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, SPIN_TRIES_DEFAULT, ShmRegion, Side,
-    WAIT_SLICE, WakeCounts, region_path,
+    WAIT_SLICE, WakeCounts, check_pauses, region_path,
 };
 use crate::error::{Limit, Result, TransportError};
 use crate::spin::{Spinner, auto_spin_budget};
@@ -207,6 +207,7 @@ impl ShmRegion {
             resp_cap,
             seen_seq: 0,
             spin_tries: SPIN_TRIES_DEFAULT,
+            check_pauses: check_pauses(auto_spin_budget()),
             spinner: Spinner::new(auto_spin_budget()),
             wait_slice: WAIT_SLICE,
             wake_owed: false,
