@@ -81,7 +81,7 @@ const CALIBRATION_PAUSES: u32 = 256;
 /// check every pause (12 ns on some CPUs, 40 ns on others) makes the peer
 /// wait for the line each time it reads or writes it. Checks about 50 ns
 /// apart leave it alone long enough, and see an answer at most that late:
-/// split over two vCPUs this made our SHM ping-pong about 15 % faster on a
+/// split over two vCPUs this made our SHM ping-pong about 13 % faster on a
 /// CPU with 12 ns pauses (four pauses a check).
 pub fn pauses_per_check() -> u32 {
     static PAUSES: std::sync::OnceLock<u32> = std::sync::OnceLock::new();

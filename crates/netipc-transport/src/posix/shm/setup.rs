@@ -195,6 +195,7 @@ impl ShmRegion {
         // 64-byte header, moved into the same struct as `words` (declared
         // first, so dropped first) and never remapped.
         let words = unsafe { Words::new(map.as_mut_ptr()) };
+        let spin_budget = auto_spin_budget();
         Self {
             words,
             map,
@@ -207,8 +208,8 @@ impl ShmRegion {
             resp_cap,
             seen_seq: 0,
             spin_tries: SPIN_TRIES_DEFAULT,
-            check_pauses: check_pauses(auto_spin_budget()),
-            spinner: Spinner::new(auto_spin_budget()),
+            check_pauses: check_pauses(spin_budget),
+            spinner: Spinner::new(spin_budget),
             wait_slice: WAIT_SLICE,
             wake_owed: false,
             wakes: WakeCounts::default(),
