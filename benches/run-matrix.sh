@@ -15,8 +15,9 @@
 #   ONLY       a regular expression: only the runs whose "placement
 #              scenario" matches it (for example "split shm-ping-pong").
 #   REPEAT     runs of each pair (default 1), made in rounds over all the
-#              pairs of a scenario; the one with the highest throughput is
-#              kept, for every driver alike.
+#              pairs of a scenario (or all the drivers of an in-process
+#              benchmark); the one with the highest throughput is kept, for
+#              every driver alike.
 #
 # Each scenario runs with the server and the client split over two CPUs,
 # and with both on the first CPU. The socket ping-pong, snapshot and batch
@@ -47,17 +48,14 @@ trap 'rm -rf "$RUN_DIR"' EXIT
 
 echo "placement,pair,scenario,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_sec" >"$CSV"
 
-# Runs a measuring command REPEAT times and appends to the CSV the row (as
-# the command prints it) with the highest throughput (fourth field).
-best_of() {
-    local i row best="" thr best_thr=-1
-    for ((i = 0; i < REPEAT; i++)); do
-        row=$("$@") || true
-        [ -n "$row" ] || continue
-        thr=$(cut -d, -f4 <<<"$row")
-        if awk -v a="$thr" -v b="$best_thr" 'BEGIN { exit !(a > b) }'; then best=$row best_thr=$thr; fi
-    done
-    if [ -n "$best" ]; then echo "$best" | tee -a "$CSV"; fi
+# Reads CSV rows (pair in the second field, throughput in the fourth) and
+# appends to the CSV each pair's fastest row, pairs in their first order.
+keep_fastest() {
+    awk -F, '
+        !($2 in best) { order[n++] = $2 }
+        !($2 in best) || $4 + 0 > thr[$2] { best[$2] = $0; thr[$2] = $4 + 0 }
+        END { for (i = 0; i < n; i++) print best[order[i]] }
+    ' "$1" | tee -a "$CSV"
 }
 
 # run_once <placement> <pair> <server-bin> <client-bin> <server-mode> <client-mode> [depth]
@@ -123,11 +121,7 @@ run_scenario() {
             if [ "$floor" = yes ]; then echo "floor:$FLOOR:$FLOOR"; fi
         )
     done
-    awk -F, '
-        !($2 in best) { order[n++] = $2 }
-        !($2 in best) || $4 + 0 > thr[$2] { best[$2] = $0; thr[$2] = $4 + 0 }
-        END { for (i = 0; i < n; i++) print best[order[i]] }
-    ' "$rows" | tee -a "$CSV"
+    keep_fastest "$rows"
 }
 
 SCENARIOS=(
@@ -159,26 +153,36 @@ for placement in split shared; do
 done
 
 # In-process figures, pinned to one CPU: L3 lookups, and the lookup
-# methods at the key counts the reference benchmarks.
-LOOKUP_METHODS=""
+# methods at the key counts the reference benchmarks. Like the pairs of a
+# scenario, the drivers take turns: REPEAT rounds over all of them for each
+# benchmark, so that a slow spell of the host does not fall on one driver's
+# runs only.
+INPROC=("lookup-bench $DURATION")
 for svc in cgroups apps; do
     for n in known-16 unknown-16 mixed-16 mixed-256 known-8192 known-32768; do
-        LOOKUP_METHODS+=" $svc-lookup-$n"
+        INPROC+=("lookup-method-bench $DURATION $svc-lookup-$n 0")
     done
 done
+# inproc_once <pair> <driver> <benchmark arguments...>: prints one CSV row.
 inproc_once() {
-    local pair=$1 line scenario thr p50 p95 p99 ccpu_pct
-    shift
-    line=$(taskset -c "$CPU_B" "$@" | tail -1)
+    local pair=$1 bin=$2 line scenario thr p50 p95 p99 ccpu_pct
+    shift 2
+    line=$(taskset -c "$CPU_B" "$bin" "$@" | tail -1) || true
+    if [ -z "$line" ]; then echo "inproc $pair $*: no result" >&2; return; fi
     IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ <<<"$line"
     echo "inproc,$pair,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0"
 }
-for drv in "netipc:$OURS" "${REFS[@]}"; do
-    IFS=: read -r pair bin <<<"$drv"
-    wanted "inproc lookup" && best_of inproc_once "$pair" "$bin" lookup-bench "$DURATION"
-    for method in $LOOKUP_METHODS; do
-        wanted "inproc $method" && best_of inproc_once "$pair" "$bin" lookup-method-bench "$DURATION" "$method" 0
+for bench in "${INPROC[@]}"; do
+    read -r -a args <<<"$bench"
+    wanted "inproc ${args[2]:-lookup}" || continue
+    rows="$RUN_DIR/rows.csv"
+    : >"$rows"
+    for ((round = 0; round < REPEAT; round++)); do
+        for drv in "netipc:$OURS" "${REFS[@]}"; do
+            inproc_once "${drv%%:*}" "${drv#*:}" "${args[@]}" >>"$rows"
+        done
     done
+    keep_fastest "$rows"
 done
 
 python3 benches/render.py "$CSV" docs/benchmarks.md "$DURATION" "$REPEAT"

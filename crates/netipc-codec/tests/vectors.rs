@@ -3,16 +3,18 @@
 //! Each test decodes one file, asserts every field the vectors manifest
 //! lists, then encodes the same logical message and compares bytes.
 //! The directory comes from `NETIPC_VECTORS`; without it the tests print a
-//! notice and pass. With it, a missing file fails.
+//! notice and pass. With it, a missing file fails. A relative path is taken
+//! from the workspace root, where `cargo test` is run: cargo starts test
+//! binaries in the crate's own directory.
 #![cfg(target_endian = "little")]
 
 use netipc_codec::lookup::*;
 use netipc_codec::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn dir() -> Option<PathBuf> {
     match std::env::var_os("NETIPC_VECTORS") {
-        Some(d) => Some(PathBuf::from(d)),
+        Some(d) => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(d)),
         None => {
             eprintln!("NETIPC_VECTORS is not set: golden vector test skipped");
             None
