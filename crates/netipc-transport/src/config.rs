@@ -8,8 +8,9 @@ pub const BATCH_ITEMS_DEFAULT: u32 = 1;
 /// Default listen backlog.
 pub const BACKLOG_DEFAULT: u32 = 16;
 /// Spin iterations of a shared-memory receive before it sleeps (on the
-/// futex); the specification's POSIX value. Ours are checks
-/// [`crate::CHECK_INTERVAL`] apart, followed by the adaptive spin.
+/// futex); the specification's POSIX value. Ours are checks about
+/// [`crate::CHECK_INTERVAL`] apart (one pause apart where spinning is off),
+/// followed by the adaptive spin.
 #[cfg(not(windows))]
 pub const SHM_SPIN_TRIES_DEFAULT: u32 = 128;
 /// Spin iterations of a shared-memory receive before it sleeps (on its
@@ -62,9 +63,10 @@ pub struct ClientConfig {
     /// Deadline of the connect and the handshake (zero:
     /// [`HANDSHAKE_TIMEOUT_DEFAULT`]; `Duration::MAX`: no limit).
     pub handshake_timeout: Duration,
-    /// Checks a shared-memory receive makes for its message, about
-    /// [`crate::CHECK_INTERVAL`] apart, before it spins adaptively and then
-    /// sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    /// Checks a shared-memory receive makes for its message before it
+    /// spins adaptively and then sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    /// On Linux they are about 50 ns apart (`CHECK_INTERVAL`), one pause
+    /// apart where spinning is off; on Windows one pause apart.
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps
     /// (`None`: 50 µs on a machine with several CPUs, none on one).
@@ -129,9 +131,10 @@ pub struct ServerConfig {
     /// Deadline of a handshake (zero: [`HANDSHAKE_TIMEOUT_DEFAULT`];
     /// `Duration::MAX`: no limit).
     pub handshake_timeout: Duration,
-    /// Checks a shared-memory receive makes for its message, about
-    /// [`crate::CHECK_INTERVAL`] apart, before it spins adaptively and then
-    /// sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    /// Checks a shared-memory receive makes for its message before it
+    /// spins adaptively and then sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
+    /// On Linux they are about 50 ns apart (`CHECK_INTERVAL`), one pause
+    /// apart where spinning is off; on Windows one pause apart.
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps
     /// (`None`: 50 µs on a machine with several CPUs, none on one).

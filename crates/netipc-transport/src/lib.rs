@@ -1,7 +1,11 @@
 //! Level 1 transports of netipc: connection lifecycle, handshake, framing
 //! and chunking.
 //!
-//! - [`posix`]: UDS SEQPACKET, the POSIX baseline.
+#![cfg_attr(
+    unix,
+    doc = "- [`posix`]: UDS SEQPACKET, the POSIX baseline, and Linux shared memory."
+)]
+#![cfg_attr(windows, doc = "- [`windows`]: the Named Pipe and Windows shared memory.")]
 //! - [`handshake`]: the negotiation matrix as plain functions.
 //! - [`names`]: the Windows endpoint names (pipe and shared-memory objects).
 //! - [`AbortHandle`]: wakes a blocked receive from another thread.

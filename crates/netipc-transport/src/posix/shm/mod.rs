@@ -38,8 +38,9 @@ pub const REGION_VERSION: u16 = 3;
 pub const REGION_HEADER_LEN: usize = 64;
 /// Alignment of the areas.
 pub const REGION_ALIGN: usize = 64;
-/// Spin iterations of the reference implementation; our default.
-pub const SPIN_TRIES_DEFAULT: u32 = 128;
+/// Spin iterations of the reference implementation; our default (the
+/// same constant as [`crate::SHM_SPIN_TRIES_DEFAULT`]).
+pub const SPIN_TRIES_DEFAULT: u32 = crate::config::SHM_SPIN_TRIES_DEFAULT;
 /// Default longest futex sleep before the receiver checks peer liveness.
 pub const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// Checks (about [`CHECK_INTERVAL`] apart, so about 3.2 µs in all) for the
