@@ -14,7 +14,8 @@
 //!   after more yields, or while pausing, says the peer runs elsewhere;
 //! - in strict ping-pong on a shared CPU, where the message can never be
 //!   there yet, the first look (a syscall for a socket) is skipped, but
-//!   for one wait in sixteen: a peer that sleeps in the kernel often
+//!   for a few waits, further and further apart (the 16th, 32nd, 64th,
+//!   128th, then one in 256): a peer that sleeps in the kernel often
 //!   answers while our send wakes it, and an answer found waiting there
 //!   ends the skipping;
 //! - when waits keep spinning their whole budget in vain (an idle peer),
@@ -38,11 +39,15 @@ const YIELD_FIRST_WAITS: u32 = 1024;
 /// Waits in a row served only after a yield that make a waiter (already
 /// yielding first) skip its first look.
 const PING_PONG_STREAK: u32 = 4;
-/// In such a streak, every this many waits take the first look anyway: a
-/// peer on our CPU that sleeps in the kernel is woken by our message and
-/// often answers before our send returns, so its answer waits already and
-/// the look ends the streak.
-const STREAK_LOOK_EVERY: u32 = 16;
+/// In such a streak, some waits take the first look anyway: a peer on our
+/// CPU that sleeps in the kernel is woken by our message and often answers
+/// before our send returns, so its answer waits already and the look ends
+/// the streak. The first such look comes this many waits into the streak;
+/// each one that finds nothing doubles the gap to the next.
+const STREAK_LOOK_FIRST: u32 = 16;
+/// The widest gap between two looks of a streak: a streak looks at least
+/// once in this many waits.
+const STREAK_LOOK_MAX: u32 = 256;
 /// Most yields after which an arrival still says the peer shares this CPU:
 /// a peer on this CPU runs at our first yield (the second, if a third task
 /// is there) and answers before we run again. Needing more, the peer runs
@@ -218,7 +223,7 @@ impl Spinner {
         // look that a streak still takes now and then.
         let skip_look = self.yield_first > 0
             && self.yielded_streak >= PING_PONG_STREAK
-            && !self.yielded_streak.is_multiple_of(STREAK_LOOK_EVERY);
+            && !streak_looks(self.yielded_streak);
         if !skip_look && ready() {
             self.note_arrival(true);
             return true;
@@ -235,7 +240,9 @@ impl Spinner {
             Spun::Paused | Spun::YieldedLate => self.note_arrival(false),
             Spun::Yielded => {
                 self.futile = 0;
-                self.yielded_streak = self.yielded_streak.saturating_add(1);
+                // At the counter's end, back to the widest gap's first look
+                // (a counter stuck at its end would never look again).
+                self.yielded_streak = self.yielded_streak.checked_add(1).unwrap_or(STREAK_LOOK_MAX);
                 self.after_yield += 1;
                 if self.after_yield >= YIELD_ARRIVALS_MAX && self.yield_first == 0 {
                     self.after_yield = 0;
@@ -254,6 +261,15 @@ impl Spinner {
         }
         outcome != Spun::Futile
     }
+}
+
+/// Whether a wait that comes `streak` waits into a ping-pong streak takes
+/// its first look anyway: the 16th, 32nd, 64th, 128th and 256th do, then
+/// every 256th.
+fn streak_looks(streak: u32) -> bool {
+    // The largest power of two not above `streak`, within the gaps' bounds.
+    let gap = streak.checked_ilog2().map_or(0, |bits| 1u32 << bits);
+    streak.is_multiple_of(gap.clamp(STREAK_LOOK_FIRST, STREAK_LOOK_MAX))
 }
 
 fn spin_for(
@@ -438,7 +454,7 @@ mod tests {
         // after the first yield. Waits that yield at once check in vain
         // only at their first look: count those checks.
         let mut first_looks = 0;
-        for _ in 0..STREAK_LOOK_EVERY * 4 {
+        for _ in 0..STREAK_LOOK_MAX * 4 {
             let (mut ready, yielder) = after_yields(1);
             let counted = || {
                 let here = ready();
@@ -448,11 +464,33 @@ mod tests {
             assert!(s.spin_with(counted, false, yielder));
         }
         // The first PING_PONG_STREAK waits look first while the streak
-        // builds; then one wait in STREAK_LOOK_EVERY does.
-        assert_eq!(first_looks, PING_PONG_STREAK + 3);
+        // builds; then the 16th, 32nd, 64th and 128th of the streak do,
+        // and the 256th, 512th and 768th.
+        assert_eq!(first_looks, PING_PONG_STREAK + 4 + 3);
         // A look that finds the answer waiting (the peer answered while we
         // sent) ends the streak: the next waits look first again.
-        s.yielded_streak = STREAK_LOOK_EVERY * 5;
+        s.yielded_streak = STREAK_LOOK_MAX * 5;
+        assert!(s.spin(ready_from(1)));
+        assert_eq!(s.yielded_streak, 0);
+    }
+
+    #[test]
+    fn streak_looks_spread_out_up_to_the_widest_gap() {
+        let looks: Vec<u32> = (PING_PONG_STREAK..2048).filter(|&n| streak_looks(n)).collect();
+        assert_eq!(looks, [16, 32, 64, 128, 256, 512, 768, 1024, 1280, 1536, 1792]);
+        assert!(!streak_looks(u32::MAX));
+    }
+
+    #[test]
+    fn a_streak_past_the_counters_end_still_looks() {
+        let mut s = Spinner::new(BUDGET);
+        s.yield_first = YIELD_FIRST_WAITS;
+        s.yielded_streak = u32::MAX;
+        // No look at the counter's end: the message comes after the yield.
+        let (ready, yielder) = after_yields(1);
+        assert!(s.spin_with(ready, false, yielder));
+        assert_eq!(s.yielded_streak, STREAK_LOOK_MAX);
+        // The next wait looks, and a waiting answer ends the streak.
         assert!(s.spin(ready_from(1)));
         assert_eq!(s.yielded_streak, 0);
     }

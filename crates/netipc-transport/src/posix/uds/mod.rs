@@ -11,6 +11,7 @@
 mod listener;
 mod session;
 mod socket;
+mod sys;
 
 pub use crate::names::validate_service_name;
 pub use listener::{PendingSession, UdsListener};

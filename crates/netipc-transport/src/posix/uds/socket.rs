@@ -1,5 +1,6 @@
 //! The socket of a session: creation, packet I/O, waiting and busy-polling.
 
+use super::sys::{recv, send};
 use crate::abort::AbortHandle;
 use crate::error::{Result, TransportError};
 use crate::framing::{PacketIo, Staged};
@@ -8,8 +9,8 @@ use netipc_codec::HEADER_LEN;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
-    AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr, connect, getsockopt, recv, recvmsg, send, sendmsg,
-    setsockopt, socket, sockopt,
+    AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr, connect, getsockopt, recvmsg, sendmsg, setsockopt,
+    socket, sockopt,
 };
 use nix::sys::time::TimeVal;
 use std::io::{IoSlice, IoSliceMut};
