@@ -6,8 +6,8 @@
 //! updates of the thread's cancellation state. netipc never cancels a
 //! thread, so on Linux these calls enter the kernel directly, as
 //! `sendto`/`recvfrom` with no address: the kernel's work is the same, and
-//! one shared-CPU round trip saves four of those updates. Elsewhere they
-//! are the C library's.
+//! a multi-threaded side saves two updates a call, four a round trip,
+//! wherever its peer runs. Elsewhere they are the C library's.
 
 #[cfg(not(target_os = "linux"))]
 pub(super) use nix::sys::socket::{recv, send};
