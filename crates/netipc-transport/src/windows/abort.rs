@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use windows_sys::Win32::System::Threading::{ResetEvent, SetEvent};
 
 /// Once [`AbortHandle::abort`] is called, every wait that watches this
-/// handle ends with [`TransportError::Aborted`](crate::TransportError::Aborted), now and later, until
-/// [`AbortHandle::clear`]. Clones share the signal.
+/// handle ends with
+/// [`TransportError::Aborted`](crate::TransportError::Aborted), now and
+/// later, until [`AbortHandle::clear`]. Clones share the signal.
 #[derive(Debug, Clone)]
 pub struct AbortHandle {
     inner: Arc<Signal>,
