@@ -355,20 +355,20 @@ fn child_echo_server() {
 /// Starts this test binary as a child serving `child_echo_server` in
 /// `dir`, and waits (with a deadline) until it reports READY.
 fn spawn_child_server(dir: &str, profiles: u32) -> Child {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "child_echo_server",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR_ENV, dir)
-        .env(CHILD_PROFILES_ENV, profiles.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_child(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "child_echo_server",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR_ENV, dir)
+            .env(CHILD_PROFILES_ENV, profiles.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     thread::spawn(move || {
