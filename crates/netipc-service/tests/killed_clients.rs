@@ -121,7 +121,7 @@ fn spawn_busy_client(dir: &std::path::Path, shm: bool) -> Busy {
     if shm {
         cmd.env("NETIPC_CHILD_KILLED_SHM", "1");
     }
-    let mut child = spawn_child(&mut cmd);
+    let mut child = launch::spawn_child(&mut cmd);
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

@@ -355,7 +355,7 @@ fn child_echo_server() {
 /// Starts this test binary as a child serving `child_echo_server` in
 /// `dir`, and waits (with a deadline) until it reports READY.
 fn spawn_child_server(dir: &str, profiles: u32) -> Child {
-    let mut child = common::spawn_child(
+    let mut child = common::launch::spawn_child(
         Command::new(std::env::current_exe().unwrap())
             .args([
                 "--ignored",

@@ -2,6 +2,10 @@
 //! started and awaited on its `READY` line, a client run to completion.
 #![allow(dead_code)] // Each test binary uses a part of it.
 
+#[path = "../../../../tests/support/launch.rs"]
+mod launch;
+
+use launch::started;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -10,23 +14,6 @@ use std::time::{Duration, Instant};
 
 /// How long a server may take to print `READY`, and to exit when stopped.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Runs `launch` (a process start), again if Wine failed it with its rare
-/// transient `ERROR_INTERNAL_ERROR` (1359); panics naming `bin` otherwise.
-fn started<T>(bin: &str, mut launch: impl FnMut() -> std::io::Result<T>) -> T {
-    const ERROR_INTERNAL_ERROR: i32 = 1359;
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match launch() {
-            Ok(t) => return t,
-            Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_INTERNAL_ERROR) && tries < 3 => {
-                eprintln!("{bin}: {e}; starting it again");
-            }
-            Err(e) => panic!("{bin}: {e}"),
-        }
-    }
-}
 
 /// A fresh run directory, removed with its contents on drop.
 pub struct RunDir(PathBuf);

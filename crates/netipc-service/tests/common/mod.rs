@@ -2,36 +2,19 @@
 #![allow(dead_code)]
 
 pub mod counts;
+#[path = "../../../../tests/support/launch.rs"]
+pub mod launch;
 #[cfg(target_os = "linux")]
 pub mod raw;
 
 use netipc_service::{ClientConfig, ManagedServer, ServerConfig, ServiceHandler};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub const TOKEN: u64 = 0x5EED;
-
-/// Starts `cmd`. Wine now and then fails a process start with a transient
-/// `ERROR_INTERNAL_ERROR` (1359), most often on a loaded machine; such a
-/// start is tried again, 3 times in all. Any other error fails the test.
-pub fn spawn_child(cmd: &mut Command) -> Child {
-    const ERROR_INTERNAL_ERROR: i32 = 1359;
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match cmd.spawn() {
-            Ok(child) => return child,
-            Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_INTERNAL_ERROR) && tries < 3 => {
-                eprintln!("starting {:?}: {e}; starting it again", cmd.get_program());
-            }
-            Err(e) => panic!("starting {:?}: {e}", cmd.get_program()),
-        }
-    }
-}
 
 /// A private run dir, removed on drop.
 pub struct RunDir(PathBuf);

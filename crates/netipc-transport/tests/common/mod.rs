@@ -1,29 +1,14 @@
 //! Helpers shared by the transport integration tests.
 #![allow(dead_code)]
 
+#[path = "../../../../tests/support/launch.rs"]
+pub mod launch;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
-
-/// Starts `cmd`. Wine now and then fails a process start with a transient
-/// `ERROR_INTERNAL_ERROR` (1359), most often on a loaded machine; such a
-/// start is tried again, 3 times in all. Any other error fails the test.
-pub fn spawn_child(cmd: &mut Command) -> Child {
-    const ERROR_INTERNAL_ERROR: i32 = 1359;
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match cmd.spawn() {
-            Ok(child) => return child,
-            Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_INTERNAL_ERROR) && tries < 3 => {
-                eprintln!("starting {:?}: {e}; starting it again", cmd.get_program());
-            }
-            Err(e) => panic!("starting {:?}: {e}", cmd.get_program()),
-        }
-    }
-}
 
 /// A private run dir, removed on drop.
 pub struct RunDir(PathBuf);
@@ -59,7 +44,7 @@ impl Drop for RunDir {
 /// prints a line equal to `READY` (other lines, such as a test harness's,
 /// are skipped).
 pub fn spawn_ready(mut cmd: Command) -> Child {
-    let mut child = spawn_child(cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()));
+    let mut child = launch::spawn_child(cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()));
     let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
