@@ -76,6 +76,7 @@ typed_handler! {
 
 impl ServiceHandler for Handler {
     const METHOD: u16 = METHOD_CGROUPS_SNAPSHOT;
+    const BUILDS_TO_CEILING: bool = true;
 
     fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch {
         let Ok(req) = CgroupsRequestView::decode(request) else {

@@ -17,6 +17,13 @@ pub const LOOKUP_MAX_SUBCALLS_DEFAULT: u32 = 4_096;
 pub const LOOKUP_MAX_STITCHED_BYTES_DEFAULT: u32 = 64 * 1024 * 1024;
 /// How many times one call may reconnect with grown capacities.
 pub const OVERFLOW_RETRIES_MAX: u32 = 8;
+/// Default ceiling of a managed server's response payload growth: room for
+/// a cgroups snapshot of about 270,000 items with 64-byte names and
+/// 128-byte paths (100,000 such items take 24 MB). Sessions start small and
+/// are offered what the answers need, so memory follows the data, not this
+/// ceiling. Service policy, not a wire limit: the Level 1 default
+/// (`MAX_PAYLOAD_CAP`, 1 MiB) would not hold a snapshot of 5,000 cgroups.
+pub const RESPONSE_PAYLOAD_CEILING_DEFAULT: u32 = 64 * 1024 * 1024;
 
 pub(crate) fn or(v: u32, default: u32) -> u32 {
     if v == 0 { default } else { v }
@@ -152,7 +159,7 @@ pub struct ServerConfig {
     /// Sessions served at once (0: [`MAX_SESSIONS_DEFAULT`]).
     pub max_sessions: usize,
     /// Ceiling of response payload growth after overflows (0: the configured
-    /// response payload when set, else `MAX_PAYLOAD_CAP`).
+    /// response payload when set, else [`RESPONSE_PAYLOAD_CEILING_DEFAULT`]).
     pub response_payload_ceiling: u32,
     /// Spin iterations of a shared-memory wait (0: the transport default).
     pub shm_spin_tries: u32,
@@ -173,7 +180,7 @@ impl ServerConfig {
         let base = if self.max_response_payload_bytes != 0 {
             self.max_response_payload_bytes
         } else {
-            MAX_PAYLOAD_CAP
+            RESPONSE_PAYLOAD_CEILING_DEFAULT
         };
         or(self.response_payload_ceiling, base).max(self.initial_response())
     }

@@ -26,7 +26,8 @@ pub mod string_reverse;
 pub use client::{ClientState, ClientStatus};
 pub use config::{
     CALL_TIMEOUT_DEFAULT, ClientConfig, LOOKUP_MAX_ITEMS_DEFAULT, LOOKUP_MAX_STITCHED_BYTES_DEFAULT,
-    LOOKUP_MAX_SUBCALLS_DEFAULT, MAX_SESSIONS_DEFAULT, OVERFLOW_RETRIES_MAX, ServerConfig,
+    LOOKUP_MAX_SUBCALLS_DEFAULT, MAX_SESSIONS_DEFAULT, OVERFLOW_RETRIES_MAX,
+    RESPONSE_PAYLOAD_CEILING_DEFAULT, ServerConfig,
 };
 pub use error::{Result, ServiceError};
 pub use server::{Dispatch, ManagedServer, ServiceHandler};

@@ -36,6 +36,17 @@ pub trait ServiceHandler: Send + Sync + 'static {
     /// The method code this endpoint serves; others get UNSUPPORTED.
     const METHOD: u16;
 
+    /// Whether an answer is built up to the server's response ceiling
+    /// rather than the session's budget. Right for methods whose answer has
+    /// no item-level overflow outcome (snapshots, string reversal): an
+    /// answer larger than the session allows is then measured, answered
+    /// LIMIT_EXCEEDED, and the next session is offered room for exactly it
+    /// (rounded up to a power of two), so the client's first reconnect
+    /// succeeds however large the answer is. Lookups answer the keys that do
+    /// not fit with `PAYLOAD_EXCEEDED` items instead, so they are built
+    /// within the session's budget.
+    const BUILDS_TO_CEILING: bool = false;
+
     /// Handles one request item: decodes `request`, calls the user's
     /// handler, and writes the response payload into `out` (cleared first)
     /// within `limit` bytes.
@@ -94,8 +105,13 @@ struct Shared {
 }
 
 impl Shared {
+    /// Notes that a session needed `len` bytes of response payload: later
+    /// sessions are offered the next power of two, within the ceiling.
     fn note_response(&self, len: u32) {
-        let len = len.min(self.response_ceiling);
+        let len = len
+            .checked_next_power_of_two()
+            .unwrap_or(u32::MAX)
+            .min(self.response_ceiling);
         // Most answers are no larger than what was learned already: a plain
         // load then leaves the line that every session thread shares alone,
         // instead of a locked read-modify-write per answer.
@@ -346,6 +362,11 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
     session.set_abort(sh.stop_sessions.clone());
     let mut bufs = Buffers::default();
     let limit = session.params().max_response_payload_bytes as usize;
+    let build_limit = if H::BUILDS_TO_CEILING {
+        limit.max(sh.response_ceiling as usize)
+    } else {
+        limit
+    };
     let mut next = session.receive();
     loop {
         let (header, request) = match next {
@@ -362,17 +383,34 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
         };
         let busy = InFlight::new(sh);
         let reply = match catch_unwind(AssertUnwindSafe(|| {
-            answer(handler, &header, request, &mut bufs, limit)
+            answer(handler, &header, request, &mut bufs, build_limit)
         })) {
             Ok(r) => r,
             Err(_) => Reply::status(STATUS_INTERNAL_ERROR),
         };
-        if reply.status == STATUS_LIMIT_EXCEEDED {
-            let current = session.params().max_response_payload_bytes;
-            sh.note_response(current.saturating_mul(2));
-        } else if reply.status == STATUS_OK {
-            sh.note_response(bufs.response.len().min(u32::MAX as usize) as u32);
-        }
+        let needed = bufs.response.len().min(u32::MAX as usize) as u32;
+        let reply = match reply.status {
+            STATUS_OK if bufs.response.len() > limit => {
+                // Built beyond the session's budget: too large to send, but
+                // now of a known size, which later sessions are offered.
+                sh.note_response(needed);
+                Reply::status(STATUS_LIMIT_EXCEEDED)
+            }
+            STATUS_OK => {
+                sh.note_response(needed);
+                reply
+            }
+            // Over the session's budget: later sessions get twice as much.
+            // An answer built up to the ceiling did not fit that either,
+            // and no session will hold it: the budget stays, and the
+            // client, seeing no growth after its reconnect, gives up.
+            STATUS_LIMIT_EXCEEDED if build_limit == limit => {
+                let current = session.params().max_response_payload_bytes;
+                sh.note_response(current.saturating_mul(2));
+                reply
+            }
+            _ => reply,
+        };
         let out = reply.header_for(&header);
         let payload: &[u8] = match reply.status {
             STATUS_OK => &bufs.response,

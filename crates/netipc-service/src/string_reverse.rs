@@ -78,6 +78,7 @@ typed_handler! {
 
 impl ServiceHandler for Handler {
     const METHOD: u16 = METHOD_STRING_REVERSE;
+    const BUILDS_TO_CEILING: bool = true;
 
     fn dispatch(&self, request: &[u8], out: &mut Vec<u8>, limit: usize) -> Dispatch {
         let Ok(s) = string_reverse::decode(request) else {
