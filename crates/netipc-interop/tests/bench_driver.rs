@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench_posix");
+#[cfg(target_os = "linux")]
 const FLOOR: &str = env!("CARGO_BIN_EXE_bench_floor");
 
 fn check_csv(line: &str, scenario: &str) {

@@ -24,7 +24,8 @@ pub enum ClientState {
     NotFound,
     /// The server refused the auth token.
     AuthFailed,
-    /// Profiles, versions or limits cannot work together.
+    /// Profiles, versions or limits cannot work together, or this platform
+    /// lacks the protocol's socket (macOS).
     Incompatible,
     /// Was ready, then the connection broke.
     Broken,
@@ -214,9 +215,11 @@ impl RawClient {
             }
             TransportError::NotFound { .. } => ClientState::NotFound,
             TransportError::AuthFailed => ClientState::AuthFailed,
+            // No SEQPACKET sockets (macOS): no retry will find them.
             TransportError::Unsupported
             | TransportError::Incompatible(_)
-            | TransportError::LimitExceeded { .. } => ClientState::Incompatible,
+            | TransportError::LimitExceeded { .. }
+            | TransportError::PlatformUnsupported { .. } => ClientState::Incompatible,
             _ => ClientState::Disconnected,
         };
         self.connect_error = Some(e);

@@ -27,8 +27,8 @@ struct Pipe {
 impl AbortHandle {
     /// A new, unsignalled handle.
     pub fn new() -> Result<Self> {
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-            .map_err(|e| TransportError::io("pipe2", std::io::Error::from(e)))?;
+        let (read, write) = crate::posix::descriptors::pipe_nonblocking()
+            .map_err(|e| TransportError::io("pipe", std::io::Error::from(e)))?;
         Ok(Self {
             inner: Arc::new(Pipe {
                 read,

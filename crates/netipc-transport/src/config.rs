@@ -145,6 +145,7 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    #[cfg(any(target_os = "linux", windows))]
     pub(crate) fn effective_shm_spin_tries(&self) -> u32 {
         or(self.shm_spin_tries, SHM_SPIN_TRIES_DEFAULT)
     }

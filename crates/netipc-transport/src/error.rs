@@ -53,6 +53,18 @@ pub enum TransportError {
     /// Client and server share no transport profile.
     #[error("no common transport profile")]
     Unsupported,
+    /// The platform's sockets lack something the protocol needs: `AF_UNIX`
+    /// sockets of type `SOCK_SEQPACKET` (macOS has none), or packets of the
+    /// negotiated size. netipc never falls back to another socket type:
+    /// peers of the protocol could not read its messages.
+    #[error("this platform's sockets lack {needed}, which the protocol requires")]
+    PlatformUnsupported {
+        /// What the protocol needs and the platform does not give.
+        needed: &'static str,
+        /// The OS cause.
+        #[source]
+        source: io::Error,
+    },
     /// Versions or packet sizes cannot work together.
     #[error("incompatible peer: {0}")]
     Incompatible(&'static str),

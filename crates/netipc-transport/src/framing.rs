@@ -327,6 +327,7 @@ impl Framer {
     /// Sends one message through a whole-message transport (shared memory).
     /// Such a transport holds one message per direction, so a client sends
     /// its next request only once the last one is answered.
+    #[cfg(any(target_os = "linux", windows))]
     pub(crate) fn send_whole(
         &mut self,
         header: &Header,
@@ -345,6 +346,7 @@ impl Framer {
 
     /// Sends several messages in order through a whole-message transport,
     /// each as [`Framer::send_whole`] does; stops at the first failure.
+    #[cfg(any(target_os = "linux", windows))]
     pub(crate) fn send_whole_each<'p>(
         &mut self,
         messages: impl IntoIterator<Item = (Header, &'p [u8])>,
@@ -358,6 +360,7 @@ impl Framer {
 
     /// Receives one message from a whole-message transport: `get` fills
     /// the buffer with header and payload and returns the length.
+    #[cfg(any(target_os = "linux", windows, test))]
     pub(crate) fn receive_whole(
         &mut self,
         get: impl FnOnce(&mut Vec<u8>) -> Result<usize>,

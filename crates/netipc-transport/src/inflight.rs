@@ -55,6 +55,7 @@ impl InFlight {
 
     /// Whether no id is in flight.
     #[inline]
+    #[cfg(any(target_os = "linux", windows))]
     pub(crate) fn is_empty(&self) -> bool {
         self.few.is_empty() && self.many.is_empty()
     }

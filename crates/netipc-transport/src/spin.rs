@@ -168,6 +168,7 @@ impl Spinner {
 
     /// Whether waits currently yield at once (the peer shares this CPU):
     /// callers then skip any pause-based checks of their own.
+    #[cfg(any(target_os = "linux", test))]
     pub(crate) fn yielding(&self) -> bool {
         self.yield_first > 0
     }
@@ -196,6 +197,7 @@ impl Spinner {
     /// would keep a peer that shares this CPU from running, and a peer on
     /// another CPU takes a wake-up latency, far longer than a yield, to
     /// answer anyway.
+    #[cfg(target_os = "linux")]
     pub(crate) fn spin_after_wake(&mut self, ready: impl FnMut() -> bool) -> bool {
         self.spin_with(ready, true, std::thread::yield_now)
     }

@@ -1,5 +1,6 @@
 //! UDS SEQPACKET transport over real sockets, threads and child processes.
-#![cfg(unix)]
+// macOS has no SEQPACKET sockets: tests/platform.rs covers what it does.
+#![cfg(all(unix, not(target_vendor = "apple")))]
 
 use netipc_transport::codec::*;
 use netipc_transport::posix::{UdsListener, UdsSession};

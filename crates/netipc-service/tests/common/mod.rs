@@ -1,6 +1,7 @@
 //! Helpers shared by the service tests.
 #![allow(dead_code)]
 
+#[cfg(any(target_os = "linux", windows))]
 pub mod counts;
 #[path = "../../../../tests/support/launch.rs"]
 pub mod launch;

@@ -1,6 +1,13 @@
 //! POSIX transports: UDS SEQPACKET (the baseline) and, on Linux, the
 //! shared-memory data plane negotiated over it.
+//!
+//! FreeBSD runs the baseline; shared memory is compiled on Linux only, and
+//! elsewhere neither side of a handshake offers it. macOS has no SEQPACKET
+//! Unix sockets: there binding and connecting fail with
+//! [`TransportError::PlatformUnsupported`](crate::TransportError::PlatformUnsupported),
+//! never falling back to another socket type.
 
+pub(crate) mod descriptors;
 #[cfg(target_os = "linux")]
 pub mod shm;
 mod uds;

@@ -9,15 +9,17 @@ use crate::config::ServerConfig;
 use crate::error::{Result, TransportError};
 use crate::framing::{Framer, Role};
 use crate::handshake::{self, Decision, SessionParams};
+use crate::posix::descriptors;
 #[cfg(target_os = "linux")]
 use crate::posix::shm::ShmRegion;
 use crate::spin::auto_spin_budget;
+#[cfg(target_os = "linux")]
 use netipc_codec::HEADER_LEN;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
-use nix::sys::socket::{Backlog, SockFlag, UnixAddr, accept4, bind, connect, listen};
+use nix::sys::socket::{Backlog, UnixAddr, bind, connect, listen};
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +46,11 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 /// What pending sessions need of their listener.
 #[derive(Debug)]
 struct Endpoint {
+    /// Where, and under which name, shared-memory sessions put their
+    /// region files.
+    #[cfg(target_os = "linux")]
     run_dir: PathBuf,
+    #[cfg(target_os = "linux")]
     service: String,
     next_session: AtomicU64,
 }
@@ -58,22 +64,21 @@ enum Probe {
 }
 
 /// Connects to the endpoint without waiting: a server whose backlog is full
-/// (`EAGAIN`) is as alive as one that takes the connection.
-fn probe(path: &Path, addr: &UnixAddr) -> Probe {
-    let fd = match seqpacket_with(SockFlag::SOCK_NONBLOCK) {
+/// (`EAGAIN`) is as alive as one that takes the connection. A platform
+/// without SEQPACKET sockets cannot probe, nor serve: that error is
+/// passed on.
+fn probe(path: &Path, addr: &UnixAddr) -> Result<Probe> {
+    let fd = match seqpacket_with(true) {
         Ok(fd) => fd,
-        Err(TransportError::Io { ref source, .. })
-            if matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) =>
-        {
-            return Probe::Unknown;
-        }
-        Err(_) => return Probe::Unknown,
+        Err(e @ TransportError::PlatformUnsupported { .. }) => return Err(e),
+        // EMFILE, ENFILE, ...: liveness cannot be told.
+        Err(_) => return Ok(Probe::Unknown),
     };
-    match connect(fd.as_raw_fd(), addr) {
+    Ok(match connect(fd.as_raw_fd(), addr) {
         Ok(()) | Err(Errno::EAGAIN) => Probe::Live,
         Err(Errno::ENOENT) if !path.exists() => Probe::Absent,
         Err(_) => Probe::Stale,
-    }
+    })
 }
 
 /// How long a server waits for another process's endpoint setup in the same
@@ -120,7 +125,7 @@ impl UdsListener {
         // (or was not created) by then.
         let _setup = lock_run_dir(run_dir.as_ref());
         if std::fs::symlink_metadata(&path).is_ok() {
-            match probe(&path, &addr) {
+            match probe(&path, &addr)? {
                 Probe::Live | Probe::Unknown => {
                     return Err(TransportError::AddressInUse {
                         path: path.display().to_string(),
@@ -158,7 +163,9 @@ impl UdsListener {
             file_id: file_id(&path),
             path,
             shared: Arc::new(Endpoint {
+                #[cfg(target_os = "linux")]
                 run_dir: run_dir.as_ref().to_path_buf(),
+                #[cfg(target_os = "linux")]
                 service: service.to_string(),
                 next_session: AtomicU64::new(1),
             }),
@@ -182,10 +189,8 @@ impl UdsListener {
     /// does not hold up the acceptor). Call [`PendingSession::handshake`].
     pub fn accept_connection(&self) -> Result<PendingSession> {
         loop {
-            match accept4(self.fd.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
-                Ok(raw) => {
-                    // SAFETY: accept4 just returned this descriptor; nothing else owns it.
-                    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            match descriptors::accept(self.fd.as_raw_fd()) {
+                Ok(fd) => {
                     return Ok(PendingSession {
                         fd,
                         endpoint: Arc::clone(&self.shared),
@@ -193,7 +198,7 @@ impl UdsListener {
                     });
                 }
                 Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
-                Err(e) => return Err(TransportError::io("accept4", e)),
+                Err(e) => return Err(TransportError::io("accept", e)),
             }
         }
     }
@@ -255,7 +260,8 @@ impl PendingSession {
         let (packet, n) = handshake::recv_control(&mut sock, deadline)?;
         let mut cfg = self.cfg;
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
-        let packet_size = packet_size_of(&sock.fd, cfg.packet_size);
+        cfg.preferred_profiles &= IMPLEMENTED_PROFILES;
+        let packet_size = packet_size_of(&sock.fd, cfg.packet_size)?;
         let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
         #[cfg(target_os = "linux")]
         let mut region = None;

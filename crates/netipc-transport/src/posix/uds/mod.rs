@@ -23,6 +23,9 @@ use netipc_codec::PROFILE_BASELINE;
 use std::path::{Path, PathBuf};
 
 /// Profiles this platform can run: the baseline, and SHM_HYBRID on Linux.
+/// Both sides of a handshake drop every other bit from their supported and
+/// preferred profiles, so FreeBSD and macOS never offer shared memory: a
+/// configuration that asks for baseline and SHM runs the baseline there.
 #[cfg(target_os = "linux")]
 const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | netipc_codec::PROFILE_SHM_HYBRID;
 #[cfg(not(target_os = "linux"))]
@@ -36,8 +39,10 @@ const SHM_ATTACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5
 pub fn endpoint_path(run_dir: &Path, service: &str) -> Result<PathBuf> {
     validate_service_name(service)?;
     let path = run_dir.join(format!("{service}.sock"));
-    // sun_path holds the path and its NUL.
-    let max = 108 - 1;
+    // sun_path holds the path and its NUL: 108 bytes on Linux, 104 on
+    // FreeBSD and macOS.
+    let max =
+        std::mem::size_of::<libc::sockaddr_un>() - std::mem::offset_of!(libc::sockaddr_un, sun_path) - 1;
     let len = path.as_os_str().len();
     if len > max {
         return Err(TransportError::PathTooLong { len, max });

@@ -62,10 +62,11 @@ impl UdsSession {
         connect_until(&fd, &addr, &path, deadline)?;
         let mut cfg = cfg.clone();
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
+        cfg.preferred_profiles &= IMPLEMENTED_PROFILES;
         if cfg.supported_profiles == 0 {
             return Err(TransportError::Unsupported);
         }
-        let packet_size = packet_size_of(&fd, cfg.packet_size);
+        let packet_size = packet_size_of(&fd, cfg.packet_size)?;
         let mut sock = Socket::new(fd);
         let hello = handshake::client_hello(&cfg, packet_size);
         let params = handshake::client_exchange(&mut sock, &hello, deadline)?;

@@ -3,15 +3,15 @@
 use super::sys::{recv, send};
 use crate::abort::AbortHandle;
 use crate::error::{Result, TransportError};
-use crate::framing::{PacketIo, Staged};
+use crate::framing::PacketIo;
+#[cfg(target_os = "linux")]
+use crate::framing::Staged;
+use crate::posix::descriptors::{RECV_FLAGS, SEND_FLAGS, seqpacket_socket};
 use crate::spin::Spinner;
 use netipc_codec::HEADER_LEN;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::socket::{
-    AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr, connect, getsockopt, recvmsg, sendmsg, setsockopt,
-    socket, sockopt,
-};
+use nix::sys::socket::{MsgFlags, UnixAddr, connect, getsockopt, recvmsg, sendmsg, setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -20,19 +20,25 @@ use std::time::{Duration, Instant};
 /// Packet size when `SO_SNDBUF` cannot be read.
 pub const PACKET_SIZE_FALLBACK: u32 = 65536;
 
+/// A new blocking SEQPACKET socket (close-on-exec).
 pub(super) fn seqpacket() -> Result<OwnedFd> {
-    seqpacket_with(SockFlag::empty())
+    seqpacket_with(false)
 }
 
-/// A new SEQPACKET socket (close-on-exec) with `flags` besides.
-pub(super) fn seqpacket_with(flags: SockFlag) -> Result<OwnedFd> {
-    socket(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC | flags,
-        None,
-    )
-    .map_err(|e| TransportError::io("socket", e))
+/// A new SEQPACKET socket (close-on-exec), non-blocking when `nonblocking`.
+/// A system without `AF_UNIX` SEQPACKET sockets (macOS) gives
+/// [`TransportError::PlatformUnsupported`]: the protocol has no other
+/// socket type to fall back to.
+pub(super) fn seqpacket_with(nonblocking: bool) -> Result<OwnedFd> {
+    seqpacket_socket(nonblocking).map_err(|e| match e {
+        Errno::EPROTONOSUPPORT | Errno::EPROTOTYPE | Errno::ESOCKTNOSUPPORT | Errno::EAFNOSUPPORT => {
+            TransportError::PlatformUnsupported {
+                needed: "AF_UNIX sockets of type SOCK_SEQPACKET",
+                source: e.into(),
+            }
+        }
+        e => TransportError::io("socket", e),
+    })
 }
 
 /// Connects `fd` to the endpoint `addr` (at `path`). A listener whose
@@ -51,7 +57,11 @@ pub(super) fn connect_until(
         setsockopt(
             fd,
             sockopt::SendTimeout,
-            &TimeVal::new(us / 1_000_000, us % 1_000_000),
+            &TimeVal::new(
+                libc::time_t::try_from(us / 1_000_000).unwrap_or(libc::time_t::MAX),
+                // Under a million: fits every platform's `suseconds_t`.
+                libc::suseconds_t::try_from(us % 1_000_000).unwrap_or(0),
+            ),
         )
         .map_err(|e| TransportError::io("setsockopt SO_SNDTIMEO", e))
     };
@@ -82,17 +92,27 @@ pub(super) fn connect_until(
 
 /// Bytes of `SO_SNDBUF` a single SEQPACKET message cannot use: Linux
 /// refuses (EMSGSIZE) a message longer than the send buffer minus 32.
+/// FreeBSD refuses one longer than the send buffer itself (its
+/// `SO_SNDBUF` is `net.local.seqpacket.maxseqpacket` unless set), so the
+/// same reserve serves both.
 const SNDBUF_RESERVE: usize = 64;
 
 /// The packet size this side proposes: the configured one, or the largest
-/// message the socket's send buffer accepts.
-pub(super) fn packet_size_of(fd: &OwnedFd, configured: u32) -> u32 {
+/// message the socket's send buffer accepts. A send buffer that cannot be
+/// read gives [`PACKET_SIZE_FALLBACK`], as the reference does; one too
+/// small to carry a header and a byte of payload in a packet is
+/// [`TransportError::PlatformUnsupported`].
+pub(super) fn packet_size_of(fd: &OwnedFd, configured: u32) -> Result<u32> {
     if configured != 0 {
-        return configured;
+        return Ok(configured);
     }
     match getsockopt(fd, sockopt::SndBuf) {
-        Ok(n) if n > SNDBUF_RESERVE + HEADER_LEN => (n - SNDBUF_RESERVE).min(u32::MAX as usize) as u32,
-        _ => PACKET_SIZE_FALLBACK,
+        Ok(n) if n > SNDBUF_RESERVE + HEADER_LEN => Ok((n - SNDBUF_RESERVE).min(u32::MAX as usize) as u32),
+        Ok(n) => Err(TransportError::PlatformUnsupported {
+            needed: "a SEQPACKET send buffer large enough for one packet",
+            source: std::io::Error::other(format!("SO_SNDBUF is {n} bytes")),
+        }),
+        Err(_) => Ok(PACKET_SIZE_FALLBACK),
     }
 }
 
@@ -214,6 +234,12 @@ fn sent(
                 continue;
             }
             Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN) => Err(TransportError::PeerClosed),
+            // The socket refuses a packet of the size the handshake
+            // agreed (a `packet_size` configured over what it takes).
+            Err(e @ Errno::EMSGSIZE) => Err(TransportError::PlatformUnsupported {
+                needed: "SEQPACKET messages of the negotiated packet size",
+                source: e.into(),
+            }),
             Err(e) => Err(TransportError::io(what, e)),
         };
     }
@@ -225,7 +251,7 @@ fn recv_once(fd: &OwnedFd, head: &mut [u8; 32], body: &mut [u8], flags: MsgFlags
     let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
     let mut truncated = false;
     let got = received("recvmsg", || {
-        recvmsg::<()>(fd.as_raw_fd(), &mut iov, None, flags | MsgFlags::MSG_CMSG_CLOEXEC).map(|m| {
+        recvmsg::<()>(fd.as_raw_fd(), &mut iov, None, flags | RECV_FLAGS).map(|m| {
             truncated = m.flags.contains(MsgFlags::MSG_TRUNC);
             m.bytes
         })
@@ -281,7 +307,7 @@ impl PacketIo for Socket {
     fn send_packet(&mut self, head: &[u8], body: &[u8], deadline: Option<Instant>) -> Result<()> {
         let len = head.len() + body.len();
         let fd = self.fd.as_raw_fd();
-        let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+        let flags = SEND_FLAGS;
         let waits = (self.fd.as_fd(), self.abort.as_ref());
         let n = if len <= GATHER_MAX {
             let packet = &mut self.gather[..len];
@@ -346,7 +372,7 @@ impl PacketIo for Socket {
             let batch = msgs[done..n].as_mut_ptr();
             let count = (n - done) as libc::c_uint;
             let waits = (self.fd.as_fd(), self.abort.as_ref());
-            let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
+            let flags = SEND_FLAGS.bits();
             let went = sent(waits, "sendmmsg", deadline, || {
                 // SAFETY: `batch` points at `count` initialised headers
                 // whose I/O vectors point into `iov`, and those at the
