@@ -2,44 +2,76 @@
 //!
 //! Each test decodes one file, asserts every field the vectors manifest
 //! lists, then encodes the same logical message and compares bytes.
-//! The directory comes from `NETIPC_VECTORS`; without it the tests print a
-//! notice and pass. With it, a missing file fails. A relative path is taken
-//! from the workspace root, where `cargo test` is run: cargo starts test
-//! binaries in the crate's own directory.
+//!
+//! The vectors live in `tests/vectors/` of this crate (`MANIFEST.md` there
+//! says where they come from), so every clone checks them. `NETIPC_VECTORS`
+//! may name another copy; a relative path is taken from the workspace root,
+//! where `cargo test` is run (cargo starts test binaries in the crate's own
+//! directory). A file that is missing, or whose SHA-256 differs from the
+//! one `SHA256SUMS` lists for it, fails its test: nothing is skipped.
 #![cfg(target_endian = "little")]
 
 use netipc_codec::lookup::*;
 use netipc_codec::*;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-fn dir() -> Option<PathBuf> {
+/// The vectors' directory: `NETIPC_VECTORS`, else the copy in this crate.
+fn dir() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     match std::env::var_os("NETIPC_VECTORS") {
-        Some(d) => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(d)),
-        None => {
-            eprintln!("NETIPC_VECTORS is not set: golden vector test skipped");
-            None
-        }
+        Some(d) => manifest.join("../..").join(d),
+        None => manifest.join("tests/vectors"),
     }
 }
 
-/// Reads a vector file; `None` (skip) only when the variable is unset.
-fn load(name: &str) -> Option<Vec<u8>> {
-    let path = dir()?.join(name);
-    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("vector {} missing: {e}", path.display())))
+/// `SHA256SUMS` of the vectors' directory, as file name to hex digest.
+fn checksums() -> &'static HashMap<String, String> {
+    static SUMS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    SUMS.get_or_init(|| {
+        let path = dir().join("SHA256SUMS");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("checksum list {} missing: {e}", path.display()));
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+                [sum, name] => (name.to_string(), sum.to_ascii_lowercase()),
+                _ => panic!("malformed line in {}: {l:?}", path.display()),
+            })
+            .collect()
+    })
 }
 
-macro_rules! vector {
-    ($name:expr) => {
-        match load($name) {
-            Some(v) => v,
-            None => return,
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a vector file. A missing file fails the test, and so does a
+/// `.bin` file whose checksum is not the listed one.
+fn load(name: &str) -> Vec<u8> {
+    read_checked(&dir(), checksums(), name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Reads `name` from `dir` and checks a `.bin` file against `sums`.
+fn read_checked(dir: &Path, sums: &HashMap<String, String>, name: &str) -> Result<Vec<u8>, String> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(|e| format!("vector {} missing: {e}", path.display()))?;
+    if name.ends_with(".bin") {
+        let want = sums
+            .get(name)
+            .ok_or_else(|| format!("vector {name} is not listed in SHA256SUMS"))?;
+        if &sha256_hex(&bytes) != want {
+            return Err(format!("vector {} differs from its checksum", path.display()));
         }
-    };
+    }
+    Ok(bytes)
 }
 
 #[test]
 fn header() {
-    let bytes = vector!("header.bin");
+    let bytes = load("header.bin");
     let h = Header::decode(&bytes).unwrap();
     let want = Header {
         kind: Kind::Request,
@@ -56,7 +88,7 @@ fn header() {
 
 #[test]
 fn chunk_header() {
-    let bytes = vector!("chunk_header.bin");
+    let bytes = load("chunk_header.bin");
     let want = ChunkHeader {
         message_id: 0x1234_5678_90AB_CDEF,
         total_message_len: 100_000,
@@ -70,7 +102,7 @@ fn chunk_header() {
 
 #[test]
 fn hello() {
-    let bytes = vector!("hello.bin");
+    let bytes = load("hello.bin");
     let want = Hello {
         supported_profiles: PROFILE_BASELINE | PROFILE_SHM_FUTEX,
         preferred_profiles: PROFILE_SHM_FUTEX,
@@ -87,7 +119,7 @@ fn hello() {
 
 #[test]
 fn hello_ack() {
-    let bytes = vector!("hello_ack.bin");
+    let bytes = load("hello_ack.bin");
     let want = HelloAck {
         server_supported_profiles: 7,
         intersection_profiles: 5,
@@ -105,7 +137,7 @@ fn hello_ack() {
 
 #[test]
 fn cgroups_req() {
-    let bytes = vector!("cgroups_req.bin");
+    let bytes = load("cgroups_req.bin");
     assert_eq!(CgroupsRequestView::decode(&bytes).unwrap().layout_version, 1);
     assert_eq!(&encode_cgroups_request()[..], &bytes[..]);
 }
@@ -144,7 +176,7 @@ fn check_snapshot(bytes: &[u8], systemd: u32, generation: u64, items: &[SnapItem
 
 #[test]
 fn cgroups_resp() {
-    let bytes = vector!("cgroups_resp.bin");
+    let bytes = load("cgroups_resp.bin");
     assert_eq!(bytes.len(), 266);
     check_snapshot(
         &bytes,
@@ -166,7 +198,7 @@ fn cgroups_resp() {
 
 #[test]
 fn cgroups_resp_empty() {
-    let bytes = vector!("cgroups_resp_empty.bin");
+    let bytes = load("cgroups_resp_empty.bin");
     check_snapshot(&bytes, 0, 42, &[]);
 }
 
@@ -184,8 +216,8 @@ type CorpusRow = (u32, u32, u32, Vec<u8>, Vec<u8>);
 
 #[test]
 fn cgroups_snapshot_corpus() {
-    let bytes = vector!("extra/cgroups_snapshot_corpus.bin");
-    let list = String::from_utf8(vector!("extra/cgroups_snapshot_corpus.items.txt")).unwrap();
+    let bytes = load("extra/cgroups_snapshot_corpus.bin");
+    let list = String::from_utf8(load("extra/cgroups_snapshot_corpus.items.txt")).unwrap();
     let rows: Vec<CorpusRow> = list
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -231,13 +263,13 @@ fn check_cgroups_lookup_req(bytes: &[u8], paths: &[&[u8]]) {
 
 #[test]
 fn cgroups_lookup_req() {
-    let bytes = vector!("cgroups_lookup_req.bin");
+    let bytes = load("cgroups_lookup_req.bin");
     check_cgroups_lookup_req(&bytes, &[b"/sys/fs/cgroup/a", b"/system.slice/docker-abc.scope"]);
 }
 
 #[test]
 fn cgroups_lookup_req_empty() {
-    let bytes = vector!("cgroups_lookup_req_empty.bin");
+    let bytes = load("cgroups_lookup_req_empty.bin");
     check_cgroups_lookup_req(&bytes, &[]);
 }
 
@@ -269,7 +301,7 @@ fn check_cgroups_lookup_resp(bytes: &[u8], generation: u64, entries: &[CgroupsLo
 
 #[test]
 fn cgroups_lookup_resp_known_with_labels() {
-    let bytes = vector!("cgroups_lookup_resp_known_with_labels.bin");
+    let bytes = load("cgroups_lookup_resp_known_with_labels.bin");
     assert_eq!(bytes.len(), 138);
     let labels: [LabelInput<'_>; 2] = [(b"namespace", b"default"), (b"pod", b"web")];
     check_cgroups_lookup_resp(
@@ -286,7 +318,7 @@ fn cgroups_lookup_resp_known_with_labels() {
 
 #[test]
 fn cgroups_lookup_resp_known_no_labels() {
-    let bytes = vector!("cgroups_lookup_resp_known_no_labels.bin");
+    let bytes = load("cgroups_lookup_resp_known_no_labels.bin");
     check_cgroups_lookup_resp(
         &bytes,
         101,
@@ -301,7 +333,7 @@ fn cgroups_lookup_resp_known_no_labels() {
 
 #[test]
 fn cgroups_lookup_resp_unknown_retry() {
-    let bytes = vector!("cgroups_lookup_resp_unknown_retry.bin");
+    let bytes = load("cgroups_lookup_resp_unknown_retry.bin");
     check_cgroups_lookup_resp(
         &bytes,
         102,
@@ -314,7 +346,7 @@ fn cgroups_lookup_resp_unknown_retry() {
 
 #[test]
 fn cgroups_lookup_resp_unknown_permanent() {
-    let bytes = vector!("cgroups_lookup_resp_unknown_permanent.bin");
+    let bytes = load("cgroups_lookup_resp_unknown_permanent.bin");
     check_cgroups_lookup_resp(
         &bytes,
         103,
@@ -327,7 +359,7 @@ fn cgroups_lookup_resp_unknown_permanent() {
 
 #[test]
 fn cgroups_lookup_resp_payload_exceeded() {
-    let bytes = vector!("cgroups_lookup_resp_payload_exceeded.bin");
+    let bytes = load("cgroups_lookup_resp_payload_exceeded.bin");
     check_cgroups_lookup_resp(
         &bytes,
         104,
@@ -340,7 +372,7 @@ fn cgroups_lookup_resp_payload_exceeded() {
 
 #[test]
 fn cgroups_lookup_resp_oversized_item() {
-    let bytes = vector!("cgroups_lookup_resp_oversized_item.bin");
+    let bytes = load("cgroups_lookup_resp_oversized_item.bin");
     check_cgroups_lookup_resp(
         &bytes,
         105,
@@ -353,7 +385,7 @@ fn cgroups_lookup_resp_oversized_item() {
 
 #[test]
 fn cgroups_lookup_resp_empty() {
-    let bytes = vector!("cgroups_lookup_resp_empty.bin");
+    let bytes = load("cgroups_lookup_resp_empty.bin");
     check_cgroups_lookup_resp(&bytes, 106, &[]);
 }
 
@@ -371,13 +403,13 @@ fn check_apps_lookup_req(bytes: &[u8], pids: &[u32]) {
 
 #[test]
 fn apps_lookup_req() {
-    let bytes = vector!("apps_lookup_req.bin");
+    let bytes = load("apps_lookup_req.bin");
     check_apps_lookup_req(&bytes, &[0, 1234, 4321]);
 }
 
 #[test]
 fn apps_lookup_req_empty() {
-    let bytes = vector!("apps_lookup_req_empty.bin");
+    let bytes = load("apps_lookup_req_empty.bin");
     check_apps_lookup_req(&bytes, &[]);
 }
 
@@ -431,7 +463,7 @@ fn known_app(
 
 #[test]
 fn apps_lookup_resp_known_full() {
-    let bytes = vector!("apps_lookup_resp_known_full.bin");
+    let bytes = load("apps_lookup_resp_known_full.bin");
     assert_eq!(bytes.len(), 191);
     let labels: [LabelInput<'_>; 2] = [(b"image", b"nginx:latest"), (b"service", b"web")];
     let e = AppsLookupEntry {
@@ -446,7 +478,7 @@ fn apps_lookup_resp_known_full() {
 
 #[test]
 fn apps_lookup_resp_known_retry() {
-    let bytes = vector!("apps_lookup_resp_known_retry.bin");
+    let bytes = load("apps_lookup_resp_known_retry.bin");
     let e = AppsLookupEntry {
         orchestrator: Orchestrator::UNKNOWN,
         cgroup_path: b"/pending",
@@ -459,7 +491,7 @@ fn apps_lookup_resp_known_retry() {
 
 #[test]
 fn apps_lookup_resp_known_permanent() {
-    let bytes = vector!("apps_lookup_resp_known_permanent.bin");
+    let bytes = load("apps_lookup_resp_known_permanent.bin");
     let e = AppsLookupEntry {
         orchestrator: Orchestrator::UNKNOWN,
         cgroup_path: b"/permanent",
@@ -472,7 +504,7 @@ fn apps_lookup_resp_known_permanent() {
 
 #[test]
 fn apps_lookup_resp_known_host_root() {
-    let bytes = vector!("apps_lookup_resp_known_host_root.bin");
+    let bytes = load("apps_lookup_resp_known_host_root.bin");
     let e = AppsLookupEntry {
         orchestrator: Orchestrator::UNKNOWN,
         cgroup_path: b"",
@@ -485,7 +517,7 @@ fn apps_lookup_resp_known_host_root() {
 
 #[test]
 fn apps_lookup_resp_unknown_pid() {
-    let bytes = vector!("apps_lookup_resp_unknown_pid.bin");
+    let bytes = load("apps_lookup_resp_unknown_pid.bin");
     check_apps_lookup_resp(
         &bytes,
         204,
@@ -495,7 +527,7 @@ fn apps_lookup_resp_unknown_pid() {
 
 #[test]
 fn apps_lookup_resp_payload_exceeded() {
-    let bytes = vector!("apps_lookup_resp_payload_exceeded.bin");
+    let bytes = load("apps_lookup_resp_payload_exceeded.bin");
     check_apps_lookup_resp(
         &bytes,
         205,
@@ -508,7 +540,7 @@ fn apps_lookup_resp_payload_exceeded() {
 
 #[test]
 fn apps_lookup_resp_oversized_item() {
-    let bytes = vector!("apps_lookup_resp_oversized_item.bin");
+    let bytes = load("apps_lookup_resp_oversized_item.bin");
     check_apps_lookup_resp(
         &bytes,
         206,
@@ -518,7 +550,7 @@ fn apps_lookup_resp_oversized_item() {
 
 #[test]
 fn apps_lookup_resp_empty() {
-    let bytes = vector!("apps_lookup_resp_empty.bin");
+    let bytes = load("apps_lookup_resp_empty.bin");
     check_apps_lookup_resp(&bytes, 207, &[]);
 }
 
@@ -561,7 +593,7 @@ fn batch_header(kind: Kind, code: u16, payload_len: u32, message_id: u64) -> Hea
 
 #[test]
 fn batch_increment_req() {
-    let bytes = vector!("extra/batch_increment_req.bin");
+    let bytes = load("extra/batch_increment_req.bin");
     let values = [41u64, 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFE];
     let items: Vec<Vec<u8>> = values.iter().map(|&v| increment::encode(v).to_vec()).collect();
     check_batch_packet(
@@ -577,7 +609,7 @@ fn batch_increment_req() {
 
 #[test]
 fn batch_increment_resp() {
-    let bytes = vector!("extra/batch_increment_resp.bin");
+    let bytes = load("extra/batch_increment_resp.bin");
     let values = [42u64, 0x1_0000_0000, u64::MAX];
     let items: Vec<Vec<u8>> = values.iter().map(|&v| increment::encode(v).to_vec()).collect();
     check_batch_packet(
@@ -589,7 +621,7 @@ fn batch_increment_resp() {
 
 #[test]
 fn batch_string_reverse_req() {
-    let bytes = vector!("extra/batch_string_reverse_req.bin");
+    let bytes = load("extra/batch_string_reverse_req.bin");
     let strings: [&[u8]; 3] = [b"abc", b"hello, world", b""];
     let items: Vec<Vec<u8>> = strings
         .iter()
@@ -631,7 +663,7 @@ fn chunk_message() -> (Header, Vec<u8>) {
 
 #[test]
 fn chunked_message() {
-    let bytes = vector!("extra/chunked_string_reverse_message.bin");
+    let bytes = load("extra/chunked_string_reverse_message.bin");
     let (h, payload) = chunk_message();
     assert_eq!(Header::decode(&bytes).unwrap(), h);
     assert_eq!(h.payload_len, 10_009);
@@ -643,9 +675,9 @@ fn chunked_message() {
 #[test]
 fn chunked_packets() {
     let pkts = [
-        vector!("extra/chunked_pkt0.bin"),
-        vector!("extra/chunked_pkt1.bin"),
-        vector!("extra/chunked_pkt2.bin"),
+        load("extra/chunked_pkt0.bin"),
+        load("extra/chunked_pkt1.bin"),
+        load("extra/chunked_pkt2.bin"),
     ];
     let (h, payload) = chunk_message();
     let plan = ChunkPlan::new(4096, payload.len()).unwrap();
@@ -684,7 +716,7 @@ fn check_control_packet(bytes: &[u8], code: u16, payload: &[u8]) {
 
 #[test]
 fn handshake_hello_packet() {
-    let bytes = vector!("extra/handshake_hello_packet.bin");
+    let bytes = load("extra/handshake_hello_packet.bin");
     let hello = Hello {
         supported_profiles: PROFILE_BASELINE,
         preferred_profiles: PROFILE_BASELINE,
@@ -701,7 +733,7 @@ fn handshake_hello_packet() {
 
 #[test]
 fn handshake_hello_ack_packet() {
-    let bytes = vector!("extra/handshake_hello_ack_packet.bin");
+    let bytes = load("extra/handshake_hello_ack_packet.bin");
     let ack = HelloAck {
         server_supported_profiles: PROFILE_BASELINE,
         intersection_profiles: PROFILE_BASELINE,
@@ -720,8 +752,7 @@ fn handshake_hello_ack_packet() {
 /// Every `.bin` file the checksum list names is covered by a test above.
 #[test]
 fn every_vector_is_covered() {
-    let Some(d) = dir() else { return };
-    let sums = std::fs::read_to_string(d.join("SHA256SUMS")).expect("SHA256SUMS missing");
+    let d = dir();
     let covered = [
         "header.bin",
         "chunk_header.bin",
@@ -760,10 +791,41 @@ fn every_vector_is_covered() {
         "extra/handshake_hello_ack_packet.bin",
         "extra/handshake_hello_packet.bin",
     ];
-    let listed: Vec<&str> = sums.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
+    let listed = checksums();
     assert_eq!(listed.len(), 36);
-    for name in listed {
-        assert!(covered.contains(&name), "vector {name} has no test");
+    for name in listed.keys() {
+        assert!(covered.contains(&name.as_str()), "vector {name} has no test");
         assert!(d.join(name).is_file(), "vector {name} missing");
     }
+    // And every `.bin` file there is listed, so none escapes its checksum.
+    for sub in ["", "extra"] {
+        for entry in std::fs::read_dir(d.join(sub)).unwrap() {
+            let file = entry.unwrap().file_name().into_string().unwrap();
+            let name = if sub.is_empty() {
+                file
+            } else {
+                format!("{sub}/{file}")
+            };
+            if name.ends_with(".bin") {
+                assert!(listed.contains_key(&name), "vector {name} is not in SHA256SUMS");
+            }
+        }
+    }
+}
+
+/// A copy of the vectors that was changed, or lost a file, fails rather
+/// than passing unchecked.
+#[test]
+fn a_tampered_or_missing_vector_fails() {
+    let copy = std::env::temp_dir().join(format!("netipc-vectors-{}", std::process::id()));
+    std::fs::create_dir_all(&copy).unwrap();
+    let mut bytes = load("header.bin");
+    assert!(read_checked(&dir(), checksums(), "header.bin").is_ok());
+    bytes[0] ^= 1;
+    std::fs::write(copy.join("header.bin"), &bytes).unwrap();
+    let tampered = read_checked(&copy, checksums(), "header.bin");
+    let missing = read_checked(&copy, checksums(), "hello.bin");
+    let _ = std::fs::remove_dir_all(&copy);
+    assert!(tampered.unwrap_err().contains("differs from its checksum"));
+    assert!(missing.unwrap_err().contains("missing"));
 }
