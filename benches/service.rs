@@ -1,18 +1,15 @@
 //! Level 2 and 3 benchmarks: a 1000-item snapshot refresh round trip over
-//! UDS and SHM, and cache lookups (hit and miss).
+//! UDS and SHM (and a refresh followed by a first lookup by name, which
+//! builds the name index), and cache lookups by hash and name and by name
+//! alone (hit and miss).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc::service::cgroups::{
-    CgroupsCache, CgroupsClient, ClientConfig, Handler, ManagedServer, ServerConfig,
+    CgroupsCache, CgroupsClient, ClientConfig, Handler, ManagedServer, ServerConfig, simple_hash,
 };
 use std::hint::black_box;
 use std::sync::Arc;
-
-fn djb2(s: &str) -> u32 {
-    s.bytes()
-        .fold(5381u32, |h, b| h.wrapping_mul(33).wrapping_add(b as u32))
-}
 
 fn names(n: u32) -> Vec<(String, String)> {
     (0..n)
@@ -28,9 +25,10 @@ fn handler(n: u32) -> Handler {
     Handler {
         handle: Some(Box::new(move |_, b| {
             b.set_header(1, 1);
-            items
-                .iter()
-                .all(|(n, p)| b.add(djb2(n), 0, 1, n.as_bytes(), p.as_bytes()).is_ok())
+            items.iter().all(|(n, p)| {
+                b.add(simple_hash(n.as_bytes()), 0, 1, n.as_bytes(), p.as_bytes())
+                    .is_ok()
+            })
         })),
     }
 }
@@ -107,6 +105,13 @@ fn snapshot_round_trip(c: &mut Criterion) {
         g.bench_function(format!("{name}_cache_refresh"), |b| {
             b.iter(|| assert!(cache.refresh()))
         });
+        let first = names(1).remove(0).0;
+        g.bench_function(format!("{name}_cache_refresh_then_lookup_name"), |b| {
+            b.iter(|| {
+                assert!(cache.refresh());
+                black_box(cache.lookup_name(&first).unwrap());
+            })
+        });
         drop(client);
         drop(cache);
     }
@@ -117,7 +122,10 @@ fn cache_lookup(c: &mut Criterion) {
     let (bench, ccfg) = Bench::start("lookup", PROFILE_BASELINE, 1000);
     let mut cache = CgroupsCache::new(&bench.dir, "cg", ccfg);
     assert!(cache.refresh());
-    let keys: Vec<(u32, String)> = names(1000).into_iter().map(|(n, _)| (djb2(&n), n)).collect();
+    let keys: Vec<(u32, String)> = names(1000)
+        .into_iter()
+        .map(|(n, _)| (simple_hash(n.as_bytes()), n))
+        .collect();
     let mut g = c.benchmark_group("cache_lookup");
     g.throughput(Throughput::Elements(keys.len() as u64));
     g.bench_function("hit_1000", |b| {
@@ -131,6 +139,21 @@ fn cache_lookup(c: &mut Criterion) {
         b.iter(|| {
             for (h, n) in &keys {
                 assert!(black_box(cache.lookup(h.wrapping_add(1), n.as_bytes())).is_none());
+            }
+        })
+    });
+    assert!(cache.lookup_name(&keys[0].1).is_some(), "the name index is built");
+    g.bench_function("by_name_hit_1000", |b| {
+        b.iter(|| {
+            for (_, n) in &keys {
+                black_box(cache.lookup_name(n.as_bytes()).unwrap());
+            }
+        })
+    });
+    g.bench_function("by_name_miss_1000", |b| {
+        b.iter(|| {
+            for (_, n) in &keys {
+                assert!(black_box(cache.lookup_name(&n.as_bytes()[1..])).is_none());
             }
         })
     });

@@ -6,12 +6,6 @@
 use netipc::protocol::*;
 use std::time::Instant;
 
-/// The producer's hash of a cgroup name (djb2, as netdata computes it).
-fn simple_hash(name: &str) -> u32 {
-    name.bytes()
-        .fold(5381u32, |h, b| h.wrapping_mul(33).wrapping_add(b as u32))
-}
-
 fn corpus() -> Vec<(String, String, u32, u32)> {
     let mut v = Vec::new();
     let root = "/sys/fs/cgroup";
@@ -59,7 +53,7 @@ fn main() -> Result<(), CodecError> {
     b.set_header(1, 0x1_0000_0002);
     for (name, path, options, enabled) in &items {
         b.add(
-            simple_hash(name),
+            simple_hash(name.as_bytes()),
             *options,
             *enabled,
             name.as_bytes(),

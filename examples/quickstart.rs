@@ -9,18 +9,14 @@ mod common;
 
 use common::RunDir;
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
-use netipc::service::cgroups::{CgroupsCache, ClientConfig, Handler, ManagedServer, ServerConfig};
+use netipc::service::cgroups::{
+    CgroupsCache, ClientConfig, Handler, ManagedServer, ServerConfig, simple_hash,
+};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 const SERVICE: &str = "cgroups-snapshot";
 const TOKEN: u64 = 0xDEAD_BEEF_CAFE_BABE;
-
-/// The producer's hash of a cgroup name (djb2, as netdata computes it).
-fn simple_hash(name: &str) -> u32 {
-    name.bytes()
-        .fold(5381u32, |h, b| h.wrapping_mul(33).wrapping_add(b as u32))
-}
 
 struct Cgroup {
     name: String,
@@ -136,7 +132,7 @@ fn main() {
             items.iter().all(|c| {
                 builder
                     .add(
-                        simple_hash(&c.name),
+                        simple_hash(c.name.as_bytes()),
                         c.options,
                         c.enabled,
                         c.name.as_bytes(),

@@ -117,6 +117,20 @@ impl CgroupsCache {
         self.current.lookup(hash, name.as_ref())
     }
 
+    /// The first item with this name in the current snapshot, whatever hash
+    /// its producer gave it: for a consumer that does not know the
+    /// producer's hash function. The first lookup by name after a refresh
+    /// builds the snapshot's name index (linear in its items); later ones
+    /// are a hash of the name and a probe. Pure memory: no I/O.
+    ///
+    /// Where the producer is netdata's agent, its hash is
+    /// [`simple_hash`](netipc_service::transport::codec::simple_hash), and
+    /// [`CgroupsCache::lookup`] with it needs no second index.
+    #[inline]
+    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+        self.current.lookup_name(name.as_ref())
+    }
+
     /// The current snapshot, shared: it stays valid after later refreshes.
     pub fn snapshot(&self) -> Arc<CacheSnapshot> {
         Arc::clone(&self.current)

@@ -3,7 +3,8 @@
 use crate::index::BuildKeyHasher;
 use netipc_service::transport::codec::{CgroupsItem, CgroupsResponseView};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
+use xxhash_rust::xxh3::xxh3_64;
 
 const NONE: u32 = u32::MAX;
 
@@ -11,82 +12,114 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub struct CacheSnapshot {
     items: Vec<CgroupsItem>,
-    /// First item of each hash.
-    index: HashMap<u32, u32, BuildKeyHasher>,
-    /// Next item with the same hash, or `NONE`.
-    chain: Vec<u32>,
+    /// Items by the producer's hash.
+    by_hash: ChainIndex,
+    /// Items by a hash of their name, built by the first lookup by name.
+    by_name: OnceLock<ChainIndex>,
     generation: u64,
     systemd_enabled: u32,
 }
 
-impl CacheSnapshot {
-    /// Copies a decoded snapshot into owned storage and indexes it.
+/// Items by a u32 key: the first item of each key, and a chain through
+/// the items that share a key, in snapshot order.
+#[derive(Debug, Default)]
+struct ChainIndex {
+    /// First item of each key.
+    heads: HashMap<u32, u32, BuildKeyHasher>,
+    /// Next item with the same key, or `NONE`.
+    next: Vec<u32>,
+}
+
+impl ChainIndex {
+    /// Indexes items by their keys, given in snapshot order.
     ///
-    /// Items of one hash are chained in snapshot order, so a lookup meets
-    /// the first of duplicate `(hash, name)` items first. Building is linear
-    /// in the item count whatever the hashes: each item is put at the head
-    /// of its chain, and at the end each chain of more than one item is
-    /// turned around once, with no walk along a chain per item.
-    pub fn build(view: &CgroupsResponseView<'_>) -> Self {
-        let n = view.item_count as usize;
-        let mut items = Vec::with_capacity(n);
-        let mut index = HashMap::with_capacity_and_hasher(n, BuildKeyHasher::default());
-        let mut chain = Vec::with_capacity(n);
-        // Hashes whose chain has more than one item, each listed once.
+    /// Building is linear in the item count whatever the keys: each item
+    /// is put at the head of its chain, and at the end each chain of more
+    /// than one item is turned around once, with no walk along a chain per
+    /// item.
+    fn build(keys: impl ExactSizeIterator<Item = u32>) -> Self {
+        let n = keys.len();
+        let mut heads = HashMap::with_capacity_and_hasher(n, BuildKeyHasher::default());
+        let mut next = Vec::with_capacity(n);
+        // Keys whose chain has more than one item, each listed once.
         let mut shared = Vec::new();
-        for item in view.iter() {
-            let owned = item.to_owned();
-            let next = index.insert(owned.hash, items.len() as u32).unwrap_or(NONE);
-            if next != NONE && chain[next as usize] == NONE {
-                shared.push(owned.hash);
+        for (i, key) in keys.enumerate() {
+            let after = heads.insert(key, i as u32).unwrap_or(NONE);
+            if after != NONE && next[after as usize] == NONE {
+                shared.push(key);
             }
-            chain.push(next);
-            items.push(owned);
+            next.push(after);
         }
         // Those chains run newest first: turn each around.
-        for hash in shared {
-            let Some(head) = index.get_mut(&hash) else {
+        for key in shared {
+            let Some(head) = heads.get_mut(&key) else {
                 continue;
             };
             let (mut reversed, mut rest) = (NONE, *head);
             while rest != NONE {
-                let next = chain[rest as usize];
-                chain[rest as usize] = reversed;
-                (reversed, rest) = (rest, next);
+                let after = next[rest as usize];
+                next[rest as usize] = reversed;
+                (reversed, rest) = (rest, after);
             }
             *head = reversed;
         }
-        Self {
-            items,
-            index,
-            chain,
-            generation: view.generation,
-            systemd_enabled: view.systemd_enabled,
-        }
+        Self { heads, next }
     }
 
+    /// The first item under `key` named `name`.
     #[inline]
-    fn find_from<'a>(
-        items: &'a [CgroupsItem],
-        chain: &[u32],
-        mut i: u32,
-        name: &[u8],
-    ) -> Option<&'a CgroupsItem> {
+    fn find<'a>(&self, items: &'a [CgroupsItem], key: u32, name: &[u8]) -> Option<&'a CgroupsItem> {
+        let mut i = *self.heads.get(&key)?;
         while i != NONE {
             let item = &items[i as usize];
             if same_bytes(item.name.as_bytes(), name) {
                 return Some(item);
             }
-            i = chain[i as usize];
+            i = self.next[i as usize];
         }
         None
+    }
+}
+
+/// The key of a name in the name index.
+#[inline]
+fn name_key(name: &[u8]) -> u32 {
+    xxh3_64(name) as u32
+}
+
+impl CacheSnapshot {
+    /// Copies a decoded snapshot into owned storage and indexes it by hash.
+    ///
+    /// Items of one hash are chained in snapshot order, so a lookup meets
+    /// the first of duplicate `(hash, name)` items first.
+    pub fn build(view: &CgroupsResponseView<'_>) -> Self {
+        let items: Vec<CgroupsItem> = view.iter().map(|item| item.to_owned()).collect();
+        Self {
+            by_hash: ChainIndex::build(items.iter().map(|item| item.hash)),
+            by_name: OnceLock::new(),
+            items,
+            generation: view.generation,
+            systemd_enabled: view.systemd_enabled,
+        }
     }
 
     /// The item with this hash and name.
     #[inline]
     pub fn lookup(&self, hash: u32, name: &[u8]) -> Option<&CgroupsItem> {
-        let &head = self.index.get(&hash)?;
-        Self::find_from(&self.items, &self.chain, head, name)
+        self.by_hash.find(&self.items, hash, name)
+    }
+
+    /// The first item, in snapshot order, with this name, whatever hash
+    /// its producer gave it. The first lookup by name in a snapshot builds
+    /// its name index (linear in the items, once per snapshot; any thread
+    /// may do it, the others wait for it); later ones cost a hash of the
+    /// name and a probe, as [`CacheSnapshot::lookup`] does.
+    #[inline]
+    pub fn lookup_name(&self, name: &[u8]) -> Option<&CgroupsItem> {
+        let index = self
+            .by_name
+            .get_or_init(|| ChainIndex::build(self.items.iter().map(|item| name_key(item.name.as_bytes()))));
+        index.find(&self.items, name_key(name), name)
     }
 
     /// All items, in snapshot order.
@@ -231,6 +264,36 @@ mod tests {
         assert!(s.lookup(0, b"cg-x").is_none());
     }
 
+    /// A lookup by name finds items whatever hash their producer used, the
+    /// first of duplicate names in snapshot order, and nothing for a name
+    /// the snapshot lacks; its index serves every later lookup.
+    #[test]
+    fn lookups_by_name_ignore_the_producers_hash() {
+        let s = snapshot(&[
+            (0xdead, "docker-abc123", "/a"),
+            (17, "init.scope", "/i"),
+            (0xbeef, "docker-abc123", "/second"),
+        ]);
+        let path = |name: &str| s.lookup_name(name.as_bytes()).map(|i| i.path.to_string());
+        assert_eq!(path("docker-abc123").as_deref(), Some("/a"));
+        assert_eq!(path("init.scope").as_deref(), Some("/i"));
+        assert_eq!(path("docker"), None);
+        assert!(snapshot(&[]).lookup_name(b"x").is_none());
+        // Names whose index keys collide are told apart by their bytes.
+        let names: Vec<String> = (0..200_000).map(|i| format!("cg-{i}")).collect();
+        let mut seen = HashMap::new();
+        let (a, b) = names
+            .iter()
+            .find_map(|n| {
+                seen.insert(name_key(n.as_bytes()), n)
+                    .map(|m| (m.clone(), n.clone()))
+            })
+            .expect("200,000 names give a 32-bit key collision");
+        let s = snapshot(&[(1, &a, "/a"), (2, &b, "/b")]);
+        assert_eq!(s.lookup_name(a.as_bytes()).unwrap().path, "/a");
+        assert_eq!(s.lookup_name(b.as_bytes()).unwrap().path, "/b");
+    }
+
     proptest! {
         /// With few hashes and few names (long chains, many duplicates),
         /// every lookup finds what a scan of the items in order finds first.
@@ -253,6 +316,13 @@ mod tests {
                     let got = s.lookup(h, name.as_bytes()).map(|i| i.path.to_string());
                     prop_assert_eq!(got, want.map(|(_, _, p)| p.clone()));
                 }
+            }
+            // By name alone: the first item of that name, whatever its hash.
+            for n in 0..7u8 {
+                let name = format!("n{n}");
+                let want = owned.iter().find(|(_, iname, _)| *iname == name);
+                let got = s.lookup_name(name.as_bytes()).map(|i| i.path.to_string());
+                prop_assert_eq!(got, want.map(|(_, _, p)| p.clone()));
             }
         }
 

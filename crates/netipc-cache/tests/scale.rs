@@ -118,6 +118,11 @@ fn loads_on_the_first_refresh(n: u32, profiles: u32) {
                     Some(&want),
                     "item {i}"
                 );
+                assert_eq!(
+                    cache.lookup_name(want.name.as_bytes()),
+                    Some(&want),
+                    "item {i} by name"
+                );
             }
         };
         let mut first = CgroupsCache::new(&dir.0, "cgroups-snapshot", client_config.clone());

@@ -11,6 +11,7 @@
 //! - [`increment`], [`string_reverse`]: the test methods.
 //! - [`CgroupsBuilder`] / [`CgroupsResponseView`]: CGROUPS_SNAPSHOT.
 //! - [`lookup`]: CGROUPS_LOOKUP and APPS_LOOKUP.
+//! - [`simple_hash`]: the hash netdata's producers give each cgroups item.
 //!
 //! Decoding never allocates: `...View` types borrow the payload and are valid
 //! only while it is. Builders write into a caller-owned `Vec<u8>` whose
@@ -42,6 +43,7 @@ mod error;
 mod header;
 mod hello;
 mod items;
+mod simple_hash;
 mod strview;
 mod wire;
 
@@ -57,5 +59,6 @@ pub use error::{CodecError, Result};
 pub use header::*;
 pub use hello::{HELLO_ACK_LEN, HELLO_LEN, Hello, HelloAck};
 pub use items::{IndexedView, Items};
+pub use simple_hash::simple_hash;
 pub use strview::{StrView, WireString};
 pub use wire::{ALIGN, align8};

@@ -30,7 +30,7 @@ use crate::transport::codec::{
     CgroupsBuilder, CgroupsRequestView, CgroupsResponseView, METHOD_CGROUPS_SNAPSHOT, encode_cgroups_request,
 };
 
-pub use crate::transport::codec::{CgroupsItem, CgroupsItemView, CgroupsSnapshot};
+pub use crate::transport::codec::{CgroupsItem, CgroupsItemView, CgroupsSnapshot, simple_hash};
 pub use crate::{ClientConfig, ClientState, ClientStatus, ServerConfig, ServiceError};
 
 /// A client of a `cgroups-snapshot` service.
