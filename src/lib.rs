@@ -45,8 +45,8 @@ mod guide_examples {
     #[doc = include_str!("../docs/service.md")]
     struct ServiceGuide;
 
-    // Its example uses the POSIX transport.
-    #[cfg(unix)]
+    // Its example uses the POSIX socket, which macOS lacks.
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     #[doc = include_str!("../docs/transport.md")]
     struct TransportGuide;
 }

@@ -62,3 +62,8 @@ pub use items::{IndexedView, Items};
 pub use simple_hash::simple_hash;
 pub use strview::{StrView, WireString};
 pub use wire::{ALIGN, align8};
+
+/// The crate's README, whose example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
