@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// Spin time when the machine has several CPUs: long enough to cover a
 /// peer's turnaround, so fast exchanges never sleep.
-pub const SPIN_BUDGET_DEFAULT: Duration = Duration::from_micros(50);
+pub(crate) const SPIN_BUDGET_DEFAULT: Duration = Duration::from_micros(50);
 /// Longest run of pauses between two checks.
 const MAX_PAUSE_RUN: u32 = 16;
 /// Futile spins in a row before spinning is suspended.
@@ -58,7 +58,7 @@ const SAME_CPU_YIELDS: u32 = 2;
 /// one online CPU (spinning would only burn the peer's time slice), else
 /// [`SPIN_BUDGET_DEFAULT`]. Peers pinned to one shared CPU of a larger
 /// machine are caught at run time by the adaptations above.
-pub fn auto_spin_budget() -> Duration {
+pub(crate) fn auto_spin_budget() -> Duration {
     static CPUS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     // SAFETY: sysconf reads a system constant; no memory is involved.
     let cpus = *CPUS.get_or_init(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as i64);
@@ -71,7 +71,7 @@ pub fn auto_spin_budget() -> Duration {
 
 /// How far apart a receiver's fixed run of checks of its peer's word is
 /// meant to be (see [`pauses_per_check`]).
-pub const CHECK_INTERVAL: Duration = Duration::from_nanos(50);
+pub(crate) const CHECK_INTERVAL: Duration = Duration::from_nanos(50);
 /// Most spin-loop hints between two checks, whatever the CPU.
 const MAX_CHECK_PAUSES: u32 = 16;
 /// Spin-loop hints in one timing of [`pauses_per_check`].
@@ -88,7 +88,7 @@ const CALIBRATION_PAUSES: u32 = 256;
 /// apart leave it alone long enough, and see an answer at most that late:
 /// split over two vCPUs this made our SHM ping-pong about 13 % faster on a
 /// CPU with 12 ns pauses (four pauses a check).
-pub fn pauses_per_check() -> u32 {
+pub(crate) fn pauses_per_check() -> u32 {
     static PAUSES: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *PAUSES.get_or_init(|| {
         // The fastest of a few timings: one stretched by an interrupt or a
