@@ -148,7 +148,14 @@ impl ChunkPlan {
             .checked_sub(HEADER_LEN)
             .filter(|&b| b > 0)
             .ok_or(CodecError::InvalidInput("packet size must exceed 32 bytes"))?;
-        to_u32(HEADER_LEN + payload_len, "total message length")?;
+        // Checked: with a 32-bit usize the sum itself can overflow.
+        let too_large = CodecError::TooLarge {
+            what: "total message length",
+        };
+        to_u32(
+            payload_len.checked_add(HEADER_LEN).ok_or(too_large)?,
+            "total message length",
+        )?;
         let count = if payload_len <= budget {
             1
         } else {

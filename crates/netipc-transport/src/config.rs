@@ -8,9 +8,9 @@ pub const BATCH_ITEMS_DEFAULT: u32 = 1;
 /// Default listen backlog.
 pub const BACKLOG_DEFAULT: u32 = 16;
 /// Spin iterations of a shared-memory receive before it sleeps (on the
-/// futex); the specification's POSIX value. Ours are checks about
-/// [`crate::CHECK_INTERVAL`] apart (one pause apart where spinning is off),
-/// followed by the adaptive spin.
+/// futex); the specification's POSIX value. Ours are checks about 50 ns
+/// apart (one pause apart where spinning is off), followed by the adaptive
+/// spin.
 #[cfg(not(windows))]
 pub const SHM_SPIN_TRIES_DEFAULT: u32 = 128;
 /// Spin iterations of a shared-memory receive before it sleeps (on its
@@ -65,7 +65,7 @@ pub struct ClientConfig {
     pub handshake_timeout: Duration,
     /// Checks a shared-memory receive makes for its message before it
     /// spins adaptively and then sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
-    /// On Linux they are about 50 ns apart (`CHECK_INTERVAL`), one pause
+    /// On Linux they are about 50 ns apart, one pause
     /// apart where spinning is off; on Windows one pause apart.
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps
@@ -133,7 +133,7 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Checks a shared-memory receive makes for its message before it
     /// spins adaptively and then sleeps (0: [`SHM_SPIN_TRIES_DEFAULT`]).
-    /// On Linux they are about 50 ns apart (`CHECK_INTERVAL`), one pause
+    /// On Linux they are about 50 ns apart, one pause
     /// apart where spinning is off; on Windows one pause apart.
     pub shm_spin_tries: u32,
     /// Further spinning, by time, before a shared-memory receive sleeps

@@ -30,8 +30,6 @@
 //! ```
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
-// The framing, configuration and error helpers serve the POSIX transports
-// today; the Windows transports that will share them are not written yet.
 
 pub use netipc_codec as codec;
 
@@ -45,6 +43,8 @@ mod inflight;
 pub mod names;
 #[cfg(unix)]
 pub mod posix;
+#[cfg(any(target_os = "linux", windows))]
+mod region_layout;
 #[cfg(unix)]
 mod spin;
 #[cfg(windows)]
@@ -58,7 +58,5 @@ pub use config::{
 };
 pub use error::{Limit, Result, TransportError};
 pub use framing::Role;
-#[cfg(unix)]
-pub use spin::{CHECK_INTERVAL, SPIN_BUDGET_DEFAULT, auto_spin_budget, pauses_per_check};
 #[cfg(windows)]
 pub use windows::AbortHandle;

@@ -14,7 +14,7 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01B3;
 
 /// FNV-1a, 64 bits.
-pub fn fnv1a_64(data: &[u8]) -> u64 {
+pub(crate) fn fnv1a_64(data: &[u8]) -> u64 {
     data.iter()
         .fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME))
 }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// Spin time when the machine has several CPUs: long enough to cover a
 /// peer's turnaround, so fast exchanges never sleep.
-pub const SPIN_BUDGET_DEFAULT: Duration = Duration::from_micros(50);
+pub(crate) const SPIN_BUDGET_DEFAULT: Duration = Duration::from_micros(50);
 /// Longest run of pauses between two checks.
 const MAX_PAUSE_RUN: u32 = 16;
 /// Futile spins in a row before spinning is suspended.
@@ -58,7 +58,7 @@ const SAME_CPU_YIELDS: u32 = 2;
 /// one online CPU (spinning would only burn the peer's time slice), else
 /// [`SPIN_BUDGET_DEFAULT`]. Peers pinned to one shared CPU of a larger
 /// machine are caught at run time by the adaptations above.
-pub fn auto_spin_budget() -> Duration {
+pub(crate) fn auto_spin_budget() -> Duration {
     static CPUS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     // SAFETY: sysconf reads a system constant; no memory is involved.
     let cpus = *CPUS.get_or_init(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as i64);
@@ -69,14 +69,18 @@ pub fn auto_spin_budget() -> Duration {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// How far apart a receiver's fixed run of checks of its peer's word is
 /// meant to be (see [`pauses_per_check`]).
-pub const CHECK_INTERVAL: Duration = Duration::from_nanos(50);
+pub(crate) const CHECK_INTERVAL: Duration = Duration::from_nanos(50);
+#[cfg(target_os = "linux")]
 /// Most spin-loop hints between two checks, whatever the CPU.
 const MAX_CHECK_PAUSES: u32 = 16;
+#[cfg(target_os = "linux")]
 /// Spin-loop hints in one timing of [`pauses_per_check`].
 const CALIBRATION_PAUSES: u32 = 256;
 
+#[cfg(target_os = "linux")]
 /// Spin-loop hints (`pause` on x86) that take about [`CHECK_INTERVAL`] on
 /// this CPU: at least one, at most 16. Timed once per process, which costs
 /// a few microseconds.
@@ -88,7 +92,7 @@ const CALIBRATION_PAUSES: u32 = 256;
 /// apart leave it alone long enough, and see an answer at most that late:
 /// split over two vCPUs this made our SHM ping-pong about 13 % faster on a
 /// CPU with 12 ns pauses (four pauses a check).
-pub fn pauses_per_check() -> u32 {
+pub(crate) fn pauses_per_check() -> u32 {
     static PAUSES: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *PAUSES.get_or_init(|| {
         // The fastest of a few timings: one stretched by an interrupt or a
@@ -107,6 +111,7 @@ pub fn pauses_per_check() -> u32 {
     })
 }
 
+#[cfg(target_os = "linux")]
 /// How many pauses take about [`CHECK_INTERVAL`], given that `pauses` of
 /// them took `took`; rounded, and within 1 to [`MAX_CHECK_PAUSES`].
 fn pauses_for(took: Duration, pauses: u32) -> u32 {
@@ -327,6 +332,7 @@ fn spin_for(
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn checks_are_spaced_by_as_many_pauses_as_make_the_interval() {
         let ns = Duration::from_nanos;

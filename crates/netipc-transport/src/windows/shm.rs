@@ -8,23 +8,40 @@
 //! waiting; SHM_BUSYWAIT only spins (yielding now and then).
 //!
 //! The peer is another process: every length read from the mapping is
-//! checked before it is used.
+//! checked before it is used, and the area fields of the header are
+//! checked once, when the client attaches (`region_layout`).
+//!
+//! The peer writes the view while we do, so no reference to it is made:
+//! header words are reached through atomics made from raw pointers, and
+//! message bytes are copied in and out with `ptr::copy_nonoverlapping`.
+//! The section is backed by the paging file and committed whole when it is
+//! created (a lack of commit fails `CreateFileMappingW`), and a section
+//! cannot shrink, so touching any page of a view cannot fault; the
+//! in-page errors of file-backed views (the counterpart of SIGBUS) cannot
+//! happen here.
+//!
+//! Set-up is ordered by the handshake: the server has written the header
+//! before its HELLO_ACK goes out over the pipe, and the client attaches
+//! only after reading that reply. The magic is also stored last (release)
+//! and loaded first (acquire), so a client that attaches without a
+//! handshake (the raw interop tools) sees a header of ours whole.
 
 use super::AbortHandle;
 use super::win32::{millis_ceil, os_error, own, wait_event_or_abort, wide};
 use crate::error::{Limit, Result, TransportError};
 use crate::framing::Role;
 use crate::names::ShmObjectNames;
+use crate::region_layout::{AreaFields, Areas, check_areas, plan_areas};
 use netipc_codec::{PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering, fence};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
     ERROR_ALREADY_EXISTS, GetLastError, HANDLE, INVALID_HANDLE_VALUE, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::System::Memory::{
-    CreateFileMappingW, FILE_MAP_ALL_ACCESS, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile, OpenFileMappingW,
-    PAGE_READWRITE, UnmapViewOfFile,
+    CreateFileMappingW, FILE_MAP_ALL_ACCESS, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS,
+    MapViewOfFile, OpenFileMappingW, PAGE_READWRITE, UnmapViewOfFile, VirtualQuery,
 };
 use windows_sys::Win32::System::Threading::{
     CreateEventW, EVENT_MODIFY_STATE, OpenEventW, SYNCHRONIZATION_SYNCHRONIZE, SetEvent,
@@ -34,7 +51,6 @@ use windows_sys::Win32::System::Threading::{
 const REGION_MAGIC: u32 = 0x4e53_5748;
 const REGION_VERSION: u32 = 3;
 const HEADER_LEN: usize = 128;
-const CACHELINE: usize = 64;
 /// SHM_BUSYWAIT checks its deadline, the peer and abort every this many polls.
 const BUSYWAIT_POLL_MASK: u32 = 1023;
 /// The longest single sleep, so a peer that died without saying so is noticed.
@@ -71,50 +87,68 @@ struct Lane {
     closed: usize,
 }
 
-fn align(n: usize) -> Option<usize> {
-    n.checked_add(CACHELINE - 1).map(|v| v & !(CACHELINE - 1))
-}
-
 /// A mapped view; unmapped on drop.
 #[derive(Debug)]
 struct View {
     base: *mut u8,
+    /// Bytes of the view that may be touched: the whole section, as far as
+    /// its last page reaches.
+    len: usize,
 }
 
 impl View {
-    fn map(mapping: &OwnedHandle, len: usize) -> Result<Self> {
-        // SAFETY: maps `len` bytes of a mapping handle we own; a length
-        // beyond the mapping fails and is reported.
-        let v = unsafe { MapViewOfFile(mapping.as_raw_handle() as HANDLE, FILE_MAP_ALL_ACCESS, 0, 0, len) };
+    /// Maps the whole section behind `mapping` and learns its length.
+    fn map(mapping: &OwnedHandle) -> Result<Self> {
+        // SAFETY: maps all of a section whose handle we own (length 0: the
+        // whole section); failure is reported.
+        let v = unsafe { MapViewOfFile(mapping.as_raw_handle() as HANDLE, FILE_MAP_ALL_ACCESS, 0, 0, 0) };
         if v.Value.is_null() {
             return Err(os_error("MapViewOfFile"));
         }
-        Ok(Self { base: v.Value.cast() })
+        let mut view = Self {
+            base: v.Value.cast(),
+            len: 0,
+        };
+        // SAFETY: all-zero is a valid MEMORY_BASIC_INFORMATION (plain data).
+        let mut info: MEMORY_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<MEMORY_BASIC_INFORMATION>();
+        // SAFETY: asks about our own view; writes only `info`. The region
+        // that starts at the view's base is the view's committed pages, as
+        // many as the section has (rounded up to a page).
+        if unsafe { VirtualQuery(view.base.cast(), &mut info, size) } != size {
+            return Err(os_error("VirtualQuery"));
+        }
+        view.len = info.RegionSize;
+        Ok(view)
     }
 
-    fn read_u32(&self, off: usize) -> u32 {
+    fn u32(&self, off: usize) -> &AtomicU32 {
         debug_assert!(off + 4 <= HEADER_LEN && off.is_multiple_of(4));
-        // SAFETY: an aligned header word inside the live view.
-        unsafe { std::ptr::read_volatile(self.base.add(off).cast::<u32>()) }
-    }
-
-    fn write_u32(&mut self, off: usize, v: u32) {
-        debug_assert!(off + 4 <= HEADER_LEN && off.is_multiple_of(4));
-        // SAFETY: an aligned header word inside the live view.
-        unsafe { std::ptr::write_volatile(self.base.add(off).cast::<u32>(), v) }
+        // SAFETY: an aligned word of the header, inside the live view
+        // (views are page aligned and at least a page long). The other
+        // process writes these bytes too, only atomically (the reference
+        // implementations use interlocked operations or aligned word
+        // accesses on them), and we never make a plain reference to them.
+        // The atomic lives no longer than `self`.
+        unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
     }
 
     fn i32(&self, off: usize) -> &AtomicI32 {
         debug_assert!(off + 4 <= HEADER_LEN && off.is_multiple_of(4));
-        // SAFETY: an aligned header word inside the live view (views are
-        // page aligned); both processes touch it only atomically.
+        // SAFETY: as for `u32`.
         unsafe { AtomicI32::from_ptr(self.base.add(off).cast()) }
     }
 
     fn i64(&self, off: usize) -> &AtomicI64 {
         debug_assert!(off + 8 <= HEADER_LEN && off.is_multiple_of(8));
-        // SAFETY: as for `i32`, with 8-byte alignment.
+        // SAFETY: as for `u32`, with 8-byte alignment.
         unsafe { AtomicI64::from_ptr(self.base.add(off).cast()) }
+    }
+
+    /// A set-up field of the header (written once, before the region is
+    /// announced).
+    fn read_u32(&self, off: usize) -> u32 {
+        self.u32(off).load(Ordering::Relaxed)
     }
 }
 
@@ -164,19 +198,12 @@ impl WinShm {
         resp_capacity: usize,
         spin_tries: u32,
     ) -> Result<Self> {
-        let too_big = || TransportError::LimitExceeded {
-            what: Limit::ShmRegion,
-            value: None,
-            limit: Some(u32::MAX as u64),
-        };
-        let req_cap = align(req_capacity).ok_or_else(too_big)?;
-        let resp_cap = align(resp_capacity).ok_or_else(too_big)?;
-        let req_off = HEADER_LEN;
-        let resp_off = align(req_off + req_cap).ok_or_else(too_big)?;
-        let size = resp_off.checked_add(resp_cap).ok_or_else(too_big)?;
-        if resp_off > u32::MAX as usize || resp_cap > u32::MAX as usize {
-            return Err(too_big());
-        }
+        let (areas, size) =
+            plan_areas(HEADER_LEN, req_capacity, resp_capacity).ok_or(TransportError::LimitExceeded {
+                what: Limit::ShmRegion,
+                value: None,
+                limit: Some(u32::MAX as u64),
+            })?;
         let name = wide(&names.mapping);
         // SAFETY: a page-file-backed mapping by a NUL-terminated wide name.
         let raw = unsafe {
@@ -197,30 +224,28 @@ impl WinShm {
                 path: names.mapping.clone(),
             });
         }
-        let mut view = View::map(&mapping, size)?;
+        // A new section is zero-filled by the system.
+        let view = View::map(&mapping)?;
+        if view.len < size {
+            return Err(TransportError::Protocol("shared region smaller than requested"));
+        }
+        let fields = areas.fields();
         for (off, v) in [
-            (OFF_MAGIC, REGION_MAGIC),
             (OFF_VERSION, REGION_VERSION),
             (OFF_HEADER_LEN, HEADER_LEN as u32),
             (OFF_PROFILE, profile),
-            (OFF_REQ_OFFSET, req_off as u32),
-            (OFF_REQ_CAPACITY, req_cap as u32),
-            (OFF_RESP_OFFSET, resp_off as u32),
-            (OFF_RESP_CAPACITY, resp_cap as u32),
+            (OFF_REQ_OFFSET, fields.req_off),
+            (OFF_REQ_CAPACITY, fields.req_cap),
+            (OFF_RESP_OFFSET, fields.resp_off),
+            (OFF_RESP_CAPACITY, fields.resp_cap),
             (OFF_SPIN_TRIES, spin_tries),
         ] {
-            view.write_u32(off, v);
+            view.u32(off).store(v, Ordering::Relaxed);
         }
+        // Last: whoever sees the magic (acquire) sees the fields above.
+        view.u32(OFF_MAGIC).store(REGION_MAGIC, Ordering::Release);
         let events = hybrid_events(names, profile, true)?;
-        fence(Ordering::SeqCst);
-        Ok(Self::new(
-            view,
-            mapping,
-            Role::Server,
-            [req_off, req_cap, resp_off, resp_cap],
-            spin_tries,
-            events,
-        ))
+        Ok(Self::new(view, mapping, Role::Server, areas, spin_tries, events))
     }
 
     /// Client side: opens and validates the region the server announced.
@@ -229,61 +254,51 @@ impl WinShm {
         // SAFETY: opens a mapping by a NUL-terminated wide name.
         let raw = unsafe { OpenFileMappingW(FILE_MAP_ALL_ACCESS, 0, name.as_ptr()) };
         let mapping = own(raw, "OpenFileMappingW")?;
-        let head = View::map(&mapping, HEADER_LEN)?;
+        let view = View::map(&mapping)?;
         let bad = |why| Err(TransportError::Protocol(why));
-        if head.read_u32(OFF_MAGIC) != REGION_MAGIC {
+        if view.len < HEADER_LEN {
+            return bad("shared region smaller than its header");
+        }
+        if view.u32(OFF_MAGIC).load(Ordering::Acquire) != REGION_MAGIC {
             return bad("shared region magic mismatch");
         }
-        if head.read_u32(OFF_VERSION) != REGION_VERSION || head.read_u32(OFF_HEADER_LEN) != HEADER_LEN as u32
+        if view.read_u32(OFF_VERSION) != REGION_VERSION || view.read_u32(OFF_HEADER_LEN) != HEADER_LEN as u32
         {
             return bad("shared region version or header length mismatch");
         }
-        if head.read_u32(OFF_PROFILE) != profile {
+        if view.read_u32(OFF_PROFILE) != profile {
             return bad("shared region profile differs from the handshake");
         }
-        let [req_off, req_cap, resp_off, resp_cap] = [
-            OFF_REQ_OFFSET,
-            OFF_REQ_CAPACITY,
-            OFF_RESP_OFFSET,
-            OFF_RESP_CAPACITY,
-        ]
-        .map(|o| head.read_u32(o) as usize);
-        let spin_tries = head.read_u32(OFF_SPIN_TRIES);
-        let aligned = |v: usize| v.is_multiple_of(CACHELINE);
-        if req_off < HEADER_LEN
-            || !aligned(req_off)
-            || !aligned(resp_off)
-            || req_off + req_cap > resp_off
-            || req_cap == 0
-            || resp_cap == 0
-        {
-            return bad("shared region areas are inconsistent");
-        }
-        drop(head);
-        // Mapping more than the section holds fails: that checks the size.
-        let view = View::map(&mapping, resp_off + resp_cap)?;
+        let fields = AreaFields {
+            req_off: view.read_u32(OFF_REQ_OFFSET),
+            req_cap: view.read_u32(OFF_REQ_CAPACITY),
+            resp_off: view.read_u32(OFF_RESP_OFFSET),
+            resp_cap: view.read_u32(OFF_RESP_CAPACITY),
+        };
+        let spin_tries = view.read_u32(OFF_SPIN_TRIES);
+        let areas = match check_areas(fields, HEADER_LEN, view.len as u64) {
+            Ok(areas) => areas,
+            Err(e) => return bad(e.reason()),
+        };
         let events = hybrid_events(names, profile, false)?;
-        let mut shm = Self::new(
-            view,
-            mapping,
-            Role::Client,
-            [req_off, req_cap, resp_off, resp_cap],
-            spin_tries,
-            events,
-        );
+        let mut shm = Self::new(view, mapping, Role::Client, areas, spin_tries, events);
         shm.req_seq = shm.view.i64(OFF_REQ_SEQ).load(Ordering::SeqCst);
         shm.resp_seq = shm.view.i64(OFF_RESP_SEQ).load(Ordering::SeqCst);
         Ok(shm)
     }
 
+    /// The region over `view`, whose `areas` were checked to lie inside it.
     fn new(
         view: View,
         mapping: OwnedHandle,
         role: Role,
-        [req_off, req_cap, resp_off, resp_cap]: [usize; 4],
+        areas: Areas,
         spin_tries: u32,
         [req_event, resp_event]: [Option<OwnedHandle>; 2],
     ) -> Self {
+        debug_assert!(areas.resp_off + areas.resp_cap <= view.len);
+        // A length word is a LONG: no message is longer than i32::MAX.
+        let usable = |cap: usize| cap.min(i32::MAX as usize);
         Self {
             view,
             _mapping: mapping,
@@ -292,16 +307,16 @@ impl WinShm {
             req_event,
             resp_event,
             request: Lane {
-                area: req_off,
-                cap: req_cap,
+                area: areas.req_off,
+                cap: usable(areas.req_cap),
                 len: OFF_REQ_LEN,
                 seq: OFF_REQ_SEQ,
                 waiting: OFF_REQ_SERVER_WAITING,
                 closed: OFF_REQ_CLIENT_CLOSED,
             },
             response: Lane {
-                area: resp_off,
-                cap: resp_cap,
+                area: areas.resp_off,
+                cap: usable(areas.resp_cap),
                 len: OFF_RESP_LEN,
                 seq: OFF_RESP_SEQ,
                 waiting: OFF_RESP_CLIENT_WAITING,
@@ -349,8 +364,12 @@ impl WinShm {
                 limit: Some(out.cap as u64),
             });
         }
-        // SAFETY: `area + len ≤ area + cap`, inside the view (validated at
-        // create/attach); the peer does not read the area until we publish.
+        // SAFETY: `area + len ≤ area + cap`, inside the live view (checked
+        // at set-up, see `region_layout`), whose pages cannot fault (module
+        // docs). The area is ours to write until we publish and the peer's
+        // to read only after; a peer that reads it early gets torn bytes,
+        // not memory of ours. `head` and `body` are our own memory, so they
+        // cannot overlap the view. No reference to the view is made.
         unsafe {
             let dst = self.view.base.add(out.area);
             std::ptr::copy_nonoverlapping(head.as_ptr(), dst, head.len());
@@ -448,8 +467,12 @@ impl WinShm {
         if out.len() < len {
             out.resize(len, 0);
         }
-        // SAFETY: `area + len ≤ area + cap`, inside the view. The peer
-        // published this message and does not write the area until we answer.
+        // SAFETY: `area + len ≤ area + cap`, inside the live view (checked
+        // at set-up, see `region_layout`); `out` holds at least `len` bytes
+        // of our own memory. The peer published this message and by the
+        // protocol does not write the area until we answer; one that does
+        // anyway can only change the bytes we copy (and is caught by the
+        // re-read below, or by the decoder). No reference to the view is made.
         unsafe { std::ptr::copy_nonoverlapping(self.view.base.add(inc.area), out.as_mut_ptr(), len) };
         if self.view.i64(inc.seq).load(Ordering::SeqCst) != seq
             || self.view.i32(inc.len).load(Ordering::SeqCst) != len as i32
@@ -560,6 +583,52 @@ mod tests {
         let _first = WinShm::create(&n, PROFILE_SHM_HYBRID, 256, 256, 0).unwrap();
         let err = WinShm::create(&n, PROFILE_SHM_HYBRID, 256, 256, 0).unwrap_err();
         assert!(matches!(err, TransportError::AddressInUse { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn forged_area_fields_are_refused_at_attach() {
+        let n = names();
+        let server = WinShm::create(&n, PROFILE_SHM_HYBRID, 256, 256, 0).unwrap();
+        let fields = |v: &View| {
+            [
+                OFF_REQ_OFFSET,
+                OFF_REQ_CAPACITY,
+                OFF_RESP_OFFSET,
+                OFF_RESP_CAPACITY,
+            ]
+            .map(|o| v.read_u32(o))
+        };
+        let honest = fields(&server.view);
+        let section = server.view.len as u32;
+        // Each one passes a check done in u32 (or in a 32-bit usize) by
+        // wrapping, or lies past the section.
+        for (off, forged) in [
+            (OFF_REQ_CAPACITY, 0xFFFF_FFC0),
+            (OFF_RESP_OFFSET, 0xFFFF_FFC0),
+            (OFF_RESP_CAPACITY, 0xFFFF_FFC0),
+            (OFF_RESP_CAPACITY, section),
+            (OFF_REQ_OFFSET, 64),
+            (OFF_REQ_CAPACITY, 100),
+        ] {
+            server.view.u32(off).store(forged, Ordering::SeqCst);
+            let err = WinShm::attach(&n, PROFILE_SHM_HYBRID).unwrap_err();
+            assert!(
+                matches!(err, TransportError::Protocol(_)),
+                "{off} = {forged:#x}: {err:?}"
+            );
+            for (o, v) in [
+                OFF_REQ_OFFSET,
+                OFF_REQ_CAPACITY,
+                OFF_RESP_OFFSET,
+                OFF_RESP_CAPACITY,
+            ]
+            .into_iter()
+            .zip(honest)
+            {
+                server.view.u32(o).store(v, Ordering::SeqCst);
+            }
+        }
+        assert!(WinShm::attach(&n, PROFILE_SHM_HYBRID).is_ok());
     }
 
     #[test]

@@ -18,7 +18,7 @@ const SNAPSHOT_RESPONSE: usize = 1333;
 /// Yields between two looks at the clock while waiting.
 const YIELDS_PER_CHECK: u32 = 1024;
 /// Seconds a blocking receive waits for a quiet peer.
-const QUIET_SECS: i64 = 10;
+const QUIET_SECS: nix::libc::time_t = 10;
 /// The message that ends a run (every real one is longer).
 const STOP: &[u8] = &[0];
 

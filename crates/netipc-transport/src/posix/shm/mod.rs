@@ -14,39 +14,65 @@
 //! grace, and always before this side yields or sleeps. A wake that finds
 //! the peer asleep makes the rest of the wait yield between checks: the
 //! peer has to be scheduled before it can answer, maybe on this CPU.
+//!
+//! # Access to the mapping
+//!
+//! The peer process reads and writes the region while we do, so the
+//! mapping is held as a raw one ([`memmap2::MmapRaw`]) and no `&[u8]` or
+//! `&mut [u8]` over it is ever made. The header words are reached only
+//! through atomics (in `words`); message bytes are copied in and out with
+//! `ptr::copy_nonoverlapping`, at offsets checked once at set-up
+//! (`region_layout`) and lengths checked against the area's capacity on
+//! every message.
+//!
+//! # SIGBUS
+//!
+//! Touching a page of a file mapping that lies past the end of the file,
+//! or that the file system cannot back, raises SIGBUS. The server
+//! allocates every block of the file with `fallocate` before it maps it
+//! (a full disk or quota fails the set-up instead), and never shrinks the
+//! file; the client maps the file at the length it has when it attaches,
+//! after the server allocated it, and every area it uses was checked to
+//! end within that length. What nothing here can prevent is a process
+//! that shrinks the file after we mapped it: the peer, which has the file
+//! open for writing, or anyone else with write access to the file (the
+//! same user). The next access to a cut page then kills this process with
+//! SIGBUS. Sealing the size is possible only for memfd files, not for the
+//! named file the protocol uses, and a SIGBUS handler would be
+//! process-wide state that a library must not take over. A peer that can
+//! write the file can also make any message say anything: the region
+//! trusts its peer not to be hostile in that way.
 
 mod setup;
 mod stale;
 mod words;
 
-pub use crate::spin::{CHECK_INTERVAL, SPIN_BUDGET_DEFAULT};
 pub use stale::{Staleness, cleanup_stale, reclaim_if_stale};
 
 use crate::error::{Limit, Result, TransportError};
+use crate::region_layout::Areas;
 use crate::spin::{Spinner, pauses_per_check};
-use memmap2::MmapMut;
+use memmap2::MmapRaw;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use words::{Lane, REQUEST, RESPONSE, Words};
 
 /// Region magic ("NSHM").
-pub const REGION_MAGIC: u32 = 0x4E53_484D;
+const REGION_MAGIC: u32 = 0x4E53_484D;
 /// Region layout version.
-pub const REGION_VERSION: u16 = 3;
+const REGION_VERSION: u16 = 3;
 /// Size of the region header.
-pub const REGION_HEADER_LEN: usize = 64;
-/// Alignment of the areas.
-pub const REGION_ALIGN: usize = 64;
-/// Spin iterations of the reference implementation; our default (the
-/// same constant as [`crate::SHM_SPIN_TRIES_DEFAULT`]).
-pub const SPIN_TRIES_DEFAULT: u32 = crate::config::SHM_SPIN_TRIES_DEFAULT;
+const REGION_HEADER_LEN: usize = 64;
+/// Spin iterations of the reference implementation; our default.
+const SPIN_TRIES_DEFAULT: u32 = crate::config::SHM_SPIN_TRIES_DEFAULT;
 /// Default longest futex sleep before the receiver checks peer liveness.
-pub const WAIT_SLICE: Duration = Duration::from_millis(100);
-/// Checks (about [`CHECK_INTERVAL`] apart, so about 3.2 µs in all) for the
-/// peer's answer before an owed wake is sent: a peer that is awake answers
-/// within them; one that does not may be asleep and gets its wake.
-pub const WAKE_GRACE_CHECKS: u32 = 64;
+pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// Checks (about [`CHECK_INTERVAL`](crate::spin::CHECK_INTERVAL) apart, so
+/// about 3.2 µs in all) for the peer's answer before an owed wake is sent:
+/// a peer that is awake answers within them; one that does not may be
+/// asleep and gets its wake.
+const WAKE_GRACE_CHECKS: u32 = 64;
 
 /// Futex wakes a region has sent, and those it skipped because the peer's
 /// answer arrived first (see the module docs).
@@ -65,7 +91,7 @@ pub fn region_path(run_dir: &Path, service: &str, session_id: u64) -> PathBuf {
 
 /// Which side of a region this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+enum Side {
     /// Writes requests, reads responses.
     Client,
     /// Reads requests, writes responses; owns (and removes) the file.
@@ -80,14 +106,12 @@ pub enum Side {
 pub struct ShmRegion {
     words: Words,
     // Field order matters: `words` points into `map`.
-    map: MmapMut,
+    map: MmapRaw,
     _file: File,
     path: PathBuf,
     side: Side,
-    req_off: usize,
-    req_cap: usize,
-    resp_off: usize,
-    resp_cap: usize,
+    /// Checked at set-up to lie inside `map`.
+    areas: Areas,
     /// Last sequence consumed from the incoming lane.
     seen_seq: u64,
     spin_tries: u32,
@@ -122,23 +146,10 @@ impl ShmRegion {
     }
 
     fn lanes(&self) -> (Lane, usize, usize, Lane, usize, usize) {
+        let a = &self.areas;
         match self.side {
-            Side::Client => (
-                REQUEST,
-                self.req_off,
-                self.req_cap,
-                RESPONSE,
-                self.resp_off,
-                self.resp_cap,
-            ),
-            Side::Server => (
-                RESPONSE,
-                self.resp_off,
-                self.resp_cap,
-                REQUEST,
-                self.req_off,
-                self.req_cap,
-            ),
+            Side::Client => (REQUEST, a.req_off, a.req_cap, RESPONSE, a.resp_off, a.resp_cap),
+            Side::Server => (RESPONSE, a.resp_off, a.resp_cap, REQUEST, a.req_off, a.req_cap),
         }
     }
 
@@ -185,8 +196,13 @@ impl ShmRegion {
             });
         }
         let base = self.map.as_mut_ptr();
-        // SAFETY: `off + len ≤ off + cap`, inside the mapping (checked at
-        // create/attach). The peer does not touch this area until we publish.
+        // SAFETY: `off + len ≤ off + cap`, inside the live mapping (checked
+        // at set-up, see `region_layout`), which stays backed (module docs,
+        // SIGBUS). The area is ours to write until we publish and the
+        // peer's to read only after; a peer that reads it early gets torn
+        // bytes, not memory of ours. `head` and `body` are our own memory,
+        // so they cannot overlap the mapping. No reference to the mapping
+        // is made.
         unsafe {
             std::ptr::copy_nonoverlapping(head.as_ptr(), base.add(off), head.len());
             std::ptr::copy_nonoverlapping(body.as_ptr(), base.add(off + head.len()), body.len());
@@ -209,7 +225,8 @@ impl ShmRegion {
     }
 
     /// The reference's fixed spin (`spin_tries` checks; ours are
-    /// [`CHECK_INTERVAL`] apart, see [`pauses_per_check`]), then the
+    /// [`CHECK_INTERVAL`](crate::spin::CHECK_INTERVAL) apart, see
+    /// [`pauses_per_check`]), then the
     /// adaptive one; whether message `want` arrived. An owed wake
     /// is skipped if the message comes within [`WAKE_GRACE_CHECKS`] checks
     /// (or the fixed spin, if shorter), and sent otherwise, before any
@@ -328,9 +345,13 @@ impl ShmRegion {
         if out.len() < len {
             out.resize(len, 0);
         }
-        // SAFETY: `off + len ≤ off + cap`, inside the mapping. The peer
-        // published this message and does not write the area again until
-        // we answer; we copy it out before looking at it.
+        // SAFETY: `off + len ≤ off + cap`, inside the live mapping (checked
+        // at set-up, see `region_layout`), which stays backed (module docs,
+        // SIGBUS); `out` holds at least `len` bytes of our own memory. The
+        // peer published this message and by the protocol does not write
+        // the area again until we answer; one that does anyway can only
+        // change the bytes we copy, which the caller decodes as untrusted
+        // input. No reference to the mapping is made.
         unsafe { std::ptr::copy_nonoverlapping(self.map.as_ptr().add(off), out.as_mut_ptr(), len) };
         Ok(len)
     }
@@ -383,6 +404,99 @@ mod tests {
         let server = ShmRegion::create(&dir.0, "svc", 1, 256, 256).unwrap();
         let client = ShmRegion::attach(&dir.0, "svc", 1).unwrap();
         (server, client)
+    }
+
+    /// The region file's header, read with `pread` (not through a mapping).
+    fn header_of(dir: &Dir, id: u64) -> [u8; 64] {
+        use std::os::unix::fs::FileExt;
+        let mut h = [0u8; 64];
+        let file = File::open(region_path(&dir.0, "svc", id)).unwrap();
+        file.read_exact_at(&mut h, 0).unwrap();
+        h
+    }
+
+    fn u32_at(h: &[u8], off: usize) -> u32 {
+        u32::from_ne_bytes(h[off..off + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn the_region_header_has_the_contract_layout() {
+        let dir = Dir::new();
+        let server = ShmRegion::create(&dir.0, "svc", 9, 1000 + 32, 5000 + 32).unwrap();
+        let h = header_of(&dir, 9);
+        assert_eq!(u32_at(&h, 0), 0x4E53_484D, "magic");
+        assert_eq!(u16::from_ne_bytes([h[4], h[5]]), 3, "version");
+        assert_eq!(u16::from_ne_bytes([h[6], h[7]]), 64, "header_len");
+        assert_eq!(u32_at(&h, 8), std::process::id(), "owner_pid");
+        assert_ne!(u32_at(&h, 12), 0, "owner_generation");
+        assert_eq!((u32_at(&h, 16), u32_at(&h, 20)), (64, 1088), "request area");
+        assert_eq!(
+            (u32_at(&h, 24), u32_at(&h, 28)),
+            (64 + 1088, 5056),
+            "response area"
+        );
+        assert!(
+            h[32..].iter().all(|&b| b == 0),
+            "sequence, length and signal words start at 0"
+        );
+        let len = std::fs::metadata(region_path(&dir.0, "svc", 9)).unwrap().len();
+        assert_eq!(len, 64 + 1088 + 5056);
+        drop(server);
+    }
+
+    #[test]
+    fn forged_area_fields_are_refused_at_attach() {
+        use std::os::unix::fs::FileExt;
+        let dir = Dir::new();
+        let _server = ShmRegion::create(&dir.0, "svc", 4, 256, 256).unwrap();
+        let path = region_path(&dir.0, "svc", 4);
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let honest = header_of(&dir, 4);
+        let size = std::fs::metadata(&path).unwrap().len() as u32;
+        // Each passes a check done with 32-bit sums by wrapping, or lies
+        // past the file, or breaks an alignment or ordering rule.
+        for (off, forged) in [
+            (20, 0xFFFF_FFC0u32),
+            (24, 0xFFFF_FFC0),
+            (28, 0xFFFF_FFC0),
+            (28, size),
+            (16, 0),
+            (20, 100),
+            (24, 64),
+        ] {
+            file.write_all_at(&forged.to_ne_bytes(), off).unwrap();
+            let err = ShmRegion::attach(&dir.0, "svc", 4).unwrap_err();
+            assert!(
+                matches!(err, TransportError::Protocol(_)),
+                "field at {off} = {forged:#x}: {err:?}"
+            );
+            file.write_all_at(&honest[16..32], 16).unwrap();
+        }
+        // A zero capacity reads as a header still being written.
+        file.write_all_at(&0u32.to_ne_bytes(), 28).unwrap();
+        let err = ShmRegion::attach(&dir.0, "svc", 4).unwrap_err();
+        assert!(matches!(err, TransportError::ShmNotReady(_)), "{err:?}");
+        file.write_all_at(&honest[16..32], 16).unwrap();
+        assert!(ShmRegion::attach(&dir.0, "svc", 4).is_ok());
+    }
+
+    #[test]
+    fn a_region_too_large_for_its_u32_fields_is_refused() {
+        let dir = Dir::new();
+        for (req, resp) in [(u32::MAX as usize, 64), (64, usize::MAX), (1 << 31, 1 << 31)] {
+            let err = ShmRegion::create(&dir.0, "svc", 5, req, resp).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    TransportError::LimitExceeded {
+                        what: Limit::ShmRegion,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+        assert!(!region_path(&dir.0, "svc", 5).exists(), "no file is left behind");
     }
 
     #[test]

@@ -2,23 +2,20 @@
 //! the client maps it and checks its header.
 
 use super::stale::{Staleness, reclaim_if_stale};
-use super::words::{RESPONSE, Words};
+use super::words::{RESPONSE, SetUp, Words};
 use super::{
-    REGION_ALIGN, REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, SPIN_TRIES_DEFAULT, ShmRegion, Side,
-    WAIT_SLICE, WakeCounts, check_pauses, region_path,
+    REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, SPIN_TRIES_DEFAULT, ShmRegion, Side, WAIT_SLICE,
+    WakeCounts, check_pauses, region_path,
 };
 use crate::error::{Limit, Result, TransportError};
+use crate::region_layout::{Areas, LayoutError, check_areas, plan_areas};
 use crate::spin::{Spinner, auto_spin_budget};
-use memmap2::MmapMut;
+use memmap2::MmapRaw;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-
-fn align64(v: usize) -> Option<usize> {
-    v.checked_add(REGION_ALIGN - 1).map(|x| x & !(REGION_ALIGN - 1))
-}
 
 fn owner_generation() -> u32 {
     let now = std::time::SystemTime::now()
@@ -29,9 +26,12 @@ fn owner_generation() -> u32 {
 }
 
 fn fallocate_all(file: &File, len: usize) -> io::Result<()> {
+    // A 32-bit off_t cannot say more than 2 GiB (without the 64-bit file
+    // API): refuse rather than allocate a cut length.
+    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::FileTooLarge))?;
     loop {
         // SAFETY: fallocate on a descriptor we own, with mode 0 (allocate).
-        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
         if rc == 0 {
             return Ok(());
         }
@@ -57,19 +57,13 @@ impl ShmRegion {
         resp_msg_max: usize,
     ) -> Result<Self> {
         let path = region_path(run_dir, service, session_id);
-        let overflow = || TransportError::LimitExceeded {
-            what: Limit::ShmRegion,
-            value: None,
-            limit: Some(u32::MAX as u64),
-        };
-        let req_cap = align64(req_msg_max).ok_or_else(overflow)?;
-        let resp_cap = align64(resp_msg_max).ok_or_else(overflow)?;
-        let req_off = REGION_HEADER_LEN;
-        let resp_off = align64(req_off + req_cap).ok_or_else(overflow)?;
-        let size = resp_off.checked_add(resp_cap).ok_or_else(overflow)?;
-        if size > u32::MAX as usize {
-            return Err(overflow());
-        }
+        let (areas, size) = plan_areas(REGION_HEADER_LEN, req_msg_max, resp_msg_max).ok_or(
+            TransportError::LimitExceeded {
+                what: Limit::ShmRegion,
+                value: None,
+                limit: Some(u32::MAX as u64),
+            },
+        )?;
         let open = || {
             OpenOptions::new()
                 .read(true)
@@ -100,101 +94,104 @@ impl ShmRegion {
             let _ = std::fs::remove_file(&path);
             TransportError::io(op, e)
         };
+        // Every block of the file is allocated before it is mapped, so no
+        // later access to the mapping can fault for want of space (SIGBUS).
         fallocate_all(&file, size).map_err(|e| fail("fallocate", e))?;
-        // SAFETY: the file is ours (O_EXCL, 0600) and fully allocated to
-        // `size` bytes; the mapping lives in the returned struct.
-        let mut map =
-            unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }.map_err(|e| fail("mmap", e))?;
-        map.fill(0);
-        put(&mut map, 0, &REGION_MAGIC.to_ne_bytes());
-        put(&mut map, 4, &REGION_VERSION.to_ne_bytes());
-        put(&mut map, 6, &(REGION_HEADER_LEN as u16).to_ne_bytes());
-        put(&mut map, 8, &(std::process::id() as i32).to_ne_bytes());
-        put(&mut map, 12, &owner_generation().to_ne_bytes());
-        put(&mut map, 16, &(req_off as u32).to_ne_bytes());
-        put(&mut map, 20, &(req_cap as u32).to_ne_bytes());
-        put(&mut map, 24, &(resp_off as u32).to_ne_bytes());
-        put(&mut map, 28, &(resp_cap as u32).to_ne_bytes());
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
-        let areas = [req_off, req_cap, resp_off, resp_cap];
-        Ok(Self::over(map, file, path, Side::Server, areas))
+        let map = memmap2::MmapOptions::new()
+            .len(size)
+            .map_raw(&file)
+            .map_err(|e| fail("mmap", e))?;
+        // SAFETY: `map` is a writable shared mapping of `size` bytes of a
+        // file that holds `size` allocated bytes (see above). No client
+        // uses the region before the handshake announces it, so nothing
+        // else writes these bytes yet; the zeroing goes through the raw
+        // pointer, not a reference.
+        unsafe { std::ptr::write_bytes(map.as_mut_ptr(), 0, size) };
+        // SAFETY: see `over`; the mapping is at least the header long.
+        let words = unsafe { Words::new(map.as_mut_ptr()) };
+        words.write_set_up(&SetUp {
+            magic: REGION_MAGIC,
+            version: REGION_VERSION,
+            header_len: REGION_HEADER_LEN as u16,
+            owner_pid: std::process::id() as i32,
+            owner_generation: owner_generation(),
+            areas: areas.fields(),
+        });
+        Ok(Self::over(words, map, file, path, Side::Server, areas))
     }
 
     /// Client side: maps the region of `session_id` and checks its header.
     ///
     /// A missing, undersized or not yet initialised region gives
     /// [`TransportError::ShmNotReady`]: the caller may retry.
+    ///
+    /// Within a session, what orders the server's set-up before this read
+    /// is the handshake: the server has written the whole header before
+    /// its HELLO_ACK goes out, and the client attaches only after reading
+    /// that reply from the socket. Without a handshake (tools that exchange
+    /// messages over a region directly), a region created by this crate is
+    /// still seen whole once its magic is: the magic is stored last with
+    /// release and loaded first with acquire.
     pub fn attach(run_dir: &Path, service: &str, session_id: u64) -> Result<Self> {
         let path = region_path(run_dir, service, session_id);
         let not_ready = |e: TransportError| TransportError::ShmNotReady(Box::new(e));
-        let invalid = TransportError::Protocol;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| not_ready(TransportError::io("open region", e)))?;
-        let size = file
+        let file_len = file
             .metadata()
             .map_err(|e| not_ready(TransportError::io("stat region", e)))?
-            .len() as usize;
-        if size < REGION_HEADER_LEN {
+            .len();
+        if file_len < REGION_HEADER_LEN as u64 {
             return Err(not_ready(TransportError::Protocol("region not initialised yet")));
         }
-        // SAFETY: maps `size` bytes of a file the server keeps allocated for
-        // the session; the mapping lives in the returned struct.
-        let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }
+        // A file longer than this address space cannot be mapped whole.
+        let size =
+            usize::try_from(file_len).map_err(|_| TransportError::Protocol("region file too large"))?;
+        // The file is mapped at the length it has now, which the server
+        // allocated whole before announcing it and never shrinks.
+        let map = memmap2::MmapOptions::new()
+            .len(size)
+            .map_raw(&file)
             .map_err(|e| not_ready(TransportError::io("mmap", e)))?;
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
-        let u32_at = |off: usize| u32::from_ne_bytes(map[off..off + 4].try_into().unwrap_or_default());
-        let u16_at = |off: usize| u16::from_ne_bytes(map[off..off + 2].try_into().unwrap_or_default());
-        if u32_at(0) != REGION_MAGIC {
+        // SAFETY: see `over`; the mapping is at least the header long.
+        let words = unsafe { Words::new(map.as_mut_ptr()) };
+        let header = words.read_set_up();
+        if header.magic != REGION_MAGIC {
             return Err(not_ready(TransportError::Protocol(
                 "region magic not written yet",
             )));
         }
-        if u16_at(4) != REGION_VERSION || u16_at(6) as usize != REGION_HEADER_LEN {
-            return Err(invalid("unsupported region version"));
+        if header.version != REGION_VERSION || header.header_len as usize != REGION_HEADER_LEN {
+            return Err(TransportError::Protocol("unsupported region version"));
         }
-        let (req_off, req_cap) = (u32_at(16) as usize, u32_at(20) as usize);
-        let (resp_off, resp_cap) = (u32_at(24) as usize, u32_at(28) as usize);
-        if req_cap == 0 || resp_cap == 0 {
-            return Err(not_ready(TransportError::Protocol(
-                "region capacities not written yet",
-            )));
-        }
-        let aligned = [req_off, req_cap, resp_off, resp_cap]
-            .iter()
-            .all(|v| v % REGION_ALIGN == 0);
-        if !aligned
-            || req_off < REGION_HEADER_LEN
-            || resp_off < req_off + req_cap
-            || resp_off + resp_cap > size
-            || req_off + req_cap > size
-        {
-            return Err(invalid("region areas out of bounds"));
-        }
-        let mut region = Self::over(
-            map,
-            file,
-            path,
-            Side::Client,
-            [req_off, req_cap, resp_off, resp_cap],
-        );
+        let areas = match check_areas(header.areas, REGION_HEADER_LEN, file_len) {
+            Ok(areas) => areas,
+            Err(LayoutError::EmptyArea) => {
+                return Err(not_ready(TransportError::Protocol(
+                    "region capacities not written yet",
+                )));
+            }
+            Err(e) => return Err(TransportError::Protocol(e.reason())),
+        };
+        let mut region = Self::over(words, map, file, path, Side::Client, areas);
         // Responses published before we attached are not ours to read.
         region.seen_seq = region.words.seq(RESPONSE);
         Ok(region)
     }
 
-    /// The region over a checked mapping of at least the header, with
-    /// `areas` (request offset and capacity, response offset and capacity)
-    /// inside it, before any message.
-    fn over(mut map: MmapMut, file: File, path: PathBuf, side: Side, areas: [usize; 4]) -> Self {
-        let [req_off, req_cap, resp_off, resp_cap] = areas;
-        // SAFETY: `map` is a page-aligned shared mapping of at least the
-        // 64-byte header, moved into the same struct as `words` (declared
-        // first, so dropped first) and never remapped.
-        let words = unsafe { Words::new(map.as_mut_ptr()) };
+    /// The region over `map`, a shared mapping of a whole region file, at
+    /// least the header long, whose `areas` were checked to lie inside it,
+    /// before any message; `words` is over the same mapping.
+    ///
+    /// The mapping is never remapped and is unmapped only when the region
+    /// drops, after `words` (declared first). It stays backed as long as
+    /// nobody shrinks the file: see the module docs on SIGBUS.
+    fn over(words: Words, map: MmapRaw, file: File, path: PathBuf, side: Side, areas: Areas) -> Self {
+        debug_assert!(map.len() >= areas.resp_off + areas.resp_cap);
         let spin_budget = auto_spin_budget();
         Self {
             words,
@@ -202,10 +199,7 @@ impl ShmRegion {
             _file: file,
             path,
             side,
-            req_off,
-            req_cap,
-            resp_off,
-            resp_cap,
+            areas,
             seen_seq: 0,
             spin_tries: SPIN_TRIES_DEFAULT,
             check_pauses: check_pauses(spin_budget),
@@ -215,8 +209,4 @@ impl ShmRegion {
             wakes: WakeCounts::default(),
         }
     }
-}
-
-fn put(map: &mut [u8], off: usize, bytes: &[u8]) {
-    map[off..off + bytes.len()].copy_from_slice(bytes);
 }

@@ -1,9 +1,26 @@
 //! The only place that turns mapped bytes into atomics, and the futex calls
 //! on them. Everything else in the SHM transport goes through [`Words`].
+//!
+//! The peer process reads and writes the header while we do, so no
+//! reference to header memory is ever made: every field is reached through
+//! an atomic made from a raw pointer (`AtomicU32::from_ptr`), which is what
+//! both processes use on these words.
 
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use crate::region_layout::AreaFields;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64};
 use std::time::Duration;
 
+/// Offsets of the set-up fields of the 64-byte region header.
+const OFF_MAGIC: usize = 0;
+const OFF_VERSION: usize = 4;
+const OFF_HEADER_LEN: usize = 6;
+const OFF_OWNER_PID: usize = 8;
+const OFF_OWNER_GENERATION: usize = 12;
+const OFF_REQ_OFFSET: usize = 16;
+const OFF_REQ_CAPACITY: usize = 20;
+const OFF_RESP_OFFSET: usize = 24;
+const OFF_RESP_CAPACITY: usize = 28;
 /// Offsets of the atomic fields of the 64-byte region header.
 pub(super) const OFF_REQ_SEQ: usize = 32;
 pub(super) const OFF_RESP_SEQ: usize = 40;
@@ -11,6 +28,18 @@ pub(super) const OFF_REQ_LEN: usize = 48;
 pub(super) const OFF_RESP_LEN: usize = 52;
 pub(super) const OFF_REQ_SIGNAL: usize = 56;
 pub(super) const OFF_RESP_SIGNAL: usize = 60;
+
+/// The header fields the creator writes once, before the region is
+/// announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SetUp {
+    pub magic: u32,
+    pub version: u16,
+    pub header_len: u16,
+    pub owner_pid: i32,
+    pub owner_generation: u32,
+    pub areas: AreaFields,
+}
 
 /// One direction's words: sequence, length and futex signal.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +76,9 @@ unsafe impl Send for Words {}
 impl Words {
     /// # Safety
     /// `base` must point to a page-aligned shared mapping of at least 64
-    /// bytes that stays mapped for the lifetime of the returned value.
+    /// bytes that stays mapped, and backed by its file (not truncated: see
+    /// the module docs of `shm` on SIGBUS), for the lifetime of the
+    /// returned value.
     pub(super) unsafe fn new(base: *mut u8) -> Self {
         Self { base }
     }
@@ -55,7 +86,11 @@ impl Words {
     fn u64(&self, off: usize) -> &AtomicU64 {
         debug_assert!(off.is_multiple_of(8) && off + 8 <= 64);
         // SAFETY: `off` is one of the 8-aligned header offsets, inside the
-        // live mapping (see `new`); the mapping is page aligned.
+        // live mapping (see `new`); the mapping is page aligned. The other
+        // process writes these bytes too, only atomically (the reference
+        // implementations use atomics on the same words), and we never make
+        // a plain reference to them: sharing them through an atomic is
+        // sound. The `&AtomicU64` lives no longer than `self`.
         unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
     }
 
@@ -63,6 +98,48 @@ impl Words {
         debug_assert!(off.is_multiple_of(4) && off + 4 <= 64);
         // SAFETY: as for `u64`, with 4-byte alignment.
         unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
+    }
+
+    fn u16(&self, off: usize) -> &AtomicU16 {
+        debug_assert!(off.is_multiple_of(2) && off + 2 <= 64);
+        // SAFETY: as for `u64`, with 2-byte alignment.
+        unsafe { AtomicU16::from_ptr(self.base.add(off).cast()) }
+    }
+
+    /// Writes the set-up fields into a zeroed header: the magic last, with
+    /// a release store, so that whoever sees the magic (acquire, in
+    /// [`Words::read_set_up`]) sees every other field too.
+    pub(super) fn write_set_up(&self, s: &SetUp) {
+        self.u16(OFF_VERSION).store(s.version, Relaxed);
+        self.u16(OFF_HEADER_LEN).store(s.header_len, Relaxed);
+        self.u32(OFF_OWNER_PID).store(s.owner_pid as u32, Relaxed);
+        self.u32(OFF_OWNER_GENERATION).store(s.owner_generation, Relaxed);
+        self.u32(OFF_REQ_OFFSET).store(s.areas.req_off, Relaxed);
+        self.u32(OFF_REQ_CAPACITY).store(s.areas.req_cap, Relaxed);
+        self.u32(OFF_RESP_OFFSET).store(s.areas.resp_off, Relaxed);
+        self.u32(OFF_RESP_CAPACITY).store(s.areas.resp_cap, Relaxed);
+        self.u32(OFF_MAGIC).store(s.magic, Release);
+    }
+
+    /// Reads the set-up fields, the magic first (acquire). A creator that
+    /// writes its magic last with release (ours) is then seen whole; one
+    /// that writes it first (the specification lists it first) is ordered
+    /// by the handshake instead, see [`ShmRegion::attach`](super::ShmRegion::attach).
+    pub(super) fn read_set_up(&self) -> SetUp {
+        let magic = self.u32(OFF_MAGIC).load(Acquire);
+        SetUp {
+            magic,
+            version: self.u16(OFF_VERSION).load(Relaxed),
+            header_len: self.u16(OFF_HEADER_LEN).load(Relaxed),
+            owner_pid: self.u32(OFF_OWNER_PID).load(Relaxed) as i32,
+            owner_generation: self.u32(OFF_OWNER_GENERATION).load(Relaxed),
+            areas: AreaFields {
+                req_off: self.u32(OFF_REQ_OFFSET).load(Relaxed),
+                req_cap: self.u32(OFF_REQ_CAPACITY).load(Relaxed),
+                resp_off: self.u32(OFF_RESP_OFFSET).load(Relaxed),
+                resp_cap: self.u32(OFF_RESP_CAPACITY).load(Relaxed),
+            },
+        }
     }
 
     /// Publishes a message of `len` bytes already written to the lane's area:
@@ -73,7 +150,6 @@ impl Words {
     /// the next values do what an atomic increment would, without a locked
     /// instruction on a cache line the peer is polling.
     pub(super) fn publish(&self, lane: Lane, len: u32) {
-        use std::sync::atomic::Ordering::{Relaxed, Release};
         self.u32(lane.len).store(len, Release);
         let seq = self.u64(lane.seq);
         seq.store(seq.load(Relaxed).wrapping_add(1), Release);
@@ -90,19 +166,19 @@ impl Words {
     /// The lane's sequence number (acquire).
     #[inline]
     pub(super) fn seq(&self, lane: Lane) -> u64 {
-        self.u64(lane.seq).load(std::sync::atomic::Ordering::Acquire)
+        self.u64(lane.seq).load(Acquire)
     }
 
     /// The lane's message length (acquire).
     #[inline]
     pub(super) fn len(&self, lane: Lane) -> u32 {
-        self.u32(lane.len).load(std::sync::atomic::Ordering::Acquire)
+        self.u32(lane.len).load(Acquire)
     }
 
     /// The lane's signal word (acquire).
     #[inline]
     pub(super) fn signal(&self, lane: Lane) -> u32 {
-        self.u32(lane.signal).load(std::sync::atomic::Ordering::Acquire)
+        self.u32(lane.signal).load(Acquire)
     }
 
     /// Sleeps while the lane's signal word still equals `seen`, at most `max`.

@@ -54,16 +54,13 @@ pub(super) fn connect_until(
     let wait_limit = |left: Duration| {
         // Whole microseconds: a zero timeout would mean no limit at all.
         let us = i64::try_from(left.as_micros()).unwrap_or(i64::MAX).max(1);
-        setsockopt(
-            fd,
-            sockopt::SendTimeout,
-            &TimeVal::new(
-                libc::time_t::try_from(us / 1_000_000).unwrap_or(libc::time_t::MAX),
-                // Under a million: fits every platform's `suseconds_t`.
-                libc::suseconds_t::try_from(us % 1_000_000).unwrap_or(0),
-            ),
-        )
-        .map_err(|e| TransportError::io("setsockopt SO_SNDTIMEO", e))
+        // A 32-bit time_t holds 68 years of seconds: a longer wait is cut
+        // to that, not wrapped to a negative (refused) one.
+        let secs = libc::time_t::try_from(us / 1_000_000).unwrap_or(libc::time_t::MAX);
+        // Under a million: fits every platform's `suseconds_t`.
+        let micros = libc::suseconds_t::try_from(us % 1_000_000).unwrap_or(0);
+        setsockopt(fd, sockopt::SendTimeout, &TimeVal::new(secs, micros))
+            .map_err(|e| TransportError::io("setsockopt SO_SNDTIMEO", e))
     };
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

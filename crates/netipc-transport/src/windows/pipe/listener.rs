@@ -1,7 +1,7 @@
 //! The server's endpoint: pipe instances, accepting a client, and the
 //! server side of the handshake.
 
-use super::io::{Op, Pipe, finish};
+use super::io::{Pipe, overlapped};
 use super::session::NpSession;
 use super::{IMPLEMENTED_PROFILES, packet_size_or_default};
 use crate::config::ServerConfig;
@@ -13,13 +13,11 @@ use crate::windows::AbortHandle;
 use crate::windows::shm::{WinShm, is_shm_profile};
 use crate::windows::win32::{last_error, unnamed_event, wide};
 use netipc_codec::{HEADER_LEN, PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
+use std::os::windows::io::{FromRawHandle, OwnedHandle, RawHandle};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use windows_sys::Win32::Foundation::{
-    ERROR_ACCESS_DENIED, ERROR_IO_PENDING, ERROR_PIPE_CONNECTED, HANDLE, INVALID_HANDLE_VALUE,
-};
+use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::Storage::FileSystem::{
     FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX,
 };
@@ -63,23 +61,20 @@ impl NpListener {
             None => create_instance(&self.name, false, &self.cfg)?,
         };
         let event = unnamed_event()?;
-        let mut op = Op::new(&event);
-        let raw = instance.as_raw_handle() as HANDLE;
-        // SAFETY: waits for a client on our instance; `finish` waits for the
-        // operation to end before `op` goes away.
-        let ok = unsafe { ConnectNamedPipe(raw, &mut op.ov) };
-        if ok == 0 {
-            let e = last_error();
-            match e.raw_os_error().map(|c| c as u32) {
-                Some(ERROR_PIPE_CONNECTED) => {}
-                Some(ERROR_IO_PENDING) => {
-                    if let Err(e) = finish(raw, &mut op, None, abort) {
-                        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance);
-                        return Err(e);
-                    }
-                }
-                _ => return Err(TransportError::io("ConnectNamedPipe", e)),
+        let connected = overlapped(&instance, &event, "ConnectNamedPipe", None, abort, |h, ov| {
+            // SAFETY: starts waiting for a client on our instance; no
+            // buffer is involved, and `overlapped` returns only once the
+            // operation is over.
+            unsafe { ConnectNamedPipe(h, ov) }
+        });
+        match connected {
+            Ok(_) => {}
+            // Cancelled: the instance is still good for the next accept.
+            Err(TransportError::Aborted) => {
+                *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance);
+                return Err(TransportError::Aborted);
             }
+            Err(e) => return Err(e),
         }
         // The next client gets a fresh instance.
         if let Ok(h) = create_instance(&self.name, false, &self.cfg) {

@@ -17,7 +17,9 @@ use std::time::Instant;
 use windows_sys::Win32::Foundation::{
     ERROR_FILE_NOT_FOUND, ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE,
 };
-use windows_sys::Win32::Storage::FileSystem::{CreateFileW, FILE_FLAG_OVERLAPPED, OPEN_EXISTING};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, FILE_FLAG_OVERLAPPED, OPEN_EXISTING, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT,
+};
 use windows_sys::Win32::System::Pipes::{PIPE_READMODE_MESSAGE, SetNamedPipeHandleState, WaitNamedPipeW};
 
 /// How long a client waits for a busy pipe to offer an instance.
@@ -38,6 +40,11 @@ impl NpSession {
     pub fn connect(run_dir: impl AsRef<Path>, service: &str, cfg: &ClientConfig) -> Result<Self> {
         let name = wide(&pipe_name(&run_dir.as_ref().to_string_lossy(), service)?);
         let deadline = crate::deadline_after(cfg.effective_handshake_timeout());
+        // A process that got the pipe name first (a squatter) would be the
+        // server we talk to: it may learn who we are (identification) but
+        // may not act as us (impersonation). Without SECURITY_SQOS_PRESENT
+        // the default is full impersonation.
+        let flags = FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION;
         let handle = loop {
             // SAFETY: opens the pipe by a NUL-terminated wide name.
             let h = unsafe {
@@ -47,7 +54,7 @@ impl NpSession {
                     0,
                     std::ptr::null(),
                     OPEN_EXISTING,
-                    FILE_FLAG_OVERLAPPED,
+                    flags,
                     std::ptr::null_mut(),
                 )
             };
