@@ -7,7 +7,7 @@
 //! hold it, whatever refreshes happen meanwhile.
 //!
 //! ```no_run
-//! use netipc_cache::{CgroupsCache, ClientConfig};
+//! use netipc::service::cgroups::{CgroupsCache, ClientConfig};
 //!
 //! let mut cache = CgroupsCache::new("/run/netdata", "cgroups-snapshot", ClientConfig::default());
 //! if cache.refresh() {

@@ -13,7 +13,7 @@ use crate::items::IndexedView;
 /// Builds a batch payload into a reusable buffer.
 ///
 /// ```
-/// use netipc_codec::{BatchBuilder, BatchView, increment};
+/// use netipc::protocol::{BatchBuilder, BatchView, increment};
 /// let mut buf = Vec::new();
 /// let mut b = BatchBuilder::new(&mut buf, 16, 65536);
 /// b.add(&increment::encode(41)).unwrap();
@@ -71,7 +71,7 @@ impl<'b> BatchBuilder<'b> {
     /// so that the items sit back to back with no padding between them.
     ///
     /// ```
-    /// use netipc_codec::{BatchBuilder, BatchView, increment};
+    /// use netipc::protocol::{BatchBuilder, BatchView, increment};
     /// let mut buf = Vec::new();
     /// let mut b = BatchBuilder::new(&mut buf, 100, 65536);
     /// let run = b.add_run(100, increment::INCREMENT_LEN).unwrap();

@@ -190,7 +190,7 @@ impl<'a> IndexedView for CgroupsResponseView<'a> {
 /// Builds a snapshot response into a reusable buffer.
 ///
 /// ```
-/// use netipc_codec::{CgroupsBuilder, CgroupsResponseView};
+/// use netipc::protocol::{CgroupsBuilder, CgroupsResponseView};
 /// let mut buf = Vec::new();
 /// let mut b = CgroupsBuilder::new(&mut buf, 65536);
 /// b.set_header(1, 42);

@@ -18,7 +18,7 @@
 //! capacity is reused, within a byte budget. `to_owned` makes owned copies.
 //!
 //! ```
-//! use netipc_codec::{CgroupsBuilder, CgroupsResponseView};
+//! use netipc::protocol::{CgroupsBuilder, CgroupsResponseView};
 //!
 //! let mut payload = Vec::new();
 //! let mut b = CgroupsBuilder::new(&mut payload, 65536);
@@ -30,7 +30,7 @@
 //! for item in view.iter() {
 //!     println!("{} {}", item.hash, item.path);
 //! }
-//! # Ok::<(), netipc_codec::CodecError>(())
+//! # Ok::<(), netipc::protocol::CodecError>(())
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -9,7 +9,7 @@
 /// A consumer of a netdata provider looks items up with it:
 ///
 /// ```
-/// use netipc_codec::simple_hash;
+/// use netipc::protocol::simple_hash;
 /// assert_eq!(simple_hash(b"foobar"), 0xbf9c_f968);
 /// // cache.lookup(simple_hash(name.as_bytes()), name)
 /// ```

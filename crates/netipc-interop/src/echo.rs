@@ -15,7 +15,7 @@
 //! diagnostics on stderr.
 
 use crate::{AUTH_TOKEN, BATCH_ITEMS, announce_ready, server_exit, verdict};
-use netipc::transport::codec::{Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, STATUS_OK};
+use netipc::protocol::{Header, Kind, METHOD_INCREMENT, PROFILE_BASELINE, STATUS_OK};
 use netipc::transport::{ClientConfig, ServerConfig, TransportError};
 
 #[cfg(unix)]

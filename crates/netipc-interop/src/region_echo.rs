@@ -13,8 +13,8 @@
 //! and prints `PASS` or `FAIL`.
 
 use crate::{announce_ready, server_exit, verdict};
+use netipc::protocol::{HEADER_LEN, Header, Kind, METHOD_INCREMENT, STATUS_OK};
 use netipc::transport::TransportError;
-use netipc::transport::codec::{HEADER_LEN, Header, Kind, METHOD_INCREMENT, STATUS_OK};
 use std::time::{Duration, Instant};
 
 /// The session id both sides name the region by.

@@ -1,8 +1,8 @@
 //! The `cgroups-snapshot` service: CGROUPS_SNAPSHOT calls and handlers.
 //!
 //! ```no_run
-//! use netipc_service::cgroups::{CgroupsClient, ClientConfig};
-//! use netipc_service::transport::codec::PROFILE_BASELINE;
+//! use netipc::service::cgroups::{CgroupsClient, ClientConfig};
+//! use netipc::protocol::PROFILE_BASELINE;
 //!
 //! let config = ClientConfig {
 //!     supported_profiles: PROFILE_BASELINE,

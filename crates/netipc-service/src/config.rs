@@ -32,8 +32,8 @@ pub(crate) fn or(v: u32, default: u32) -> u32 {
 /// A typed client's configuration.
 ///
 /// ```
-/// use netipc_service::ClientConfig;
-/// use netipc_service::transport::codec::PROFILE_BASELINE;
+/// use netipc::service::ClientConfig;
+/// use netipc::protocol::PROFILE_BASELINE;
 /// let config = ClientConfig {
 ///     supported_profiles: PROFILE_BASELINE,
 ///     max_response_payload_bytes: 65536,

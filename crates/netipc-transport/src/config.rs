@@ -27,7 +27,7 @@ pub const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// let far = netipc_transport::deadline_after(Duration::MAX);
+/// let far = netipc::transport::deadline_after(Duration::MAX);
 /// assert!(far > Instant::now() + Duration::from_secs(3_000_000_000));
 /// ```
 pub fn deadline_after(timeout: Duration) -> Instant {

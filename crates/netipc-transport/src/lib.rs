@@ -15,10 +15,10 @@
 //!
 //! ```no_run
 //! # #[cfg(unix)]
-//! # fn main() -> Result<(), netipc_transport::TransportError> {
-//! use netipc_transport::posix::{UdsListener, UdsSession};
-//! use netipc_transport::{ClientConfig, ServerConfig};
-//! use netipc_transport::codec::{Header, Kind, METHOD_INCREMENT, increment};
+//! # fn main() -> Result<(), netipc::transport::TransportError> {
+//! use netipc::transport::posix::{UdsListener, UdsSession};
+//! use netipc::transport::{ClientConfig, ServerConfig};
+//! use netipc::protocol::{Header, Kind, METHOD_INCREMENT, increment};
 //!
 //! let listener = UdsListener::bind("/run/netdata", "echo", ServerConfig::default())?;
 //! let mut client = UdsSession::connect("/run/netdata", "echo", &ClientConfig::default())?;

@@ -211,7 +211,7 @@ impl<'b> AppsLookupRequestBuilder<'b> {
     /// when they do not all fit the budget, none (`LimitExceeded`).
     ///
     /// ```
-    /// use netipc_codec::lookup::{AppsLookupRequestBuilder, AppsLookupRequestView};
+    /// use netipc::protocol::lookup::{AppsLookupRequestBuilder, AppsLookupRequestView};
     ///
     /// let mut buf = Vec::new();
     /// let mut b = AppsLookupRequestBuilder::with_capacity(&mut buf, 4096, 3);
@@ -394,7 +394,7 @@ fn check_rules(f: &Fields) -> Result<()> {
 /// Builds an APPS_LOOKUP response into a reusable buffer.
 ///
 /// ```
-/// use netipc_codec::lookup::*;
+/// use netipc::protocol::lookup::*;
 /// let mut buf = Vec::new();
 /// let mut b = AppsLookupResponseBuilder::new(&mut buf, 7, 65536);
 /// b.add(&AppsLookupEntry::not_known(42, AppsLookupStatus::Unknown)).unwrap();

@@ -300,7 +300,7 @@ fn check_rules(
 /// Builds a CGROUPS_LOOKUP response into a reusable buffer.
 ///
 /// ```
-/// use netipc_codec::lookup::*;
+/// use netipc::protocol::lookup::*;
 /// let mut buf = Vec::new();
 /// let mut b = CgroupsLookupResponseBuilder::new(&mut buf, 7, 65536);
 /// let labels: [LabelInput; 1] = [(b"role", b"db")];

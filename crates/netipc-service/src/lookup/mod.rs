@@ -19,11 +19,11 @@
 //! INTERNAL_ERROR.
 //!
 //! ```
-//! use netipc_service::lookup::apps::{
+//! use netipc::service::lookup::apps::{
 //!     AppsLookupClient, AppsLookupEntry, AppsLookupStatus, CgroupStatus, Handler, ManagedServer,
 //!     Orchestrator,
 //! };
-//! use netipc_service::{ClientConfig, ServerConfig};
+//! use netipc::service::{ClientConfig, ServerConfig};
 //!
 //! let run_dir = std::env::temp_dir().join(format!("netipc-doc-lookup-{}", std::process::id()));
 //! std::fs::create_dir_all(&run_dir)?;

@@ -162,9 +162,9 @@ impl UdsSession {
     /// none after it; the ids of those not sent are free again.
     ///
     /// ```no_run
-    /// use netipc_transport::ClientConfig;
-    /// use netipc_transport::codec::{Header, Kind, METHOD_INCREMENT, increment};
-    /// use netipc_transport::posix::UdsSession;
+    /// use netipc::transport::ClientConfig;
+    /// use netipc::protocol::{Header, Kind, METHOD_INCREMENT, increment};
+    /// use netipc::transport::posix::UdsSession;
     ///
     /// let mut session = UdsSession::connect("/run/agent", "increment", &ClientConfig::default())?;
     /// let payloads: Vec<[u8; 8]> = (0..16).map(increment::encode).collect();
@@ -199,9 +199,9 @@ impl UdsSession {
     /// busy processes that saves a system call per message.
     ///
     /// ```no_run
-    /// use netipc_transport::ClientConfig;
-    /// use netipc_transport::codec::{Header, Kind, METHOD_INCREMENT, increment};
-    /// use netipc_transport::posix::UdsSession;
+    /// use netipc::transport::ClientConfig;
+    /// use netipc::protocol::{Header, Kind, METHOD_INCREMENT, increment};
+    /// use netipc::transport::posix::UdsSession;
     /// use std::time::{Duration, Instant};
     ///
     /// let mut session = UdsSession::connect("/run/agent", "increment", &ClientConfig::default())?;
