@@ -224,6 +224,7 @@ impl<H: ServiceHandler> ManagedServer<H> {
         let (Some(stop_accepting), Some(_)) = (&sh.stop_accepting, &sh.stop_sessions) else {
             return Err(ServiceError::Transport(TransportError::Io {
                 op: "create stop signal",
+                path: None,
                 source: std::io::Error::other("no pipe available"),
             }));
         };

@@ -24,7 +24,7 @@ pub enum TransportError {
         max: usize,
     },
     /// No server listens at the endpoint.
-    #[error("no server at {path}")]
+    #[error("no server at {path}: {source}")]
     NotFound {
         /// The endpoint path.
         path: String,
@@ -57,7 +57,7 @@ pub enum TransportError {
     /// sockets of type `SOCK_SEQPACKET` (macOS has none), or packets of the
     /// negotiated size. netipc never falls back to another socket type:
     /// peers of the protocol could not read its messages.
-    #[error("this platform's sockets lack {needed}, which the protocol requires")]
+    #[error("this platform's sockets lack {needed}, which the protocol requires: {source}")]
     PlatformUnsupported {
         /// What the protocol needs and the platform does not give.
         needed: &'static str,
@@ -102,10 +102,10 @@ pub enum TransportError {
     Rejected(u16),
     /// The server announced a shared-memory session whose region this
     /// client cannot attach. Reconnect without SHM profiles.
-    #[error("shared memory region unavailable")]
+    #[error("shared memory region unavailable: {0}")]
     ShmUnavailable(#[source] Box<TransportError>),
     /// A shared-memory region is not there or not initialised yet; retry.
-    #[error("shared memory region not ready")]
+    #[error("shared memory region not ready: {0}")]
     ShmNotReady(#[source] Box<TransportError>),
     /// The peer broke the protocol; the session is over.
     #[error("protocol violation: {0}")]
@@ -113,11 +113,14 @@ pub enum TransportError {
     /// The peer sent bytes the codec refuses; the session is over.
     #[error("malformed message: {0}")]
     Malformed(#[from] CodecError),
-    /// An operating-system call failed.
-    #[error("{op} failed")]
+    /// An operating-system call failed: `op` on `path` (an endpoint's
+    /// socket, pipe or region, where the call concerned one).
+    #[error("cannot {op}{}: {source}", At(path.as_deref()))]
     Io {
         /// The operation.
         op: &'static str,
+        /// The endpoint path or name the operation concerned, if any.
+        path: Option<String>,
         /// The OS cause.
         #[source]
         source: io::Error,
@@ -153,6 +156,18 @@ impl fmt::Display for Limit {
     }
 }
 
+/// ` {path}` where there is a path, as text.
+struct At<'a>(Option<&'a str>);
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(path) => write!(f, " {path}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The known amounts of a [`TransportError::LimitExceeded`], as text.
 struct Amounts(Option<u64>, Option<u64>);
 
@@ -172,6 +187,20 @@ impl TransportError {
     pub(crate) fn io(op: &'static str, source: impl Into<io::Error>) -> Self {
         TransportError::Io {
             op,
+            path: None,
+            source: source.into(),
+        }
+    }
+
+    /// Wraps an OS error from `op` on the endpoint file or name `path`.
+    pub(crate) fn io_at(
+        op: &'static str,
+        path: impl std::fmt::Display,
+        source: impl Into<io::Error>,
+    ) -> Self {
+        TransportError::Io {
+            op,
+            path: Some(path.to_string()),
             source: source.into(),
         }
     }

@@ -85,14 +85,14 @@ impl ShmRegion {
                     io::ErrorKind::AlreadyExists => TransportError::AddressInUse {
                         path: path.display().to_string(),
                     },
-                    _ => TransportError::io("open region", e),
+                    _ => TransportError::io_at("create region", path.display(), e),
                 })?,
             },
-            Err(e) => return Err(TransportError::io("open region", e)),
+            Err(e) => return Err(TransportError::io_at("create region", path.display(), e)),
         };
         let fail = |op: &'static str, e: io::Error| {
             let _ = std::fs::remove_file(&path);
-            TransportError::io(op, e)
+            TransportError::io_at(op, path.display(), e)
         };
         // Every block of the file is allocated before it is mapped, so no
         // later access to the mapping can fault for want of space (SIGBUS).
@@ -140,10 +140,10 @@ impl ShmRegion {
             .write(true)
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(&path)
-            .map_err(|e| not_ready(TransportError::io("open region", e)))?;
+            .map_err(|e| not_ready(TransportError::io_at("open region", path.display(), e)))?;
         let file_len = file
             .metadata()
-            .map_err(|e| not_ready(TransportError::io("stat region", e)))?
+            .map_err(|e| not_ready(TransportError::io_at("stat region", path.display(), e)))?
             .len();
         if file_len < REGION_HEADER_LEN as u64 {
             return Err(not_ready(TransportError::Protocol("region not initialised yet")));

@@ -120,7 +120,8 @@ impl UdsListener {
     /// take turns (an `flock` on the directory): exactly one of them binds.
     pub fn bind(run_dir: impl AsRef<Path>, service: &str, cfg: ServerConfig) -> Result<Self> {
         let path = endpoint_path(run_dir.as_ref(), service)?;
-        let addr = UnixAddr::new(&path).map_err(|e| TransportError::io("sockaddr", e))?;
+        let addr = UnixAddr::new(&path)
+            .map_err(|e| TransportError::io_at("make a socket address of", path.display(), e))?;
         // Released when this function returns: the endpoint is listening
         // (or was not created) by then.
         let _setup = lock_run_dir(run_dir.as_ref());
@@ -139,7 +140,13 @@ impl UdsListener {
                             path: path.display().to_string(),
                         });
                     }
-                    Err(e) => return Err(TransportError::io("unlink stale endpoint", e)),
+                    Err(e) => {
+                        return Err(TransportError::io_at(
+                            "remove the stale endpoint",
+                            path.display(),
+                            e,
+                        ));
+                    }
                 },
                 Probe::Absent => {}
             }
@@ -156,7 +163,7 @@ impl UdsListener {
                     path: path.display().to_string(),
                 });
             }
-            Err(e) => return Err(TransportError::io("bind", e)),
+            Err(e) => return Err(TransportError::io_at("bind", path.display(), e)),
         }
         let owned = Self {
             fd,
@@ -173,10 +180,11 @@ impl UdsListener {
         };
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&owned.path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| TransportError::io("chmod endpoint", e))?;
+            .map_err(|e| TransportError::io_at("chmod", owned.path.display(), e))?;
         let backlog = Backlog::new(owned.cfg.effective_backlog().min(i32::MAX as u32) as i32)
             .unwrap_or(Backlog::MAXCONN);
-        listen(&owned.fd, backlog).map_err(|e| TransportError::io("listen", e))?;
+        listen(&owned.fd, backlog)
+            .map_err(|e| TransportError::io_at("listen on", owned.path.display(), e))?;
         Ok(owned)
     }
 

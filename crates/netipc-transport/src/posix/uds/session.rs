@@ -55,7 +55,8 @@ impl UdsSession {
     pub fn connect(run_dir: impl AsRef<Path>, service: &str, cfg: &ClientConfig) -> Result<Self> {
         let path = endpoint_path(run_dir.as_ref(), service)?;
         let fd = seqpacket()?;
-        let addr = UnixAddr::new(&path).map_err(|e| TransportError::io("sockaddr", e))?;
+        let addr = UnixAddr::new(&path)
+            .map_err(|e| TransportError::io_at("make a socket address of", path.display(), e))?;
         // One deadline for the whole connection: the connect (a server's
         // full backlog makes it wait) and the handshake.
         let deadline = crate::deadline_after(cfg.effective_handshake_timeout());

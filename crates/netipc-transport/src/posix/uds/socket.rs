@@ -79,7 +79,7 @@ pub(super) fn connect_until(
                     source: e.into(),
                 });
             }
-            Err(e) => return Err(TransportError::io("connect", e)),
+            Err(e) => return Err(TransportError::io_at("connect to", path.display(), e)),
         }
     }
     // No limit on later waits: sends never block in the kernel anyway.

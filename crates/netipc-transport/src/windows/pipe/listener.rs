@@ -200,7 +200,11 @@ fn create_instance(name: &[u16], first: bool, cfg: &ServerConfig) -> Result<Owne
                 path: String::from_utf16_lossy(&name[..name.len() - 1]),
             });
         }
-        return Err(TransportError::io("CreateNamedPipeW", e));
+        return Err(TransportError::io_at(
+            "create the pipe",
+            String::from_utf16_lossy(&name[..name.len() - 1]),
+            e,
+        ));
     }
     // SAFETY: a new handle that nothing else owns.
     Ok(unsafe { OwnedHandle::from_raw_handle(h as RawHandle) })

@@ -79,7 +79,13 @@ impl NpSession {
                     // SAFETY: waits for a free instance of the named pipe.
                     unsafe { WaitNamedPipeW(name.as_ptr(), millis_ceil(left).min(BUSY_WAIT_MS)) };
                 }
-                _ => return Err(TransportError::io("CreateFileW", e)),
+                _ => {
+                    return Err(TransportError::io_at(
+                        "open the pipe",
+                        String::from_utf16_lossy(&name[..name.len() - 1]),
+                        e,
+                    ));
+                }
             }
         };
         let mode = PIPE_READMODE_MESSAGE;
