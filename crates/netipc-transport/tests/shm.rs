@@ -379,6 +379,7 @@ fn child_enospc() {
         Err(TransportError::Io {
             op: "fallocate",
             source,
+            ..
         }) => {
             assert_eq!(source.raw_os_error(), Some(libc::ENOSPC));
         }
