@@ -411,6 +411,10 @@ fn timeout_when_the_server_never_answers() {
 /// the receiving thread is seen asleep first, in one wait that it leaves
 /// only when the abort comes: it does not wake now and then to look for
 /// the signal, and it is back without going to sleep again.
+///
+/// (A wait that polled would go to sleep again within the 50 ms it is
+/// watched, each of three times; a single sleep on the way to the wait,
+/// on a lock say, would show only once.)
 #[test]
 fn abort_wakes_a_blocked_receive() {
     let dir = RunDir::new("uds");
@@ -429,14 +433,16 @@ fn abort_wakes_a_blocked_receive() {
     )
     .unwrap();
     #[cfg(target_os = "linux")]
-    let (tx, rx) = std::sync::mpsc::channel();
+    let tid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    #[cfg(target_os = "linux")]
+    let told = std::sync::Arc::clone(&tid);
     let waiter = thread::spawn(move || {
         #[cfg(target_os = "linux")]
         let status = {
             use netipc_test_support::threads::{StatusFile, current_tid};
-            let tid = current_tid();
-            tx.send(tid).unwrap();
-            StatusFile::open(tid).unwrap()
+            let status = StatusFile::open(current_tid()).unwrap();
+            told.store(current_tid(), std::sync::atomic::Ordering::Release);
+            status
         };
         let r = c.receive();
         #[cfg(target_os = "linux")]
@@ -448,14 +454,23 @@ fn abort_wakes_a_blocked_receive() {
     #[cfg(target_os = "linux")]
     let blocked = {
         use netipc_test_support::threads::{thread_state, wait_until_asleep};
-        let tid = rx.recv().unwrap();
-        let blocked = wait_until_asleep(tid, "the receive");
-        // Room for a wait that polls to show itself: it would have gone to
-        // sleep again by now. (Not a wait for readiness: that was above.)
-        thread::sleep(Duration::from_millis(50));
-        let still = thread_state(tid).unwrap();
-        assert_eq!(still, blocked, "the blocked receive woke by itself");
-        blocked
+        use netipc_test_support::wait_until;
+        use std::sync::atomic::Ordering;
+        wait_until("the receiving thread's id", || tid.load(Ordering::Acquire) != 0);
+        let tid = tid.load(Ordering::Acquire);
+        let mut seen = Vec::new();
+        loop {
+            let blocked = wait_until_asleep(tid, "the receive");
+            // Room for a wait that polls to show itself. (Not a wait for
+            // readiness: that was just above.)
+            thread::sleep(Duration::from_millis(50));
+            let still = thread_state(tid).unwrap();
+            if still == blocked {
+                break blocked;
+            }
+            seen.push((blocked, still));
+            assert!(seen.len() < 3, "the blocked receive wakes by itself: {seen:?}");
+        }
     };
     abort.abort();
     assert!(
