@@ -6,7 +6,9 @@
 
 mod common;
 
-/// The topics, each with the helpers above in scope.
+/// The topics, with this file's helpers in scope. (This file is the crate
+/// root, so `mod common` above is the `tests/common/` of the other suites;
+/// the topics' files are found under this inline module's name.)
 mod client_lifecycle {
     use super::*;
 
