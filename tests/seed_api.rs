@@ -5,16 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-fn run_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("netipc-seed-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn seed_snippets_work_together() {
-    let dir = run_dir();
-    let run_dir = dir.to_str().unwrap().to_string();
+    let dir = netipc_test_support::RunDir::new("seed");
+    let run_dir = dir.str().to_string();
 
     // --- Managed server (L2), as in the guide.
     use netipc::service::cgroups::{Handler, ManagedServer, ServerConfig};
@@ -115,5 +109,4 @@ fn seed_snippets_work_together() {
 
         cache.close();
     });
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -5,36 +5,13 @@
 use netipc_cache::service::cgroups::{Handler, ManagedServer};
 use netipc_cache::service::{ServerConfig, ServiceError};
 use netipc_cache::{CgroupsCache, ClientConfig};
-use std::path::{Path, PathBuf};
+use netipc_test_support::{Gate, PATIENCE, RunDir};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 const TOKEN: u64 = 77;
-
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "netipc-cache-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn client_cfg(max: u32) -> ClientConfig {
     ClientConfig {
@@ -79,7 +56,7 @@ fn serve<R>(dir: &Path, service: &str, cfg: ServerConfig, handler: Handler, body
         let (tx, rx) = std::sync::mpsc::channel();
         let srv = &server;
         s.spawn(move || srv.run_notify(move || tx.send(()).unwrap()).unwrap());
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        rx.recv_timeout(PATIENCE).expect("the server bound in time");
         struct Stop<'a>(&'a ManagedServer);
         impl Drop for Stop<'_> {
             fn drop(&mut self) {
@@ -93,7 +70,7 @@ fn serve<R>(dir: &Path, service: &str, cfg: ServerConfig, handler: Handler, body
 
 #[test]
 fn an_empty_cache_without_a_server() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let mut cache = CgroupsCache::new(dir.path(), "none", client_cfg(65536));
     assert!(!cache.refresh());
     assert!(!cache.ready());
@@ -109,7 +86,7 @@ fn an_empty_cache_without_a_server() {
 
 #[test]
 fn refresh_builds_and_rebuilds_the_cache() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let generation = Arc::new(AtomicU64::new(0));
     serve(
         dir.path(),
@@ -142,7 +119,7 @@ fn refresh_builds_and_rebuilds_the_cache() {
 
 #[test]
 fn the_cache_survives_a_server_restart_and_a_failed_refresh() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let generation = Arc::new(AtomicU64::new(0));
     let mut cache = CgroupsCache::new(dir.path(), "cg", client_cfg(65536));
     serve(
@@ -176,7 +153,7 @@ fn the_cache_survives_a_server_restart_and_a_failed_refresh() {
 
 #[test]
 fn guarded_readers_keep_their_snapshot_during_refreshes() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let generation = Arc::new(AtomicU64::new(0));
     serve(
         dir.path(),
@@ -221,7 +198,7 @@ fn guarded_readers_keep_their_snapshot_during_refreshes() {
 
 #[test]
 fn a_100000_item_snapshot() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let generation = Arc::new(AtomicU64::new(0));
     let max = 16 << 20;
     serve(
@@ -250,7 +227,7 @@ mod malformed {
 
     #[test]
     fn a_malformed_response_keeps_the_previous_cache() {
-        let dir = RunDir::new();
+        let dir = RunDir::new("cache");
         let listener = UdsListener::bind(
             dir.path(),
             "hostile",
@@ -299,7 +276,7 @@ mod malformed {
 /// snapshot) until it is cleared; a snapshot taken earlier stays valid.
 #[test]
 fn an_aborted_refresh_keeps_the_cache_until_the_abort_is_cleared() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let generation = Arc::new(AtomicU64::new(0));
     serve(
         dir.path(),
@@ -327,19 +304,21 @@ fn an_aborted_refresh_keeps_the_cache_until_the_abort_is_cleared() {
 }
 
 /// `abort()` on the cache itself, and a refresh timeout of its own: a
-/// handler slower than it fails the refresh with `Timeout`, keeping the
+/// refresh whose answer is held back fails with `Timeout`, keeping the
 /// cache; zero goes back to the default and the refresh succeeds.
 #[test]
 fn the_cache_aborts_itself_and_takes_a_refresh_timeout() {
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let generation = Arc::new(AtomicU64::new(0));
     let inner = counting_handler(10, Arc::clone(&generation));
     let slow_after_first = Arc::new(AtomicBool::new(false));
     let slow = Arc::clone(&slow_after_first);
+    let gate = Gate::closed();
+    let held = Arc::clone(&gate);
     let handler = Handler {
         handle: Some(Box::new(move |req, b| {
             if slow.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(300));
+                held.pass();
             }
             (inner.handle.as_ref().unwrap())(req, b)
         })),
@@ -357,6 +336,7 @@ fn the_cache_aborts_itself_and_takes_a_refresh_timeout() {
         assert!(!cache.refresh());
         assert!(matches!(cache.last_error(), Some(ServiceError::Timeout)));
         assert_eq!(cache.len(), 10, "the cache is kept");
+        gate.open();
         cache.set_call_timeout(Duration::ZERO);
         assert!(cache.refresh(), "{:?}", cache.last_error());
     });
@@ -368,7 +348,7 @@ fn the_cache_aborts_itself_and_takes_a_refresh_timeout() {
 #[test]
 fn a_snapshot_at_the_negotiated_size_with_long_strings() {
     use netipc_cache::service::transport::codec::{CGROUPS_ITEM_HDR_LEN, CGROUPS_RESP_HDR_LEN};
-    let dir = RunDir::new();
+    let dir = RunDir::new("cache");
     let max = 1 << 20;
     let extra = Arc::new(AtomicU64::new(0));
     let filled = Arc::new(AtomicBool::new(false));

@@ -9,32 +9,10 @@ use netipc_cache::service::cgroups::{Handler, ManagedServer};
 use netipc_cache::service::transport::codec::PROFILE_BASELINE;
 use netipc_cache::service::{ClientConfig, ServerConfig};
 use netipc_cache::{CgroupsCache, CgroupsItem};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use netipc_test_support::RunDir;
 use std::time::Duration;
 
 const TOKEN: u64 = 0x5CA1E;
-
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "netipc-scale-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Item `i`: a 64-byte name and a 128-byte path, both unique.
 fn item(i: u32) -> CgroupsItem {
@@ -74,7 +52,7 @@ fn handler(n: u32) -> Handler {
 /// configuration (likewise) loads them on its first refresh, and so does
 /// a second cache, which finds sessions already sized for them.
 fn loads_on_the_first_refresh(n: u32, profiles: u32) {
-    let dir = RunDir::new();
+    let dir = RunDir::new("scale");
     let server_config = ServerConfig {
         supported_profiles: profiles,
         preferred_profiles: profiles,
@@ -87,7 +65,7 @@ fn loads_on_the_first_refresh(n: u32, profiles: u32) {
         auth_token: TOKEN,
         ..ClientConfig::default()
     };
-    let server = ManagedServer::new(&dir.0, "cgroups-snapshot", server_config, handler(n));
+    let server = ManagedServer::new(dir.path(), "cgroups-snapshot", server_config, handler(n));
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel();
         let srv = &server;
@@ -125,9 +103,9 @@ fn loads_on_the_first_refresh(n: u32, profiles: u32) {
                 );
             }
         };
-        let mut first = CgroupsCache::new(&dir.0, "cgroups-snapshot", client_config.clone());
+        let mut first = CgroupsCache::new(dir.path(), "cgroups-snapshot", client_config.clone());
         check(&mut first);
-        let mut second = CgroupsCache::new(&dir.0, "cgroups-snapshot", client_config.clone());
+        let mut second = CgroupsCache::new(dir.path(), "cgroups-snapshot", client_config.clone());
         check(&mut second);
         assert!(second.refresh(), "a later refresh: {:?}", second.last_error());
         first.close();

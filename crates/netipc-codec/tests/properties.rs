@@ -7,13 +7,8 @@ use proptest::prelude::*;
 
 /// At least 10,000 cases per property; `PROPTEST_CASES` may ask for more.
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000u32)
-        .max(10_000);
     ProptestConfig {
-        cases,
+        cases: netipc_test_support::proptest_cases(10_000),
         failure_persistence: None,
         ..ProptestConfig::default()
     }

@@ -2,9 +2,9 @@
 //! does the floor driver, for the scenarios it mirrors.
 #![cfg(unix)]
 
+use netipc_test_support::{PATIENCE, RunDir};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench_posix");
 #[cfg(target_os = "linux")]
@@ -45,11 +45,8 @@ fn pair_waiting(
     scenario: &str,
     waits: [&str; 2],
 ) {
-    let name = std::path::Path::new(bin).file_name().unwrap().to_string_lossy();
-    let tag = format!("{client_mode}-{}-{}", waits[0], waits[1]);
-    let dir = std::env::temp_dir().join(format!("netipc-{name}-test-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let d = dir.to_str().unwrap();
+    let dir = RunDir::new("bench-driver");
+    let d = dir.str();
     let with_wait = |cmd: &mut Command, wait: &str| {
         if !wait.is_empty() {
             cmd.env("NETIPC_FLOOR_WAIT", wait);
@@ -75,7 +72,7 @@ fn pair_waiting(
         }
         let _ = tx.send(Some(lines));
     });
-    assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), None, "READY");
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), None, "READY");
     let mut args = vec![
         format!("{client_mode}-client"),
         d.into(),
@@ -98,13 +95,12 @@ fn pair_waiting(
     );
     // The server stops by itself (the floor's when the client says so, the
     // driver's after its duration) and reports its CPU.
-    let lines = rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap();
+    let lines = rx.recv_timeout(PATIENCE).unwrap().unwrap();
     assert!(server.wait().unwrap().success());
     assert!(
         lines.iter().any(|l| l.starts_with("SERVER_CPU_SEC=")),
         "{lines:?}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -217,11 +213,10 @@ fn floor_blocking_waits() {
         ["block", "block"],
     );
     // A wait it does not know is refused, not taken for the default.
-    let dir = std::env::temp_dir().join(format!("netipc-floor-wait-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = RunDir::new("floor-wait");
     let mut server = Command::new(FLOOR)
         .env("NETIPC_FLOOR_WAIT", "spin")
-        .args(["uds-ping-pong-server", dir.to_str().unwrap(), "w", "1"])
+        .args(["uds-ping-pong-server", dir.str(), "w", "1"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -230,11 +225,10 @@ fn floor_blocking_waits() {
         .read_line(&mut ready)
         .unwrap();
     let client = Command::new(FLOOR)
-        .args(["uds-ping-pong-client", dir.to_str().unwrap(), "w", "1", "0"])
+        .args(["uds-ping-pong-client", dir.str(), "w", "1", "0"])
         .output()
         .unwrap();
     let status = server.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(ready.trim(), "READY");
     assert!(
         !status.success(),

@@ -6,20 +6,53 @@
 //! `interop_cache`; on Windows `interop_named_pipe.exe`,
 //! `interop_win_shm.exe`, `interop_service_win.exe` and
 //! `interop_cache_win.exe`), for example
-//! `NETIPC_PEERS="c=/opt/ipc-c/bin go=/opt/ipc-go/bin"`. A peer missing from
-//! a directory is reported and skipped. Without `NETIPC_PEERS` the test
-//! prints a notice and checks nothing.
+//! `NETIPC_PEERS="c=/opt/ipc-c/bin go=/opt/ipc-go/bin"`. Each pairing is a
+//! test of its own, `<peer>_with_<NAME>`; a malformed `NETIPC_PEERS` fails
+//! the run.
+//!
+//! A test that has nothing to pair with reports itself ignored, with the
+//! reason, instead of passing: without `NETIPC_PEERS` every test here is
+//! ignored, and a peer missing from an implementation's directory ignores
+//! that pairing. The standard harness can only ignore a test when it is
+//! compiled, so this target has `harness = false` and runs its tests with
+//! `netipc_test_support::harness`; with `NETIPC_PEERS` set, a plain
+//! `cargo test` runs them.
+
 mod support;
 
-use std::path::PathBuf;
+use netipc_test_support::harness::{self, Ran, Trial};
+use std::path::{Path, PathBuf};
 use support::{cases, exchange, foreign_file, ours};
 
-/// The implementations named by `NETIPC_PEERS`, as (name, directory).
-fn implementations() -> Vec<(String, PathBuf)> {
-    let Ok(spec) = std::env::var("NETIPC_PEERS") else {
-        return Vec::new();
-    };
-    spec.split_whitespace()
+/// Why the tests check nothing without `NETIPC_PEERS`.
+const NO_PEERS: &str = "needs NETIPC_PEERS, the other implementations' peers (see the README)";
+
+fn main() {
+    harness::run(trials());
+}
+
+/// The interop peers of this platform that every implementation builds.
+fn peers() -> Vec<&'static str> {
+    let mut peers = Vec::new();
+    if cfg!(unix) {
+        peers.push("interop_uds");
+    }
+    if cfg!(windows) {
+        peers.extend(["interop_named_pipe", "interop_win_shm"]);
+    }
+    if cfg!(target_os = "linux") {
+        peers.push("interop_shm");
+    }
+    peers.extend(["interop_service", "interop_cache"]);
+    peers
+}
+
+/// The implementations named by `NETIPC_PEERS`, as (name, directory);
+/// `None` when it is unset or empty. Panics on a malformed entry.
+fn implementations() -> Option<Vec<(String, PathBuf)>> {
+    let spec = std::env::var("NETIPC_PEERS").ok()?;
+    let named: Vec<_> = spec
+        .split_whitespace()
         .map(|entry| {
             let (name, dir) = entry
                 .split_once('=')
@@ -28,106 +61,95 @@ fn implementations() -> Vec<(String, PathBuf)> {
             assert!(dir.is_dir(), "NETIPC_PEERS entry {entry:?}: no such directory");
             (name.to_string(), dir)
         })
-        .collect()
+        .collect();
+    (!named.is_empty()).then_some(named)
 }
 
-/// The named implementations' builds of `peer`, as (name, path); those
-/// without one, or no `NETIPC_PEERS` at all, are reported and left out.
-fn foreign_builds(peer: &str) -> Vec<(String, String)> {
-    let implementations = implementations();
-    if implementations.is_empty() {
-        eprintln!("NETIPC_PEERS is not set: {peer} not paired with other implementations");
-    }
-    implementations
-        .into_iter()
-        .filter_map(|(name, dir)| {
-            let theirs = dir.join(foreign_file(peer));
-            if !theirs.is_file() {
-                eprintln!("{name}: no {} (skipped)", theirs.display());
-                return None;
-            }
-            Some((name, theirs.to_str().expect("a UTF-8 path").to_string()))
-        })
-        .collect()
-}
-
-/// Every exchange of `peer` with every named implementation, each side
-/// serving in turn.
-fn against_foreign(peer: &str) {
-    for (name, theirs) in foreign_builds(peer) {
-        for case in cases().iter().filter(|c| c.peer == peer) {
-            for profile in case.profiles {
-                exchange(case, profile, ours(peer), &theirs, true);
-                exchange(case, profile, &theirs, ours(peer), false);
-            }
+fn trials() -> Vec<Trial> {
+    let Some(implementations) = implementations() else {
+        let mut names: Vec<String> = peers()
+            .into_iter()
+            .map(|peer| format!("{peer}_with_other_implementations"))
+            .collect();
+        if cfg!(target_os = "linux") {
+            names.push("a_killed_servers_endpoint_is_taken_over_by_other_implementations".into());
         }
-        eprintln!("{name}: {peer} passes both ways");
+        return names
+            .into_iter()
+            .map(|name| harness::trial(name, || Ran::Lacking(NO_PEERS.into())))
+            .collect();
+    };
+    let mut trials = Vec::new();
+    for (name, dir) in implementations {
+        for peer in peers() {
+            let (name, dir) = (name.clone(), dir.clone());
+            trials.push(harness::trial(format!("{peer}_with_{name}"), move || {
+                against(peer, &name, &dir)
+            }));
+        }
+        #[cfg(target_os = "linux")]
+        trials.push(harness::trial(
+            format!("a_killed_servers_endpoint_is_taken_over_by_{name}"),
+            move || endpoint_takeover(&name, &dir),
+        ));
     }
+    trials
 }
 
-#[cfg(unix)]
-#[test]
-fn interop_uds_with_other_implementations() {
-    against_foreign("interop_uds");
+/// Implementation `name`'s build of `peer` in `dir`, if it has one.
+fn foreign_build(peer: &str, name: &str, dir: &Path) -> Result<String, Ran> {
+    let theirs = dir.join(foreign_file(peer));
+    if !theirs.is_file() {
+        return Err(Ran::Lacking(format!("{name} has no {}", theirs.display())));
+    }
+    Ok(theirs.to_str().expect("a UTF-8 path").to_string())
 }
 
-#[cfg(windows)]
-#[test]
-fn interop_named_pipe_with_other_implementations() {
-    against_foreign("interop_named_pipe");
-}
-
-#[cfg(windows)]
-#[test]
-fn interop_win_shm_with_other_implementations() {
-    against_foreign("interop_win_shm");
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn interop_shm_with_other_implementations() {
-    against_foreign("interop_shm");
-}
-
-#[test]
-fn interop_service_with_other_implementations() {
-    against_foreign("interop_service");
-}
-
-#[test]
-fn interop_cache_with_other_implementations() {
-    against_foreign("interop_cache");
+/// Every exchange of `peer` with implementation `name`, each side serving
+/// in turn.
+fn against(peer: &str, name: &str, dir: &Path) -> Ran {
+    let theirs = match foreign_build(peer, name, dir) {
+        Ok(path) => path,
+        Err(lacking) => return lacking,
+    };
+    for case in cases().iter().filter(|c| c.peer == peer) {
+        for profile in case.profiles {
+            exchange(case, profile, ours(peer), &theirs, true);
+            exchange(case, profile, &theirs, ours(peer), false);
+        }
+    }
+    Ran::Checked
 }
 
 /// A server of one implementation is killed mid-life (its socket and its
 /// SHM region stay behind); a server of the other takes the endpoint over,
-/// and the first one's client gets through to it over SHM. Both ways, with
-/// every named implementation.
+/// and the first one's client gets through to it over SHM. Both ways.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_killed_servers_endpoint_is_taken_over_by_the_other_implementation() {
+fn endpoint_takeover(name: &str, dir: &Path) -> Ran {
     use support::{RunDir, Server, client};
     let ours = ours("interop_service");
-    for (name, theirs) in foreign_builds("interop_service") {
-        for (first, second) in [(ours, theirs.as_str()), (theirs.as_str(), ours)] {
-            let run = RunDir::new();
-            let server = Server::start(first, "shm", &["server", run.str(), "svc"]);
-            assert_eq!(client(first, "shm", &["client", run.str(), "svc"]), "PASS");
-            server.kill();
-            assert!(
-                run.path().join("svc.sock").exists(),
-                "{first} left no stale socket behind: {:?}",
-                run.entries()
-            );
-            let server = Server::start(second, "shm", &["server", run.str(), "svc"]);
-            // The first implementation's client, against the second's server.
-            assert_eq!(
-                client(first, "shm", &["client", run.str(), "svc"]),
-                "PASS",
-                "{second} after {first} was killed"
-            );
-            server.kill();
-        }
-        eprintln!("{name}: endpoint takeover passes both ways");
+    let theirs = match foreign_build("interop_service", name, dir) {
+        Ok(path) => path,
+        Err(lacking) => return lacking,
+    };
+    for (first, second) in [(ours, theirs.as_str()), (theirs.as_str(), ours)] {
+        let run = RunDir::new("peers");
+        let server = Server::start(first, "shm", &["server", run.str(), "svc"]);
+        assert_eq!(client(first, "shm", &["client", run.str(), "svc"]), "PASS");
+        server.kill();
+        assert!(
+            run.path().join("svc.sock").exists(),
+            "{first} left no stale socket behind: {:?}",
+            run.entries()
+        );
+        let server = Server::start(second, "shm", &["server", run.str(), "svc"]);
+        // The first implementation's client, against the second's server.
+        assert_eq!(
+            client(first, "shm", &["client", run.str(), "svc"]),
+            "PASS",
+            "{second} after {first} was killed"
+        );
+        server.kill();
     }
+    Ran::Checked
 }

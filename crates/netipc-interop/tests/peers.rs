@@ -56,7 +56,7 @@ fn a_client_reconnects_after_the_server_process_is_killed_and_restarted() {
     use netipc::service::{ClientState, ServiceError};
     use support::{RunDir, Server};
     let bin = env!("CARGO_BIN_EXE_interop_service");
-    let dir = RunDir::new();
+    let dir = RunDir::new("peers");
     let cfg = ClientConfig {
         max_response_payload_bytes: 65536,
         auth_token: netipc_interop::AUTH_TOKEN,

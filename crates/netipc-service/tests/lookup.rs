@@ -335,9 +335,12 @@ fn a_per_call_timeout_bounds_the_whole_logical_call() {
 #[test]
 fn an_apps_lookup_with_a_timeout() {
     let dir = RunDir::new("lookup");
+    // Holds each call until the test lets it through.
+    let gate = Gate::closed();
+    let held = Arc::clone(&gate);
     let slow = apps::Handler {
-        handle: Some(Box::new(|r| {
-            std::thread::sleep(std::time::Duration::from_millis(300));
+        handle: Some(Box::new(move |r| {
+            held.pass();
             r.set_generation(1);
             while r.next_key().is_some() {
                 if r.not_known(AppsLookupStatus::Unknown).is_err() {
@@ -359,6 +362,7 @@ fn an_apps_lookup_with_a_timeout() {
         .call_with_timeout(&[1, 2], std::time::Duration::from_millis(50))
         .unwrap_err();
     assert!(matches!(err, ServiceError::Timeout), "{err:?}");
+    gate.open();
     assert!(c.refresh());
     assert_eq!(c.call(&[1, 2]).unwrap().item_count, 2);
 }

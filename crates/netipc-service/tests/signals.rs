@@ -113,13 +113,7 @@ fn assert_unbroken(status: &netipc_service::ClientStatus) {
 /// Stops the server, still under the storm: its acceptor's and workers'
 /// waits are interrupted too. Fails if it takes longer than `limit`.
 fn stop_within<H: netipc_service::ServiceHandler + 'static>(srv: Running<H>, limit: Duration) {
-    let stopping = std::thread::spawn(move || srv.stop());
-    let deadline = std::time::Instant::now() + limit;
-    while !stopping.is_finished() {
-        assert!(std::time::Instant::now() < deadline, "the server did not stop");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    stopping.join().unwrap();
+    finishes_within(limit, "the server's stop", move || srv.stop());
 }
 
 fn profiles(shm: bool) -> u32 {

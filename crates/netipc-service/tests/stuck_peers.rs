@@ -17,17 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Runs `f` on a thread; fails if it has not returned after `limit`.
-fn within<T: Send + 'static>(limit: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let t = std::thread::spawn(f);
-    let deadline = Instant::now() + limit;
-    while !t.is_finished() {
-        assert!(Instant::now() < deadline, "{what}: still blocked after {limit:?}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    t.join().unwrap()
-}
-
 #[test]
 fn a_call_to_a_server_that_stopped_reading_ends_at_its_timeout() {
     let dir = RunDir::new("stuck");
@@ -40,7 +29,7 @@ fn a_call_to_a_server_that_stopped_reading_ends_at_its_timeout() {
     };
     let listener = Listener::bind(dir.path(), "mute", scfg).unwrap();
     let path = dir.path().to_path_buf();
-    let (took, result) = within(Duration::from_secs(20), "the call", move || {
+    let (took, result) = finishes_within(Duration::from_secs(20), "the call", move || {
         let cfg = netipc_service::ClientConfig {
             packet_size: 4096,
             call_timeout: Duration::from_millis(300),
@@ -63,8 +52,12 @@ fn a_call_to_a_server_that_stopped_reading_ends_at_its_timeout() {
         drop(mute);
         (took, r)
     });
+    // Without a bound it would wait for as long as the server lives.
     assert!(matches!(result, Err(ServiceError::Timeout)), "{result:?}");
-    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(300),
+        "not before the deadline: {took:?}"
+    );
 }
 
 /// A client sends requests and reads none of the answers: once its
@@ -111,9 +104,9 @@ fn a_server_stops_while_a_client_reads_none_of_its_answers() {
         assert!(Instant::now() < deadline, "the server kept handling requests");
         std::thread::yield_now();
     }
-    within(Duration::from_secs(5), "stop", move || srv.stop());
+    finishes_within(Duration::from_secs(5), "stop", move || srv.stop());
     // The server hung up: the sender's blocked send fails.
-    let sent = within(Duration::from_secs(5), "the sender", move || {
+    let sent = finishes_within(Duration::from_secs(5), "the sender", move || {
         sender.join().unwrap()
     });
     assert!(sent > handled.load(Ordering::Relaxed));
@@ -148,15 +141,14 @@ fn a_refresh_against_a_full_backlog_ends_at_the_handshake_timeout() {
             let (path, cfg) = (path.clone(), cfg.clone());
             std::thread::spawn(move || {
                 let mut c = IncrementClient::new(&path, "full", cfg);
-                let started = Instant::now();
                 c.refresh();
-                (started.elapsed(), c.state())
+                c.state()
             })
         })
         .collect();
     for w in waiting {
-        let (took, state) = within(Duration::from_secs(10), "refresh", move || w.join().unwrap());
+        // Without a bound it would wait for as long as the server lives.
+        let state = finishes_within(Duration::from_secs(10), "refresh", move || w.join().unwrap());
         assert_ne!(state, ClientState::Ready);
-        assert!(took < Duration::from_secs(3), "took {took:?}");
     }
 }

@@ -8,9 +8,7 @@
 //! descriptor table before and after.
 #![cfg(target_os = "linux")]
 
-mod common;
-
-use common::RunDir;
+use netipc_test_support::RunDir;
 use netipc_transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc_transport::posix::{UdsListener, UdsSession};
 use netipc_transport::{AbortHandle, ClientConfig, ServerConfig};

@@ -3,9 +3,7 @@
 //! and a typed error where the platform has no SEQPACKET sockets (macOS).
 #![cfg(unix)]
 
-mod common;
-
-use common::RunDir;
+use netipc_test_support::RunDir;
 #[cfg(not(target_vendor = "apple"))]
 use netipc_transport::codec::{Header, Kind, PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc_transport::posix::{UdsListener, UdsSession, endpoint_path};

@@ -1,10 +1,13 @@
 //! Linux shared-memory data plane: negotiation, echo, hostile lengths,
-//! peer death, stale regions, ENOSPC, and the interop peers.
+//! peer death and stale regions. (A region that cannot be allocated is
+//! `shm_enospc.rs`.)
 #![cfg(target_os = "linux")]
 
 mod common;
 
-use common::{RunDir, raw_map, spawn_ready};
+use common::raw_map;
+use netipc_test_support::threads::{current_tid, wait_until_asleep};
+use netipc_test_support::{PATIENCE, RunDir, child_env, child_test, spawn_ready};
 use netipc_transport::codec::*;
 use netipc_transport::posix::shm::{ShmRegion, cleanup_stale, region_path};
 use netipc_transport::posix::{UdsListener, UdsSession};
@@ -297,11 +300,11 @@ fn receive_times_out_without_a_message() {
     let mut server = ShmRegion::create(dir.path(), "svc", 1, 1024, 1024).unwrap();
     let started = Instant::now();
     let r = server.receive(&mut Vec::new(), Some(started + Duration::from_millis(150)));
-    assert!(matches!(r, Err(TransportError::Timeout)));
+    assert!(matches!(r, Err(TransportError::Timeout)), "{r:?}");
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(150) && waited < Duration::from_secs(3),
-        "{waited:?}"
+        waited >= Duration::from_millis(150),
+        "not before the deadline: {waited:?}"
     );
 }
 
@@ -321,24 +324,26 @@ fn attach_reports_not_ready_for_a_missing_or_empty_region() {
 
 /// Child half of `peer_killed_mid_wait`: an SHM server that never answers.
 #[test]
+#[ignore = "child process of peer_killed_mid_wait"]
 fn child_mute_server() {
-    let Some(dir) = std::env::var_os("NETIPC_CHILD_MUTE_DIR") else {
-        return;
-    };
+    let dir = child_env("NETIPC_CHILD_MUTE_DIR");
     let listener = UdsListener::bind(Path::new(&dir), "mute", server_cfg()).unwrap();
     println!("READY");
     let mut s = listener.accept().unwrap();
     let _ = s.receive();
+    // Holds the session, unanswered, until the parent kills this process
+    // (or for a minute, should the parent be gone).
     std::thread::sleep(Duration::from_secs(60));
 }
 
+/// The server process dies while its client waits for the answer over
+/// shared memory: the client's liveness check ends the wait with
+/// `PeerClosed` (a wait that missed the death would end at its deadline,
+/// with `Timeout`).
 #[test]
 fn peer_killed_mid_wait() {
     let dir = RunDir::new("shm");
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_mute_server", "--nocapture"])
-        .env("NETIPC_CHILD_MUTE_DIR", dir.path());
-    let mut child = spawn_ready(cmd);
+    let mut child = spawn_ready(child_test("child_mute_server").env("NETIPC_CHILD_MUTE_DIR", dir.path()));
     let mut c = UdsSession::connect(dir.path(), "mute", &client_cfg()).unwrap();
     assert!(c.is_shm());
     c.send(
@@ -347,76 +352,15 @@ fn peer_killed_mid_wait() {
     )
     .unwrap();
     let pid = child.id();
+    let client = current_tid();
     let killer = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(50));
+        // Once the client is asleep, waiting for the answer.
+        wait_until_asleep(client, "the client's wait for the answer");
         // SAFETY: sending SIGKILL to our own child process.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     });
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(10);
-    let r = c.receive_until(deadline);
-    assert!(
-        matches!(r, Err(TransportError::PeerClosed) | Err(TransportError::Timeout)),
-        "{r:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "noticed the death in {:?}",
-        started.elapsed()
-    );
+    let r = c.receive_until(Instant::now() + PATIENCE);
+    assert!(matches!(r, Err(TransportError::PeerClosed)), "{r:?}");
     killer.join().unwrap();
     let _ = child.wait();
-}
-
-/// Child half of `enospc_leaves_no_file`: runs inside a tiny tmpfs.
-#[test]
-fn child_enospc() {
-    let Some(dir) = std::env::var_os("NETIPC_CHILD_ENOSPC_DIR") else {
-        return;
-    };
-    let dir = Path::new(&dir);
-    match ShmRegion::create(dir, "svc", 1, 1 << 20, 1 << 20) {
-        Err(TransportError::Io {
-            op: "fallocate",
-            source,
-            ..
-        }) => {
-            assert_eq!(source.raw_os_error(), Some(libc::ENOSPC));
-        }
-        other => panic!("expected an allocation error, got {other:?}"),
-    }
-    let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
-    assert!(left.is_empty(), "files left behind: {left:?}");
-    println!("ENOSPC-OK");
-}
-
-#[test]
-fn enospc_leaves_no_file() {
-    let dir = RunDir::new("shm-enospc");
-    let exe = std::env::current_exe().unwrap();
-    let script = format!(
-        "mount -t tmpfs -o size=64k netipc-test '{}' && exec '{}' --exact child_enospc --nocapture",
-        dir.str(),
-        exe.display()
-    );
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .env("NETIPC_CHILD_ENOSPC_DIR", dir.path())
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: cannot run unshare ({e})");
-            return;
-        }
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success()
-        && (stderr.contains("Operation not permitted") || stderr.contains("permission denied"))
-    {
-        eprintln!("skipped: mount namespaces are not permitted here: {stderr}");
-        return;
-    }
-    assert!(stdout.contains("ENOSPC-OK"), "child failed: {stdout}\n{stderr}");
 }

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{RunDir, raw_map};
+use common::raw_map;
+use netipc_test_support::threads::{current_tid, thread_state};
+use netipc_test_support::{RunDir, wait_until};
 use netipc_transport::codec::*;
 use netipc_transport::posix::shm::{WakeCounts, region_path};
 use netipc_transport::posix::{UdsListener, UdsSession};
@@ -85,8 +87,7 @@ impl SleepingServer {
     }
 
     fn serve(mut self, rounds: u64) {
-        // SAFETY: gettid has no preconditions.
-        self.tid.store(unsafe { libc::gettid() }, Ordering::Release);
+        self.tid.store(current_tid(), Ordering::Release);
         for round in 1..=rounds {
             loop {
                 let seen = self.u32(REQ_SIGNAL).load(Ordering::Acquire);
@@ -144,15 +145,9 @@ impl SleepingServer {
     }
 }
 
-/// Whether thread `tid` of this process is asleep (state `S`).
+/// Whether thread `tid` of this process is asleep.
 fn asleep(tid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with('S'))
-        })
-        .unwrap_or(false)
+    thread_state(tid).is_some_and(|s| s.asleep)
 }
 
 #[test]
@@ -181,11 +176,9 @@ fn a_peer_asleep_on_the_futex_is_always_woken() {
     assert!(client.is_shm());
     for round in 1..=ROUNDS {
         // Publish only once the server sleeps on the futex for this round.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(waiting_for.load(Ordering::Acquire) == round && asleep(tid.load(Ordering::Acquire))) {
-            assert!(Instant::now() < deadline, "the server never went to sleep");
-            thread::yield_now();
-        }
+        wait_until("the server's sleep on the futex", || {
+            waiting_for.load(Ordering::Acquire) == round && asleep(tid.load(Ordering::Acquire))
+        });
         let payload = round.to_le_bytes();
         let started = Instant::now();
         let (h, p) = client

@@ -2,15 +2,12 @@
 // macOS has no SEQPACKET sockets: tests/platform.rs covers what it does.
 #![cfg(all(unix, not(target_vendor = "apple")))]
 
+use netipc_test_support::{PATIENCE, RunDir, child_env, child_test, poll_until};
 use netipc_transport::codec::*;
 use netipc_transport::posix::{UdsListener, UdsSession};
 use netipc_transport::{AbortHandle, ClientConfig, Limit, ServerConfig, TransportError};
-mod common;
-
-use common::RunDir;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -403,12 +400,22 @@ fn timeout_when_the_server_never_answers() {
     let started = Instant::now();
     let r = c.receive_until(Instant::now() + Duration::from_millis(100));
     assert!(matches!(r, Err(TransportError::Timeout)), "{r:?}");
-    assert!(started.elapsed() >= Duration::from_millis(100));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "not before the deadline"
+    );
     drop(c);
     server.join().unwrap();
 }
 
+/// An abort ends a receive blocked in the kernel, with `Aborted`. On Linux
+/// the receiving thread is seen asleep first, in one wait that it leaves
+/// only when the abort comes: it does not wake now and then to look for
+/// the signal, and it is back without going to sleep again.
+///
+/// (A wait that polled would go to sleep again within the 50 ms it is
+/// watched, each of three times; a single sleep on the way to the wait,
+/// on a lock say, would show only once.)
 #[test]
 fn abort_wakes_a_blocked_receive() {
     let dir = RunDir::new("uds");
@@ -426,21 +433,61 @@ fn abort_wakes_a_blocked_receive() {
         &increment::encode(1),
     )
     .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
+    #[cfg(target_os = "linux")]
+    let tid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    #[cfg(target_os = "linux")]
+    let told = std::sync::Arc::clone(&tid);
     let waiter = thread::spawn(move || {
-        tx.send(()).unwrap();
+        #[cfg(target_os = "linux")]
+        let status = {
+            use netipc_test_support::threads::{StatusFile, current_tid};
+            let status = StatusFile::open(current_tid()).unwrap();
+            told.store(current_tid(), std::sync::atomic::Ordering::Release);
+            status
+        };
         let r = c.receive();
-        (Instant::now(), matches!(r, Err(TransportError::Aborted)))
+        #[cfg(target_os = "linux")]
+        let after = status.read().map(|s| s.voluntary_switches);
+        #[cfg(not(target_os = "linux"))]
+        let after = None::<()>;
+        (r.map(|_| ()), after)
     });
-    rx.recv().unwrap();
-    thread::sleep(Duration::from_millis(20)); // let the receive block; not a readiness wait
-    let fired = Instant::now();
+    #[cfg(target_os = "linux")]
+    let blocked = {
+        use netipc_test_support::threads::{thread_state, wait_until_asleep};
+        use netipc_test_support::wait_until;
+        use std::sync::atomic::Ordering;
+        wait_until("the receiving thread's id", || tid.load(Ordering::Acquire) != 0);
+        let tid = tid.load(Ordering::Acquire);
+        let mut seen = Vec::new();
+        loop {
+            let blocked = wait_until_asleep(tid, "the receive");
+            // Room for a wait that polls to show itself. (Not a wait for
+            // readiness: that was just above.)
+            thread::sleep(Duration::from_millis(50));
+            let still = thread_state(tid).unwrap();
+            if still == blocked {
+                break blocked;
+            }
+            seen.push((blocked, still));
+            assert!(seen.len() < 3, "the blocked receive wakes by itself: {seen:?}");
+        }
+    };
     abort.abort();
-    let (woke, aborted) = waiter.join().unwrap();
-    assert!(aborted);
-    let latency = woke.duration_since(fired);
-    // Typically about 20 µs here; the bound leaves room for a loaded machine.
-    assert!(latency < Duration::from_millis(10), "woke after {latency:?}");
+    assert!(
+        poll_until(PATIENCE, || waiter.is_finished()),
+        "the abort did not end the receive"
+    );
+    let (r, after) = waiter.join().unwrap();
+    assert!(matches!(r, Err(TransportError::Aborted)), "{r:?}");
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        after,
+        Some(blocked.voluntary_switches),
+        "woken by the abort, back without another sleep"
+    );
+    #[cfg(not(target_os = "linux"))]
+    let _ = after;
     assert!(abort.is_aborted(), "abort is sticky");
     server.join().unwrap();
 }
@@ -585,11 +632,9 @@ fn sending_over_the_limit_is_refused_locally() {
 /// Child half of `an_fd_shortage_keeps_the_endpoint`: with no descriptor
 /// left, liveness cannot be probed, so the endpoint must be kept.
 #[test]
+#[ignore = "child process of an_fd_shortage_keeps_the_endpoint"]
 fn child_fd_shortage() {
-    let Some(dir) = std::env::var_os("NETIPC_CHILD_EMFILE_DIR") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
+    let dir = std::path::PathBuf::from(child_env("NETIPC_CHILD_EMFILE_DIR"));
     let path = dir.join("svc.sock");
     std::fs::write(&path, b"maybe a live server").unwrap();
     // Use up every descriptor under a small limit.
@@ -613,8 +658,7 @@ fn child_fd_shortage() {
 #[test]
 fn an_fd_shortage_keeps_the_endpoint() {
     let dir = RunDir::new("uds");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_fd_shortage", "--nocapture", "--test-threads=1"])
+    let out = child_test("child_fd_shortage")
         .env("NETIPC_CHILD_EMFILE_DIR", dir.path())
         .output()
         .unwrap();
@@ -710,16 +754,16 @@ fn a_full_backlog_times_out_connects_and_is_alive_to_a_probe() {
         let second = UdsListener::bind(&path, "full", server_cfg(0, 1024)).map(|_| ());
         (r, took, second)
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !outcome.is_finished() {
-        assert!(Instant::now() < deadline, "connect or bind still waiting");
-        thread::sleep(Duration::from_millis(1));
-    }
+    // Without a bound, both would wait for as long as the server lives.
+    assert!(
+        poll_until(PATIENCE, || outcome.is_finished()),
+        "connect or bind still waiting"
+    );
     let (r, took, second) = outcome.join().unwrap();
     assert!(matches!(r, Err(TransportError::Timeout)), "{r:?}");
     assert!(
-        took >= Duration::from_millis(200) && took < Duration::from_secs(3),
-        "{took:?}"
+        took >= Duration::from_millis(200),
+        "not before the deadline: {took:?}"
     );
     assert!(
         matches!(second, Err(TransportError::AddressInUse { .. })),
@@ -751,8 +795,8 @@ fn sends_to_a_peer_that_reads_nothing_end_at_their_deadline_or_abort() {
     assert!(matches!(r, Err(TransportError::Timeout)), "{r:?}");
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(100) && took < Duration::from_secs(5),
-        "{took:?}"
+        took >= Duration::from_millis(100),
+        "not before the deadline: {took:?}"
     );
 
     let abort = AbortHandle::new().unwrap();

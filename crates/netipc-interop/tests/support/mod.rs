@@ -1,59 +1,13 @@
-//! Child processes for the peer tests: a run dir removed on drop, a server
-//! started and awaited on its `READY` line, a client run to completion.
+//! Child processes for the peer tests: a server started and awaited on its
+//! `READY` line, a client run to completion, and the exchanges the interop
+//! peers share. (Run dirs and process starts come from
+//! `netipc-test-support`.)
 #![allow(dead_code)] // Each test binary uses a part of it.
 
-#[path = "../../../../tests/support/launch.rs"]
-mod launch;
-
-use launch::started;
+pub use netipc_test_support::RunDir;
+use netipc_test_support::{PATIENCE, poll_until, started};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
-
-/// How long a server may take to print `READY`, and to exit when stopped.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A fresh run directory, removed with its contents on drop.
-pub struct RunDir(PathBuf);
-
-impl RunDir {
-    /// A directory no other test (of any process) uses.
-    pub fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "netipc-peers-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-
-    pub fn str(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// What is left in the directory.
-    pub fn entries(&self) -> Vec<std::ffi::OsString> {
-        std::fs::read_dir(&self.0)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect()
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A server child, killed on drop if still running.
 pub struct Server {
@@ -105,14 +59,13 @@ impl Server {
 
     /// Waits for the server to exit by itself, within [`PATIENCE`].
     pub fn wait(mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the server did not exit");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let mut status = None;
+        let exited = poll_until(PATIENCE, || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        assert!(exited, "the server did not exit");
+        status.unwrap()
     }
 
     /// Kills the server (if still running) and reaps it.
@@ -216,7 +169,7 @@ pub fn cases() -> Vec<Case> {
 /// server must also exit cleanly when asked and leave the run dir empty;
 /// another implementation's server is killed.
 pub fn exchange(case: &Case, profile: &str, server_bin: &str, client_bin: &str, ours_serve: bool) {
-    let dir = RunDir::new();
+    let dir = RunDir::new("peers");
     let with = |role: &str| {
         let mut args = vec![
             format!("{}{role}", case.mode),

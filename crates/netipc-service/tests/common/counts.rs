@@ -2,8 +2,8 @@
 //! on Windows), shared-memory mappings, files in a run dir; and a wait for
 //! a count to come back.
 
+use netipc_test_support::{PATIENCE, entries_of, poll_until};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// Open descriptors of this process.
 #[cfg(target_os = "linux")]
@@ -36,26 +36,11 @@ pub fn mapped_regions() -> usize {
     0
 }
 
-/// The names in `dir`, sorted.
-pub fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Waits until `now()` gives `want`; fails with the last value otherwise.
 pub fn settles<T: PartialEq + std::fmt::Debug>(what: &str, now: impl Fn() -> T, want: T) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    if !poll_until(PATIENCE, || now() == want) {
         let got = now();
-        if got == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: {got:?}, expected {want:?}");
-        std::thread::yield_now();
+        assert_eq!(got, want, "{what}: not settled after {PATIENCE:?}");
     }
 }
 
@@ -73,7 +58,7 @@ impl Holdings {
         Self {
             handles: open_handles(),
             regions: mapped_regions(),
-            files: files_in(dir),
+            files: entries_of(dir),
         }
     }
 
@@ -83,6 +68,6 @@ impl Holdings {
         settles("sessions", sessions, 0);
         settles("handles", open_handles, self.handles);
         settles("mapped regions", mapped_regions, self.regions);
-        settles("run dir", || files_in(dir), self.files.clone());
+        settles("run dir", || entries_of(dir), self.files.clone());
     }
 }

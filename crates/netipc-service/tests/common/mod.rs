@@ -1,47 +1,23 @@
-//! Helpers shared by the service tests.
-#![allow(dead_code)]
+//! Helpers shared by the service tests; the generic ones (run dirs, child
+//! processes, waits) come from `netipc-test-support`, re-exported here.
+#![allow(dead_code)] // Each test binary uses a part of it.
 
 #[cfg(any(target_os = "linux", windows))]
 pub mod counts;
-#[path = "../../../../tests/support/launch.rs"]
-pub mod launch;
 #[cfg(target_os = "linux")]
 pub mod raw;
 
+#[allow(unused_imports)] // Each test binary uses a part of them.
+pub use netipc_test_support::{
+    Gate, PATIENCE, RunDir, count_panics, finishes_within, poll_until, proptest_cases,
+};
+
 use netipc_service::{ClientConfig, ManagedServer, ServerConfig, ServiceHandler};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 pub const TOKEN: u64 = 0x5EED;
-
-/// A private run dir, removed on drop.
-pub struct RunDir(PathBuf);
-
-impl RunDir {
-    pub fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "netipc-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 pub fn server_config(max_payload: u32) -> ServerConfig {
     ServerConfig {
@@ -84,8 +60,7 @@ impl<H: ServiceHandler> Running<H> {
         let thread = std::thread::spawn(move || {
             s.run_notify(move || tx.send(()).unwrap()).unwrap();
         });
-        rx.recv_timeout(Duration::from_secs(10))
-            .expect("server bound in time");
+        rx.recv_timeout(PATIENCE).expect("server bound in time");
         Self {
             server,
             thread: Some(thread),
@@ -120,39 +95,8 @@ pub fn reverser() -> netipc_service::string_reverse::Handler {
     }
 }
 
-/// Calls `refresh` until `ready` or the deadline.
-pub fn connect(mut refresh: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if refresh() {
-            return true;
-        }
-        std::thread::yield_now();
-    }
-    false
-}
-
-/// Cases of a property test: `default`, or more when `PROPTEST_CASES`
-/// asks for more.
-pub fn proptest_cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-        .max(default)
-}
-
-/// Counts every panic of this test binary from now on, in any thread (a
-/// panic a server catches too; the default hook still reports each one).
-pub fn count_panics() -> &'static std::sync::atomic::AtomicUsize {
-    static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let default_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.fetch_add(1, Ordering::SeqCst);
-            default_hook(info);
-        }));
-    });
-    &PANICS
+/// Calls `refresh` until it says the client is ready (then true), for at
+/// most [`PATIENCE`] (then false).
+pub fn connect(refresh: impl FnMut() -> bool) -> bool {
+    poll_until(PATIENCE, refresh)
 }

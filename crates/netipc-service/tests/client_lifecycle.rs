@@ -1,16 +1,23 @@
 //! A typed client and a managed server over a session's whole life: calls
 //! and client states, retries, timeouts and aborts, how the server treats
 //! its sessions, payload and batch limits, and servers that break the
-//! contract. One file per topic; the helpers they share are here.
+//! contract. One file per topic, in `client_lifecycle/`; the helpers they
+//! share are here.
 
-#[path = "../common/mod.rs"]
 mod common;
 
-mod broken_servers;
-mod calls;
-mod limits;
-mod retries;
-mod server_sessions;
+/// The topics, with this file's helpers in scope. (This file is the crate
+/// root, so `mod common` above is the `tests/common/` of the other suites;
+/// the topics' files are found under this inline module's name.)
+mod client_lifecycle {
+    use super::*;
+
+    mod broken_servers;
+    mod calls;
+    mod limits;
+    mod retries;
+    mod server_sessions;
+}
 
 use common::*;
 use netipc_service::cgroups::{self, CgroupsClient};
@@ -42,23 +49,20 @@ fn plus_one() -> increment::Handler {
     }
 }
 
-fn slow_handler(delay: Duration, calls: Arc<AtomicU32>) -> increment::Handler {
+/// Adds one to each value, once `gate` lets the call through.
+fn gated(gate: &Arc<Gate>) -> increment::Handler {
+    let gate = Arc::clone(gate);
     increment::Handler {
         handle: Some(Box::new(move |v| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(delay);
+            gate.pass();
             Some(v + 1)
         })),
     }
 }
 
-/// Waits until the server has closed `s`; fails after 10 s.
+/// Waits until the server has closed `s`; fails after [`PATIENCE`].
 fn wait_closed(s: &RawSession) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !s.peer_closed() {
-        assert!(Instant::now() < deadline, "the server kept the session");
-        std::thread::yield_now();
-    }
+    netipc_test_support::wait_until("the server closing the session", || s.peer_closed());
 }
 
 /// A raw Level 1 server of 1 KiB payloads and batches of up to 16 items.
