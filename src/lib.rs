@@ -113,10 +113,10 @@ pub mod transport {
 /// Typed services (Level 2) and the snapshot cache (Level 3).
 pub mod service {
     pub use netipc_service::{
-        CALL_TIMEOUT_DEFAULT, ClientConfig, ClientState, ClientStatus, Dispatch, LOOKUP_MAX_ITEMS_DEFAULT,
-        LOOKUP_MAX_STITCHED_BYTES_DEFAULT, LOOKUP_MAX_SUBCALLS_DEFAULT, MAX_SESSIONS_DEFAULT, ManagedServer,
-        OVERFLOW_RETRIES_MAX, RESPONSE_PAYLOAD_CEILING_DEFAULT, Result, ServerConfig, ServiceError,
-        ServiceHandler, increment, lookup, string_reverse,
+        CALL_TIMEOUT_DEFAULT, ClientConfig, ClientState, ClientStatus, Dispatch, Endpoint,
+        LOOKUP_MAX_ITEMS_DEFAULT, LOOKUP_MAX_STITCHED_BYTES_DEFAULT, LOOKUP_MAX_SUBCALLS_DEFAULT, LimitKind,
+        MAX_SESSIONS_DEFAULT, ManagedServer, OVERFLOW_RETRIES_MAX, RESPONSE_PAYLOAD_CEILING_DEFAULT, Result,
+        ServerConfig, ServiceError, ServiceHandler, increment, lookup, string_reverse,
     };
 
     /// The `cgroups-snapshot` service: client, handler, managed server and cache.

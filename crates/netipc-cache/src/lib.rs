@@ -70,9 +70,27 @@ pub struct CgroupsCache {
 impl CgroupsCache {
     /// A cache for `{run_dir}/{service}`. Does not connect; starts empty.
     pub fn new(run_dir: impl AsRef<std::path::Path>, service: &str, config: ClientConfig) -> Self {
+        let client = CgroupsClient::new(run_dir, service, config);
+        Self::with_client(client, Arc::new(CacheSnapshot::default()))
+    }
+
+    /// Like [`CgroupsCache::new`], refusing at once a run dir or a service
+    /// name that cannot name an endpoint
+    /// ([`ServiceError::InvalidEndpoint`]); `new` takes them, and its
+    /// refreshes fail saying why.
+    pub fn try_new(
+        run_dir: impl AsRef<std::path::Path>,
+        service: &str,
+        config: ClientConfig,
+    ) -> Result<Self, ServiceError> {
+        let client = CgroupsClient::try_new(run_dir, service, config)?;
         let current = Arc::new(CacheSnapshot::default());
+        Ok(Self::with_client(client, current))
+    }
+
+    fn with_client(client: CgroupsClient, current: Arc<CacheSnapshot>) -> Self {
         Self {
-            client: CgroupsClient::new(run_dir, service, config),
+            client,
             reader: CacheReader::new(Arc::clone(&current)),
             current,
             populated: false,
@@ -81,6 +99,11 @@ impl CgroupsCache {
             last_success: None,
             last_error: None,
         }
+    }
+
+    /// Where the cache's client connects: its run dir and service name.
+    pub fn endpoint(&self) -> &netipc_service::Endpoint {
+        self.client.endpoint()
     }
 
     /// Connects if needed and fetches a full snapshot. Returns `true` when

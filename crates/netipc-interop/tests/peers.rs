@@ -73,7 +73,7 @@ fn a_client_reconnects_after_the_server_process_is_killed_and_restarted() {
     assert_ne!(c.state(), ClientState::Ready);
     c.refresh();
     assert_eq!(c.state(), ClientState::NotFound);
-    assert!(matches!(c.call_snapshot(), Err(ServiceError::NotReady(_))));
+    assert!(matches!(c.call_snapshot(), Err(ServiceError::NotReady { .. })));
 
     // A new server recovers the stale endpoint; the client's loop reconnects.
     let server = Server::start(bin, "", &["server", dir.str(), "svc"]);

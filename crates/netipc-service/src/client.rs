@@ -2,13 +2,15 @@
 //! caller-driven reconnects, at-least-once retry and overflow regrowth.
 
 use crate::config::{ClientConfig, OVERFLOW_RETRIES_MAX};
-use crate::error::{Result, ServiceError};
+use crate::endpoint::Endpoint;
+use crate::error::{LimitKind, Result, ServiceError};
 use crate::platform::Session;
 use crate::transport::codec::{
-    Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED, STATUS_OK,
+    CodecError, Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED, STATUS_OK,
 };
 use crate::transport::{self, AbortHandle, Limit, TransportError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Connection state of a client context.
@@ -31,6 +33,20 @@ pub enum ClientState {
     Broken,
 }
 
+impl std::fmt::Display for ClientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClientState::Disconnected => "disconnected",
+            ClientState::Connecting => "connecting",
+            ClientState::Ready => "ready",
+            ClientState::NotFound => "no server",
+            ClientState::AuthFailed => "the server refused the auth token",
+            ClientState::Incompatible => "incompatible",
+            ClientState::Broken => "the connection broke",
+        })
+    }
+}
+
 /// Diagnostics of a client context (not for hot paths).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientStatus {
@@ -48,27 +64,28 @@ pub struct ClientStatus {
     pub shm: bool,
 }
 
+/// Which way a message did not fit.
+#[derive(Clone, Copy)]
+enum Direction {
+    Request,
+    Response,
+}
+
 /// What went wrong in one attempt of a call.
 enum AttemptError {
     /// A payload did not fit the session; capacities were noted for growth.
-    Overflow,
+    Overflow(Direction),
     /// Refused before anything was sent; the session is intact.
     Refused(ServiceError),
     /// Anything else.
     Failed(ServiceError),
 }
 
-impl From<TransportError> for AttemptError {
-    fn from(e: TransportError) -> Self {
-        AttemptError::Failed(e.into())
-    }
-}
-
 /// The untyped core of every typed client.
 #[derive(Debug)]
 pub(crate) struct RawClient {
-    run_dir: PathBuf,
-    service: String,
+    /// Where the client connects; errors name it.
+    pub(crate) endpoint: Endpoint,
     config: ClientConfig,
     transport: transport::ClientConfig,
     session: Option<Session>,
@@ -85,14 +102,14 @@ pub(crate) struct RawClient {
     call_count: u64,
     error_count: u64,
     /// Why the last connection attempt failed; `None` after a success.
-    connect_error: Option<TransportError>,
+    /// Shared with the errors that report it.
+    connect_error: Option<Arc<TransportError>>,
 }
 
 impl RawClient {
     pub(crate) fn new(run_dir: impl AsRef<Path>, service: &str, config: ClientConfig) -> Self {
         Self {
-            run_dir: run_dir.as_ref().to_path_buf(),
-            service: service.to_string(),
+            endpoint: Endpoint::new(run_dir, service),
             transport: config.to_transport(),
             config,
             session: None,
@@ -107,6 +124,24 @@ impl RawClient {
             error_count: 0,
             connect_error: None,
         }
+    }
+
+    /// Like [`RawClient::new`], refusing a run dir or service name that
+    /// cannot name an endpoint.
+    pub(crate) fn try_new(run_dir: impl AsRef<Path>, service: &str, config: ClientConfig) -> Result<Self> {
+        let client = Self::new(run_dir, service, config);
+        match client.endpoint.validate() {
+            Ok(()) => Ok(client),
+            Err(source) => Err(ServiceError::InvalidEndpoint {
+                endpoint: client.endpoint,
+                source,
+            }),
+        }
+    }
+
+    /// Where the client connects.
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     pub(crate) fn state(&self) -> ClientState {
@@ -183,7 +218,7 @@ impl RawClient {
     }
 
     fn connect(&mut self) -> ClientState {
-        let e = match Session::connect(&self.run_dir, &self.service, &self.transport) {
+        let e = match Session::connect(self.endpoint.run_dir(), self.endpoint.service(), &self.transport) {
             Ok(mut s) => {
                 s.set_abort(self.abort.clone());
                 self.session = Some(s);
@@ -219,16 +254,82 @@ impl RawClient {
             TransportError::Unsupported
             | TransportError::Incompatible(_)
             | TransportError::LimitExceeded { .. }
+            // An endpoint the name rules or the platform refuse: no retry
+            // makes it work, and the connect error says why.
+            | TransportError::InvalidServiceName(_)
+            | TransportError::InvalidRunDir(_)
+            | TransportError::PathTooLong { .. }
             | TransportError::PlatformUnsupported { .. } => ClientState::Incompatible,
             _ => ClientState::Disconnected,
         };
-        self.connect_error = Some(e);
+        self.connect_error = Some(Arc::new(e));
         state
     }
 
     /// Why the last connection attempt failed, if it did.
     pub(crate) fn connect_error(&self) -> Option<&TransportError> {
-        self.connect_error.as_ref()
+        self.connect_error.as_deref()
+    }
+
+    /// The error of a call made while not connected.
+    fn not_ready(&self) -> ServiceError {
+        ServiceError::NotReady {
+            endpoint: self.endpoint.clone(),
+            state: self.state(),
+            cause: self.connect_error.clone(),
+        }
+    }
+
+    /// A transport failure of a call, as the service reports it.
+    fn call_error(endpoint: &Endpoint, e: TransportError) -> ServiceError {
+        match e {
+            TransportError::Timeout => ServiceError::Timeout {
+                endpoint: endpoint.clone(),
+            },
+            TransportError::Aborted => ServiceError::Aborted {
+                endpoint: endpoint.clone(),
+            },
+            source => ServiceError::Call {
+                endpoint: endpoint.clone(),
+                source,
+                reconnect: None,
+            },
+        }
+    }
+
+    /// A response that broke the method's contract.
+    pub(crate) fn bad_response(&self, what: &'static str) -> ServiceError {
+        ServiceError::BadResponse {
+            endpoint: self.endpoint.clone(),
+            what,
+        }
+    }
+
+    /// A response payload that did not decode.
+    pub(crate) fn malformed(&self, source: CodecError) -> ServiceError {
+        ServiceError::Malformed {
+            endpoint: self.endpoint.clone(),
+            source,
+        }
+    }
+
+    /// A caller's input that cannot be encoded as a request.
+    pub(crate) fn invalid_request(&self, what: &'static str, source: Option<CodecError>) -> ServiceError {
+        ServiceError::InvalidRequest {
+            endpoint: self.endpoint.clone(),
+            what,
+            source,
+        }
+    }
+
+    /// A limit of the client's that refused a call.
+    pub(crate) fn limit(&self, limit: LimitKind, needed: Option<u64>, allowed: u64) -> ServiceError {
+        ServiceError::LimitExceeded {
+            endpoint: self.endpoint.clone(),
+            limit,
+            needed,
+            allowed,
+        }
     }
 
     fn reconnect(&mut self) -> bool {
@@ -309,13 +410,17 @@ impl RawClient {
     ) -> Result<Header> {
         self.settle();
         if self.state != ClientState::Ready {
-            return Err(ServiceError::NotReady(self.state));
+            return Err(self.not_ready());
         }
         if self.aborted() {
-            return self.fail(ServiceError::Aborted);
+            return self.fail(ServiceError::Aborted {
+                endpoint: self.endpoint.clone(),
+            });
         }
         if may_have_passed && Instant::now() >= deadline {
-            return self.fail(ServiceError::Timeout);
+            return self.fail(ServiceError::Timeout {
+                endpoint: self.endpoint.clone(),
+            });
         }
         let mut overflow_retries = 0;
         let mut retried = false;
@@ -326,28 +431,47 @@ impl RawClient {
                     self.call_count += 1;
                     return Ok(h);
                 }
-                Err(AttemptError::Failed(e @ (ServiceError::Timeout | ServiceError::Aborted))) => {
+                Err(AttemptError::Failed(
+                    e @ (ServiceError::Timeout { .. } | ServiceError::Aborted { .. }),
+                )) => {
                     return self.fail(e);
                 }
                 Err(AttemptError::Refused(e)) => {
                     self.error_count += 1;
                     return Err(e);
                 }
-                Err(AttemptError::Overflow) => {
+                Err(AttemptError::Overflow(direction)) => {
                     overflow_retries += 1;
-                    if overflow_retries > OVERFLOW_RETRIES_MAX || !self.reconnect() {
-                        return self.fail(ServiceError::LimitExceeded("capacities could not grow enough"));
+                    if overflow_retries > OVERFLOW_RETRIES_MAX {
+                        let e = self.limit(LimitKind::Reconnects, None, u64::from(OVERFLOW_RETRIES_MAX));
+                        return self.fail(e);
+                    }
+                    if !self.reconnect() {
+                        let e = self.not_ready();
+                        return self.fail(e);
                     }
                     let after = self.capacities();
                     if after.0 <= before.0 && after.1 <= before.1 {
-                        return self.fail(ServiceError::LimitExceeded(
-                            "the server would not grow its limits",
-                        ));
+                        let e = match direction {
+                            Direction::Request => self.limit(
+                                LimitKind::Request,
+                                Some(self.request.len() as u64),
+                                u64::from(after.0),
+                            ),
+                            Direction::Response => self.limit(LimitKind::Response, None, u64::from(after.1)),
+                        };
+                        return self.fail(e);
                     }
                 }
-                Err(AttemptError::Failed(e)) => {
+                Err(AttemptError::Failed(mut e)) => {
                     // At least once: one reconnect and one resend, since we were READY.
-                    if retried || !self.reconnect() {
+                    if retried {
+                        return self.fail(e);
+                    }
+                    if !self.reconnect() {
+                        if let ServiceError::Call { reconnect, .. } = &mut e {
+                            *reconnect = self.connect_error.clone();
+                        }
                         return self.fail(e);
                     }
                     retried = true;
@@ -370,12 +494,14 @@ impl RawClient {
         deadline: Instant,
     ) -> Result<Header, AttemptError> {
         if self.aborted() {
-            return Err(AttemptError::Failed(ServiceError::Aborted));
+            return Err(AttemptError::Failed(ServiceError::Aborted {
+                endpoint: self.endpoint.clone(),
+            }));
         }
         self.next_id += 1;
         let id = self.next_id;
         let Some(session) = self.session.as_mut() else {
-            return Err(AttemptError::Failed(ServiceError::NotReady(self.state)));
+            return Err(AttemptError::Failed(self.not_ready()));
         };
         let header = Header {
             flags,
@@ -390,13 +516,16 @@ impl RawClient {
                 let need = self.request.len().min(u32::MAX as usize) as u32;
                 let ceiling = self.config.request_ceiling();
                 if need > ceiling {
-                    return Err(AttemptError::Refused(ServiceError::LimitExceeded(
-                        "request larger than the configured ceiling",
-                    )));
+                    return Err(AttemptError::Refused(ServiceError::LimitExceeded {
+                        endpoint: self.endpoint.clone(),
+                        limit: LimitKind::RequestCeiling,
+                        needed: Some(self.request.len() as u64),
+                        allowed: u64::from(ceiling),
+                    }));
                 }
                 self.transport.max_request_payload_bytes =
                     need.checked_next_power_of_two().unwrap_or(need).min(ceiling);
-                return Err(AttemptError::Overflow);
+                return Err(AttemptError::Overflow(Direction::Request));
             }
             Err(TransportError::ReceivedOverLimit {
                 what: Limit::Payload,
@@ -408,23 +537,27 @@ impl RawClient {
                 let want = value.checked_next_power_of_two().unwrap_or(value);
                 self.transport.max_response_payload_bytes =
                     self.transport.max_response_payload_bytes.max(want);
-                return Err(AttemptError::Overflow);
+                return Err(AttemptError::Overflow(Direction::Response));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(AttemptError::Failed(Self::call_error(&self.endpoint, e))),
         };
         if h.code != method || h.message_id != id {
-            return Err(AttemptError::Failed(ServiceError::BadResponse(
-                "response code or message_id differs from the request",
-            )));
+            return Err(AttemptError::Failed(ServiceError::BadResponse {
+                endpoint: self.endpoint.clone(),
+                what: "response code or message_id differs from the request",
+            }));
         }
         match h.transport_status {
             STATUS_OK => Ok(h),
             STATUS_LIMIT_EXCEEDED => {
                 let current = session.params().max_response_payload_bytes;
                 self.transport.max_response_payload_bytes = current.saturating_mul(2);
-                Err(AttemptError::Overflow)
+                Err(AttemptError::Overflow(Direction::Response))
             }
-            other => Err(AttemptError::Failed(ServiceError::ServerStatus(other))),
+            status => Err(AttemptError::Failed(ServiceError::ServerStatus {
+                endpoint: self.endpoint.clone(),
+                status,
+            })),
         }
     }
 
@@ -467,9 +600,12 @@ impl RawClient {
         &'a self,
         decode: impl FnOnce(&'a [u8]) -> Result<T, crate::transport::codec::CodecError>,
     ) -> Result<T> {
-        decode(self.payload()).map_err(|e| {
+        decode(self.payload()).map_err(|source| {
             self.poison();
-            ServiceError::Malformed(e)
+            ServiceError::Malformed {
+                endpoint: self.endpoint.clone(),
+                source,
+            }
         })
     }
 }

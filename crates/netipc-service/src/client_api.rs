@@ -18,6 +18,28 @@ macro_rules! client_lifecycle {
                 }
             }
 
+            /// Like [`Self::new`], refusing at once a run dir or a service
+            /// name that cannot name an endpoint
+            /// ([`ServiceError::InvalidEndpoint`](crate::ServiceError::InvalidEndpoint)).
+            /// `new` takes them, and its first `refresh()` leaves the client
+            /// `Incompatible`, with the reason in
+            /// [`Self::last_connect_error`].
+            pub fn try_new(
+                run_dir: impl AsRef<std::path::Path>,
+                service: &str,
+                config: $crate::ClientConfig,
+            ) -> $crate::Result<Self> {
+                Ok(Self {
+                    raw: $crate::client::RawClient::try_new(run_dir, service, config)?,
+                    $($field: $init,)*
+                })
+            }
+
+            /// Where the client connects: its run dir and service name.
+            pub fn endpoint(&self) -> &$crate::Endpoint {
+                self.raw.endpoint()
+            }
+
             /// Connects if not connected (or the server went away); returns
             /// whether the state changed.
             pub fn refresh(&mut self) -> bool {

@@ -2,7 +2,7 @@
 
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
-use crate::error::{Result, ServiceError};
+use crate::error::Result;
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{BatchBuilder, BatchView, FLAG_BATCH, METHOD_INCREMENT, increment};
 use std::time::Duration;
@@ -46,22 +46,32 @@ impl IncrementClient {
         out: &mut Vec<u64>,
         timeout: Duration,
     ) -> Result<()> {
-        let count =
-            u32::try_from(values.len()).map_err(|_| ServiceError::InvalidRequest("too many items"))?;
+        let count = u32::try_from(values.len()).map_err(|_| {
+            self.raw
+                .invalid_request("more than 2^32 - 1 items in one batch", None)
+        })?;
         let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
         for v in values {
-            b.add(&increment::encode(*v)).map_err(ServiceError::Malformed)?;
+            if let Err(e) = b.add(&increment::encode(*v)) {
+                return Err(self.raw.invalid_request("the batch cannot be encoded", Some(e)));
+            }
         }
         b.finish();
         let h = self.raw.call(METHOD_INCREMENT, FLAG_BATCH, count, timeout)?;
         if h.item_count != count {
             self.raw.poison();
-            return Err(ServiceError::BadResponse("batch response has another item count"));
+            return Err(self.raw.bad_response("batch response has another item count"));
         }
         let items = self.raw.decode(|p| BatchView::decode(p, count))?;
         out.clear();
         for item in items.iter() {
-            out.push(increment::decode(item).inspect_err(|_| self.raw.poison())?);
+            match increment::decode(item) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    self.raw.poison();
+                    return Err(self.raw.malformed(e));
+                }
+            }
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod cgroups;
 mod client;
 mod client_api;
 mod config;
+mod endpoint;
 mod error;
 pub mod increment;
 pub mod lookup;
@@ -29,5 +30,6 @@ pub use config::{
     LOOKUP_MAX_SUBCALLS_DEFAULT, MAX_SESSIONS_DEFAULT, OVERFLOW_RETRIES_MAX,
     RESPONSE_PAYLOAD_CEILING_DEFAULT, ServerConfig,
 };
-pub use error::{Result, ServiceError};
+pub use endpoint::Endpoint;
+pub use error::{LimitKind, Result, ServiceError};
 pub use server::{Dispatch, ManagedServer, ServiceHandler};

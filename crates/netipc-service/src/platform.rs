@@ -45,3 +45,18 @@ pub(crate) fn next_connection(listener: &Listener, stop: &AbortHandle) -> Result
         Err(_) => Ok(Next::Transient),
     }
 }
+
+/// The endpoint's socket path, checked: the run dir is not empty, the
+/// service name follows the protocol's rule, and the path fits.
+#[cfg(unix)]
+pub(crate) fn endpoint_name(run_dir: &std::path::Path, service: &str) -> Result<String> {
+    crate::transport::posix::endpoint_path(run_dir, service).map(|p| p.display().to_string())
+}
+
+/// The endpoint's pipe name, checked: the run dir is not empty, the service
+/// name follows the protocol's rule, and the name fits.
+#[cfg(windows)]
+pub(crate) fn endpoint_name(run_dir: &std::path::Path, service: &str) -> Result<String> {
+    crate::transport::names::validate_run_dir(run_dir)?;
+    crate::transport::names::pipe_name(&run_dir.to_string_lossy(), service)
+}

@@ -2,6 +2,7 @@
 //! on its own thread with its own buffers, one typed handler.
 
 use crate::config::ServerConfig;
+use crate::endpoint::Endpoint;
 use crate::error::{Result, ServiceError};
 use crate::platform::{self, Listener, Next, Pending};
 use crate::transport::codec::{
@@ -10,7 +11,7 @@ use crate::transport::codec::{
 };
 use crate::transport::{AbortHandle, TransportError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -79,8 +80,7 @@ pub trait ServiceHandler: Send + Sync + 'static {
 /// threads to stop it from elsewhere.
 #[derive(Debug)]
 pub struct ManagedServer<H: ServiceHandler> {
-    run_dir: PathBuf,
-    service: String,
+    endpoint: Endpoint,
     config: ServerConfig,
     handler: Arc<H>,
     shared: Arc<Shared>,
@@ -178,12 +178,39 @@ impl<H: ServiceHandler> ManagedServer<H> {
             response_ceiling: config.response_ceiling(),
         };
         Self {
-            run_dir: run_dir.as_ref().to_path_buf(),
-            service: service.to_string(),
+            endpoint: Endpoint::new(run_dir, service),
             config,
             handler: Arc::new(handler),
             shared: Arc::new(shared),
         }
+    }
+
+    /// Like [`ManagedServer::new`], refusing at once a run dir or a
+    /// service name that cannot name an endpoint
+    /// ([`ServiceError::InvalidEndpoint`]), which `new` leaves to `run()`.
+    pub fn try_new(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        config: ServerConfig,
+        handler: H,
+    ) -> Result<Self> {
+        let server = Self::new(run_dir, service, config, handler);
+        server.check_endpoint()?;
+        Ok(server)
+    }
+
+    /// Where the server serves.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn check_endpoint(&self) -> Result<()> {
+        self.endpoint
+            .validate()
+            .map_err(|source| ServiceError::InvalidEndpoint {
+                endpoint: self.endpoint.clone(),
+                source,
+            })
     }
 
     /// Like [`ManagedServer::new`], serving at most `workers` sessions at
@@ -222,16 +249,28 @@ impl<H: ServiceHandler> ManagedServer<H> {
     pub fn run_notify(&self, bound: impl FnOnce()) -> Result<()> {
         let sh = &self.shared;
         let (Some(stop_accepting), Some(_)) = (&sh.stop_accepting, &sh.stop_sessions) else {
-            return Err(ServiceError::Transport(TransportError::Io {
-                op: "create stop signal",
-                path: None,
-                source: std::io::Error::other("no pipe available"),
-            }));
+            return Err(ServiceError::Serve {
+                endpoint: self.endpoint.clone(),
+                source: TransportError::Io {
+                    op: "create the stop signal",
+                    path: None,
+                    source: std::io::Error::other("no pipe available"),
+                },
+            });
         };
         if sh.stopping.load(Ordering::Acquire) {
             return Ok(());
         }
-        let listener = Listener::bind(&self.run_dir, &self.service, self.config.to_transport())?;
+        self.check_endpoint()?;
+        let listener = Listener::bind(
+            self.endpoint.run_dir(),
+            self.endpoint.service(),
+            self.config.to_transport(),
+        )
+        .map_err(|source| ServiceError::Serve {
+            endpoint: self.endpoint.clone(),
+            source,
+        })?;
         sh.running.store(true, Ordering::Release);
         bound();
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
@@ -252,14 +291,19 @@ impl<H: ServiceHandler> ManagedServer<H> {
                     continue;
                 }
                 Err(TransportError::Aborted) => break Ok(()),
-                Err(e) => break Err(e.into()),
+                Err(source) => {
+                    break Err(ServiceError::Serve {
+                        endpoint: self.endpoint.clone(),
+                        source,
+                    });
+                }
             };
             *sh.active.lock().unwrap_or_else(|p| p.into_inner()) += 1;
             let slot = SessionSlot(Arc::clone(sh));
             let handler = Arc::clone(&self.handler);
             threads.retain(|t| !t.is_finished());
             let spawned = std::thread::Builder::new()
-                .name(format!("netipc-{}", self.service))
+                .name(format!("netipc-{}", self.endpoint.service()))
                 .spawn(move || serve_session(pending, &*handler, slot));
             match spawned {
                 Ok(t) => threads.push(t),

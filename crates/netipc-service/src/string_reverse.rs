@@ -2,7 +2,7 @@
 
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
-use crate::error::{Result, ServiceError};
+use crate::error::Result;
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{
     BatchBuilder, BatchView, FLAG_BATCH, METHOD_STRING_REVERSE, StrView, string_reverse,
@@ -28,7 +28,9 @@ impl StringReverseClient {
     /// Like [`Self::call`], within `timeout` (zero: the client's call
     /// timeout).
     pub fn call_with_timeout(&mut self, s: &[u8], timeout: Duration) -> Result<StrView<'_>> {
-        string_reverse::encode(s, &mut self.raw.request).map_err(ServiceError::Malformed)?;
+        if let Err(e) = string_reverse::encode(s, &mut self.raw.request) {
+            return Err(self.raw.invalid_request("the string cannot be encoded", Some(e)));
+        }
         self.raw.call(METHOD_STRING_REVERSE, 0, 1, timeout)?;
         self.raw.decode(string_reverse::decode)
     }
@@ -42,19 +44,24 @@ impl StringReverseClient {
     /// Like [`Self::call_batch`], within `timeout` (zero: the client's call
     /// timeout).
     pub fn call_batch_with_timeout(&mut self, items: &[&[u8]], timeout: Duration) -> Result<Vec<Vec<u8>>> {
-        let count = u32::try_from(items.len()).map_err(|_| ServiceError::InvalidRequest("too many items"))?;
+        let count = u32::try_from(items.len()).map_err(|_| {
+            self.raw
+                .invalid_request("more than 2^32 - 1 items in one batch", None)
+        })?;
         let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
         for s in items {
-            b.add_with(string_reverse::encoded_len(s), |dst| {
+            let added = b.add_with(string_reverse::encoded_len(s), |dst| {
                 let _ = string_reverse::write(s, dst);
-            })
-            .map_err(ServiceError::Malformed)?;
+            });
+            if let Err(e) = added {
+                return Err(self.raw.invalid_request("the batch cannot be encoded", Some(e)));
+            }
         }
         b.finish();
         let h = self.raw.call(METHOD_STRING_REVERSE, FLAG_BATCH, count, timeout)?;
         if h.item_count != count {
             self.raw.poison();
-            return Err(ServiceError::BadResponse("batch response has another item count"));
+            return Err(self.raw.bad_response("batch response has another item count"));
         }
         let view = self.raw.decode(|p| BatchView::decode(p, count))?;
         view.iter()
@@ -62,7 +69,7 @@ impl StringReverseClient {
             .collect::<Result<_, _>>()
             .map_err(|e| {
                 self.raw.poison();
-                ServiceError::Malformed(e)
+                self.raw.malformed(e)
             })
     }
 }

@@ -305,7 +305,7 @@ fn one_timeout_bounds_the_whole_logical_call() {
         Ok(v) => panic!("all {} items answered past the deadline", v.item_count),
         Err(e) => e,
     };
-    assert!(matches!(err, ServiceError::Timeout), "{err:?}");
+    assert!(matches!(err, ServiceError::Timeout { .. }), "{err:?}");
     let cycles = c.status().call_count;
     assert!(cycles < 30, "{cycles} cycles answered before the deadline");
 }
@@ -324,7 +324,7 @@ fn a_per_call_timeout_bounds_the_whole_logical_call() {
         Ok(v) => panic!("all {} items answered past the deadline", v.item_count),
         Err(e) => e,
     };
-    assert!(matches!(err, ServiceError::Timeout), "{err:?}");
+    assert!(matches!(err, ServiceError::Timeout { .. }), "{err:?}");
     assert!(c.refresh());
     let few = &paths[..3];
     let view = c.call_with_timeout(few, std::time::Duration::ZERO).unwrap();
@@ -361,7 +361,7 @@ fn an_apps_lookup_with_a_timeout() {
     let err = c
         .call_with_timeout(&[1, 2], std::time::Duration::from_millis(50))
         .unwrap_err();
-    assert!(matches!(err, ServiceError::Timeout), "{err:?}");
+    assert!(matches!(err, ServiceError::Timeout { .. }), "{err:?}");
     gate.open();
     assert!(c.refresh());
     assert_eq!(c.call(&[1, 2]).unwrap().item_count, 2);
@@ -408,7 +408,7 @@ fn a_generation_change_mid_call_rejects_the_call() {
     let mut c = AppsLookupClient::new(dir.path(), "gen", lookup_client(PROFILE_BASELINE, 10_000));
     c.refresh();
     let pids: Vec<u32> = (1..=5000).collect();
-    assert!(matches!(c.call(&pids), Err(ServiceError::BadResponse(_))));
+    assert!(matches!(c.call(&pids), Err(ServiceError::BadResponse { .. })));
     // One subcall needs no agreement.
     c.refresh();
     assert_eq!(c.call(&[1, 2, 3]).unwrap().item_count, 3);
@@ -427,7 +427,10 @@ fn each_ceiling_is_enforced() {
 
     let mut items = CgroupsLookupClient::new(dir.path(), "cap", lookup_client(PROFILE_BASELINE, 4999));
     items.refresh();
-    assert!(matches!(items.call(&paths), Err(ServiceError::LimitExceeded(_))));
+    assert!(matches!(
+        items.call(&paths),
+        Err(ServiceError::LimitExceeded { .. })
+    ));
 
     let cfg = ClientConfig {
         lookup_max_subcalls: 2,
@@ -437,7 +440,7 @@ fn each_ceiling_is_enforced() {
     subcalls.refresh();
     assert!(matches!(
         subcalls.call(&paths),
-        Err(ServiceError::LimitExceeded(_))
+        Err(ServiceError::LimitExceeded { .. })
     ));
 
     let cfg = ClientConfig {
@@ -446,7 +449,10 @@ fn each_ceiling_is_enforced() {
     };
     let mut bytes = CgroupsLookupClient::new(dir.path(), "cap", cfg);
     bytes.refresh();
-    assert!(matches!(bytes.call(&paths), Err(ServiceError::LimitExceeded(_))));
+    assert!(matches!(
+        bytes.call(&paths),
+        Err(ServiceError::LimitExceeded { .. })
+    ));
     // Within the ceilings, the same call works.
     assert_eq!(bytes.call(&paths[..10]).unwrap().item_count, 10);
 }
@@ -465,7 +471,7 @@ fn a_zero_item_probe() {
     let none: [&str; 0] = [];
     let v = c.call(&none).unwrap();
     assert_eq!((v.item_count, v.generation), (0, 7));
-    assert!(matches!(c.call(&[""]), Err(ServiceError::InvalidRequest(_))));
+    assert!(matches!(c.call(&[""]), Err(ServiceError::InvalidRequest { .. })));
 }
 
 /// Hand-written servers that answer wrongly (POSIX listener).
@@ -501,7 +507,7 @@ mod hostile_echoes {
         let mut c = CgroupsLookupClient::new(dir.path(), service, lookup_client(PROFILE_BASELINE, 10));
         c.refresh();
         let err = c.call(paths).unwrap_err();
-        assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+        assert!(matches!(err, ServiceError::BadResponse { .. }), "{err:?}");
         assert!(!c.ready());
         drop(c);
         server.join().unwrap();
@@ -553,7 +559,7 @@ mod hostile_echoes {
         });
         let mut c = AppsLookupClient::new(dir.path(), "pid-liar", lookup_client(PROFILE_BASELINE, 10));
         c.refresh();
-        assert!(matches!(c.call(&[42]), Err(ServiceError::BadResponse(_))));
+        assert!(matches!(c.call(&[42]), Err(ServiceError::BadResponse { .. })));
         assert!(!c.ready());
         drop(c);
         server.join().unwrap();
@@ -701,7 +707,15 @@ fn a_failing_lookup_handler_fails_only_its_call() {
     let server = || lookup_server(PROFILE_BASELINE, 65536);
     let _cg = Running::start(dir.path(), "pcg", server(), picky_cgroups);
     let _apps = Running::start(dir.path(), "papps", server(), picky_apps);
-    let failed = |e: ServiceError| matches!(e, ServiceError::ServerStatus(STATUS_INTERNAL_ERROR));
+    let failed = |e: ServiceError| {
+        matches!(
+            e,
+            ServiceError::ServerStatus {
+                status: STATUS_INTERNAL_ERROR,
+                ..
+            }
+        )
+    };
 
     let mut c = CgroupsLookupClient::new(dir.path(), "pcg", lookup_client(PROFILE_BASELINE, 16));
     c.refresh();

@@ -58,7 +58,10 @@ fn a_snapshot_over_the_growth_ceiling_fails_cleanly() {
     let _srv = Running::start(dir.path(), "capped", server_config(65536), big_handler(5_000));
     let mut c = CgroupsClient::new(dir.path(), "capped", client_config(65536));
     c.refresh();
-    assert!(matches!(c.call_snapshot(), Err(ServiceError::LimitExceeded(_))));
+    assert!(matches!(
+        c.call_snapshot(),
+        Err(ServiceError::LimitExceeded { .. })
+    ));
     // An answer over the ceiling is not grown towards: one reconnect shows
     // the client that the server offers no more.
     assert_eq!(c.status().reconnect_count, 1);

@@ -13,6 +13,9 @@ pub enum TransportError {
     /// The service name cannot name an endpoint.
     #[error("invalid service name: {0}")]
     InvalidServiceName(&'static str),
+    /// The run dir cannot hold an endpoint (it is empty).
+    #[error("invalid run dir: {0}")]
+    InvalidRunDir(&'static str),
     /// An endpoint name does not fit: `{run_dir}/{service}.sock` in
     /// `sun_path`, or a Windows pipe or kernel object name in
     /// [`MAX_OBJECT_NAME`](crate::names::MAX_OBJECT_NAME) characters.
@@ -214,6 +217,7 @@ impl TransportError {
         !matches!(
             self,
             TransportError::InvalidServiceName(_)
+                | TransportError::InvalidRunDir(_)
                 | TransportError::PathTooLong { .. }
                 | TransportError::LimitExceeded { .. }
         )

@@ -39,6 +39,15 @@ pub fn validate_service_name(service: &str) -> Result<()> {
     Err(TransportError::InvalidServiceName(reason))
 }
 
+/// Checks a run dir: it must name a directory, so it cannot be empty (an
+/// empty one would put endpoints in whatever the current directory is).
+pub fn validate_run_dir(run_dir: &std::path::Path) -> Result<()> {
+    if run_dir.as_os_str().is_empty() {
+        return Err(TransportError::InvalidRunDir("empty"));
+    }
+    Ok(())
+}
+
 /// The longest pipe or kernel object name, in characters: Windows allows
 /// 256 with the terminating NUL, and every implementation of the protocol
 /// refuses longer names rather than let the system cut or reject them.

@@ -3,13 +3,13 @@
 use super::{Stitch, check_items, first_answer_reserve, respond, response_floor, subcall};
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
-use crate::error::{Result, ServiceError};
+use crate::error::{LimitKind, Result, ServiceError};
 use crate::server::{Dispatch, ServiceHandler};
-use crate::transport::codec::METHOD_APPS_LOOKUP;
 use crate::transport::codec::lookup::{
-    APPS_LOOKUP_ITEM_HDR_LEN, AppsLookupRequestBuilder, AppsLookupRequestView, AppsLookupResponseBuilder,
-    LOOKUP_HDR_LEN,
+    APPS_LOOKUP_ITEM_HDR_LEN, APPS_LOOKUP_KEY_LEN, AppsLookupRequestBuilder, AppsLookupRequestView,
+    AppsLookupResponseBuilder, LOOKUP_HDR_LEN,
 };
+use crate::transport::codec::{DIR_ENTRY_SIZE, METHOD_APPS_LOOKUP};
 
 pub use crate::transport::codec::lookup::{
     AppsLookupEntry, AppsLookupItemView, AppsLookupResponder, AppsLookupResponseView, AppsLookupStatus,
@@ -40,10 +40,13 @@ impl AppsLookupClient {
         timeout: std::time::Duration,
     ) -> Result<AppsLookupResponseView<'_>> {
         let (max_items, max_subcalls, max_bytes) = self.raw.config().lookup_limits();
-        check_items(pids.len(), max_items)?;
-        if AppsLookupRequestBuilder::max_keys(self.raw.request_budget()) == 0 {
-            return Err(ServiceError::LimitExceeded(
-                "request budget too small for one PID",
+        check_items(pids.len(), max_items).map_err(|f| f.at(&self.raw.endpoint))?;
+        let budget = self.raw.request_budget();
+        if AppsLookupRequestBuilder::max_keys(budget) == 0 {
+            return Err(self.raw.limit(
+                LimitKind::Request,
+                Some((LOOKUP_HDR_LEN + DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_LEN) as u64),
+                budget as u64,
             ));
         }
         let mut out =
@@ -69,8 +72,13 @@ impl AppsLookupClient {
                 .min(keys_answerable)
                 .min(AppsLookupRequestBuilder::max_keys(budget));
             let mut req = AppsLookupRequestBuilder::with_capacity(&mut self.raw.request, budget, sent);
-            req.add_all(&pids[first..first + sent])
-                .map_err(ServiceError::Malformed)?;
+            if let Err(e) = req.add_all(&pids[first..first + sent]) {
+                return Err(ServiceError::InvalidRequest {
+                    endpoint: self.raw.endpoint.clone(),
+                    what: "the PIDs cannot be encoded",
+                    source: Some(e),
+                });
+            }
             req.finish();
             let keys = &pids[first..first + sent];
             next = first + subcall(&mut self.raw, METHOD_APPS_LOOKUP, keys, &mut st, &mut out)?;
@@ -78,7 +86,7 @@ impl AppsLookupClient {
         out.set_generation(st.generation.unwrap_or(0));
         let n = out.finish();
         self.stitched.truncate(n);
-        AppsLookupResponseView::decode(&self.stitched).map_err(ServiceError::Malformed)
+        AppsLookupResponseView::decode(&self.stitched).map_err(|e| self.raw.malformed(e))
     }
 }
 

@@ -45,13 +45,13 @@ impl CgroupsLookupClient {
         timeout: std::time::Duration,
     ) -> Result<CgroupsLookupResponseView<'_>> {
         let (max_items, max_subcalls, max_bytes) = self.raw.config().lookup_limits();
-        check_items(paths.len(), max_items)?;
+        check_items(paths.len(), max_items).map_err(|f| f.at(&self.raw.endpoint))?;
         for p in paths {
             let p = p.as_ref();
             if p.is_empty() || p.contains(&0) {
-                return Err(ServiceError::InvalidRequest(
-                    "a lookup path is empty or contains NUL",
-                ));
+                return Err(self
+                    .raw
+                    .invalid_request("a lookup path is empty or contains NUL", None));
             }
         }
         let mut out = CgroupsLookupResponseBuilder::with_capacity(
@@ -71,7 +71,7 @@ impl CgroupsLookupClient {
                     p,
                     CgroupsLookupStatus::OversizedItem,
                 ))
-                .map_err(stitch_error)?;
+                .map_err(|e| stitch_error(e).at(&self.raw.endpoint))?;
                 next += 1;
             }
             if next == paths.len() && st.subcalls > 0 {
@@ -98,7 +98,13 @@ impl CgroupsLookupClient {
                     stub_room -= not_known;
                 }
                 room = room.saturating_sub(floor);
-                req.add(paths[next].as_ref()).map_err(ServiceError::Malformed)?;
+                if let Err(e) = req.add(paths[next].as_ref()) {
+                    return Err(ServiceError::InvalidRequest {
+                        endpoint: self.raw.endpoint.clone(),
+                        what: "a lookup path cannot be encoded",
+                        source: Some(e),
+                    });
+                }
                 next += 1;
             }
             let sent = req.count();
@@ -109,7 +115,7 @@ impl CgroupsLookupClient {
         out.set_generation(st.generation.unwrap_or(0));
         let n = out.finish();
         self.stitched.truncate(n);
-        CgroupsLookupResponseView::decode(&self.stitched).map_err(ServiceError::Malformed)
+        CgroupsLookupResponseView::decode(&self.stitched).map_err(|e| self.raw.malformed(e))
     }
 }
 

@@ -82,7 +82,8 @@ pub mod apps;
 pub mod cgroups;
 
 use crate::client::RawClient;
-use crate::error::{Result, ServiceError};
+use crate::endpoint::Endpoint;
+use crate::error::{LimitKind, Result, ServiceError};
 use crate::server::Dispatch;
 use crate::transport::codec::CodecError;
 use crate::transport::codec::lookup::{
@@ -116,27 +117,27 @@ impl Stitch {
     }
 
     /// Counts one more request/response cycle.
-    pub(crate) fn next_subcall(&mut self) -> Result<()> {
+    pub(crate) fn next_subcall(&mut self) -> Result<(), Fault> {
         self.subcalls += 1;
         if self.subcalls > self.max_subcalls {
-            return Err(ServiceError::LimitExceeded(
-                "lookup subcalls over the configured ceiling",
+            return Err(Fault::Limit(
+                LimitKind::LookupSubcalls,
+                None,
+                u64::from(self.max_subcalls),
             ));
         }
         Ok(())
     }
 
     /// Every subresponse must carry the same generation.
-    pub(crate) fn check_generation(&mut self, generation: u64) -> Result<()> {
+    pub(crate) fn check_generation(&mut self, generation: u64) -> Result<(), Fault> {
         match self.generation {
             None => {
                 self.generation = Some(generation);
                 Ok(())
             }
             Some(g) if g == generation => Ok(()),
-            Some(_) => Err(ServiceError::BadResponse(
-                "subresponses carry different generations",
-            )),
+            Some(_) => Err(Fault::Bad("subresponses carry different generations")),
         }
     }
 }
@@ -157,19 +158,50 @@ pub(crate) fn first_answer_reserve(room: usize) -> usize {
 }
 
 /// Checks the item count of a logical call against its ceiling.
-pub(crate) fn check_items(n: usize, max: u32) -> Result<()> {
+pub(crate) fn check_items(n: usize, max: u32) -> Result<(), Fault> {
     if n > max as usize {
-        return Err(ServiceError::LimitExceeded(
-            "lookup keys over the configured ceiling",
+        return Err(Fault::Limit(
+            LimitKind::LookupKeys,
+            Some(n as u64),
+            u64::from(max),
         ));
     }
     Ok(())
 }
 
-/// Whether a failed call leaves its session usable: a local ceiling does,
-/// a response that broke the contract does not.
-fn keeps_session(e: &ServiceError) -> bool {
-    matches!(e, ServiceError::LimitExceeded(_))
+/// A failure of a lookup call, found where its endpoint is not at hand:
+/// [`Fault::at`] names the endpoint.
+#[derive(Debug)]
+pub(crate) enum Fault {
+    /// A response that broke the contract.
+    Bad(&'static str),
+    /// A ceiling of the client's: which, what was needed, the ceiling.
+    Limit(LimitKind, Option<u64>, u64),
+    /// A key or an answer the codec refused.
+    Malformed(CodecError),
+}
+
+impl Fault {
+    /// The failure, as the service reports it on `endpoint`.
+    pub(crate) fn at(self, endpoint: &Endpoint) -> ServiceError {
+        let endpoint = endpoint.clone();
+        match self {
+            Fault::Bad(what) => ServiceError::BadResponse { endpoint, what },
+            Fault::Limit(limit, needed, allowed) => ServiceError::LimitExceeded {
+                endpoint,
+                limit,
+                needed,
+                allowed,
+            },
+            Fault::Malformed(source) => ServiceError::Malformed { endpoint, source },
+        }
+    }
+
+    /// Whether the call's session stays usable: a local ceiling leaves it
+    /// so, a response that broke the contract does not.
+    fn keeps_session(&self) -> bool {
+        matches!(self, Fault::Limit(..))
+    }
 }
 
 /// Bytes the server needs, at the least, to answer one more key whose
@@ -204,12 +236,12 @@ pub(crate) fn respond<R>(
 
 /// Maps a stitching failure: a full stitched buffer is a ceiling, anything
 /// else is a response that broke the contract.
-pub(crate) fn stitch_error(e: CodecError) -> ServiceError {
+pub(crate) fn stitch_error(e: CodecError) -> Fault {
     match e {
-        CodecError::LimitExceeded { .. } => {
-            ServiceError::LimitExceeded("stitched lookup response over the configured ceiling")
+        CodecError::LimitExceeded { need, limit } => {
+            Fault::Limit(LimitKind::LookupStitchedBytes, Some(need as u64), limit as u64)
         }
-        other => ServiceError::Malformed(other),
+        other => Fault::Malformed(other),
     }
 }
 
@@ -258,17 +290,15 @@ fn stitch<'v, K: LookupKind, Key>(
     keys: &[Key],
     st: &mut Stitch,
     out: &mut LookupResponseBuilder<'_, K>,
-) -> Result<usize>
+) -> Result<usize, Fault>
 where
     K::ItemView<'v>: Answer<'v, Key>,
 {
     if view.item_count as usize != keys.len() {
-        return Err(ServiceError::BadResponse(
-            "response item count differs from the request",
-        ));
+        return Err(Fault::Bad("response item count differs from the request"));
     }
     st.check_generation(view.generation)?;
-    let not_echoed = || ServiceError::BadResponse(<K::ItemView<'v> as Answer<'v, Key>>::NOT_ECHOED);
+    let not_echoed = || Fault::Bad(<K::ItemView<'v> as Answer<'v, Key>>::NOT_ECHOED);
     let mut answered = 0;
     let mut items = view.iter().zip(keys);
     while let Some((item, key)) = items.next() {
@@ -282,9 +312,7 @@ where
                     return Err(not_echoed());
                 }
                 if !rest.exceeded() {
-                    return Err(ServiceError::BadResponse(
-                        "an answer follows a PAYLOAD_EXCEEDED item",
-                    ));
+                    return Err(Fault::Bad("an answer follows a PAYLOAD_EXCEEDED item"));
                 }
             }
             break;
@@ -311,18 +339,19 @@ pub(crate) fn subcall<K: LookupKind, Key>(
 where
     for<'v> K::ItemView<'v>: Answer<'v, Key>,
 {
-    st.next_subcall()?;
+    st.next_subcall().map_err(|f| f.at(&raw.endpoint))?;
     raw.call_until(method, 0, 1, st.deadline)?;
     let view = raw.decode(LookupResponseView::<K>::decode)?;
-    let answered = stitch(&view, keys, st, out).inspect_err(|e| {
-        if !keeps_session(e) {
+    let answered = stitch(&view, keys, st, out).map_err(|f| {
+        if !f.keeps_session() {
             raw.poison()
         }
+        f.at(&raw.endpoint)
     })?;
     if answered == 0 && !keys.is_empty() {
         // The first item PAYLOAD_EXCEEDED: asking again would loop.
         raw.poison();
-        return Err(ServiceError::BadResponse("a lookup response made no progress"));
+        return Err(raw.bad_response("a lookup response made no progress"));
     }
     Ok(answered)
 }

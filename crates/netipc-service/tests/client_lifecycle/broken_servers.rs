@@ -65,17 +65,17 @@ fn answers_that_break_the_contract_are_errors() {
     // A response to no request in flight, then (after the one resend on a
     // new session) one for another method: the second error is reported.
     let err = c.call(1).unwrap_err();
-    assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+    assert!(matches!(err, ServiceError::BadResponse { .. }), "{err:?}");
     assert_eq!(c.status().reconnect_count, 1);
     assert_eq!(c.state(), ClientState::Broken);
     // A payload that does not decode: not retried, and that session is
     // left at the next refresh.
     assert!(c.refresh());
     let err = c.call(2).unwrap_err();
-    assert!(matches!(err, ServiceError::Malformed(_)), "{err:?}");
+    assert!(matches!(err, ServiceError::Malformed { .. }), "{err:?}");
     assert!(c.refresh());
     let err = c.call_batch(&[1, 2, 3]).unwrap_err();
-    assert!(matches!(err, ServiceError::BadResponse(_)), "{err:?}");
+    assert!(matches!(err, ServiceError::BadResponse { .. }), "{err:?}");
     assert!(c.refresh());
     assert_eq!(c.call(41).unwrap(), 42);
     assert_eq!(c.status().error_count, 3);
@@ -111,7 +111,13 @@ fn an_error_answer_with_batch_fields_is_read_as_its_status() {
     c.refresh();
     let err = c.call_batch(&[1, 2, 3]).unwrap_err();
     assert!(
-        matches!(err, ServiceError::ServerStatus(STATUS_INTERNAL_ERROR)),
+        matches!(
+            err,
+            ServiceError::ServerStatus {
+                status: STATUS_INTERNAL_ERROR,
+                ..
+            }
+        ),
         "{err:?}"
     );
     server.join().unwrap();

@@ -11,7 +11,10 @@ fn lifecycle_without_a_server() {
     assert!(!c.ready());
     assert!(matches!(
         c.call(1),
-        Err(ServiceError::NotReady(ClientState::Disconnected))
+        Err(ServiceError::NotReady {
+            state: ClientState::Disconnected,
+            ..
+        })
     ));
     assert!(c.last_connect_error().is_none(), "nothing tried yet");
     assert!(c.refresh(), "state changed to NOT_FOUND");
@@ -26,7 +29,10 @@ fn lifecycle_without_a_server() {
     assert!(!c.refresh(), "still NOT_FOUND: no change");
     assert!(matches!(
         c.call(1),
-        Err(ServiceError::NotReady(ClientState::NotFound))
+        Err(ServiceError::NotReady {
+            state: ClientState::NotFound,
+            ..
+        })
     ));
     assert_eq!(c.status().call_count, 0);
 
@@ -41,7 +47,10 @@ fn lifecycle_without_a_server() {
     // After close: calls fail at once, until a refresh connects again.
     assert!(matches!(
         c.call(1),
-        Err(ServiceError::NotReady(ClientState::Disconnected))
+        Err(ServiceError::NotReady {
+            state: ClientState::Disconnected,
+            ..
+        })
     ));
     assert!(c.refresh() && c.ready());
     assert_eq!(c.call(1).unwrap(), 2);
@@ -143,7 +152,13 @@ fn string_reverse_handler_failures() {
         c.refresh();
         let r = c.call(b"abc").map(|s| s.as_bytes().to_vec());
         assert!(
-            matches!(r, Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))),
+            matches!(
+                r,
+                Err(ServiceError::ServerStatus {
+                    status: STATUS_INTERNAL_ERROR,
+                    ..
+                })
+            ),
             "{service}: {r:?}"
         );
     }
@@ -180,7 +195,10 @@ fn the_wrong_method_is_unsupported() {
     c.refresh();
     assert!(matches!(
         c.call(1),
-        Err(ServiceError::ServerStatus(STATUS_UNSUPPORTED))
+        Err(ServiceError::ServerStatus {
+            status: STATUS_UNSUPPORTED,
+            ..
+        })
     ));
     let mut right = CgroupsClient::new(dir.path(), "cg", client_config(1024));
     right.refresh();

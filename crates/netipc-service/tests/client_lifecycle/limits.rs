@@ -46,7 +46,7 @@ fn a_request_over_the_negotiated_size_grows_the_session() {
 fn a_request_over_the_ceiling_is_refused_and_the_session_kept() {
     let (_dir, _srv, mut c) = small_request_client("ceil", 4096);
     let r = c.call(&[b'x'; 5000]).map(|s| s.as_bytes().len());
-    assert!(matches!(r, Err(ServiceError::LimitExceeded(_))), "{r:?}");
+    assert!(matches!(r, Err(ServiceError::LimitExceeded { .. })), "{r:?}");
     let st = c.status();
     assert_eq!(
         (st.state, st.reconnect_count, st.error_count),
@@ -264,7 +264,7 @@ fn a_request_the_server_never_accepts_leaves_the_client_usable() {
     let mut c = netipc_service::string_reverse::StringReverseClient::new(dir.path(), "small", cfg);
     assert!(c.refresh());
     let r = c.call(&[b'x'; 3000]).map(|s| s.as_bytes().len());
-    assert!(matches!(r, Err(ServiceError::LimitExceeded(_))), "{r:?}");
+    assert!(matches!(r, Err(ServiceError::LimitExceeded { .. })), "{r:?}");
     c.refresh();
     assert_eq!(c.state(), ClientState::Ready);
     assert_eq!(c.call(b"abc").unwrap().as_bytes(), b"cba");

@@ -39,7 +39,10 @@ fn a_retry_that_fails_again_reports_the_error() {
     c.refresh();
     assert!(matches!(
         c.call(1),
-        Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))
+        Err(ServiceError::ServerStatus {
+            status: STATUS_INTERNAL_ERROR,
+            ..
+        })
     ));
     assert_eq!(calls.load(Ordering::SeqCst), 2, "exactly one retry");
     assert_eq!(c.state(), ClientState::Broken);
@@ -63,7 +66,7 @@ fn timeout_is_not_retried() {
     let mut c = IncrementClient::new(dir.path(), "slow", cfg);
     c.refresh();
     let started = Instant::now();
-    assert!(matches!(c.call(1), Err(ServiceError::Timeout)));
+    assert!(matches!(c.call(1), Err(ServiceError::Timeout { .. })));
     let took = started.elapsed();
     assert!(
         took >= Duration::from_millis(100),
@@ -97,14 +100,14 @@ fn abort_from_another_thread_is_sticky_and_not_retried() {
             abort.abort();
         }
     });
-    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted { .. })));
     assert_eq!(gate.held(), 1, "ended by the abort, the answer still held back");
     aborter.join().unwrap();
     assert_eq!(c.status().reconnect_count, 0, "not retried on a new session");
     gate.open();
     // Sticky until cleared.
     c.refresh();
-    assert!(matches!(c.call(2), Err(ServiceError::Aborted)));
+    assert!(matches!(c.call(2), Err(ServiceError::Aborted { .. })));
     c.clear_abort();
     c.refresh();
     assert_eq!(c.call(2).unwrap(), 3);
@@ -141,7 +144,7 @@ fn abort_over_shared_memory() {
             abort.abort();
         }
     });
-    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted { .. })));
     assert_eq!(gate.held(), 1, "ended by the abort, the answer still held back");
     aborter.join().unwrap();
     gate.open();
@@ -167,7 +170,7 @@ fn per_call_timeouts_and_the_client_default() {
 
     // While the answer is held back: Timeout, not before the call's own limit.
     let (r, took) = timed(&mut c, &|c| c.call_with_timeout(1, Duration::from_millis(50)));
-    assert!(matches!(r, Err(ServiceError::Timeout)), "{r:?}");
+    assert!(matches!(r, Err(ServiceError::Timeout { .. })), "{r:?}");
     assert!(
         took >= Duration::from_millis(50),
         "not before the deadline: {took:?}"
@@ -183,11 +186,11 @@ fn per_call_timeouts_and_the_client_default() {
         c.call_batch_into_with_timeout(&[1], &mut out, Duration::from_millis(50))
             .map(|()| out[0])
     });
-    assert!(matches!(r, Err(ServiceError::Timeout)), "{r:?}");
+    assert!(matches!(r, Err(ServiceError::Timeout { .. })), "{r:?}");
     // A new client default applies to calls that give none.
     c.set_call_timeout(Duration::from_millis(50));
     let (r, _) = timed(&mut c, &|c| c.call(1));
-    assert!(matches!(r, Err(ServiceError::Timeout)), "{r:?}");
+    assert!(matches!(r, Err(ServiceError::Timeout { .. })), "{r:?}");
     c.set_call_timeout(Duration::ZERO);
     gate.open();
     let (r, _) = timed(&mut c, &|c| c.call(1));
@@ -206,7 +209,7 @@ fn abort_on_the_client_itself() {
     let mut c = IncrementClient::new(dir.path(), "abort-self", client_config(1024));
     assert!(c.refresh());
     c.abort();
-    assert!(matches!(c.call(1), Err(ServiceError::Aborted)));
+    assert!(matches!(c.call(1), Err(ServiceError::Aborted { .. })));
     c.clear_abort();
     c.refresh();
     assert_eq!(c.call(1).unwrap(), 2);

@@ -16,7 +16,10 @@ fn a_handler_panic_closes_only_that_session() {
     c.refresh();
     assert!(matches!(
         c.call(13),
-        Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))
+        Err(ServiceError::ServerStatus {
+            status: STATUS_INTERNAL_ERROR,
+            ..
+        })
     ));
     c.refresh();
     assert_eq!(c.call(1).unwrap(), 2, "the server still serves");
@@ -245,7 +248,10 @@ fn a_batch_with_a_failing_item_fails_whole() {
     c.refresh();
     assert!(matches!(
         c.call_batch(&[1, 13]),
-        Err(ServiceError::ServerStatus(STATUS_INTERNAL_ERROR))
+        Err(ServiceError::ServerStatus {
+            status: STATUS_INTERNAL_ERROR,
+            ..
+        })
     ));
     c.refresh();
     assert_eq!(c.call_batch(&[1, 2]).unwrap(), vec![2, 3]);

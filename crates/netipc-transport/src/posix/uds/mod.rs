@@ -13,7 +13,7 @@ mod session;
 mod socket;
 mod sys;
 
-pub use crate::names::validate_service_name;
+pub use crate::names::{validate_run_dir, validate_service_name};
 pub use listener::{PendingSession, UdsListener};
 pub use session::UdsSession;
 pub use socket::PACKET_SIZE_FALLBACK;
@@ -35,8 +35,9 @@ const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE;
 #[cfg(target_os = "linux")]
 const SHM_ATTACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Checks a service name and derives `{run_dir}/{service}.sock`.
+/// Checks a run dir and a service name and derives `{run_dir}/{service}.sock`.
 pub fn endpoint_path(run_dir: &Path, service: &str) -> Result<PathBuf> {
+    validate_run_dir(run_dir)?;
     validate_service_name(service)?;
     let path = run_dir.join(format!("{service}.sock"));
     // sun_path holds the path and its NUL: 108 bytes on Linux, 104 on

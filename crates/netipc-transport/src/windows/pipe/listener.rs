@@ -41,6 +41,7 @@ impl NpListener {
     /// Creates the service's pipe. Another server owning the name gives
     /// [`TransportError::AddressInUse`].
     pub fn bind(run_dir: impl AsRef<Path>, service: &str, cfg: ServerConfig) -> Result<Self> {
+        crate::names::validate_run_dir(run_dir.as_ref())?;
         let name = wide(&pipe_name(&run_dir.as_ref().to_string_lossy(), service)?);
         let first = create_instance(&name, true, &cfg)?;
         Ok(Self {

@@ -38,6 +38,7 @@ pub struct NpSession {
 impl NpSession {
     /// Connects to the service's pipe and performs the handshake.
     pub fn connect(run_dir: impl AsRef<Path>, service: &str, cfg: &ClientConfig) -> Result<Self> {
+        crate::names::validate_run_dir(run_dir.as_ref())?;
         let name = wide(&pipe_name(&run_dir.as_ref().to_string_lossy(), service)?);
         let deadline = crate::deadline_after(cfg.effective_handshake_timeout());
         // A process that got the pipe name first (a squatter) would be the
