@@ -467,6 +467,13 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
                 return;
             }
         };
+        if sh.stopping.load(Ordering::Acquire) {
+            // Stopping: this answer is the session's last. A client that
+            // keeps calling would otherwise keep a shared-memory wait from
+            // ever running out and seeing the stop signal.
+            let _ = session.send(&out, payload);
+            return;
+        }
         next = if session.is_shm() {
             // Publishing to shared memory neither blocks nor stops: the
             // answer is out once the exchange starts.

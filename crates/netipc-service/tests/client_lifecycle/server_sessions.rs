@@ -315,3 +315,62 @@ fn a_server_stopped_before_it_runs_never_binds() {
     again.run().unwrap();
     assert!(!dir.path().join("twice.sock").exists());
 }
+
+/// A stop ends a shared-memory session even while its client keeps
+/// calling: the waits for the next request then never run out, so the
+/// session must see the stop between requests. The client's calls end,
+/// with an answer or an error, and `run()` returns.
+#[cfg(any(target_os = "linux", windows))]
+#[test]
+fn a_stop_ends_shared_memory_sessions_whose_client_keeps_calling() {
+    use netipc_service::transport::codec::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+    use std::sync::atomic::AtomicBool;
+    let dir = RunDir::new("svc");
+    let shm = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
+    let config = netipc_service::ServerConfig {
+        supported_profiles: shm,
+        preferred_profiles: shm,
+        ..server_config(1024)
+    };
+    let handler = increment::Handler {
+        handle: Some(Box::new(|v| Some(v + 1))),
+    };
+    let mut srv = Some(Running::start(dir.path(), "busy", config, handler));
+    let mut c = IncrementClient::new(
+        dir.path(),
+        "busy",
+        netipc_service::ClientConfig {
+            supported_profiles: shm,
+            preferred_profiles: shm,
+            ..client_config(1024)
+        },
+    );
+    c.refresh();
+    assert!(c.status().shm);
+    let calls = AtomicU32::new(0);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let caller = s.spawn(|| {
+            while !done.load(Ordering::Acquire) && c.call(1).is_ok() {
+                calls.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        // The caller stops however this scope ends, a failed check included.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Release);
+            }
+        }
+        let _done = Done(&done);
+        wait_until("the client calls", || calls.load(Ordering::Relaxed) > 100);
+        let running = srv.take().unwrap();
+        finishes_within(
+            PATIENCE,
+            "stopping a server whose client keeps calling",
+            move || running.stop(),
+        );
+        drop(_done);
+        caller.join().unwrap();
+    });
+}

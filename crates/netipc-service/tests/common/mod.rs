@@ -9,7 +9,7 @@ pub mod raw;
 
 #[allow(unused_imports)] // Each test binary uses a part of them.
 pub use netipc_test_support::{
-    Gate, PATIENCE, RunDir, count_panics, finishes_within, poll_until, proptest_cases,
+    Gate, PATIENCE, RunDir, count_panics, finishes_within, poll_until, proptest_cases, wait_until,
 };
 
 use netipc_service::{ClientConfig, ManagedServer, ServerConfig, ServiceHandler};
