@@ -71,7 +71,7 @@ pub fn run(args: &CallArgs, json: bool) -> Result<(), Failure> {
     let ctx = context(&args.run_dir, &args.service, &args.client);
     let (dir, svc) = (&args.run_dir, args.service.as_str());
     let method = args.method.name();
-    let outcome = match &args.method {
+    let outcome = match &args.method()? {
         Method::Snapshot => call_with(CgroupsClient::new(dir, svc, config), &ctx, method, |c| {
             c.call_snapshot().map(|v| Answer::Snapshot(Snapshot::of(&v)))
         }),

@@ -14,6 +14,7 @@
 use crate::cli::CleanArgs;
 use crate::failure::Failure;
 use crate::output;
+#[cfg(unix)]
 use serde::Serialize;
 
 /// How old a refusing socket must be before `clean` takes it for stale.
@@ -21,6 +22,7 @@ use serde::Serialize;
 pub const SOCKET_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What became of one stale entry.
+#[cfg(unix)]
 #[derive(Debug, Serialize)]
 struct Action {
     name: String,
@@ -31,6 +33,7 @@ struct Action {
 }
 
 /// What `clean --json` prints.
+#[cfg(unix)]
 #[derive(Debug, Serialize)]
 struct Report<'a> {
     ok: bool,

@@ -2,6 +2,7 @@
 //! `--help`.
 
 use crate::duration::parse_duration;
+use crate::failure::Failure;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -176,13 +177,13 @@ pub enum Profile {
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// Auth token the server expects (decimal or 0x-hex).
-    #[arg(long, global = true, env = "NETIPC_TOKEN", default_value = "0", value_parser = parse_token)]
+    #[arg(long, env = "NETIPC_TOKEN", default_value = "0", value_parser = parse_token)]
     pub token: u64,
     /// Transport profiles to offer.
-    #[arg(long, global = true, value_enum, default_value_t = Profile::Auto)]
+    #[arg(long, value_enum, default_value_t = Profile::Auto)]
     pub profile: Profile,
     /// Deadline of the connection and of each call (e.g. 500ms, 5s).
-    #[arg(long, global = true, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
 }
 
@@ -193,57 +194,138 @@ pub struct CallArgs {
     pub run_dir: PathBuf,
     /// The service name (the endpoint is RUN_DIR/SERVICE.sock on POSIX).
     pub service: String,
+    /// The method to call.
+    #[arg(value_enum)]
+    pub method: MethodName,
+    /// The method's arguments: cgroup paths (cgroups-lookup), PIDs
+    /// (apps-lookup), N (increment), TEXT (string-reverse); none for
+    /// snapshot.
+    pub args: Vec<String>,
     /// Connection options.
     #[command(flatten)]
     pub client: ClientArgs,
     /// Table rows to print at most (0: all); --json prints all.
-    #[arg(long, global = true, default_value_t = 50)]
+    #[arg(long, default_value_t = 50)]
     pub limit: usize,
-    /// The method to call.
-    #[command(subcommand)]
-    pub method: Method,
 }
 
-/// The methods `call` can make.
-#[derive(Debug, Clone, Subcommand)]
-pub enum Method {
+impl CallArgs {
+    /// The method with its arguments, checked.
+    pub fn method(&self) -> Result<Method, Failure> {
+        let name = self.method.name();
+        let usage = |message: String, hint: &str| Failure::Usage {
+            message,
+            hint: Some(hint.to_string()),
+        };
+        let one = || match self.args.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(usage(
+                format!("{name} takes exactly one argument, {} given", self.args.len()),
+                "quote text that has spaces",
+            )),
+        };
+        Ok(match self.method {
+            MethodName::Snapshot if self.args.is_empty() => Method::Snapshot,
+            MethodName::Snapshot => {
+                return Err(usage(
+                    "snapshot takes no arguments".into(),
+                    "netipc call DIR SERVICE snapshot",
+                ));
+            }
+            MethodName::CgroupsLookup if self.args.is_empty() => {
+                return Err(usage(
+                    "cgroups-lookup needs at least one cgroup path".into(),
+                    "netipc call DIR SERVICE cgroups-lookup /sys/fs/cgroup/...",
+                ));
+            }
+            MethodName::CgroupsLookup => Method::CgroupsLookup {
+                keys: self.args.clone(),
+            },
+            MethodName::AppsLookup if self.args.is_empty() => {
+                return Err(usage(
+                    "apps-lookup needs at least one PID".into(),
+                    "netipc call DIR SERVICE apps-lookup 1 4242",
+                ));
+            }
+            MethodName::AppsLookup => Method::AppsLookup {
+                pids: self
+                    .args
+                    .iter()
+                    .map(|a| {
+                        a.parse::<u32>()
+                            .map_err(|_| usage(format!("`{a}` is not a PID"), "PIDs are whole numbers"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            MethodName::Increment => {
+                let n = one()?;
+                Method::Increment {
+                    n: n.parse().map_err(|_| {
+                        usage(
+                            format!("`{n}` is not a u64"),
+                            "netipc call DIR SERVICE increment 41",
+                        )
+                    })?,
+                }
+            }
+            MethodName::StringReverse => Method::StringReverse { text: one()? },
+        })
+    }
+}
+
+/// The methods `call` can make, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodName {
     /// CGROUPS_SNAPSHOT: the provider's whole cgroups snapshot.
     Snapshot,
     /// CGROUPS_LOOKUP: cgroup paths in, orchestrator, name and labels out.
+    CgroupsLookup,
+    /// APPS_LOOKUP: PIDs in, process and cgroup metadata out.
+    AppsLookup,
+    /// INCREMENT (a test method): the server answers N + 1.
+    Increment,
+    /// STRING_REVERSE (a test method): the server answers TEXT reversed.
+    StringReverse,
+}
+
+impl MethodName {
+    /// The method's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            MethodName::Snapshot => "snapshot",
+            MethodName::CgroupsLookup => "cgroups-lookup",
+            MethodName::AppsLookup => "apps-lookup",
+            MethodName::Increment => "increment",
+            MethodName::StringReverse => "string-reverse",
+        }
+    }
+}
+
+/// A method with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// CGROUPS_SNAPSHOT.
+    Snapshot,
+    /// CGROUPS_LOOKUP of these paths.
     CgroupsLookup {
         /// Cgroup paths to look up.
-        #[arg(required = true)]
         keys: Vec<String>,
     },
-    /// APPS_LOOKUP: PIDs in, process and cgroup metadata out.
+    /// APPS_LOOKUP of these PIDs.
     AppsLookup {
         /// Process ids to look up.
-        #[arg(required = true)]
         pids: Vec<u32>,
     },
-    /// INCREMENT (a test method): the server answers N + 1.
+    /// INCREMENT of N.
     Increment {
         /// The number to increment.
         n: u64,
     },
-    /// STRING_REVERSE (a test method): the server answers TEXT reversed.
+    /// STRING_REVERSE of TEXT.
     StringReverse {
         /// The text to reverse.
         text: String,
     },
-}
-
-impl Method {
-    /// The method's name on the command line.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Method::Snapshot => "snapshot",
-            Method::CgroupsLookup { .. } => "cgroups-lookup",
-            Method::AppsLookup { .. } => "apps-lookup",
-            Method::Increment { .. } => "increment",
-            Method::StringReverse { .. } => "string-reverse",
-        }
-    }
 }
 
 /// Arguments of `watch`.
@@ -391,6 +473,58 @@ mod tests {
                 sub.get_name()
             );
         }
+    }
+
+    fn call(args: &[&str]) -> Result<Method, Failure> {
+        let mut argv = vec!["netipc", "call", "/run/x", "svc"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)
+            .map_err(|e| Failure::usage(e.to_string()))?
+            .command
+        {
+            Command::Call(c) => c.method(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn call_takes_each_methods_arguments() {
+        assert_eq!(call(&["snapshot"]).unwrap(), Method::Snapshot);
+        assert_eq!(call(&["increment", "41"]).unwrap(), Method::Increment { n: 41 });
+        assert_eq!(
+            call(&["apps-lookup", "1", "4242"]).unwrap(),
+            Method::AppsLookup { pids: vec![1, 4242] }
+        );
+        assert_eq!(
+            call(&["string-reverse", "hello world", "--token", "7"]).unwrap(),
+            Method::StringReverse {
+                text: "hello world".into()
+            }
+        );
+        for bad in [
+            &["snapshot", "extra"][..],
+            &["increment"],
+            &["increment", "x"],
+            &["apps-lookup"],
+            &["apps-lookup", "-"],
+            &["cgroups-lookup"],
+            &["string-reverse", "a", "b"],
+            &["teleport"],
+        ] {
+            assert_eq!(call(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_service_named_like_its_method_is_not_taken_for_it() {
+        let argv = ["netipc", "call", "/d", "apps-lookup", "apps-lookup", "1"];
+        let Command::Call(c) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(
+            (c.service.as_str(), c.method),
+            ("apps-lookup", MethodName::AppsLookup)
+        );
     }
 
     #[test]

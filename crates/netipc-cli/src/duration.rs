@@ -30,7 +30,7 @@ pub fn human(d: Duration) -> String {
     if us < 1000.0 {
         format!("{us:.0} µs")
     } else if us < 1e6 {
-        format!("{:.1} ms", us / 1e3)
+        format!("{:.1} ms", us / 1e3).replace(".0 ms", " ms")
     } else {
         format!("{:.2} s", us / 1e6)
     }
@@ -57,6 +57,7 @@ mod tests {
     fn durations_print_in_a_readable_unit() {
         assert_eq!(human(Duration::from_micros(750)), "750 µs");
         assert_eq!(human(Duration::from_micros(12_345)), "12.3 ms");
+        assert_eq!(human(Duration::from_millis(500)), "500 ms");
         assert_eq!(human(Duration::from_secs(2)), "2.00 s");
     }
 }

@@ -24,17 +24,22 @@ pub enum What {
     /// A Unix socket.
     Socket,
     /// A regular file named like a shared-memory region.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Region,
     /// A Windows named pipe.
     #[cfg_attr(not(windows), allow(dead_code))]
     Pipe,
     /// A regular file.
+    #[cfg_attr(not(unix), allow(dead_code))]
     File,
     /// A directory.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Directory,
     /// A symbolic link.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Symlink,
     /// Anything else (FIFO, device).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Other,
 }
 
@@ -93,6 +98,7 @@ pub struct Entry {
     pub mode: Option<u32>,
     /// Device and inode, to make sure what is removed is what was checked.
     #[serde(skip)]
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub id: Option<(u64, u64)>,
 }
 
@@ -144,6 +150,7 @@ pub struct Checked {
 }
 
 /// The service of a socket name `{service}.sock`.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn socket_service(name: &str) -> Option<&str> {
     let service = name.strip_suffix(".sock")?;
     netipc::transport::names::validate_service_name(service).ok()?;
@@ -151,6 +158,7 @@ pub fn socket_service(name: &str) -> Option<&str> {
 }
 
 /// The service and session of a region name `{service}-{session:016x}.ipcshm`.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn region_service(name: &str) -> Option<(&str, u64)> {
     let stem = name.strip_suffix(".ipcshm")?;
     let (service, hex) = stem.rsplit_once('-')?;
@@ -330,6 +338,7 @@ pub fn scan(run_dir: &Path) -> Result<Vec<Entry>, Failure> {
 pub fn check(entry: Entry, run_dir: &Path, token: u64, timeout: Duration) -> Checked {
     // Only a pipe needs the namespace; a socket has its path.
     let _ = run_dir;
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut owner_pid = None;
     let mut handshake = None;
     let (state, detail) = match (entry.what, &entry.service) {

@@ -219,11 +219,11 @@ impl Failure {
         })
     }
 
-    /// The one line printed on standard error.
+    /// The failure and its hint, as one line.
     pub fn line(&self) -> String {
         match self.hint() {
-            Some(hint) => format!("error: {self}; hint: {hint}"),
-            None => format!("error: {self}"),
+            Some(hint) => format!("{self}; hint: {hint}"),
+            None => self.to_string(),
         }
     }
 

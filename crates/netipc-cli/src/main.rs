@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             if cli.json {
                 output::json(&f.to_json());
             }
-            eprintln!("netipc: {}", f.line());
+            eprintln!("netipc: error: {}", f.line());
             ExitCode::from(f.exit_code())
         }
     }

@@ -57,12 +57,15 @@ pub enum Probe {
     /// The server rejected the handshake with this transport status.
     Refused(u16),
     /// The server's backlog is full: it is alive but accepts nobody now.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Busy,
     /// A socket file that nobody listens on.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Stale(io::Error),
     /// Nothing there (any more).
     Absent,
     /// A socket of another type (not SEQPACKET): not a netipc endpoint.
+    #[cfg_attr(not(unix), allow(dead_code))]
     WrongType,
     /// It answered something that is not a HELLO_ACK.
     Garbled(&'static str),
@@ -76,7 +79,9 @@ pub enum Probe {
     Failed(io::Error),
 }
 
-/// Reads a server's first packet as a HELLO_ACK.
+/// Reads a server's first packet as a HELLO_ACK (on Windows the library's
+/// session reads it).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn read_answer(packet: &[u8]) -> Probe {
     let Ok(header) = Header::decode(packet) else {
         return Probe::Garbled("not a netipc message header");

@@ -18,6 +18,10 @@ use std::time::Duration;
 
 type Shared = Arc<RwLock<Demo>>;
 
+/// How long a stopped server may take to end its sessions before the
+/// process exits anyway.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
 fn read(d: &Shared) -> std::sync::RwLockReadGuard<'_, Demo> {
     d.read().unwrap_or_else(|p| p.into_inner())
 }
@@ -250,6 +254,14 @@ pub fn run(args: &ServeArgs, json: bool) -> Result<(), Failure> {
     std::thread::spawn(move || {
         let _ = stop_rx.recv();
         stopper.stop();
+        // The server returns once its sessions have ended. A session can
+        // outlast the stop (a handler that blocks, or a client that keeps
+        // its shared-memory session busy): a second Ctrl-C, or the grace
+        // period, ends the process. The socket is already gone by then; a
+        // region file left behind is reclaimed by the next server.
+        let _ = stop_rx.recv_timeout(STOP_GRACE);
+        eprintln!("netipc: a session was still open when the server stopped; exiting");
+        std::process::exit(0);
     });
 
     let hint = try_hint(kind, args, &read(&data));
