@@ -70,7 +70,7 @@ pub fn run(args: &CleanArgs, json: bool) -> Result<(), Failure> {
     let _setup = lock_run_dir(&run_dir);
     // The token does not matter: a stale socket refuses the connection
     // before any handshake.
-    let checked = crate::ls::checked_entries(&run_dir, 0, false, args.timeout)?;
+    let (checked, _) = crate::ls::checked_entries(&run_dir, 0, false, args.timeout)?;
     let mut actions = Vec::new();
     let mut untouched = std::collections::BTreeMap::new();
     let mut failed = Vec::new();

@@ -79,7 +79,9 @@ and then closes: a live server serves it like any client, and creates no
 shared-memory region for it.
 
 On Windows the run dir names a namespace of pipes: `ls` lists the pipes
-of that namespace; shared-memory objects cannot be listed there.";
+of that namespace (where the system cannot list pipes, as under Wine, it
+probes the service names of the protocol's kinds); shared-memory objects
+cannot be listed there.";
 
 const CALL_EXAMPLES: &str = "\
 Examples:

@@ -100,6 +100,9 @@ pub struct Entry {
     #[serde(skip)]
     #[cfg_attr(not(unix), allow(dead_code))]
     pub id: Option<(u64, u64)>,
+    /// Named by guess, not found by listing: left out if nothing is there.
+    #[serde(skip)]
+    pub guessed: bool,
 }
 
 /// Serializes permission bits as octal text.
@@ -147,6 +150,9 @@ pub struct Checked {
     /// The owner process of a region.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_pid: Option<i32>,
+    /// Whether nothing was there when it was probed.
+    #[serde(skip)]
+    pub absent: bool,
 }
 
 /// The service of a socket name `{service}.sock`.
@@ -232,9 +238,12 @@ fn handshake_of(probe: &Probe) -> Option<Handshake> {
     }
 }
 
+/// What a scan found, and a note on how (when it could not list).
+pub type Scan = (Vec<Entry>, Option<String>);
+
 /// Lists `run_dir`: every entry, its kind, owner and mode (not yet checked).
 #[cfg(unix)]
-pub fn scan(run_dir: &Path) -> Result<Vec<Entry>, Failure> {
+pub fn scan(run_dir: &Path) -> Result<Scan, Failure> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     crate::failure::check_run_dir(run_dir)?;
     let listing = std::fs::read_dir(run_dir)
@@ -281,13 +290,14 @@ pub fn scan(run_dir: &Path) -> Result<Vec<Entry>, Failure> {
             owner,
             mode: Some(meta.mode() & 0o7777),
             id: Some((meta.dev(), meta.ino())),
+            guessed: false,
         });
     }
     entries.sort_by(|a, b| {
         let key = |e: &Entry| (e.service.is_none(), e.service.clone(), e.session, e.name.clone());
         key(a).cmp(&key(b))
     });
-    Ok(entries)
+    Ok((entries, None))
 }
 
 #[cfg(unix)]
@@ -298,9 +308,11 @@ fn user_name(uid: u32) -> Option<String> {
         .map(|u| u.name)
 }
 
-/// Lists the pipes of namespace `run_dir`.
+/// Lists the pipes of namespace `run_dir`. Where the system does not let
+/// its pipes be listed (Wine), the service names of the protocol's kinds
+/// are probed instead, and the note says so.
 #[cfg(windows)]
-pub fn scan(run_dir: &Path) -> Result<Vec<Entry>, Failure> {
+pub fn scan(run_dir: &Path) -> Result<Scan, Failure> {
     let namespace = run_dir.to_string_lossy();
     let probe_name = netipc::transport::names::pipe_name(&namespace, "x")
         .map_err(|_| Failure::usage(format!("the run dir {namespace} is too long to name a pipe")))?;
@@ -308,29 +320,43 @@ pub fn scan(run_dir: &Path) -> Result<Vec<Entry>, Failure> {
         .trim_start_matches(r"\\.\pipe\")
         .trim_end_matches('x')
         .to_string();
-    let listing = std::fs::read_dir(r"\\.\pipe\")
-        .map_err(|e| Failure::other(format!("cannot list the system's pipes ({e})"), None))?;
-    let mut entries: Vec<Entry> = listing
-        .flatten()
-        .filter_map(|d| {
-            let name = d.file_name().to_string_lossy().into_owned();
-            let service = name.strip_prefix(&prefix)?.to_string();
-            netipc::transport::names::validate_service_name(&service).ok()?;
-            Some(Entry {
-                path: PathBuf::from(format!(r"\\.\pipe\{name}")),
-                name,
-                what: What::Pipe,
-                service: Some(service),
-                session: None,
-                uid: None,
-                owner: None,
-                mode: None,
-                id: None,
-            })
-        })
-        .collect();
+    let pipe = |service: String, guessed: bool| Entry {
+        name: format!("{prefix}{service}"),
+        path: PathBuf::from(format!(r"\\.\pipe\{prefix}{service}")),
+        what: What::Pipe,
+        service: Some(service),
+        session: None,
+        uid: None,
+        owner: None,
+        mode: None,
+        id: None,
+        guessed,
+    };
+    let (mut entries, note): (Vec<Entry>, _) = match std::fs::read_dir(r"\\.\pipe\") {
+        Ok(listing) => (
+            listing
+                .flatten()
+                .filter_map(|d| {
+                    let name = d.file_name().to_string_lossy().into_owned();
+                    let service = name.strip_prefix(&prefix)?.to_string();
+                    netipc::transport::names::validate_service_name(&service).ok()?;
+                    Some(pipe(service, false))
+                })
+                .collect(),
+            None,
+        ),
+        Err(e) => (
+            <crate::cli::Kind as clap::ValueEnum>::value_variants()
+                .iter()
+                .map(|k| pipe(k.name().to_string(), true))
+                .collect(),
+            Some(format!(
+                "this system does not list its pipes ({e}): only the kinds' service names were probed"
+            )),
+        ),
+    };
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
+    Ok((entries, note))
 }
 
 /// Checks one entry: probes a socket or pipe with an endpoint name, reads
@@ -341,17 +367,20 @@ pub fn check(entry: Entry, run_dir: &Path, token: u64, timeout: Duration) -> Che
     #[cfg_attr(not(unix), allow(unused_mut))]
     let mut owner_pid = None;
     let mut handshake = None;
+    let mut absent = false;
     let (state, detail) = match (entry.what, &entry.service) {
         #[cfg(unix)]
         (What::Socket, Some(_)) => {
             let probe = crate::probe::probe_socket(&entry.path, token, timeout);
             handshake = handshake_of(&probe);
+            absent = matches!(probe, Probe::Absent);
             judge_probe(&probe)
         }
         #[cfg(windows)]
         (What::Pipe, Some(service)) => {
             let probe = crate::probe::probe_pipe(&run_dir.to_string_lossy(), service, token, timeout);
             handshake = handshake_of(&probe);
+            absent = matches!(probe, Probe::Absent);
             judge_probe(&probe)
         }
         #[cfg(unix)]
@@ -373,6 +402,7 @@ pub fn check(entry: Entry, run_dir: &Path, token: u64, timeout: Duration) -> Che
         detail,
         handshake,
         owner_pid,
+        absent,
     }
 }
 

@@ -23,21 +23,27 @@ struct Listing<'a> {
     ok: bool,
     run_dir: String,
     entries: &'a [Checked],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 /// Lists and checks the entries of `run_dir`: the endpoints (entries with
-/// an endpoint name, and every socket), or everything with `all`.
+/// an endpoint name, and every socket), or everything with `all`; and a
+/// note on how they were found, when they could not be listed.
 pub fn checked_entries(
     run_dir: &Path,
     token: u64,
     all: bool,
     timeout: std::time::Duration,
-) -> Result<Vec<Checked>, Failure> {
-    Ok(scan(run_dir)?
+) -> Result<(Vec<Checked>, Option<String>), Failure> {
+    let (entries, note) = scan(run_dir)?;
+    let checked = entries
         .into_iter()
         .filter(|e| all || e.endpoint_name() || e.what == crate::endpoints::What::Socket)
         .map(|e| check(e, run_dir, token, timeout))
-        .collect())
+        .filter(|c| !(c.entry.guessed && c.absent))
+        .collect();
+    Ok((checked, note))
 }
 
 /// The permission bits as `ls -l` shows them (`rw-------`).
@@ -64,14 +70,18 @@ fn mode_text(mode: Option<u32>) -> String {
 /// Runs `netipc ls`.
 pub fn run(args: &LsArgs, json: bool) -> Result<(), Failure> {
     let run_dir = run_dir_or_default(&args.run_dir);
-    let checked = checked_entries(&run_dir, args.token, args.all, args.timeout)?;
+    let (checked, note) = checked_entries(&run_dir, args.token, args.all, args.timeout)?;
     if json {
         output::json(&Listing {
             ok: true,
             run_dir: run_dir.display().to_string(),
             entries: &checked,
+            note,
         });
         return Ok(());
+    }
+    if let Some(note) = &note {
+        output::line(format!("note: {note}"));
     }
     if checked.is_empty() {
         output::line(format!(
