@@ -533,6 +533,11 @@ mod tests {
                 None,
             ),
             c.call_failure("snapshot", &ServiceError::Timeout, ClientState::Broken, None),
+            c.connect_failure(&TransportError::LimitExceeded {
+                what: Limit::ProposedRequestPayload,
+                value: None,
+                limit: None,
+            }),
         ];
         let kinds: Vec<_> = failures.iter().map(Failure::kind).collect();
         assert_eq!(
@@ -543,7 +548,8 @@ mod tests {
                 "timeout",
                 "permission-denied",
                 "call-failed",
-                "timeout"
+                "timeout",
+                "incompatible"
             ]
         );
         for f in &failures {
@@ -555,6 +561,11 @@ mod tests {
         assert!(failures[0].to_string().contains("0x2a"), "{}", failures[0]);
         assert!(failures[1].hint().unwrap().contains("--profile auto"));
         assert!(failures[4].hint().unwrap().contains("another kind"));
+        assert!(
+            failures[6].to_string().contains("refuses requests"),
+            "{}",
+            failures[6]
+        );
     }
 
     #[test]
