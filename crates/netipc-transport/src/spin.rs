@@ -289,7 +289,10 @@ fn spin_for(
     // at the first checks (the common case) costs no clock read; the budget
     // only grows by the pause runs or the yield before that look.
     let mut started: Option<Instant> = None;
-    let mut out_of = |budget: Duration| started.get_or_insert_with(Instant::now).elapsed() >= budget;
+    let mut out_of = |budget: Duration| {
+        let now = clock::now();
+        now.saturating_duration_since(*started.get_or_insert(now)) >= budget
+    };
     if !yield_at_once {
         // Pause between checks, in runs that double up to a cap, for a
         // fifth of the budget: a peer on another CPU answers within it, and
@@ -325,6 +328,34 @@ fn spin_for(
         if out_of(budget) {
             return Spun::Futile;
         }
+    }
+}
+
+/// The clock of the spin budgets. The unit tests below count time in clock
+/// reads instead (a microsecond each), so that a test thread the machine
+/// deschedules in the middle of a spin still sees it end as it would have.
+mod clock {
+    use std::time::Instant;
+
+    #[cfg(not(test))]
+    #[inline]
+    pub(super) fn now() -> Instant {
+        Instant::now()
+    }
+
+    #[cfg(test)]
+    pub(super) fn now() -> Instant {
+        use std::cell::Cell;
+        use std::time::Duration;
+        thread_local! {
+            static START: Instant = Instant::now();
+            static READS: Cell<u64> = const { Cell::new(0) };
+        }
+        let reads = READS.with(|r| {
+            r.set(r.get() + 1);
+            r.get()
+        });
+        START.with(|start| *start + Duration::from_micros(reads))
     }
 }
 
