@@ -60,6 +60,11 @@ impl Overlapped<'_> {
         self.handle.as_raw_handle() as HANDLE
     }
 
+    /// The pipe handle.
+    pub(super) fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        std::os::windows::io::AsHandle::as_handle(&self.handle)
+    }
+
     /// Waits for the operation to complete, the deadline or the abort
     /// event; the bytes transferred. On a timeout or an abort the
     /// operation is still pending, and `Drop` ends it.
