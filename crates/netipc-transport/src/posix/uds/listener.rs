@@ -211,6 +211,40 @@ impl UdsListener {
         }
     }
 
+    /// Makes [`UdsListener::try_accept_connection`] (and
+    /// [`UdsListener::accept_connection`]) return at once when no
+    /// connection is waiting, as an event loop that accepts on readiness
+    /// needs; or makes them wait again.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<()> {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        let flags = fcntl(&self.fd, FcntlArg::F_GETFL).map_err(|e| TransportError::io("fcntl F_GETFL", e))?;
+        let mut flags = OFlag::from_bits_retain(flags);
+        flags.set(OFlag::O_NONBLOCK, nonblocking);
+        fcntl(&self.fd, FcntlArg::F_SETFL(flags)).map_err(|e| TransportError::io("fcntl F_SETFL", e))?;
+        Ok(())
+    }
+
+    /// Accepts one connection if one is waiting, without waiting on a
+    /// non-blocking listener ([`UdsListener::set_nonblocking`]); `None`
+    /// when none is. The handshake is still to do
+    /// ([`PendingSession::handshake`], which waits for the client's HELLO).
+    pub fn try_accept_connection(&self) -> Result<Option<PendingSession>> {
+        loop {
+            match descriptors::accept(self.fd.as_raw_fd()) {
+                Ok(fd) => {
+                    return Ok(Some(PendingSession {
+                        fd,
+                        endpoint: Arc::clone(&self.shared),
+                        cfg: self.cfg.clone(),
+                    }));
+                }
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
+                Err(e) => return Err(TransportError::io("accept", e)),
+            }
+        }
+    }
+
     /// Waits until a connection can be accepted, `abort` is signalled, or
     /// the deadline passes.
     pub fn wait_acceptable(&self, abort: Option<&AbortHandle>, deadline: Option<Instant>) -> Result<()> {
