@@ -52,6 +52,9 @@ pub struct ClientCore {
     /// Why the last connection attempt failed; `None` after a success.
     /// Shared with the errors that report it.
     connect_error: Option<Arc<TransportError>>,
+    /// Set when the driver dropped a session a call had left part-way; the
+    /// next connect counts as a reconnect.
+    abandoned: bool,
 }
 
 /// What a connect attempt leads to.
@@ -81,6 +84,7 @@ impl ClientCore {
             call_count: 0,
             error_count: 0,
             connect_error: None,
+            abandoned: false,
         }
     }
 
@@ -177,7 +181,20 @@ impl ClientCore {
         self.session = Some(info);
         self.state = ClientState::Ready;
         self.connect_count += 1;
+        if std::mem::take(&mut self.abandoned) {
+            self.reconnect_count += 1;
+        }
         self.connect_error = None;
+    }
+
+    /// Records that the driver dropped its session because a call left it
+    /// part-way (an async call whose future was dropped after its request
+    /// went out): its answer may still come, so the session cannot carry
+    /// another call. The state turns broken; the driver connects again,
+    /// and that connect counts as a reconnect.
+    pub fn abandon(&mut self) {
+        self.abandoned = true;
+        self.disconnect(ClientState::Broken);
     }
 
     /// Decides after a failed connection attempt: connect again with an

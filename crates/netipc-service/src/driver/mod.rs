@@ -42,4 +42,4 @@ mod session;
 
 pub use self::core::{Call, CallSpec, ClientCore, Connect, SessionInfo, Step};
 pub use lookup::{AppsLookupCall, CgroupsLookupCall};
-pub use session::{Answer, ResponseSizing, SessionCore};
+pub use session::{Answer, ResponseSizing, SessionCore, listener_config, session_limit};

@@ -165,6 +165,18 @@ impl SessionCore {
         }
     }
 
+    /// The payload of an answer [`SessionCore::answer`] returned, found
+    /// again from its header: the response buffer for an OK answer, empty
+    /// otherwise. For a driver that handed the answering to another thread
+    /// and kept only the header.
+    pub fn payload_of(&self, answer: &Header) -> &[u8] {
+        if answer.transport_status == STATUS_OK {
+            &self.response
+        } else {
+            &[]
+        }
+    }
+
     /// Dispatches one request message, single or batch, into the response
     /// buffer.
     fn dispatch<H: ServiceHandler>(&mut self, handler: &H, h: &Header, request: &[u8]) -> Reply {
@@ -228,4 +240,15 @@ fn status_of(d: Dispatch) -> u16 {
         Dispatch::BadRequest => STATUS_BAD_ENVELOPE,
         Dispatch::Overflow => STATUS_LIMIT_EXCEEDED,
     }
+}
+
+/// The transport configuration a server configured with `config` binds
+/// its listener with (zero fields become the named defaults).
+pub fn listener_config(config: &ServerConfig) -> crate::transport::ServerConfig {
+    config.to_transport()
+}
+
+/// How many sessions a server configured with `config` serves at once.
+pub fn session_limit(config: &ServerConfig) -> usize {
+    config.max_sessions()
 }

@@ -1,0 +1,246 @@
+//! A session driven by tokio's reactor: the socket through `AsyncFd`,
+//! shared memory through a short spin and the session's waiter thread.
+
+#[cfg(target_os = "linux")]
+use crate::shm_waiter::ShmWaiter;
+use crate::wait::Waits;
+use netipc_service::transport::codec::Header;
+use netipc_service::transport::handshake::SessionParams;
+use netipc_service::transport::posix::{PendingSession, UdsSession};
+use netipc_service::transport::{self, TransportError};
+use std::path::PathBuf;
+use tokio::io::unix::AsyncFd;
+
+/// How long a task spins for a shared-memory message before it hands the
+/// wait to the waiter thread: a peer that is busy answering answers within
+/// it, with no sleep and no wake-up on either side; a task never holds its
+/// runtime worker longer.
+#[cfg(target_os = "linux")]
+pub(crate) const SHM_SPIN: std::time::Duration = std::time::Duration::from_micros(5);
+
+/// A handshake-complete session registered with the runtime.
+#[derive(Debug)]
+pub(crate) struct AsyncSession {
+    io: AsyncFd<UdsSession>,
+    /// Started by the first shared-memory wait that outlasts the spin.
+    #[cfg(target_os = "linux")]
+    waiter: Option<ShmWaiter>,
+}
+
+fn io_error(op: &'static str, source: std::io::Error) -> TransportError {
+    TransportError::Io {
+        op,
+        path: None,
+        source,
+    }
+}
+
+/// Runs a blocking transport step (a connect, a handshake) on the
+/// runtime's blocking pool.
+async fn blocking<T: Send + 'static>(
+    step: impl FnOnce() -> Result<T, TransportError> + Send + 'static,
+) -> Result<T, TransportError> {
+    match tokio::task::spawn_blocking(step).await {
+        Ok(r) => r,
+        Err(e) => Err(io_error(
+            "run on the runtime's blocking pool",
+            std::io::Error::other(e),
+        )),
+    }
+}
+
+impl AsyncSession {
+    /// Registers a handshake-complete session with the runtime.
+    pub(crate) fn new(session: UdsSession) -> Result<Self, TransportError> {
+        // SAFETY: a `UdsSession` owns its socket (an `OwnedFd`) from its
+        // creation to its drop, never replaces it, and `as_raw_fd` always
+        // returns that descriptor: it is valid, open and the same for as
+        // long as the `AsyncFd` holds the session.
+        let io = unsafe { AsyncFd::register(session) }
+            .map_err(|e| io_error("register the socket with the runtime", e.into_parts().1))?;
+        Ok(Self {
+            io,
+            #[cfg(target_os = "linux")]
+            waiter: None,
+        })
+    }
+
+    /// Connects and handshakes on the blocking pool (a connect waits for
+    /// the server's answer, and attaching a region may retry), then
+    /// registers the session. A connect whose future is dropped finishes
+    /// there and its session is closed.
+    pub(crate) async fn connect(
+        run_dir: PathBuf,
+        service: String,
+        cfg: transport::ClientConfig,
+    ) -> Result<Self, TransportError> {
+        let session = blocking(move || UdsSession::connect(&run_dir, &service, &cfg)).await?;
+        Self::new(session)
+    }
+
+    /// A server's side of the handshake, on the blocking pool.
+    pub(crate) async fn accept(pending: PendingSession) -> Result<Self, TransportError> {
+        let session = blocking(move || pending.handshake()).await?;
+        Self::new(session)
+    }
+
+    /// The values negotiated for the session.
+    pub(crate) fn params(&self) -> SessionParams {
+        *self.io.get_ref().params()
+    }
+
+    /// Whether messages travel through shared memory.
+    pub(crate) fn is_shm(&self) -> bool {
+        self.io.get_ref().is_shm()
+    }
+
+    /// Whether the peer has hung up (one non-blocking poll).
+    pub(crate) fn peer_closed(&self) -> bool {
+        self.io.get_ref().peer_closed()
+    }
+
+    /// The payload of the last message received.
+    pub(crate) fn last_payload(&self) -> &[u8] {
+        self.io.get_ref().last_payload()
+    }
+
+    /// Sends one message. `sent` turns true once the message is checked
+    /// and its first byte may be on its way: from then on, abandoning the
+    /// send (dropping this future) leaves the session unusable.
+    pub(crate) async fn send(
+        &mut self,
+        header: &Header,
+        payload: &[u8],
+        waits: &Waits<'_>,
+        sent: &mut bool,
+    ) -> Result<(), TransportError> {
+        let mut progress = self.io.get_mut().start_send(header, payload)?;
+        *sent = true;
+        if self.io.get_mut().try_send(&mut progress, payload)? {
+            return Ok(());
+        }
+        let io = &mut self.io;
+        waits
+            .race(async {
+                loop {
+                    let mut ready = io
+                        .writable_mut()
+                        .await
+                        .map_err(|e| io_error("wait for the socket", e))?;
+                    if ready.get_inner_mut().try_send(&mut progress, payload)? {
+                        return Ok(());
+                    }
+                    ready.clear_ready();
+                }
+            })
+            .await
+    }
+
+    /// Receives one message; its payload is [`AsyncSession::last_payload`].
+    pub(crate) async fn receive(&mut self, waits: &Waits<'_>) -> Result<Header, TransportError> {
+        #[cfg(target_os = "linux")]
+        if self.is_shm() {
+            return self.receive_shm(waits).await;
+        }
+        if let Some((h, _)) = self.io.get_mut().try_receive()? {
+            return Ok(h);
+        }
+        let io = &mut self.io;
+        waits
+            .race(async {
+                loop {
+                    let mut ready = io
+                        .readable_mut()
+                        .await
+                        .map_err(|e| io_error("wait for the socket", e))?;
+                    if let Some((h, _)) = ready.get_inner_mut().try_receive()? {
+                        return Ok(h);
+                    }
+                    ready.clear_ready();
+                }
+            })
+            .await
+    }
+
+    /// Sends one message and receives the next (a client's call).
+    pub(crate) async fn exchange(
+        &mut self,
+        header: &Header,
+        payload: &[u8],
+        waits: &Waits<'_>,
+        sent: &mut bool,
+    ) -> Result<Header, TransportError> {
+        self.send(header, payload, waits, sent).await?;
+        self.receive(waits).await
+    }
+
+    /// Receives one message over shared memory: a short spin, then the
+    /// waiter thread, while the socket is watched for the peer's hang-up.
+    #[cfg(target_os = "linux")]
+    async fn receive_shm(&mut self, waits: &Waits<'_>) -> Result<Header, TransportError> {
+        if !spin_for(|| self.io.get_ref().shm_has_message()) {
+            self.wait_shm(waits).await?;
+        }
+        match self.io.get_mut().try_receive()? {
+            Some((h, _)) => Ok(h),
+            None => Err(TransportError::Protocol("shared memory message vanished")),
+        }
+    }
+
+    /// Waits until the next shared-memory message has arrived.
+    #[cfg(target_os = "linux")]
+    async fn wait_shm(&mut self, waits: &Waits<'_>) -> Result<(), TransportError> {
+        let session = self.io.get_ref();
+        let (Some(seq), Some(watch)) = (session.shm_awaited(), session.shm_watch()) else {
+            return Err(TransportError::Protocol("not a shared-memory session"));
+        };
+        if self.waiter.is_none() {
+            self.waiter = Some(ShmWaiter::start(watch).map_err(|e| io_error("start the waiter thread", e))?);
+        }
+        let (Some(waiter), io) = (&self.waiter, &self.io) else {
+            return Err(TransportError::Protocol("no waiter thread"));
+        };
+        waits
+            .race(std::future::poll_fn(|cx| {
+                if waiter.poll_arrived(seq, cx).is_ready() {
+                    return std::task::Poll::Ready(Ok(()));
+                }
+                // Nothing but a hang-up is due on the socket meanwhile.
+                loop {
+                    match io.poll_read_ready(cx) {
+                        std::task::Poll::Ready(Ok(mut ready)) => {
+                            if ready.get_inner().peer_closed() {
+                                return std::task::Poll::Ready(Err(TransportError::PeerClosed));
+                            }
+                            ready.clear_ready();
+                        }
+                        std::task::Poll::Ready(Err(e)) => {
+                            return std::task::Poll::Ready(Err(io_error("wait for the socket", e)));
+                        }
+                        std::task::Poll::Pending => return std::task::Poll::Pending,
+                    }
+                }
+            }))
+            .await
+    }
+}
+
+/// Spins until `ready` or [`SHM_SPIN`] has passed; whether it got ready.
+#[cfg(target_os = "linux")]
+fn spin_for(mut ready: impl FnMut() -> bool) -> bool {
+    if ready() {
+        return true;
+    }
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..32 {
+            std::hint::spin_loop();
+            if ready() {
+                return true;
+            }
+        }
+        if start.elapsed() >= SHM_SPIN {
+            return false;
+        }
+    }
+}
