@@ -17,13 +17,16 @@ use std::time::{Duration, Instant};
 /// and lowered when its answer is in. A call future dropped in between
 /// leaves it raised, and the next call or refresh drops that session and
 /// connects again, so a later call can never read an earlier call's
-/// answer (every answer's message id is checked too).
+/// answer (every answer's message id is checked too). Likewise
+/// `connecting` is raised while a connect runs: a call dropped while it
+/// reconnected leaves it raised, and the next call connects again.
 #[derive(Debug)]
 pub(crate) struct RawClient {
     pub(crate) core: ClientCore,
     session: Option<AsyncSession>,
     abort: AbortHandle,
     dirty: bool,
+    connecting: bool,
 }
 
 impl RawClient {
@@ -41,6 +44,7 @@ impl RawClient {
             session: None,
             abort: AbortHandle::new(),
             dirty: false,
+            connecting: false,
         }
     }
 
@@ -56,13 +60,15 @@ impl RawClient {
         }
     }
 
-    /// Drops a session that an abandoned call left part-way; whether it did.
+    /// Drops a session that an abandoned call left part-way, or notes a
+    /// connect that was abandoned; whether either happened.
     fn drop_abandoned(&mut self) -> bool {
-        if !self.dirty {
+        if !self.dirty && !self.connecting {
             return false;
         }
         self.session = None;
         self.dirty = false;
+        self.connecting = false;
         self.core.abandon();
         true
     }
@@ -93,6 +99,12 @@ impl RawClient {
         self.core.start_connect();
         self.session = None;
         self.dirty = false;
+        self.connecting = true;
+        self.connect_attempts().await;
+        self.connecting = false;
+    }
+
+    async fn connect_attempts(&mut self) {
         loop {
             let endpoint = self.core.endpoint();
             let connected = AsyncSession::connect(

@@ -52,16 +52,25 @@ async fn async_clients(fleet: &Fleet, first: bool) {
     let view = c.call_snapshot().await.unwrap();
     assert_eq!((view.generation, view.item_count), (77, SNAPSHOT_ITEMS));
     let last = view.item(SNAPSHOT_ITEMS - 1).unwrap();
-    assert_eq!(last.name.as_bytes(), format!("cg-{}", SNAPSHOT_ITEMS - 1).as_bytes());
+    assert_eq!(
+        last.name.as_bytes(),
+        format!("cg-{}", SNAPSHOT_ITEMS - 1).as_bytes()
+    );
     if first {
         // Later sessions are offered the size the server learned.
-        assert!(c.status().reconnect_count >= 1, "the answer outgrew the first session");
+        assert!(
+            c.status().reconnect_count >= 1,
+            "the answer outgrew the first session"
+        );
     }
 
     let mut cache = nt::cgroups::CgroupsCache::new(d, "snap", cfg());
     assert!(cache.refresh().await);
     assert_eq!(cache.len(), SNAPSHOT_ITEMS as usize);
-    assert_eq!(cache.lookup(7, "cg-7").unwrap().path, "/sys/fs/cgroup/machine.slice/cg-7");
+    assert_eq!(
+        cache.lookup(7, "cg-7").unwrap().path,
+        "/sys/fs/cgroup/machine.slice/cg-7"
+    );
     assert!(cache.lookup_name("cg-299").is_some());
     let reader = cache.reader();
     assert_eq!(reader.guard().len(), SNAPSHOT_ITEMS as usize);

@@ -258,7 +258,11 @@ impl Fleet {
                 Box::new(Async::start(d, "apl", cfg(), apps_looker())),
             ]
         };
-        Self { dir, profiles, servers }
+        Self {
+            dir,
+            profiles,
+            servers,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -275,5 +279,8 @@ impl Fleet {
 
 /// A current-thread runtime with I/O and time.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
