@@ -349,7 +349,7 @@ async fn serve_session<H: ServiceHandler>(mut pending: PendingSession, handler: 
         deadline: None,
         abort: Some(&sh.stop_sessions),
     };
-    let Ok(mut session) = waits.race(AsyncSession::accept(pending)).await else {
+    let Ok(mut session) = AsyncSession::accept(pending, &sh.stop_sessions).await else {
         return;
     };
     let mut core = SessionCore::new::<H>(&session.params(), &sh.sizing);

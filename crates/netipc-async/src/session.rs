@@ -1,6 +1,7 @@
 //! A session driven by tokio's reactor: the socket through `AsyncFd`,
 //! shared memory through a short spin and the session's waiter thread.
 
+use crate::abort::AbortHandle;
 #[cfg(target_os = "linux")]
 use crate::shm_waiter::ShmWaiter;
 use crate::wait::Waits;
@@ -25,6 +26,46 @@ pub(crate) struct AsyncSession {
     /// Started by the first shared-memory wait that outlasts the spin.
     #[cfg(target_os = "linux")]
     waiter: Option<ShmWaiter>,
+    /// When spins stop paying, waits skip them for a while (see `SpinPolicy`).
+    #[cfg(target_os = "linux")]
+    spin: SpinPolicy,
+}
+
+/// Whether a shared-memory wait spins first. A spin pays when the peer
+/// answers within it (a busy peer on another CPU); it costs the CPU that
+/// other tasks, and the peer itself, could use when it does not (a peer
+/// that sleeps, or shares this CPU, or many sessions at once). After a
+/// spin that missed, the next waits skip theirs, twice as many after each
+/// miss in a row (up to 64), then one spins again to look.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Default)]
+struct SpinPolicy {
+    /// Waits left to skip the spin.
+    skip: u32,
+    /// Spins missed in a row.
+    misses: u32,
+}
+
+#[cfg(target_os = "linux")]
+impl SpinPolicy {
+    /// Whether this wait spins.
+    fn spins(&mut self) -> bool {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// Notes how a spin went.
+    fn spun(&mut self, hit: bool) {
+        if hit {
+            self.misses = 0;
+        } else {
+            self.misses = (self.misses + 1).min(6);
+            self.skip = 1 << self.misses;
+        }
+    }
 }
 
 fn io_error(op: &'static str, source: std::io::Error) -> TransportError {
@@ -62,6 +103,8 @@ impl AsyncSession {
             io,
             #[cfg(target_os = "linux")]
             waiter: None,
+            #[cfg(target_os = "linux")]
+            spin: SpinPolicy::default(),
         })
     }
 
@@ -78,9 +121,40 @@ impl AsyncSession {
         Self::new(session)
     }
 
-    /// A server's side of the handshake, on the blocking pool.
-    pub(crate) async fn accept(pending: PendingSession) -> Result<Self, TransportError> {
-        let session = blocking(move || pending.handshake()).await?;
+    /// A server's side of the handshake: the client's HELLO is awaited on
+    /// the runtime (until the handshake timeout, or `stop`), then the
+    /// decision and the answer (which may create a shared-memory region)
+    /// run on the blocking pool, never waiting on the client there. So
+    /// clients connecting from the same runtime, whose connects occupy
+    /// blocking-pool threads until answered, cannot starve the answers.
+    pub(crate) async fn accept(pending: PendingSession, stop: &AbortHandle) -> Result<Self, TransportError> {
+        let timeout = pending.handshake_timeout();
+        let waits = Waits {
+            deadline: Some(tokio::time::Instant::from_std(transport::deadline_after(timeout))),
+            abort: Some(stop),
+        };
+        // SAFETY: a `PendingSession` owns its socket (an `OwnedFd`) until it
+        // is handshaken or dropped, never replaces it, and `as_raw_fd`
+        // always returns it.
+        let mut io = unsafe { AsyncFd::register_with_interest(pending, tokio::io::Interest::READABLE) }
+            .map_err(|e| io_error("register the socket with the runtime", e.into_parts().1))?;
+        let hello = waits
+            .race(async {
+                loop {
+                    let mut ready = io
+                        .readable_mut()
+                        .await
+                        .map_err(|e| io_error("wait for the socket", e))?;
+                    if ready.get_inner_mut().try_receive_hello()? {
+                        return Ok(());
+                    }
+                    ready.clear_ready();
+                }
+            })
+            .await;
+        let pending = io.into_inner();
+        hello?;
+        let session = blocking(move || pending.complete_handshake()).await?;
         Self::new(session)
     }
 
@@ -178,7 +252,14 @@ impl AsyncSession {
     /// waiter thread, while the socket is watched for the peer's hang-up.
     #[cfg(target_os = "linux")]
     async fn receive_shm(&mut self, waits: &Waits<'_>) -> Result<Header, TransportError> {
-        if !spin_for(|| self.io.get_ref().shm_has_message()) {
+        let session = self.io.get_ref();
+        let arrived = session.shm_has_message()
+            || (self.spin.spins() && {
+                let hit = spin_for(|| session.shm_has_message());
+                self.spin.spun(hit);
+                hit
+            });
+        if !arrived {
             self.wait_shm(waits).await?;
         }
         match self.io.get_mut().try_receive()? {
@@ -228,9 +309,6 @@ impl AsyncSession {
 /// Spins until `ready` or [`SHM_SPIN`] has passed; whether it got ready.
 #[cfg(target_os = "linux")]
 fn spin_for(mut ready: impl FnMut() -> bool) -> bool {
-    if ready() {
-        return true;
-    }
     let start = std::time::Instant::now();
     loop {
         for _ in 0..32 {

@@ -309,6 +309,22 @@ impl Socket {
     }
 }
 
+/// Receives one handshake packet if it is there, without waiting: the
+/// buffer and the packet's length, or `None`.
+pub(super) fn try_recv_control(
+    fd: &OwnedFd,
+) -> Result<Option<([u8; crate::handshake::CONTROL_ROOM], usize)>> {
+    let mut head = [0u8; HEADER_LEN];
+    let mut body = [0u8; crate::handshake::CONTROL_ROOM - HEADER_LEN];
+    let Some(n) = recv_once(fd, &mut head, &mut body, MsgFlags::MSG_DONTWAIT).transpose()? else {
+        return Ok(None);
+    };
+    let mut packet = [0u8; crate::handshake::CONTROL_ROOM];
+    packet[..HEADER_LEN].copy_from_slice(&head);
+    packet[HEADER_LEN..].copy_from_slice(&body);
+    Ok(Some((packet, n)))
+}
+
 impl TryPacketIo for Socket {
     fn try_send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<bool> {
         let len = head.len() + body.len();
