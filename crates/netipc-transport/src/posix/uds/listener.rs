@@ -287,7 +287,7 @@ pub struct PendingSession {
     endpoint: Arc<Endpoint>,
     cfg: ServerConfig,
     /// The client's HELLO, once [`PendingSession::try_receive_hello`] took it.
-    hello: Option<([u8; handshake::CONTROL_ROOM], usize)>,
+    hello: Option<Box<([u8; handshake::CONTROL_ROOM], usize)>>,
 }
 
 impl PendingSession {
@@ -311,7 +311,7 @@ impl PendingSession {
         if self.hello.is_some() {
             return Ok(true);
         }
-        self.hello = try_recv_control(&self.fd)?;
+        self.hello = try_recv_control(&self.fd)?.map(Box::new);
         Ok(self.hello.is_some())
     }
 
@@ -320,9 +320,10 @@ impl PendingSession {
     /// answer is one short packet on a fresh socket). A rejected client
     /// gets its HELLO_ACK status, then the connection closes.
     pub fn complete_handshake(mut self) -> Result<UdsSession> {
-        let Some((packet, n)) = self.hello.take() else {
+        let Some(hello) = self.hello.take() else {
             return Err(TransportError::Protocol("no HELLO received yet"));
         };
+        let (packet, n) = *hello;
         let deadline = crate::deadline_after(self.cfg.effective_handshake_timeout());
         Self::answer_hello(
             &self.endpoint,
@@ -340,7 +341,7 @@ impl PendingSession {
         let mut sock = Socket::new(self.fd);
         let deadline = crate::deadline_after(self.cfg.effective_handshake_timeout());
         let (packet, n) = match self.hello {
-            Some(hello) => hello,
+            Some(hello) => *hello,
             None => handshake::recv_control(&mut sock, deadline)?,
         };
         Self::answer_hello(&self.endpoint, self.cfg, sock, &packet, n, deadline)
