@@ -129,8 +129,8 @@ pub mod service {
 /// Async clients, the snapshot cache and managed servers on tokio (the
 /// `tokio` feature; POSIX): the same services with `async` calls, cancel
 /// safe, never blocking a runtime worker. See [`netipc_async`] and
-/// `docs/async.md`.
-#[cfg(feature = "tokio")]
+/// `docs/async.md` (which says what Windows has instead).
+#[cfg(all(feature = "tokio", unix))]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio {
     pub use netipc_async::*;

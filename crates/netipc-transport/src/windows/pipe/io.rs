@@ -60,11 +60,6 @@ impl Overlapped<'_> {
         self.handle.as_raw_handle() as HANDLE
     }
 
-    /// The pipe handle.
-    pub(super) fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
-        std::os::windows::io::AsHandle::as_handle(&self.handle)
-    }
-
     /// Waits for the operation to complete, the deadline or the abort
     /// event; the bytes transferred. On a timeout or an abort the
     /// operation is still pending, and `Drop` ends it.
@@ -180,6 +175,11 @@ impl Pipe {
 
     fn raw(&self) -> HANDLE {
         self.handle.as_raw_handle() as HANDLE
+    }
+
+    /// The pipe handle.
+    pub(super) fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        std::os::windows::io::AsHandle::as_handle(&self.handle)
     }
 
     /// Reads one pipe message into `buf`; returns its length. A message
