@@ -12,12 +12,11 @@ use netipc_service::transport::{self, TransportError};
 use std::path::PathBuf;
 use tokio::io::unix::AsyncFd;
 
-/// How long a task spins for a shared-memory message before it hands the
-/// wait to the waiter thread: a peer that is busy answering answers within
-/// it, with no sleep and no wake-up on either side; a task never holds its
-/// runtime worker longer.
-#[cfg(target_os = "linux")]
-pub(crate) const SHM_SPIN: std::time::Duration = std::time::Duration::from_micros(5);
+/// How long a task spins for a message before it waits (on the socket's
+/// readiness, or through the shared-memory waiter thread): a peer that is
+/// busy answering answers within it, with no sleep and no wake-up on
+/// either side; a task never holds its runtime worker longer.
+pub(crate) const SPIN: std::time::Duration = std::time::Duration::from_micros(5);
 
 /// A handshake-complete session registered with the runtime.
 #[derive(Debug)]
@@ -27,7 +26,6 @@ pub(crate) struct AsyncSession {
     #[cfg(target_os = "linux")]
     waiter: Option<ShmWaiter>,
     /// When spins stop paying, waits skip them for a while (see `SpinPolicy`).
-    #[cfg(target_os = "linux")]
     spin: SpinPolicy,
 }
 
@@ -37,7 +35,6 @@ pub(crate) struct AsyncSession {
 /// that sleeps, or shares this CPU, or many sessions at once). After a
 /// spin that missed, the next waits skip theirs, twice as many after each
 /// miss in a row (up to 64), then one spins again to look.
-#[cfg(target_os = "linux")]
 #[derive(Debug, Default)]
 struct SpinPolicy {
     /// Waits left to skip the spin.
@@ -46,7 +43,6 @@ struct SpinPolicy {
     misses: u32,
 }
 
-#[cfg(target_os = "linux")]
 impl SpinPolicy {
     /// Whether this wait spins.
     fn spins(&mut self) -> bool {
@@ -103,7 +99,6 @@ impl AsyncSession {
             io,
             #[cfg(target_os = "linux")]
             waiter: None,
-            #[cfg(target_os = "linux")]
             spin: SpinPolicy::default(),
         })
     }
@@ -188,7 +183,25 @@ impl AsyncSession {
         waits: &Waits<'_>,
         sent: &mut bool,
     ) -> Result<(), TransportError> {
-        let mut progress = self.io.get_mut().start_send(header, payload)?;
+        self.send_as(header, payload, waits, sent, false).await
+    }
+
+    /// Sends one message; `quiet` holds a shared-memory wake back for the
+    /// receive that follows (see `UdsSession::start_send_quiet`).
+    async fn send_as(
+        &mut self,
+        header: &Header,
+        payload: &[u8],
+        waits: &Waits<'_>,
+        sent: &mut bool,
+        quiet: bool,
+    ) -> Result<(), TransportError> {
+        let session = self.io.get_mut();
+        let mut progress = if quiet {
+            session.start_send_quiet(header, payload)?
+        } else {
+            session.start_send(header, payload)?
+        };
         *sent = true;
         if self.io.get_mut().try_send(&mut progress, payload)? {
             return Ok(());
@@ -219,6 +232,27 @@ impl AsyncSession {
         if let Some((h, _)) = self.io.get_mut().try_receive()? {
             return Ok(h);
         }
+        // A short spin of non-blocking receives: an answer within it costs
+        // no trip through the runtime's poller.
+        if self.spin.spins() {
+            let mut got = None;
+            let io = self.io.get_mut();
+            let hit = spin_for(1, || match io.try_receive() {
+                Ok(Some((h, _))) => {
+                    got = Some(Ok(h));
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    got = Some(Err(e));
+                    true
+                }
+            });
+            self.spin.spun(hit);
+            if let Some(r) = got {
+                return r;
+            }
+        }
         let io = &mut self.io;
         waits
             .race(async {
@@ -244,7 +278,7 @@ impl AsyncSession {
         waits: &Waits<'_>,
         sent: &mut bool,
     ) -> Result<Header, TransportError> {
-        self.send(header, payload, waits, sent).await?;
+        self.send_as(header, payload, waits, sent, true).await?;
         self.receive(waits).await
     }
 
@@ -255,11 +289,13 @@ impl AsyncSession {
         let session = self.io.get_ref();
         let arrived = session.shm_has_message()
             || (self.spin.spins() && {
-                let hit = spin_for(|| session.shm_has_message());
+                let hit = spin_for(32, || session.shm_has_message());
                 self.spin.spun(hit);
                 hit
             });
         if !arrived {
+            // The peer did not answer at once: it may be asleep.
+            self.io.get_mut().flush_wake();
             self.wait_shm(waits).await?;
         }
         match self.io.get_mut().try_receive()? {
@@ -306,18 +342,19 @@ impl AsyncSession {
     }
 }
 
-/// Spins until `ready` or [`SHM_SPIN`] has passed; whether it got ready.
-#[cfg(target_os = "linux")]
-fn spin_for(mut ready: impl FnMut() -> bool) -> bool {
+/// Spins until `ready` or [`SPIN`] has passed, reading the clock every
+/// `per_clock` checks (one per check when a check is a system call);
+/// whether it got ready.
+fn spin_for(per_clock: u32, mut ready: impl FnMut() -> bool) -> bool {
     let start = std::time::Instant::now();
     loop {
-        for _ in 0..32 {
+        for _ in 0..per_clock {
             std::hint::spin_loop();
             if ready() {
                 return true;
             }
         }
-        if start.elapsed() >= SHM_SPIN {
+        if start.elapsed() >= SPIN {
             return false;
         }
     }

@@ -170,7 +170,7 @@ impl ShmRegion {
     /// The answer vouches for the peer only if it is the answer to this
     /// message: when something unread is already waiting, the wake goes out
     /// now.
-    pub(crate) fn send_quiet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+    pub fn send_quiet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
         self.write(head, body)?;
         let (.., incoming, _, _) = self.lanes();
         if self.words.seq(incoming) == self.seen_seq {
@@ -345,7 +345,20 @@ impl ShmRegion {
         if self.words.seq(lane) <= self.seen_seq {
             return Ok(None);
         }
+        if self.wake_owed {
+            // The peer answered: it read our message, so it is not asleep
+            // waiting for it.
+            self.wake_owed = false;
+            self.wakes.elided += 1;
+        }
         self.take(out).map(Some)
+    }
+
+    /// Sends the wake still owed for our last publication (see
+    /// [`ShmRegion::send_quiet`]), if any: before this side stops looking
+    /// for the peer's answer without waking it.
+    pub fn flush_wake(&mut self) {
+        self.pay_owed_wake();
     }
 
     /// Whether the next incoming message has arrived (one load).

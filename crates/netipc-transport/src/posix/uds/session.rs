@@ -267,6 +267,32 @@ impl UdsSession {
         self.framer.start_send(header, payload)
     }
 
+    /// Like [`UdsSession::start_send`], for a message whose answer the
+    /// caller looks for at once: over shared memory the peer's wake is
+    /// held back, skipped if the answer arrives first (the peer then read
+    /// the message, so it is not asleep), and owed until then. The caller
+    /// must call [`UdsSession::flush_wake`] before it stops looking for the
+    /// answer without having it (before it sleeps, or hands the wait to
+    /// another thread); dropping the session pays it too.
+    pub fn start_send_quiet(&mut self, header: &Header, payload: &[u8]) -> Result<SendProgress> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            self.framer
+                .send_whole(header, payload, |h, p| shm.send_quiet(h, p))?;
+            return Ok(SendProgress::sent(*header));
+        }
+        self.framer.start_send(header, payload)
+    }
+
+    /// Sends the peer's wake that [`UdsSession::start_send_quiet`] held
+    /// back, if it is still owed (nothing over the socket).
+    pub fn flush_wake(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            shm.flush_wake();
+        }
+    }
+
     /// Sends as much of a started message as the socket takes now, without
     /// waiting; `true` once all of it is out, `false` when the socket is
     /// full (wait until it is writable, then call again). `payload` must be
