@@ -164,8 +164,12 @@ impl ShmRegion {
     }
 
     /// Publishes like [`ShmRegion::send`] but leaves the wake owed, for the
-    /// receive that must follow at once: it skips the wake if the peer's
-    /// answer arrives within [`WAKE_GRACE_CHECKS`], and sends it otherwise.
+    /// receive that must follow at once: [`ShmRegion::receive`] skips the
+    /// wake if the peer's answer arrives within a short grace (about 3 µs of
+    /// checks), and sends it otherwise; [`ShmRegion::try_receive`] skips it
+    /// when it finds the answer; [`ShmRegion::flush_wake`] sends it. A
+    /// caller that stops looking for the answer must flush it first, or the
+    /// peer may sleep on the message (dropping the region sends it too).
     ///
     /// The answer vouches for the peer only if it is the answer to this
     /// message: when something unread is already waiting, the wake goes out
