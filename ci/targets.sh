@@ -38,4 +38,6 @@ for target in "${targets[@]}"; do
             ;;
     esac
     env "${env[@]}" cargo clippy --workspace --all-targets --target "$target" -- -D warnings
+    # The optional features too (the tokio layer).
+    env "${env[@]}" cargo clippy --workspace --all-targets --all-features --target "$target" -- -D warnings
 done

@@ -116,7 +116,7 @@ pub mod service {
         CALL_TIMEOUT_DEFAULT, ClientConfig, ClientState, ClientStatus, Dispatch, Endpoint,
         LOOKUP_MAX_ITEMS_DEFAULT, LOOKUP_MAX_STITCHED_BYTES_DEFAULT, LOOKUP_MAX_SUBCALLS_DEFAULT, LimitKind,
         MAX_SESSIONS_DEFAULT, ManagedServer, OVERFLOW_RETRIES_MAX, RESPONSE_PAYLOAD_CEILING_DEFAULT, Result,
-        ServerConfig, ServiceError, ServiceHandler, increment, lookup, string_reverse,
+        ServerConfig, ServiceError, ServiceHandler, driver, increment, lookup, string_reverse,
     };
 
     /// The `cgroups-snapshot` service: client, handler, managed server and cache.
@@ -124,6 +124,16 @@ pub mod service {
         pub use netipc_cache::{CacheReader, CacheSnapshot, CacheStatus, CgroupsCache};
         pub use netipc_service::cgroups::*;
     }
+}
+
+/// Async clients, the snapshot cache and managed servers on tokio (the
+/// `tokio` feature; POSIX): the same services with `async` calls, cancel
+/// safe, never blocking a runtime worker. See [`netipc_async`] and
+/// `docs/async.md` (which says what Windows has instead).
+#[cfg(all(feature = "tokio", unix))]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio {
+    pub use netipc_async::*;
 }
 
 /// The Rust examples of the README and of the guides in `docs/`, compiled

@@ -47,6 +47,8 @@ CARGO=(cargo --config "target.$TARGET.linker=\"x86_64-w64-mingw32-gcc\""
 
 echo "== cargo clippy --workspace --target $TARGET --all-targets -- -D warnings"
 "${CARGO[@]}" clippy --workspace --target "$TARGET" --all-targets -- -D warnings
+echo "== cargo clippy --workspace --target $TARGET --all-targets --all-features -- -D warnings"
+"${CARGO[@]}" clippy --workspace --target "$TARGET" --all-targets --all-features -- -D warnings
 
 echo "== cargo test --workspace --target $TARGET under wine"
 "${CARGO[@]}" test --workspace --target "$TARGET"

@@ -23,11 +23,13 @@
 
 mod index;
 mod snapshot;
+mod store;
 
 pub use netipc_service as service;
 pub use netipc_service::transport::codec::CgroupsItem;
 pub use netipc_service::{ClientConfig, ClientState, ServiceError};
 pub use snapshot::{CacheReader, CacheSnapshot};
+pub use store::CacheStore;
 
 use netipc_service::cgroups::CgroupsClient;
 use std::sync::Arc;
@@ -58,20 +60,16 @@ pub struct CacheStatus {
 #[derive(Debug)]
 pub struct CgroupsCache {
     client: CgroupsClient,
-    current: Arc<CacheSnapshot>,
-    reader: CacheReader,
-    populated: bool,
-    refresh_success: u64,
-    refresh_failure: u64,
-    last_success: Option<SystemTime>,
-    last_error: Option<ServiceError>,
+    store: CacheStore,
 }
 
 impl CgroupsCache {
     /// A cache for `{run_dir}/{service}`. Does not connect; starts empty.
     pub fn new(run_dir: impl AsRef<std::path::Path>, service: &str, config: ClientConfig) -> Self {
-        let client = CgroupsClient::new(run_dir, service, config);
-        Self::with_client(client, Arc::new(CacheSnapshot::default()))
+        Self {
+            client: CgroupsClient::new(run_dir, service, config),
+            store: CacheStore::new(),
+        }
     }
 
     /// Like [`CgroupsCache::new`], refusing at once a run dir or a service
@@ -83,22 +81,10 @@ impl CgroupsCache {
         service: &str,
         config: ClientConfig,
     ) -> Result<Self, ServiceError> {
-        let client = CgroupsClient::try_new(run_dir, service, config)?;
-        let current = Arc::new(CacheSnapshot::default());
-        Ok(Self::with_client(client, current))
-    }
-
-    fn with_client(client: CgroupsClient, current: Arc<CacheSnapshot>) -> Self {
-        Self {
-            client,
-            reader: CacheReader::new(Arc::clone(&current)),
-            current,
-            populated: false,
-            refresh_success: 0,
-            refresh_failure: 0,
-            last_success: None,
-            last_error: None,
-        }
+        Ok(Self {
+            client: CgroupsClient::try_new(run_dir, service, config)?,
+            store: CacheStore::new(),
+        })
     }
 
     /// Where the cache's client connects: its run dir and service name.
@@ -111,33 +97,20 @@ impl CgroupsCache {
     /// [`CgroupsCache::last_error`]).
     pub fn refresh(&mut self) -> bool {
         self.client.refresh();
-        let built = match self.client.call_snapshot() {
-            Ok(view) => CacheSnapshot::build(&view),
-            Err(e) => {
-                self.refresh_failure += 1;
-                self.last_error = Some(e);
-                return false;
-            }
-        };
-        self.current = Arc::new(built);
-        self.reader.publish(Arc::clone(&self.current));
-        self.populated = true;
-        self.refresh_success += 1;
-        self.last_success = Some(SystemTime::now());
-        self.last_error = None;
-        true
+        let answer = self.client.call_snapshot();
+        self.store.refreshed(answer)
     }
 
     /// Whether a snapshot was ever loaded (not whether we are connected).
     pub fn ready(&self) -> bool {
-        self.populated
+        self.store.populated()
     }
 
     /// The item with this hash and name, from the current snapshot.
     /// Pure memory: no I/O.
     #[inline]
     pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
-        self.current.lookup(hash, name.as_ref())
+        self.store.lookup(hash, name)
     }
 
     /// The first item with this name in the current snapshot, whatever hash
@@ -151,32 +124,32 @@ impl CgroupsCache {
     /// [`CgroupsCache::lookup`] with it needs no second index.
     #[inline]
     pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
-        self.current.lookup_name(name.as_ref())
+        self.store.lookup_name(name)
     }
 
     /// The current snapshot, shared: it stays valid after later refreshes.
     pub fn snapshot(&self) -> Arc<CacheSnapshot> {
-        Arc::clone(&self.current)
+        self.store.snapshot()
     }
 
     /// A handle for other threads to read the latest snapshot.
     pub fn reader(&self) -> CacheReader {
-        self.reader.clone()
+        self.store.reader()
     }
 
     /// Items in the current snapshot.
     pub fn len(&self) -> usize {
-        self.current.len()
+        self.store.len()
     }
 
     /// Whether the current snapshot has no items.
     pub fn is_empty(&self) -> bool {
-        self.current.is_empty()
+        self.store.is_empty()
     }
 
     /// Why the last refresh failed, if it did.
     pub fn last_error(&self) -> Option<&ServiceError> {
-        self.last_error.as_ref()
+        self.store.last_error()
     }
 
     /// Why the last connection attempt failed, with its OS cause where
@@ -188,16 +161,7 @@ impl CgroupsCache {
 
     /// Counters and state, for diagnostics.
     pub fn status(&self) -> CacheStatus {
-        CacheStatus {
-            state: self.client.state(),
-            shm: self.client.status().shm,
-            populated: self.populated,
-            item_count: self.current.len(),
-            generation: self.current.generation(),
-            refresh_success: self.refresh_success,
-            refresh_failure: self.refresh_failure,
-            last_success: self.last_success,
-        }
+        self.store.status(self.client.state(), self.client.status().shm)
     }
 
     /// Aborts a refresh blocked in another thread (sticky until cleared).
@@ -226,8 +190,6 @@ impl CgroupsCache {
     /// Closes the connection and empties the cache.
     pub fn close(&mut self) {
         self.client.close();
-        self.current = Arc::new(CacheSnapshot::default());
-        self.reader.publish(Arc::clone(&self.current));
-        self.populated = false;
+        self.store.clear();
     }
 }

@@ -71,6 +71,9 @@ fn trials() -> Vec<Trial> {
             .into_iter()
             .map(|peer| format!("{peer}_with_other_implementations"))
             .collect();
+        if cfg!(unix) {
+            names.push("interop_service_async_with_other_implementations".into());
+        }
         if cfg!(target_os = "linux") {
             names.push("a_killed_servers_endpoint_is_taken_over_by_other_implementations".into());
         }
@@ -86,6 +89,14 @@ fn trials() -> Vec<Trial> {
             trials.push(harness::trial(format!("{peer}_with_{name}"), move || {
                 against(peer, &name, &dir)
             }));
+        }
+        #[cfg(unix)]
+        {
+            let (name, dir) = (name.clone(), dir.clone());
+            trials.push(harness::trial(
+                format!("interop_service_async_with_{name}"),
+                move || async_against(&name, &dir),
+            ));
         }
         #[cfg(target_os = "linux")]
         trials.push(harness::trial(
@@ -116,6 +127,28 @@ fn against(peer: &str, name: &str, dir: &Path) -> Ran {
         for profile in case.profiles {
             exchange(case, profile, ours(peer), &theirs, true);
             exchange(case, profile, &theirs, ours(peer), false);
+        }
+    }
+    Ran::Checked
+}
+
+/// Our async twin of `interop_service` (the tokio layer) against
+/// implementation `name`'s `interop_service`: the snapshot exchange, each
+/// side serving in turn, over the socket and shared memory.
+#[cfg(unix)]
+fn async_against(name: &str, dir: &Path) -> Ran {
+    let theirs = match foreign_build("interop_service", name, dir) {
+        Ok(path) => path,
+        Err(lacking) => return lacking,
+    };
+    let ours = ours("interop_service_async");
+    for case in cases()
+        .iter()
+        .filter(|c| c.peer == "interop_service" && c.mode.is_empty())
+    {
+        for profile in case.profiles {
+            exchange(case, profile, ours, &theirs, true);
+            exchange(case, profile, &theirs, ours, false);
         }
     }
     Ran::Checked

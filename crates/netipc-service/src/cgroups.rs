@@ -24,10 +24,11 @@
 
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
+use crate::driver::calls;
 use crate::error::Result;
 use crate::server::{Dispatch, ServiceHandler};
 use crate::transport::codec::{
-    CgroupsBuilder, CgroupsRequestView, CgroupsResponseView, METHOD_CGROUPS_SNAPSHOT, encode_cgroups_request,
+    CgroupsBuilder, CgroupsRequestView, CgroupsResponseView, METHOD_CGROUPS_SNAPSHOT,
 };
 
 pub use crate::transport::codec::{CgroupsItem, CgroupsItemView, CgroupsSnapshot, simple_hash};
@@ -55,10 +56,9 @@ impl CgroupsClient {
         &mut self,
         timeout: std::time::Duration,
     ) -> Result<CgroupsResponseView<'_>> {
-        self.raw.request.clear();
-        self.raw.request.extend_from_slice(&encode_cgroups_request());
-        self.raw.call(METHOD_CGROUPS_SNAPSHOT, 0, 1, timeout)?;
-        self.raw.decode(CgroupsResponseView::decode)
+        let spec = calls::snapshot_request(&mut self.raw.core);
+        self.raw.call(spec, timeout)?;
+        calls::snapshot_answer(&self.raw.core, self.raw.payload())
     }
 }
 
@@ -117,6 +117,7 @@ pub type ManagedServer = crate::server::ManagedServer<Handler>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::codec::encode_cgroups_request;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn item(i: usize) -> CgroupsItem {

@@ -1,16 +1,15 @@
-//! The client context shared by every typed client: connection state,
-//! caller-driven reconnects, at-least-once retry and overflow regrowth.
+//! The client context shared by every typed client: the blocking driver of
+//! the client's policy ([`ClientCore`]: connection state, caller-driven
+//! reconnects, at-least-once retry and overflow regrowth).
 
-use crate::config::{ClientConfig, OVERFLOW_RETRIES_MAX};
+use crate::config::ClientConfig;
+use crate::driver::{CallSpec, ClientCore, Connect, SessionInfo, Step};
 use crate::endpoint::Endpoint;
-use crate::error::{LimitKind, Result, ServiceError};
+use crate::error::{Result, ServiceError};
 use crate::platform::Session;
-use crate::transport::codec::{
-    CodecError, Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED, STATUS_OK,
-};
-use crate::transport::{self, AbortHandle, Limit, TransportError};
+use crate::transport::codec::{CodecError, Header};
+use crate::transport::{AbortHandle, TransportError};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Connection state of a client context.
@@ -64,115 +63,54 @@ pub struct ClientStatus {
     pub shm: bool,
 }
 
-/// Which way a message did not fit.
-#[derive(Clone, Copy)]
-enum Direction {
-    Request,
-    Response,
-}
-
-/// What went wrong in one attempt of a call.
-enum AttemptError {
-    /// A payload did not fit the session; capacities were noted for growth.
-    Overflow(Direction),
-    /// Refused before anything was sent; the session is intact.
-    Refused(ServiceError),
-    /// Anything else.
-    Failed(ServiceError),
-}
-
-/// The untyped core of every typed client.
+/// The untyped core of every typed client: the policy ([`ClientCore`]),
+/// the session it decides about, and the abort signal.
 #[derive(Debug)]
 pub(crate) struct RawClient {
-    /// Where the client connects; errors name it.
-    pub(crate) endpoint: Endpoint,
-    config: ClientConfig,
-    transport: transport::ClientConfig,
+    pub(crate) core: ClientCore,
     session: Option<Session>,
-    state: ClientState,
     abort: Option<AbortHandle>,
-    /// The encoded request of the current call, kept for resends.
-    pub(crate) request: Vec<u8>,
-    next_id: u64,
-    /// Set when a response did not decode; the session is dropped at the
-    /// next call or refresh (a view of it may still be borrowed now).
-    poisoned: std::cell::Cell<bool>,
-    connect_count: u64,
-    reconnect_count: u64,
-    call_count: u64,
-    error_count: u64,
-    /// Why the last connection attempt failed; `None` after a success.
-    /// Shared with the errors that report it.
-    connect_error: Option<Arc<TransportError>>,
 }
 
 impl RawClient {
     pub(crate) fn new(run_dir: impl AsRef<Path>, service: &str, config: ClientConfig) -> Self {
         Self {
-            endpoint: Endpoint::new(run_dir, service),
-            transport: config.to_transport(),
-            config,
+            core: ClientCore::new(run_dir, service, config),
             session: None,
-            state: ClientState::Disconnected,
             abort: AbortHandle::new().ok(),
-            request: Vec::new(),
-            next_id: 0,
-            poisoned: std::cell::Cell::new(false),
-            connect_count: 0,
-            reconnect_count: 0,
-            call_count: 0,
-            error_count: 0,
-            connect_error: None,
         }
     }
 
     /// Like [`RawClient::new`], refusing a run dir or service name that
     /// cannot name an endpoint.
     pub(crate) fn try_new(run_dir: impl AsRef<Path>, service: &str, config: ClientConfig) -> Result<Self> {
-        let client = Self::new(run_dir, service, config);
-        match client.endpoint.validate() {
-            Ok(()) => Ok(client),
-            Err(source) => Err(ServiceError::InvalidEndpoint {
-                endpoint: client.endpoint,
-                source,
-            }),
-        }
+        Ok(Self {
+            core: ClientCore::try_new(run_dir, service, config)?,
+            session: None,
+            abort: AbortHandle::new().ok(),
+        })
     }
 
     /// Where the client connects.
     pub(crate) fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        self.core.endpoint()
     }
 
     pub(crate) fn state(&self) -> ClientState {
-        if self.poisoned.get() {
-            ClientState::Broken
-        } else {
-            self.state
-        }
+        self.core.state()
     }
 
     pub(crate) fn ready(&self) -> bool {
-        self.state() == ClientState::Ready
-    }
-
-    /// Applies a pending poison: drops the session that sent a bad response.
-    fn settle(&mut self) {
-        if self.poisoned.replace(false) {
-            self.error_count += 1;
-            self.disconnect(ClientState::Broken);
-        }
+        self.core.ready()
     }
 
     pub(crate) fn status(&self) -> ClientStatus {
-        ClientStatus {
-            state: self.state(),
-            connect_count: self.connect_count,
-            reconnect_count: self.reconnect_count,
-            call_count: self.call_count,
-            error_count: self.error_count,
-            shm: self.session.as_ref().is_some_and(Session::is_shm),
-        }
+        self.core.status()
+    }
+
+    /// The session, for an event loop's readiness registration.
+    pub(crate) fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
     }
 
     pub(crate) fn abort_handle(&self) -> Option<AbortHandle> {
@@ -189,400 +127,124 @@ impl RawClient {
         self.abort.as_ref().is_some_and(AbortHandle::is_aborted)
     }
 
+    /// Drops the session when the core no longer wants one.
+    fn sync(&mut self) {
+        if !self.core.has_session() {
+            self.session = None;
+        }
+    }
+
     /// Connects when not ready; notices a peer that went away when ready.
     /// Returns whether the state changed.
     pub(crate) fn refresh(&mut self) -> bool {
         let before = self.state();
-        self.settle();
-        if self.state == ClientState::Ready && self.session_lost() {
-            self.disconnect(ClientState::Broken);
+        let session = &self.session;
+        let connect = self
+            .core
+            .refresh_needs_connect(|| session.as_ref().is_none_or(Session::peer_closed));
+        self.sync();
+        if connect {
+            self.connect();
         }
-        if self.state != ClientState::Ready {
-            self.state = ClientState::Connecting;
-            self.state = self.connect();
-        }
-        self.state != before
-    }
-
-    fn session_lost(&self) -> bool {
-        self.session.as_ref().is_none_or(Session::peer_closed)
+        self.state() != before
     }
 
     pub(crate) fn close(&mut self) {
-        self.disconnect(ClientState::Disconnected);
+        self.core.close();
+        self.sync();
     }
 
-    fn disconnect(&mut self, state: ClientState) {
+    /// Connects, as the core decides (a failed attempt may be made again
+    /// with another configuration).
+    fn connect(&mut self) {
+        self.core.start_connect();
         self.session = None;
-        self.state = state;
-    }
-
-    fn connect(&mut self) -> ClientState {
-        let e = match Session::connect(self.endpoint.run_dir(), self.endpoint.service(), &self.transport) {
-            Ok(mut s) => {
-                s.set_abort(self.abort.clone());
-                self.session = Some(s);
-                self.connect_count += 1;
-                self.connect_error = None;
-                return ClientState::Ready;
-            }
-            Err(e) => e,
-        };
-        let state = match &e {
-            TransportError::ShmUnavailable(_) => {
-                // No same-session fallback: a new session, without SHM.
-                self.transport.supported_profiles &= !(PROFILE_SHM_HYBRID | PROFILE_SHM_FUTEX);
-                self.transport.preferred_profiles &= !(PROFILE_SHM_HYBRID | PROFILE_SHM_FUTEX);
-                if self.transport.supported_profiles != 0 {
-                    return self.connect();
+        loop {
+            let e = match Session::connect(
+                self.core.endpoint().run_dir(),
+                self.core.endpoint().service(),
+                self.core.connect_config(),
+            ) {
+                Ok(mut s) => {
+                    s.set_abort(self.abort.clone());
+                    self.core.connected(SessionInfo {
+                        params: *s.params(),
+                        shm: s.is_shm(),
+                    });
+                    self.session = Some(s);
+                    return;
                 }
-                ClientState::Incompatible
+                Err(e) => e,
+            };
+            if self.core.connect_failed(e) == Connect::Failed {
+                return;
             }
-            TransportError::LimitExceeded { .. }
-                if self.transport.max_request_payload_bytes > self.config.initial_request() =>
-            {
-                // A grown request size refused: the server accepts no
-                // requests that large (or came back with smaller limits).
-                // Start over from the configured size, so that the calls
-                // that fit go on; larger ones grow it again, and fail.
-                self.transport.max_request_payload_bytes = self.config.initial_request();
-                return self.connect();
-            }
-            TransportError::NotFound { .. } => ClientState::NotFound,
-            TransportError::AuthFailed => ClientState::AuthFailed,
-            // No SEQPACKET sockets (macOS): no retry will find them.
-            TransportError::Unsupported
-            | TransportError::Incompatible(_)
-            | TransportError::LimitExceeded { .. }
-            // An endpoint the name rules or the platform refuse: no retry
-            // makes it work, and the connect error says why.
-            | TransportError::InvalidServiceName(_)
-            | TransportError::InvalidRunDir(_)
-            | TransportError::PathTooLong { .. }
-            | TransportError::PlatformUnsupported { .. } => ClientState::Incompatible,
-            _ => ClientState::Disconnected,
-        };
-        self.connect_error = Some(Arc::new(e));
-        state
+        }
     }
 
     /// Why the last connection attempt failed, if it did.
     pub(crate) fn connect_error(&self) -> Option<&TransportError> {
-        self.connect_error.as_deref()
+        self.core.connect_error()
     }
 
-    /// The error of a call made while not connected.
-    fn not_ready(&self) -> ServiceError {
-        ServiceError::NotReady {
-            endpoint: self.endpoint.clone(),
-            state: self.state(),
-            cause: self.connect_error.clone(),
-        }
-    }
-
-    /// A transport failure of a call, as the service reports it.
-    fn call_error(endpoint: &Endpoint, e: TransportError) -> ServiceError {
-        match e {
-            TransportError::Timeout => ServiceError::Timeout {
-                endpoint: endpoint.clone(),
-            },
-            TransportError::Aborted => ServiceError::Aborted {
-                endpoint: endpoint.clone(),
-            },
-            source => ServiceError::Call {
-                endpoint: endpoint.clone(),
-                source,
-                reconnect: None,
-            },
-        }
-    }
-
-    /// A response that broke the method's contract.
-    pub(crate) fn bad_response(&self, what: &'static str) -> ServiceError {
-        ServiceError::BadResponse {
-            endpoint: self.endpoint.clone(),
-            what,
-        }
-    }
-
-    /// A response payload that did not decode.
-    pub(crate) fn malformed(&self, source: CodecError) -> ServiceError {
-        ServiceError::Malformed {
-            endpoint: self.endpoint.clone(),
-            source,
-        }
-    }
-
-    /// A caller's input that cannot be encoded as a request.
-    pub(crate) fn invalid_request(&self, what: &'static str, source: Option<CodecError>) -> ServiceError {
-        ServiceError::InvalidRequest {
-            endpoint: self.endpoint.clone(),
-            what,
-            source,
-        }
-    }
-
-    /// A limit of the client's that refused a call.
-    pub(crate) fn limit(&self, limit: LimitKind, needed: Option<u64>, allowed: u64) -> ServiceError {
-        ServiceError::LimitExceeded {
-            endpoint: self.endpoint.clone(),
-            limit,
-            needed,
-            allowed,
-        }
-    }
-
-    fn reconnect(&mut self) -> bool {
-        self.disconnect(ClientState::Broken);
-        self.state = self.connect();
-        if self.state == ClientState::Ready {
-            self.reconnect_count += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn capacities(&self) -> (u32, u32) {
-        self.session.as_ref().map_or((0, 0), |s| {
-            (
-                s.params().max_request_payload_bytes,
-                s.params().max_response_payload_bytes,
-            )
-        })
-    }
-
-    /// Sends `self.request` as one message and waits for its response,
+    /// Sends the request buffer as one message and waits for its response,
     /// with the retry rules of Level 2, within `timeout` (zero: the
     /// client's call timeout). On success the response payload is
     /// available from [`RawClient::payload`].
-    pub(crate) fn call(
-        &mut self,
-        method: u16,
-        flags: u16,
-        item_count: u32,
-        timeout: Duration,
-    ) -> Result<Header> {
-        let deadline = self.deadline_for(timeout);
+    pub(crate) fn call(&mut self, spec: CallSpec, timeout: Duration) -> Result<Header> {
+        let deadline = self.core.deadline_for(timeout);
         // A deadline made from the clock just now (nothing before the first
         // attempt blocks) has not passed: one clock read less per call.
-        self.call_within(method, flags, item_count, deadline, false)
-    }
-
-    /// When a call starting now, given `timeout` (zero: the client's call
-    /// timeout), must be over.
-    pub(crate) fn deadline_for(&self, timeout: Duration) -> Instant {
-        let timeout = if timeout.is_zero() {
-            self.config.call_timeout()
-        } else {
-            timeout
-        };
-        crate::transport::deadline_after(timeout)
+        self.call_within(spec, deadline, false)
     }
 
     /// Sets the client's call timeout (zero: [`crate::CALL_TIMEOUT_DEFAULT`]).
     pub(crate) fn set_call_timeout(&mut self, timeout: Duration) {
-        self.config.call_timeout = timeout;
+        self.core.set_call_timeout(timeout);
     }
 
     /// Like [`RawClient::call`], bounded by `deadline` instead: the cycles
     /// of one logical call share the deadline of the whole.
-    pub(crate) fn call_until(
-        &mut self,
-        method: u16,
-        flags: u16,
-        item_count: u32,
-        deadline: Instant,
-    ) -> Result<Header> {
-        self.call_within(method, flags, item_count, deadline, true)
+    pub(crate) fn call_until(&mut self, spec: CallSpec, deadline: Instant) -> Result<Header> {
+        self.call_within(spec, deadline, true)
     }
 
-    /// The body of [`RawClient::call`] and [`RawClient::call_until`];
-    /// `may_have_passed` says whether `deadline` must be checked before
-    /// the first attempt.
-    fn call_within(
-        &mut self,
-        method: u16,
-        flags: u16,
-        item_count: u32,
-        deadline: Instant,
-        may_have_passed: bool,
-    ) -> Result<Header> {
-        self.settle();
-        if self.state != ClientState::Ready {
-            return Err(self.not_ready());
-        }
-        if self.aborted() {
-            return self.fail(ServiceError::Aborted {
-                endpoint: self.endpoint.clone(),
-            });
-        }
-        if may_have_passed && Instant::now() >= deadline {
-            return self.fail(ServiceError::Timeout {
-                endpoint: self.endpoint.clone(),
-            });
-        }
-        let mut overflow_retries = 0;
-        let mut retried = false;
+    /// The body of [`RawClient::call`] and [`RawClient::call_until`]: the
+    /// core's plan, driven with blocking I/O.
+    fn call_within(&mut self, spec: CallSpec, deadline: Instant, may_have_passed: bool) -> Result<Header> {
+        let aborted = self.aborted();
+        let mut call = match self.core.begin_call(spec, deadline, may_have_passed, aborted) {
+            Ok(c) => c,
+            Err(e) => {
+                self.sync();
+                return Err(e);
+            }
+        };
+        let mut step = call.start(&mut self.core, aborted);
         loop {
-            let before = self.capacities();
-            match self.attempt(method, flags, item_count, deadline) {
-                Ok(h) => {
-                    self.call_count += 1;
-                    return Ok(h);
+            step = match step {
+                Step::Send(header) => {
+                    let result = match self.session.as_mut() {
+                        Some(s) => s
+                            .exchange(&header, self.core.request(), Some(deadline))
+                            .map(|(h, _)| h),
+                        None => Err(TransportError::PeerClosed),
+                    };
+                    call.answered(&mut self.core, result)
                 }
-                Err(AttemptError::Failed(
-                    e @ (ServiceError::Timeout { .. } | ServiceError::Aborted { .. }),
-                )) => {
-                    return self.fail(e);
+                Step::Reconnect => {
+                    self.session = None;
+                    self.connect();
+                    let aborted = self.aborted();
+                    call.reconnected(&mut self.core, aborted)
                 }
-                Err(AttemptError::Refused(e)) => {
-                    self.error_count += 1;
+                Step::Done(h) => return Ok(h),
+                Step::Failed(e) => {
+                    self.sync();
                     return Err(e);
                 }
-                Err(AttemptError::Overflow(direction)) => {
-                    overflow_retries += 1;
-                    if overflow_retries > OVERFLOW_RETRIES_MAX {
-                        let e = self.limit(LimitKind::Reconnects, None, u64::from(OVERFLOW_RETRIES_MAX));
-                        return self.fail(e);
-                    }
-                    if !self.reconnect() {
-                        let e = self.not_ready();
-                        return self.fail(e);
-                    }
-                    let after = self.capacities();
-                    if after.0 <= before.0 && after.1 <= before.1 {
-                        let e = match direction {
-                            Direction::Request => self.limit(
-                                LimitKind::Request,
-                                Some(self.request.len() as u64),
-                                u64::from(after.0),
-                            ),
-                            Direction::Response => self.limit(LimitKind::Response, None, u64::from(after.1)),
-                        };
-                        return self.fail(e);
-                    }
-                }
-                Err(AttemptError::Failed(mut e)) => {
-                    // At least once: one reconnect and one resend, since we were READY.
-                    if retried {
-                        return self.fail(e);
-                    }
-                    if !self.reconnect() {
-                        if let ServiceError::Call { reconnect, .. } = &mut e {
-                            *reconnect = self.connect_error.clone();
-                        }
-                        return self.fail(e);
-                    }
-                    retried = true;
-                }
-            }
+            };
         }
-    }
-
-    fn fail<T>(&mut self, e: ServiceError) -> Result<T> {
-        self.disconnect(ClientState::Broken);
-        self.error_count += 1;
-        Err(e)
-    }
-
-    fn attempt(
-        &mut self,
-        method: u16,
-        flags: u16,
-        item_count: u32,
-        deadline: Instant,
-    ) -> Result<Header, AttemptError> {
-        if self.aborted() {
-            return Err(AttemptError::Failed(ServiceError::Aborted {
-                endpoint: self.endpoint.clone(),
-            }));
-        }
-        self.next_id += 1;
-        let id = self.next_id;
-        let Some(session) = self.session.as_mut() else {
-            return Err(AttemptError::Failed(self.not_ready()));
-        };
-        let header = Header {
-            flags,
-            item_count,
-            ..Header::new(Kind::Request, method, id, 0)
-        };
-        let h = match session.exchange(&header, &self.request, Some(deadline)) {
-            Ok((h, _)) => h,
-            Err(TransportError::LimitExceeded {
-                what: Limit::Payload, ..
-            }) => {
-                let need = self.request.len().min(u32::MAX as usize) as u32;
-                let ceiling = self.config.request_ceiling();
-                if need > ceiling {
-                    return Err(AttemptError::Refused(ServiceError::LimitExceeded {
-                        endpoint: self.endpoint.clone(),
-                        limit: LimitKind::RequestCeiling,
-                        needed: Some(self.request.len() as u64),
-                        allowed: u64::from(ceiling),
-                    }));
-                }
-                self.transport.max_request_payload_bytes =
-                    need.checked_next_power_of_two().unwrap_or(need).min(ceiling);
-                return Err(AttemptError::Overflow(Direction::Request));
-            }
-            Err(TransportError::ReceivedOverLimit {
-                what: Limit::Payload,
-                value,
-                ..
-            }) => {
-                // A server that sent more than the session allows: ask for
-                // room for that much on the next session.
-                let want = value.checked_next_power_of_two().unwrap_or(value);
-                self.transport.max_response_payload_bytes =
-                    self.transport.max_response_payload_bytes.max(want);
-                return Err(AttemptError::Overflow(Direction::Response));
-            }
-            Err(e) => return Err(AttemptError::Failed(Self::call_error(&self.endpoint, e))),
-        };
-        if h.code != method || h.message_id != id {
-            return Err(AttemptError::Failed(ServiceError::BadResponse {
-                endpoint: self.endpoint.clone(),
-                what: "response code or message_id differs from the request",
-            }));
-        }
-        match h.transport_status {
-            STATUS_OK => Ok(h),
-            STATUS_LIMIT_EXCEEDED => {
-                let current = session.params().max_response_payload_bytes;
-                self.transport.max_response_payload_bytes = current.saturating_mul(2);
-                Err(AttemptError::Overflow(Direction::Response))
-            }
-            status => Err(AttemptError::Failed(ServiceError::ServerStatus {
-                endpoint: self.endpoint.clone(),
-                status,
-            })),
-        }
-    }
-
-    /// The request payload budget of the current session (or of the next
-    /// one, from the configuration, when not connected).
-    pub(crate) fn request_budget(&self) -> usize {
-        self.session
-            .as_ref()
-            .map_or(self.transport.max_request_payload_bytes, |s| {
-                s.params().max_request_payload_bytes
-            }) as usize
-    }
-
-    /// The response payload budget of the current session (or the
-    /// configured hint when not connected).
-    pub(crate) fn response_budget(&self) -> usize {
-        self.session
-            .as_ref()
-            .map_or(self.transport.max_response_payload_bytes, |s| {
-                s.params().max_response_payload_bytes
-            }) as usize
-    }
-
-    pub(crate) fn config(&self) -> &ClientConfig {
-        &self.config
     }
 
     /// The payload of the last successful call.
@@ -590,22 +252,8 @@ impl RawClient {
         self.session.as_ref().map_or(&[], Session::last_payload)
     }
 
-    /// Marks the session broken after a response that did not decode.
-    pub(crate) fn poison(&self) {
-        self.poisoned.set(true);
-    }
-
-    /// Decodes the last payload with `decode`; a failure poisons the session.
-    pub(crate) fn decode<'a, T>(
-        &'a self,
-        decode: impl FnOnce(&'a [u8]) -> Result<T, crate::transport::codec::CodecError>,
-    ) -> Result<T> {
-        decode(self.payload()).map_err(|source| {
-            self.poison();
-            ServiceError::Malformed {
-                endpoint: self.endpoint.clone(),
-                source,
-            }
-        })
+    /// A response payload that did not decode.
+    pub(crate) fn malformed(&self, source: CodecError) -> ServiceError {
+        self.core.malformed(source)
     }
 }

@@ -97,6 +97,27 @@ macro_rules! client_lifecycle {
                 self.raw.clear_abort()
             }
 
+            /// The session's socket while connected (`None` otherwise), for
+            /// an event loop: it turns readable when the server hangs up or
+            /// the connection breaks, so a loop registered for it (with
+            /// `poll`, epoll or `mio`) learns when to [`Self::refresh`]
+            /// without asking. Messages never need it: calls read and write
+            /// the socket themselves. It changes when the client reconnects
+            /// (after a refresh or a call that reconnected): register it
+            /// again then. See the crate docs for an example.
+            #[cfg(unix)]
+            pub fn socket(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+                self.raw.session().map(std::os::fd::AsFd::as_fd)
+            }
+
+            /// The session's pipe handle while connected (`None`
+            /// otherwise), for an event loop that watches the connection;
+            /// it changes when the client reconnects.
+            #[cfg(windows)]
+            pub fn pipe(&self) -> Option<std::os::windows::io::BorrowedHandle<'_>> {
+                self.raw.session().map(std::os::windows::io::AsHandle::as_handle)
+            }
+
             /// Closes the connection; `refresh()` may connect again.
             pub fn close(&mut self) {
                 self.raw.close()

@@ -2,9 +2,10 @@
 
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
+use crate::driver::calls;
 use crate::error::Result;
 use crate::server::{Dispatch, ServiceHandler};
-use crate::transport::codec::{BatchBuilder, BatchView, FLAG_BATCH, METHOD_INCREMENT, increment};
+use crate::transport::codec::{BatchBuilder, METHOD_INCREMENT, increment};
 use std::time::Duration;
 
 pub use crate::{ClientConfig, ServerConfig};
@@ -26,10 +27,9 @@ impl IncrementClient {
     /// Like [`Self::call`], within `timeout` (zero: the client's call
     /// timeout).
     pub fn call_with_timeout(&mut self, value: u64, timeout: Duration) -> Result<u64> {
-        self.raw.request.clear();
-        self.raw.request.extend_from_slice(&increment::encode(value));
-        self.raw.call(METHOD_INCREMENT, 0, 1, timeout)?;
-        self.raw.decode(increment::decode)
+        let spec = calls::increment_request(&mut self.raw.core, value);
+        self.raw.call(spec, timeout)?;
+        calls::increment_answer(&self.raw.core, self.raw.payload())
     }
 
     /// Sends `values` as one batch message; the answers, in order, replace
@@ -46,34 +46,9 @@ impl IncrementClient {
         out: &mut Vec<u64>,
         timeout: Duration,
     ) -> Result<()> {
-        let count = u32::try_from(values.len()).map_err(|_| {
-            self.raw
-                .invalid_request("more than 2^32 - 1 items in one batch", None)
-        })?;
-        let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
-        for v in values {
-            if let Err(e) = b.add(&increment::encode(*v)) {
-                return Err(self.raw.invalid_request("the batch cannot be encoded", Some(e)));
-            }
-        }
-        b.finish();
-        let h = self.raw.call(METHOD_INCREMENT, FLAG_BATCH, count, timeout)?;
-        if h.item_count != count {
-            self.raw.poison();
-            return Err(self.raw.bad_response("batch response has another item count"));
-        }
-        let items = self.raw.decode(|p| BatchView::decode(p, count))?;
-        out.clear();
-        for item in items.iter() {
-            match increment::decode(item) {
-                Ok(v) => out.push(v),
-                Err(e) => {
-                    self.raw.poison();
-                    return Err(self.raw.malformed(e));
-                }
-            }
-        }
-        Ok(())
+        let spec = calls::increment_batch_request(&mut self.raw.core, values)?;
+        let h = self.raw.call(spec, timeout)?;
+        calls::increment_batch_answer(&self.raw.core, spec, &h, self.raw.payload(), out)
     }
 
     /// Like [`Self::call_batch_into`], returning a new vector.

@@ -7,6 +7,49 @@
 //! `Handler` and a `ManagedServer`. Callers never see transports, buffers
 //! or wire bytes; responses are views that borrow the client until its next
 //! call.
+//!
+//! # Event loops
+//!
+//! Calls block their thread until answered (or their timeout). A program
+//! built around an event loop watches each client's connection instead:
+//! `socket()` (POSIX; `pipe()` on Windows) gives the session's descriptor
+//! while connected, which turns readable when the server hangs up, so the
+//! loop knows when to `refresh()`. Register it again after a reconnect.
+//! (For calls that never block a thread, see the `tokio` feature of the
+//! `netipc` crate.)
+//!
+//! ```
+//! # #[cfg(unix)] {
+//! use netipc::service::increment::{Handler, IncrementClient, ManagedServer};
+//! use netipc::service::{ClientConfig, ServerConfig};
+//! use std::os::fd::AsRawFd;
+//!
+//! let run_dir = std::env::temp_dir().join(format!("netipc-doc-poll-{}", std::process::id()));
+//! std::fs::create_dir_all(&run_dir).unwrap();
+//! let handler = Handler { handle: Some(Box::new(|v| Some(v + 1))) };
+//! let server = ManagedServer::new(&run_dir, "increment", ServerConfig::default(), handler);
+//! std::thread::scope(|s| {
+//!     let (bound, is_bound) = std::sync::mpsc::channel();
+//!     let serving = s.spawn(|| server.run_notify(move || bound.send(()).unwrap()));
+//!     is_bound.recv().unwrap();
+//!     let mut client = IncrementClient::new(&run_dir, "increment", ClientConfig::default());
+//!     client.refresh();
+//!     assert_eq!(client.call(41).unwrap(), 42);
+//!     // What a loop registers: the connected socket.
+//!     let fd = client.socket().expect("connected").as_raw_fd();
+//!     let mut watched = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+//!     // SAFETY: one valid pollfd, for a zero-timeout poll.
+//!     assert_eq!(unsafe { libc::poll(&mut watched, 1, 0) }, 0, "quiet while the server is up");
+//!     server.stop();
+//!     serving.join().unwrap().unwrap();
+//!     // SAFETY: as above, waiting up to 10 s.
+//!     assert_eq!(unsafe { libc::poll(&mut watched, 1, 10_000) }, 1, "readable once it hung up");
+//!     client.refresh();
+//!     assert!(!client.ready());
+//! });
+//! std::fs::remove_dir_all(&run_dir).unwrap();
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -16,6 +59,7 @@ pub mod cgroups;
 mod client;
 mod client_api;
 mod config;
+pub mod driver;
 mod endpoint;
 mod error;
 pub mod increment;

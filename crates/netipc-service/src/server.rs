@@ -2,17 +2,14 @@
 //! on its own thread with its own buffers, one typed handler.
 
 use crate::config::ServerConfig;
+use crate::driver::{ResponseSizing, SessionCore};
 use crate::endpoint::Endpoint;
 use crate::error::{Result, ServiceError};
 use crate::platform::{self, Listener, Next, Pending};
-use crate::transport::codec::{
-    BatchBuilder, BatchView, FLAG_BATCH, Header, Kind, STATUS_BAD_ENVELOPE, STATUS_INTERNAL_ERROR,
-    STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
-};
+use crate::transport::codec::BatchBuilder;
 use crate::transport::{AbortHandle, TransportError};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -100,25 +97,8 @@ struct Shared {
     /// stopping, for [`ManagedServer::drain`].
     drained: Condvar,
     drained_lock: Mutex<()>,
-    learned_response: AtomicU32,
-    response_ceiling: u32,
-}
-
-impl Shared {
-    /// Notes that a session needed `len` bytes of response payload: later
-    /// sessions are offered the next power of two, within the ceiling.
-    fn note_response(&self, len: u32) {
-        let len = len
-            .checked_next_power_of_two()
-            .unwrap_or(u32::MAX)
-            .min(self.response_ceiling);
-        // Most answers are no larger than what was learned already: a plain
-        // load then leaves the line that every session thread shares alone,
-        // instead of a locked read-modify-write per answer.
-        if len > self.learned_response.load(Ordering::Acquire) {
-            self.learned_response.fetch_max(len, Ordering::AcqRel);
-        }
-    }
+    /// The response size sessions are offered, learned from answers.
+    sizing: ResponseSizing,
 }
 
 /// Decrements the session count when a session thread ends, even by panic.
@@ -174,8 +154,7 @@ impl<H: ServiceHandler> ManagedServer<H> {
             in_flight: AtomicUsize::new(0),
             drained: Condvar::new(),
             drained_lock: Mutex::new(()),
-            learned_response: AtomicU32::new(config.initial_response()),
-            response_ceiling: config.response_ceiling(),
+            sizing: ResponseSizing::new(&config),
         };
         Self {
             endpoint: Endpoint::new(run_dir, service),
@@ -391,27 +370,14 @@ impl<H: ServiceHandler> ManagedServer<H> {
     }
 }
 
-/// Per-session buffers, reused for every request of the session.
-#[derive(Default)]
-struct Buffers {
-    response: Vec<u8>,
-    item: Vec<u8>,
-}
-
 fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: SessionSlot) {
     let sh = &slot.0;
-    pending.config_mut().max_response_payload_bytes = sh.learned_response.load(Ordering::Acquire);
+    pending.config_mut().max_response_payload_bytes = sh.sizing.offer();
     let Ok(mut session) = pending.handshake() else {
         return;
     };
     session.set_abort(sh.stop_sessions.clone());
-    let mut bufs = Buffers::default();
-    let limit = session.params().max_response_payload_bytes as usize;
-    let build_limit = if H::BUILDS_TO_CEILING {
-        limit.max(sh.response_ceiling as usize)
-    } else {
-        limit
-    };
+    let mut core = SessionCore::new::<H>(session.params(), &sh.sizing);
     let mut next = session.receive();
     loop {
         let (header, request) = match next {
@@ -420,139 +386,35 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
                 // A request larger than the session allows: it is answered
                 // LIMIT_EXCEEDED before the session closes, so the client
                 // learns why (as the reference's C server does).
-                let out = Reply::status(STATUS_LIMIT_EXCEEDED).header_for(&header);
-                let _ = session.send(&out, &[]);
+                let _ = session.send(&SessionCore::over_limit(&header), &[]);
                 return;
             }
             Err(_) => return,
         };
         let busy = InFlight::new(sh);
-        let reply = match catch_unwind(AssertUnwindSafe(|| {
-            answer(handler, &header, request, &mut bufs, build_limit)
-        })) {
-            Ok(r) => r,
-            Err(_) => Reply::status(STATUS_INTERNAL_ERROR),
-        };
-        let needed = bufs.response.len().min(u32::MAX as usize) as u32;
-        let reply = match reply.status {
-            STATUS_OK if bufs.response.len() > limit => {
-                // Built beyond the session's budget: too large to send, but
-                // now of a known size, which later sessions are offered.
-                sh.note_response(needed);
-                Reply::status(STATUS_LIMIT_EXCEEDED)
-            }
-            STATUS_OK => {
-                sh.note_response(needed);
-                reply
-            }
-            // Over the session's budget: later sessions get twice as much.
-            // An answer built up to the ceiling did not fit that either,
-            // and no session will hold it: the budget stays, and the
-            // client, seeing no growth after its reconnect, gives up.
-            STATUS_LIMIT_EXCEEDED if build_limit == limit => {
-                let current = session.params().max_response_payload_bytes;
-                sh.note_response(current.saturating_mul(2));
-                reply
-            }
-            _ => reply,
-        };
-        let out = reply.header_for(&header);
-        let payload: &[u8] = match reply.status {
-            STATUS_OK => &bufs.response,
-            // Another method than the endpoint's: the session goes on.
-            STATUS_UNSUPPORTED => &[],
-            _ => {
-                // A terminal service error closes the session.
-                let _ = session.send(&out, &[]);
-                return;
-            }
-        };
+        let answer = core.answer(handler, &sh.sizing, &header, request);
+        if answer.close {
+            let _ = session.send(&answer.header, &[]);
+            return;
+        }
         if sh.stopping.load(Ordering::Acquire) {
             // Stopping: this answer is the session's last. A client that
             // keeps calling would otherwise keep a shared-memory wait from
             // ever running out and seeing the stop signal.
-            let _ = session.send(&out, payload);
+            let _ = session.send(&answer.header, answer.payload);
             return;
         }
         next = if session.is_shm() {
             // Publishing to shared memory neither blocks nor stops: the
             // answer is out once the exchange starts.
             drop(busy);
-            session.exchange(&out, payload, None)
+            session.exchange(&answer.header, answer.payload, None)
         } else {
             // A chunked answer may block on the socket: it stays in flight
             // (and `drain` waits for it) until it is sent.
-            let sent = session.send(&out, payload);
+            let sent = session.send(&answer.header, answer.payload);
             drop(busy);
             sent.and_then(|()| session.receive())
         };
-    }
-}
-
-struct Reply {
-    status: u16,
-    flags: u16,
-    item_count: u32,
-}
-
-impl Reply {
-    fn status(status: u16) -> Self {
-        Self {
-            status,
-            flags: 0,
-            item_count: 1,
-        }
-    }
-
-    /// The header of this answer to `request`.
-    fn header_for(&self, request: &Header) -> Header {
-        Header {
-            kind: Kind::Response,
-            flags: self.flags,
-            transport_status: self.status,
-            item_count: self.item_count,
-            ..*request
-        }
-    }
-}
-
-fn status_of(d: Dispatch) -> u16 {
-    match d {
-        Dispatch::Done => STATUS_OK,
-        Dispatch::Failed => STATUS_INTERNAL_ERROR,
-        Dispatch::BadRequest => STATUS_BAD_ENVELOPE,
-        Dispatch::Overflow => STATUS_LIMIT_EXCEEDED,
-    }
-}
-
-/// Dispatches one request message, single or batch, into `bufs.response`.
-fn answer<H: ServiceHandler>(
-    handler: &H,
-    h: &Header,
-    request: &[u8],
-    bufs: &mut Buffers,
-    limit: usize,
-) -> Reply {
-    if h.code != H::METHOD {
-        return Reply::status(STATUS_UNSUPPORTED);
-    }
-    if !h.is_batch() {
-        return Reply::status(status_of(handler.dispatch(request, &mut bufs.response, limit)));
-    }
-    let Ok(items) = BatchView::decode(request, h.item_count) else {
-        return Reply::status(STATUS_BAD_ENVELOPE);
-    };
-    let mut batch = BatchBuilder::new(&mut bufs.response, h.item_count, limit);
-    for item in items.iter() {
-        let d = handler.dispatch_batch_item(item, &mut bufs.item, &mut batch, limit);
-        if d != Dispatch::Done {
-            return Reply::status(status_of(d));
-        }
-    }
-    let (_, count) = batch.finish();
-    Reply {
-        status: STATUS_OK,
-        flags: FLAG_BATCH,
-        item_count: count,
     }
 }

@@ -2,11 +2,10 @@
 
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
+use crate::driver::calls;
 use crate::error::Result;
 use crate::server::{Dispatch, ServiceHandler};
-use crate::transport::codec::{
-    BatchBuilder, BatchView, FLAG_BATCH, METHOD_STRING_REVERSE, StrView, string_reverse,
-};
+use crate::transport::codec::{METHOD_STRING_REVERSE, StrView, string_reverse};
 use std::time::Duration;
 
 pub use crate::{ClientConfig, ServerConfig};
@@ -28,11 +27,9 @@ impl StringReverseClient {
     /// Like [`Self::call`], within `timeout` (zero: the client's call
     /// timeout).
     pub fn call_with_timeout(&mut self, s: &[u8], timeout: Duration) -> Result<StrView<'_>> {
-        if let Err(e) = string_reverse::encode(s, &mut self.raw.request) {
-            return Err(self.raw.invalid_request("the string cannot be encoded", Some(e)));
-        }
-        self.raw.call(METHOD_STRING_REVERSE, 0, 1, timeout)?;
-        self.raw.decode(string_reverse::decode)
+        let spec = calls::reverse_request(&mut self.raw.core, s)?;
+        self.raw.call(spec, timeout)?;
+        calls::reverse_answer(&self.raw.core, self.raw.payload())
     }
 
     /// Sends `items` as one batch message; the answers, in order, as owned
@@ -44,33 +41,9 @@ impl StringReverseClient {
     /// Like [`Self::call_batch`], within `timeout` (zero: the client's call
     /// timeout).
     pub fn call_batch_with_timeout(&mut self, items: &[&[u8]], timeout: Duration) -> Result<Vec<Vec<u8>>> {
-        let count = u32::try_from(items.len()).map_err(|_| {
-            self.raw
-                .invalid_request("more than 2^32 - 1 items in one batch", None)
-        })?;
-        let mut b = BatchBuilder::new(&mut self.raw.request, count, usize::MAX);
-        for s in items {
-            let added = b.add_with(string_reverse::encoded_len(s), |dst| {
-                let _ = string_reverse::write(s, dst);
-            });
-            if let Err(e) = added {
-                return Err(self.raw.invalid_request("the batch cannot be encoded", Some(e)));
-            }
-        }
-        b.finish();
-        let h = self.raw.call(METHOD_STRING_REVERSE, FLAG_BATCH, count, timeout)?;
-        if h.item_count != count {
-            self.raw.poison();
-            return Err(self.raw.bad_response("batch response has another item count"));
-        }
-        let view = self.raw.decode(|p| BatchView::decode(p, count))?;
-        view.iter()
-            .map(|item| string_reverse::decode(item).map(|s| s.as_bytes().to_vec()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                self.raw.poison();
-                self.raw.malformed(e)
-            })
+        let spec = calls::reverse_batch_request(&mut self.raw.core, items)?;
+        let h = self.raw.call(spec, timeout)?;
+        calls::reverse_batch_answer(&self.raw.core, spec, &h, self.raw.payload())
     }
 }
 

@@ -4,7 +4,8 @@
 //! server code may panic (a handler's panic would be caught and answered,
 //! so a panic hook counts them), every answer is a well-formed response,
 //! every session ends, and honest clients are served afterwards. Over the
-//! socket, and over shared memory.
+//! socket, and over shared memory; blocking servers, and the async ones
+//! of `netipc-async` (sessions as tasks).
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -269,19 +270,90 @@ fn wait_idle(active: impl Fn() -> usize) -> usize {
     active()
 }
 
+/// A blocking or an async managed server, stopped on drop.
+enum Server<H: netipc_service::ServiceHandler> {
+    Blocking(Running<H>),
+    Async(AsyncRunning<H>),
+}
+
+impl<H: netipc_service::ServiceHandler> Server<H> {
+    fn start(async_server: bool, dir: &Path, service: &str, cfg: netipc_service::ServerConfig, h: H) -> Self {
+        if async_server {
+            Server::Async(AsyncRunning::start(dir, service, cfg, h))
+        } else {
+            Server::Blocking(Running::start(dir, service, cfg, h))
+        }
+    }
+
+    fn active_sessions(&self) -> usize {
+        match self {
+            Server::Blocking(r) => r.server.active_sessions(),
+            Server::Async(r) => r.server.active_sessions(),
+        }
+    }
+}
+
+/// An async managed server on a runtime of its own (two workers).
+struct AsyncRunning<H: netipc_service::ServiceHandler> {
+    server: std::sync::Arc<netipc_async::ManagedServer<H>>,
+    runtime: Option<tokio::runtime::Runtime>,
+    task: Option<tokio::task::JoinHandle<netipc_service::Result<()>>>,
+}
+
+impl<H: netipc_service::ServiceHandler> AsyncRunning<H> {
+    fn start(dir: &Path, service: &str, cfg: netipc_service::ServerConfig, handler: H) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = std::sync::Arc::new(netipc_async::ManagedServer::new(dir, service, cfg, handler));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = std::sync::Arc::clone(&server);
+        let task = runtime.spawn(async move { s.run_notify(move || tx.send(()).unwrap()).await });
+        rx.recv_timeout(PATIENCE).expect("server bound in time");
+        Self {
+            server,
+            runtime: Some(runtime),
+            task: Some(task),
+        }
+    }
+}
+
+impl<H: netipc_service::ServiceHandler> Drop for AsyncRunning<H> {
+    fn drop(&mut self) {
+        self.server.stop();
+        if let (Some(rt), Some(task)) = (self.runtime.take(), self.task.take()) {
+            let served = rt.block_on(task);
+            if !std::thread::panicking() {
+                served.expect("the server task ended").expect("the server ran");
+            }
+        }
+    }
+}
+
 /// A live server of each service kind, in one run dir.
 struct Fleet {
     dir: RunDir,
     profiles: u32,
-    inc: Running<increment::Handler>,
-    rev: Running<netipc_service::string_reverse::Handler>,
-    snap: Running<cgroups::Handler>,
-    cgl: Running<cgroups_lookup::Handler>,
-    apl: Running<apps::Handler>,
+    inc: Server<increment::Handler>,
+    rev: Server<netipc_service::string_reverse::Handler>,
+    snap: Server<cgroups::Handler>,
+    cgl: Server<cgroups_lookup::Handler>,
+    apl: Server<apps::Handler>,
 }
 
 impl Fleet {
     fn start(profiles: u32) -> Self {
+        Self::start_as(profiles, false)
+    }
+
+    /// The fleet of async servers.
+    fn start_async(profiles: u32) -> Self {
+        Self::start_as(profiles, true)
+    }
+
+    fn start_as(profiles: u32, a: bool) -> Self {
         let dir = RunDir::new("hostile");
         let cfg = || servers_config(profiles);
         let inc = increment::Handler {
@@ -317,11 +389,11 @@ impl Fleet {
             })),
         };
         Self {
-            inc: Running::start(dir.path(), "inc", cfg(), inc),
-            rev: Running::start(dir.path(), "rev", cfg(), reverser()),
-            snap: Running::start(dir.path(), "snap", cfg(), snap),
-            cgl: Running::start(dir.path(), "cgl", cfg(), cgl),
-            apl: Running::start(dir.path(), "apl", cfg(), apl),
+            inc: Server::start(a, dir.path(), "inc", cfg(), inc),
+            rev: Server::start(a, dir.path(), "rev", cfg(), reverser()),
+            snap: Server::start(a, dir.path(), "snap", cfg(), snap),
+            cgl: Server::start(a, dir.path(), "cgl", cfg(), cgl),
+            apl: Server::start(a, dir.path(), "apl", cfg(), apl),
             dir,
             profiles,
         }
@@ -331,11 +403,11 @@ impl Fleet {
     /// fleet's profiles, is served.
     fn check_after_attack(&self) {
         let active = [
-            wait_idle(|| self.inc.server.active_sessions()),
-            wait_idle(|| self.rev.server.active_sessions()),
-            wait_idle(|| self.snap.server.active_sessions()),
-            wait_idle(|| self.cgl.server.active_sessions()),
-            wait_idle(|| self.apl.server.active_sessions()),
+            wait_idle(|| self.inc.active_sessions()),
+            wait_idle(|| self.rev.active_sessions()),
+            wait_idle(|| self.snap.active_sessions()),
+            wait_idle(|| self.cgl.active_sessions()),
+            wait_idle(|| self.apl.active_sessions()),
         ];
         assert_eq!(active, [0; 5], "sessions left behind");
         let dir = self.dir.path();
@@ -446,6 +518,36 @@ fn hostile_clients_over_shared_memory_never_panic_or_stall_a_server() {
     let fleet = Fleet::start(SHM);
     let (mut config, strategy) = attack_cases();
     config.cases = proptest_cases(256);
+    proptest::test_runner::TestRunner::new(config)
+        .run(&strategy, |(service, _, packets)| {
+            attack_over_shm(fleet.dir.path(), service, &packets)
+        })
+        .unwrap();
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "server code panicked");
+    fleet.check_after_attack();
+}
+
+#[test]
+fn hostile_clients_never_panic_or_stall_an_async_server() {
+    let panics = count_panics();
+    let fleet = Fleet::start_async(PROFILE_BASELINE);
+    let (mut config, strategy) = attack_cases();
+    config.cases = proptest_cases(256);
+    proptest::test_runner::TestRunner::new(config)
+        .run(&strategy, |(service, handshake, packets)| {
+            attack(fleet.dir.path(), service, handshake, &packets)
+        })
+        .unwrap();
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "server code panicked");
+    fleet.check_after_attack();
+}
+
+#[test]
+fn hostile_clients_over_shared_memory_never_panic_or_stall_an_async_server() {
+    let panics = count_panics();
+    let fleet = Fleet::start_async(SHM);
+    let (mut config, strategy) = attack_cases();
+    config.cases = proptest_cases(128);
     proptest::test_runner::TestRunner::new(config)
         .run(&strategy, |(service, _, packets)| {
             attack_over_shm(fleet.dir.path(), service, &packets)

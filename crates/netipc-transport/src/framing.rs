@@ -53,6 +53,73 @@ pub(crate) trait PacketIo {
     }
 }
 
+/// Moves whole packets without ever waiting: what an event loop's driver
+/// calls once the descriptor is ready.
+#[cfg(unix)]
+pub(crate) trait TryPacketIo {
+    /// Sends one packet made of `head` and `body`; `false` when the
+    /// transport cannot queue it now (nothing was sent).
+    fn try_send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<bool>;
+    /// As [`PacketIo::recv_packet`]; `None` when no packet is there.
+    fn try_recv_packet(&mut self, head: &mut [u8; 32], body: &mut [u8]) -> Result<Option<usize>>;
+    /// As [`PacketIo::recv_whole_packet`]; `None` when no packet is there.
+    fn try_recv_whole_packet(&mut self, buf: &mut [u8]) -> Result<Option<usize>>;
+}
+
+/// A message on its way out, packet by packet, through a session's
+/// non-blocking send (`UdsSession::try_send`): which packet goes next.
+///
+/// Made by the session's `start_send`, which checked the message and
+/// recorded its id; pass it, with the same payload, to every `try_send`
+/// until one returns `true`. A session whose message was left part-way
+/// (its progress dropped before that) has a cut message on the wire:
+/// close it.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy)]
+pub struct SendProgress {
+    /// The message header, `payload_len` set.
+    header: Header,
+    /// How the payload is cut; `None` once the whole message went out by
+    /// another way (shared memory publishes it at once).
+    plan: Option<ChunkPlan>,
+    /// The next packet to send.
+    next: u32,
+}
+
+#[cfg(unix)]
+impl SendProgress {
+    /// A message that is out already.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn sent(header: Header) -> Self {
+        Self {
+            header,
+            plan: None,
+            next: 0,
+        }
+    }
+
+    /// Whether the whole message has gone out.
+    pub fn is_done(&self) -> bool {
+        self.plan.is_none_or(|p| self.next >= p.count)
+    }
+
+    /// The message id of the message.
+    pub fn message_id(&self) -> u64 {
+        self.header.message_id
+    }
+}
+
+/// A chunked message being received: its first packet is in, continuations
+/// follow.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy)]
+struct Partial {
+    header: Header,
+    plan: ChunkPlan,
+    /// The next continuation expected.
+    next: u32,
+}
+
 /// Most packets [`Framer::send_many`] stages for one [`PacketIo::send_packets`].
 pub(crate) const STAGED_MAX: usize = 32;
 
@@ -124,6 +191,12 @@ pub(crate) struct Framer {
     recv_buf: Vec<u8>,
     last: core::ops::Range<usize>,
     inflight: InFlight,
+    /// A chunked message a non-blocking receive has started.
+    #[cfg(unix)]
+    partial: Option<Partial>,
+    /// The header of the last whole message received through shared memory.
+    #[cfg(any(target_os = "linux", windows, test))]
+    last_header: Header,
 }
 
 impl Framer {
@@ -134,6 +207,10 @@ impl Framer {
             recv_buf: Vec::new(),
             last: 0..0,
             inflight: InFlight::default(),
+            #[cfg(unix)]
+            partial: None,
+            #[cfg(any(target_os = "linux", windows, test))]
+            last_header: Header::new(Kind::Response, 0, 0, 0),
         }
     }
 
@@ -366,6 +443,13 @@ impl Framer {
         get: impl FnOnce(&mut Vec<u8>) -> Result<usize>,
     ) -> Result<(Header, &[u8])> {
         let n = get(&mut self.recv_buf)?;
+        let range = self.accept_whole(n)?;
+        Ok((self.last_header, &self.recv_buf[range]))
+    }
+
+    /// Checks a whole message of `n` bytes at the start of the buffer.
+    #[cfg(any(target_os = "linux", windows, test))]
+    fn accept_whole(&mut self, n: usize) -> Result<core::ops::Range<usize>> {
         if n < HEADER_LEN {
             return Err(TransportError::Protocol("message shorter than a header"));
         }
@@ -378,7 +462,8 @@ impl Framer {
         self.validate_received(&header)?;
         self.accept_received(&header, HEADER_LEN..n)?;
         self.last = HEADER_LEN..n;
-        Ok((header, &self.recv_buf[HEADER_LEN..n]))
+        self.last_header = header;
+        Ok(HEADER_LEN..n)
     }
 
     fn validate_received(&self, header: &Header) -> Result<()> {
@@ -419,21 +504,21 @@ impl Framer {
         Ok(())
     }
 
-    /// Receives one message; the payload borrows the session's buffer until
-    /// the next receive. The deadline covers every chunk.
-    pub(crate) fn receive(
-        &mut self,
-        io: &mut impl PacketIo,
-        deadline: Option<Instant>,
-    ) -> Result<(Header, &[u8])> {
-        // The first packet lands whole at the start of the buffer: header,
-        // then the payload, which continuations extend. One byte more than
-        // a packet may hold tells an oversized packet from a full one.
+    /// Makes room for the first packet of a message: at its start, one
+    /// byte more than a packet may hold, which tells an oversized packet
+    /// from a full one. Returns how much of the buffer a receive may fill.
+    fn first_packet_room(&mut self) -> usize {
         let packet = self.params.packet_size as usize;
         if self.recv_buf.len() <= packet {
             self.recv_buf.resize(packet + 1, 0);
         }
-        let n = io.recv_whole_packet(&mut self.recv_buf[..=packet], deadline)?;
+        packet + 1
+    }
+
+    /// Checks the first packet of a message, `n` bytes at the start of the
+    /// buffer, and makes room for the rest of a chunked one.
+    fn first_packet(&mut self, n: usize) -> Result<(Header, ChunkPlan)> {
+        let packet = self.params.packet_size as usize;
         if n > packet {
             return Err(TransportError::Protocol(
                 "packet larger than the negotiated packet size",
@@ -446,34 +531,178 @@ impl Framer {
         self.validate_received(&header)?;
         let total = header.payload_len as usize;
         let first = n - HEADER_LEN;
-        let plan = ChunkPlan::new(self.params.packet_size as usize, total)?;
+        let plan = ChunkPlan::new(packet, total)?;
         if first != plan.range(0).len() {
             return Err(TransportError::Protocol(
                 "first packet length differs from payload_len",
             ));
         }
-        if plan.is_chunked() {
-            if self.recv_buf.len() < HEADER_LEN + total {
-                self.recv_buf.resize(HEADER_LEN + total, 0);
-            }
-            for i in 1..plan.count {
-                let range = plan.range(i);
-                let body = &mut self.recv_buf[HEADER_LEN + range.start..HEADER_LEN + range.end];
-                let mut ch = [0u8; 32];
-                let got = io.recv_packet(&mut ch, body, deadline)?;
-                if got < CHUNK_HEADER_LEN {
-                    return Err(TransportError::Protocol(
-                        "continuation shorter than a chunk header",
-                    ));
-                }
-                let c = ChunkHeader::decode(&ch)?;
-                c.check_continuation(&plan.header(header.message_id, i), got - CHUNK_HEADER_LEN)?;
+        if plan.is_chunked() && self.recv_buf.len() < HEADER_LEN + total {
+            self.recv_buf.resize(HEADER_LEN + total, 0);
+        }
+        Ok((header, plan))
+    }
+
+    /// Checks continuation `i` of a message, `got` bytes with chunk header `ch`.
+    fn continuation(header: &Header, plan: &ChunkPlan, i: u32, ch: &[u8; 32], got: usize) -> Result<()> {
+        if got < CHUNK_HEADER_LEN {
+            return Err(TransportError::Protocol(
+                "continuation shorter than a chunk header",
+            ));
+        }
+        let c = ChunkHeader::decode(ch)?;
+        c.check_continuation(&plan.header(header.message_id, i), got - CHUNK_HEADER_LEN)?;
+        Ok(())
+    }
+
+    /// The body range of continuation `i` in the receive buffer.
+    fn continuation_range(plan: &ChunkPlan, i: u32) -> core::ops::Range<usize> {
+        let range = plan.range(i);
+        HEADER_LEN + range.start..HEADER_LEN + range.end
+    }
+
+    /// Completes a received message whose payload is in the buffer.
+    fn complete(&mut self, header: &Header) -> Result<core::ops::Range<usize>> {
+        let payload = HEADER_LEN..HEADER_LEN + header.payload_len as usize;
+        self.accept_received(header, payload.clone())?;
+        self.last = payload.clone();
+        Ok(payload)
+    }
+
+    /// Receives one message; the payload borrows the session's buffer until
+    /// the next receive. The deadline covers every chunk.
+    pub(crate) fn receive(
+        &mut self,
+        io: &mut impl PacketIo,
+        deadline: Option<Instant>,
+    ) -> Result<(Header, &[u8])> {
+        // The first packet lands whole at the start of the buffer: header,
+        // then the payload, which continuations extend.
+        let room = self.first_packet_room();
+        let n = io.recv_whole_packet(&mut self.recv_buf[..room], deadline)?;
+        let (header, plan) = self.first_packet(n)?;
+        for i in 1..plan.count {
+            let body = &mut self.recv_buf[Self::continuation_range(&plan, i)];
+            let mut ch = [0u8; 32];
+            let got = io.recv_packet(&mut ch, body, deadline)?;
+            Self::continuation(&header, &plan, i, &ch, got)?;
+        }
+        let payload = self.complete(&header)?;
+        Ok((header, &self.recv_buf[payload]))
+    }
+
+    /// Starts a message for [`Framer::try_send`]: checks it against the
+    /// session's rules and records its id.
+    #[cfg(unix)]
+    pub(crate) fn start_send(&mut self, header: &Header, payload: &[u8]) -> Result<SendProgress> {
+        let h = self.prepare_send(header, payload)?;
+        let plan =
+            ChunkPlan::new(self.params.packet_size as usize, payload.len()).map_err(TransportError::from);
+        let plan = self.finish_send(h.message_id, plan)?;
+        Ok(SendProgress {
+            header: h,
+            plan: Some(plan),
+            next: 0,
+        })
+    }
+
+    /// Sends as many packets of the message in `progress` as the
+    /// transport takes now; `true` once the whole message is out.
+    /// `payload` must be the one the message was started with.
+    #[cfg(unix)]
+    pub(crate) fn try_send(
+        &mut self,
+        io: &mut impl TryPacketIo,
+        progress: &mut SendProgress,
+        payload: &[u8],
+    ) -> Result<bool> {
+        let Some(plan) = progress.plan else {
+            return Ok(true);
+        };
+        if payload.len() != progress.header.payload_len as usize {
+            return Err(TransportError::Protocol(
+                "the payload differs from the one the message started with",
+            ));
+        }
+        let id = progress.header.message_id;
+        while progress.next < plan.count {
+            let i = progress.next;
+            let head = if i == 0 {
+                progress.header.encode()
+            } else {
+                plan.header(id, i).encode()
+            };
+            match io.try_send_packet(&head, &payload[plan.range(i)]) {
+                Ok(true) => progress.next += 1,
+                Ok(false) => return Ok(false),
+                Err(e) => return self.finish_send(id, Err(e)),
             }
         }
-        let payload = HEADER_LEN..HEADER_LEN + total;
-        self.accept_received(&header, payload.clone())?;
-        self.last = payload.clone();
-        Ok((header, &self.recv_buf[payload]))
+        Ok(true)
+    }
+
+    /// Receives whatever packets of the next message are there, without
+    /// waiting; the message once it is whole. The packets of a chunked
+    /// message that came so far are kept for the next call.
+    #[cfg(unix)]
+    pub(crate) fn try_receive(&mut self, io: &mut impl TryPacketIo) -> Result<Option<(Header, &[u8])>> {
+        let result = self.try_receive_inner(io);
+        if result.is_err() {
+            self.partial = None;
+        }
+        match result? {
+            Some((header, payload)) => Ok(Some((header, &self.recv_buf[payload]))),
+            None => Ok(None),
+        }
+    }
+
+    #[cfg(unix)]
+    fn try_receive_inner(
+        &mut self,
+        io: &mut impl TryPacketIo,
+    ) -> Result<Option<(Header, core::ops::Range<usize>)>> {
+        let mut partial = match self.partial.take() {
+            Some(p) => p,
+            None => {
+                let room = self.first_packet_room();
+                let Some(n) = io.try_recv_whole_packet(&mut self.recv_buf[..room])? else {
+                    return Ok(None);
+                };
+                let (header, plan) = self.first_packet(n)?;
+                Partial {
+                    header,
+                    plan,
+                    next: 1,
+                }
+            }
+        };
+        while partial.next < partial.plan.count {
+            let i = partial.next;
+            let body = &mut self.recv_buf[Self::continuation_range(&partial.plan, i)];
+            let mut ch = [0u8; 32];
+            let Some(got) = io.try_recv_packet(&mut ch, body)? else {
+                self.partial = Some(partial);
+                return Ok(None);
+            };
+            Self::continuation(&partial.header, &partial.plan, i, &ch, got)?;
+            partial.next += 1;
+        }
+        let payload = self.complete(&partial.header)?;
+        Ok(Some((partial.header, payload)))
+    }
+
+    /// Like [`Framer::receive_whole`], without waiting: `get` returns
+    /// `None` when no message is there.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn try_receive_whole(
+        &mut self,
+        get: impl FnOnce(&mut Vec<u8>) -> Result<Option<usize>>,
+    ) -> Result<Option<(Header, &[u8])>> {
+        let Some(n) = get(&mut self.recv_buf)? else {
+            return Ok(None);
+        };
+        let range = self.accept_whole(n)?;
+        Ok(Some((self.last_header, &self.recv_buf[range])))
     }
 }
 

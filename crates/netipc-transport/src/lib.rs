@@ -58,5 +58,7 @@ pub use config::{
 };
 pub use error::{Limit, Result, TransportError};
 pub use framing::Role;
+#[cfg(unix)]
+pub use framing::SendProgress;
 #[cfg(windows)]
 pub use windows::AbortHandle;

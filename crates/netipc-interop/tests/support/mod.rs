@@ -217,6 +217,7 @@ pub fn ours(peer: &str) -> &'static str {
         "interop_win_shm" => env!("CARGO_BIN_EXE_interop_win_shm"),
         "interop_shm" => env!("CARGO_BIN_EXE_interop_shm"),
         "interop_service" => env!("CARGO_BIN_EXE_interop_service"),
+        "interop_service_async" => env!("CARGO_BIN_EXE_interop_service_async"),
         "interop_cache" => env!("CARGO_BIN_EXE_interop_cache"),
         other => panic!("no interop peer named {other}"),
     }

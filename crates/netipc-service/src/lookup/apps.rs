@@ -1,15 +1,13 @@
 //! The `apps-lookup` service: PIDs in, process and cgroup metadata out.
 
-use super::{Stitch, check_items, first_answer_reserve, respond, response_floor, subcall};
+use super::respond;
 use crate::client::RawClient;
 use crate::client_api::{client_lifecycle, typed_handler};
-use crate::error::{LimitKind, Result, ServiceError};
+use crate::driver::AppsLookupCall;
+use crate::error::Result;
 use crate::server::{Dispatch, ServiceHandler};
-use crate::transport::codec::lookup::{
-    APPS_LOOKUP_ITEM_HDR_LEN, APPS_LOOKUP_KEY_LEN, AppsLookupRequestBuilder, AppsLookupRequestView,
-    AppsLookupResponseBuilder, LOOKUP_HDR_LEN,
-};
-use crate::transport::codec::{DIR_ENTRY_SIZE, METHOD_APPS_LOOKUP};
+use crate::transport::codec::METHOD_APPS_LOOKUP;
+use crate::transport::codec::lookup::AppsLookupRequestView;
 
 pub use crate::transport::codec::lookup::{
     AppsLookupEntry, AppsLookupItemView, AppsLookupResponder, AppsLookupResponseView, AppsLookupStatus,
@@ -39,52 +37,12 @@ impl AppsLookupClient {
         pids: &[u32],
         timeout: std::time::Duration,
     ) -> Result<AppsLookupResponseView<'_>> {
-        let (max_items, max_subcalls, max_bytes) = self.raw.config().lookup_limits();
-        check_items(pids.len(), max_items).map_err(|f| f.at(&self.raw.endpoint))?;
-        let budget = self.raw.request_budget();
-        if AppsLookupRequestBuilder::max_keys(budget) == 0 {
-            return Err(self.raw.limit(
-                LimitKind::Request,
-                Some((LOOKUP_HDR_LEN + DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_LEN) as u64),
-                budget as u64,
-            ));
+        let mut call = AppsLookupCall::new(&self.raw.core, pids, &mut self.stitched, timeout)?;
+        while let Some(spec) = call.next_request(&mut self.raw.core)? {
+            self.raw.call_until(spec, call.deadline())?;
+            call.answered(&self.raw.core, self.raw.payload())?;
         }
-        let mut out =
-            AppsLookupResponseBuilder::with_capacity(&mut self.stitched, 0, max_bytes as usize, pids.len());
-        let mut st = Stitch::new(max_subcalls, self.raw.deadline_for(timeout));
-        let mut next = 0usize;
-        while next < pids.len() || st.subcalls == 0 {
-            let budget = self.raw.request_budget();
-            // Every key's not-known answer must also fit the response budget.
-            // Keys are counted at the largest answer seen, and the first
-            // one's answer keeps room beside the not-known answers of the
-            // others (see `first_answer_reserve`).
-            let stub = APPS_LOOKUP_ITEM_HDR_LEN + 3;
-            let not_known = response_floor(stub);
-            let floor = response_floor(stub.max(st.largest_answer));
-            let room = self.raw.response_budget().saturating_sub(LOOKUP_HDR_LEN);
-            let beside_first = room.saturating_sub(first_answer_reserve(room)) / not_known;
-            let keys_answerable = (room / floor).min(1 + beside_first).max(1);
-            // As many keys as the request budget holds and the response
-            // budget can answer.
-            let first = next;
-            let sent = (pids.len() - next)
-                .min(keys_answerable)
-                .min(AppsLookupRequestBuilder::max_keys(budget));
-            let mut req = AppsLookupRequestBuilder::with_capacity(&mut self.raw.request, budget, sent);
-            if let Err(e) = req.add_all(&pids[first..first + sent]) {
-                return Err(ServiceError::InvalidRequest {
-                    endpoint: self.raw.endpoint.clone(),
-                    what: "the PIDs cannot be encoded",
-                    source: Some(e),
-                });
-            }
-            req.finish();
-            let keys = &pids[first..first + sent];
-            next = first + subcall(&mut self.raw, METHOD_APPS_LOOKUP, keys, &mut st, &mut out)?;
-        }
-        out.set_generation(st.generation.unwrap_or(0));
-        let n = out.finish();
+        let n = call.finish();
         self.stitched.truncate(n);
         AppsLookupResponseView::decode(&self.stitched).map_err(|e| self.raw.malformed(e))
     }

@@ -81,7 +81,7 @@
 pub mod apps;
 pub mod cgroups;
 
-use crate::client::RawClient;
+use crate::driver::ClientCore;
 use crate::endpoint::Endpoint;
 use crate::error::{LimitKind, Result, ServiceError};
 use crate::server::Dispatch;
@@ -324,14 +324,14 @@ where
     Ok(answered)
 }
 
-/// One request/response cycle of a logical call: sends the request built
-/// in `raw`'s request buffer for `keys`, then stitches the answered prefix
-/// into `out` and returns how many keys it answered for good (an
+/// Takes the answer `payload` to one request of a logical call, which
+/// asked for `keys`: checks it and stitches its answered prefix into
+/// `out`, and returns how many keys it answered for good (an
 /// OVERSIZED_ITEM answer is final). A response that breaks the contract
 /// poisons the session.
-pub(crate) fn subcall<K: LookupKind, Key>(
-    raw: &mut RawClient,
-    method: u16,
+pub(crate) fn stitch_answer<K: LookupKind, Key>(
+    core: &ClientCore,
+    payload: &[u8],
     keys: &[Key],
     st: &mut Stitch,
     out: &mut LookupResponseBuilder<'_, K>,
@@ -339,19 +339,17 @@ pub(crate) fn subcall<K: LookupKind, Key>(
 where
     for<'v> K::ItemView<'v>: Answer<'v, Key>,
 {
-    st.next_subcall().map_err(|f| f.at(&raw.endpoint))?;
-    raw.call_until(method, 0, 1, st.deadline)?;
-    let view = raw.decode(LookupResponseView::<K>::decode)?;
+    let view = core.decode(payload, LookupResponseView::<K>::decode)?;
     let answered = stitch(&view, keys, st, out).map_err(|f| {
         if !f.keeps_session() {
-            raw.poison()
+            core.poison()
         }
-        f.at(&raw.endpoint)
+        f.at(core.endpoint())
     })?;
     if answered == 0 && !keys.is_empty() {
         // The first item PAYLOAD_EXCEEDED: asking again would loop.
-        raw.poison();
-        return Err(raw.bad_response("a lookup response made no progress"));
+        core.poison();
+        return Err(core.bad_response("a lookup response made no progress"));
     }
     Ok(answered)
 }

@@ -55,6 +55,7 @@ use crate::spin::{Spinner, pauses_per_check};
 use memmap2::MmapRaw;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use words::{Lane, REQUEST, RESPONSE, Words};
 
@@ -105,8 +106,9 @@ enum Side {
 #[derive(Debug)]
 pub struct ShmRegion {
     words: Words,
-    // Field order matters: `words` points into `map`.
-    map: MmapRaw,
+    // Field order matters: `words` points into `map`. Watches
+    // ([`ShmRegion::watch`]) share the mapping and keep it mapped.
+    map: Arc<MmapRaw>,
     _file: File,
     path: PathBuf,
     side: Side,
@@ -162,13 +164,17 @@ impl ShmRegion {
     }
 
     /// Publishes like [`ShmRegion::send`] but leaves the wake owed, for the
-    /// receive that must follow at once: it skips the wake if the peer's
-    /// answer arrives within [`WAKE_GRACE_CHECKS`], and sends it otherwise.
+    /// receive that must follow at once: [`ShmRegion::receive`] skips the
+    /// wake if the peer's answer arrives within a short grace (about 3 µs of
+    /// checks), and sends it otherwise; [`ShmRegion::try_receive`] skips it
+    /// when it finds the answer; [`ShmRegion::flush_wake`] sends it. A
+    /// caller that stops looking for the answer must flush it first, or the
+    /// peer may sleep on the message (dropping the region sends it too).
     ///
     /// The answer vouches for the peer only if it is the answer to this
     /// message: when something unread is already waiting, the wake goes out
     /// now.
-    pub(crate) fn send_quiet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+    pub fn send_quiet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
         self.write(head, body)?;
         let (.., incoming, _, _) = self.lanes();
         if self.words.seq(incoming) == self.seen_seq {
@@ -327,12 +333,67 @@ impl ShmRegion {
         deadline: Option<Instant>,
         mut peer_gone: impl FnMut() -> bool,
     ) -> Result<usize> {
-        let (_, _, _, lane, off, cap) = self.lanes();
+        let (_, _, _, lane, ..) = self.lanes();
         let want = self.seen_seq + 1;
         if !self.spin_until(lane, want) {
             self.sleep_until(lane, want, deadline, &mut peer_gone)?;
         }
-        self.seen_seq = want;
+        self.take(out)
+    }
+
+    /// Copies the next message into `out` (grown to fit) if it has arrived,
+    /// without waiting; returns its length, or `None` when nothing new is
+    /// there. Wait for one with a [`ShmWatch`].
+    pub fn try_receive(&mut self, out: &mut Vec<u8>) -> Result<Option<usize>> {
+        let (_, _, _, lane, ..) = self.lanes();
+        if self.words.seq(lane) <= self.seen_seq {
+            return Ok(None);
+        }
+        if self.wake_owed {
+            // The peer answered: it read our message, so it is not asleep
+            // waiting for it.
+            self.wake_owed = false;
+            self.wakes.elided += 1;
+        }
+        self.take(out).map(Some)
+    }
+
+    /// Sends the wake still owed for our last publication (see
+    /// [`ShmRegion::send_quiet`]), if any: before this side stops looking
+    /// for the peer's answer without waking it.
+    pub fn flush_wake(&mut self) {
+        self.pay_owed_wake();
+    }
+
+    /// Whether the next incoming message has arrived (one load).
+    pub fn try_receive_ready(&self) -> bool {
+        let (_, _, _, lane, ..) = self.lanes();
+        self.words.seq(lane) > self.seen_seq
+    }
+
+    /// The sequence number the next incoming message will carry.
+    pub fn awaited(&self) -> u64 {
+        self.seen_seq + 1
+    }
+
+    /// A watch on this side's incoming lane, for another thread to wait on.
+    pub fn watch(&self) -> ShmWatch {
+        let (_, _, _, lane, ..) = self.lanes();
+        // SAFETY: the base of the same live mapping, which the watch keeps
+        // mapped through its `Arc` for as long as it lives.
+        let words = unsafe { Words::new(self.map.as_mut_ptr()) };
+        ShmWatch {
+            words,
+            _map: Arc::clone(&self.map),
+            lane,
+        }
+    }
+
+    /// Consumes the incoming message that has arrived: checks its length
+    /// and copies it into `out`.
+    fn take(&mut self, out: &mut Vec<u8>) -> Result<usize> {
+        let (_, _, _, lane, off, cap) = self.lanes();
+        self.seen_seq += 1;
         let len = self.words.len(lane) as usize;
         if len == 0 {
             return Err(TransportError::Protocol("shared memory message of length 0"));
@@ -354,6 +415,48 @@ impl ShmRegion {
         // input. No reference to the mapping is made.
         unsafe { std::ptr::copy_nonoverlapping(self.map.as_ptr().add(off), out.as_mut_ptr(), len) };
         Ok(len)
+    }
+}
+
+/// Watches the incoming lane of one side of a region from any thread: an
+/// event loop's waiter thread sleeps here and wakes the task that waits
+/// for the message, while the task itself never blocks.
+///
+/// A watch holds the mapping: it stays mapped while any watch of it lives,
+/// even after its region was dropped, so a waiter still asleep then
+/// touches no freed memory (it wakes at its next timeout, or at once with
+/// [`ShmWatch::interrupt`]).
+#[derive(Debug)]
+pub struct ShmWatch {
+    words: Words,
+    // Field order matters: `words` points into the mapping.
+    _map: Arc<MmapRaw>,
+    lane: Lane,
+}
+
+impl ShmWatch {
+    /// Whether message `seq` (see [`ShmRegion::awaited`]) has arrived.
+    pub fn arrived(&self, seq: u64) -> bool {
+        self.words.seq(self.lane) >= seq
+    }
+
+    /// Sleeps until message `seq` arrives, [`ShmWatch::interrupt`] is
+    /// called, or `max` passes (a signal may also end it early); returns
+    /// whether the message has arrived.
+    pub fn wait(&self, seq: u64, max: Duration) -> bool {
+        let seen = self.words.signal(self.lane);
+        if self.arrived(seq) {
+            return true;
+        }
+        self.words.wait(self.lane, seen, max);
+        self.arrived(seq)
+    }
+
+    /// Wakes every thread of this process sleeping in [`ShmWatch::wait`] on
+    /// this lane, to look again (after a deadline or a shutdown of its own).
+    /// The peer never sleeps on this lane, so it is not disturbed.
+    pub fn interrupt(&self) {
+        self.words.wake(self.lane);
     }
 }
 

@@ -195,7 +195,7 @@ impl ShmRegion {
         let spin_budget = auto_spin_budget();
         Self {
             words,
-            map,
+            map: std::sync::Arc::new(map),
             _file: file,
             path,
             side,

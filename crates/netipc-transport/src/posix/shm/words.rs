@@ -72,6 +72,9 @@ pub(super) struct Words {
 // SAFETY: the words are accessed only through atomics and futex calls, which
 // are designed for concurrent use from any thread (and process).
 unsafe impl Send for Words {}
+// SAFETY: as for `Send`: every access through `&Words` is an atomic load,
+// store or futex call, safe from several threads at once.
+unsafe impl Sync for Words {}
 
 impl Words {
     /// # Safety

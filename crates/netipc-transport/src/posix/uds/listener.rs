@@ -2,7 +2,7 @@
 //! the handshake.
 
 use super::UdsSession;
-use super::socket::{Socket, packet_size_of, seqpacket, seqpacket_with, wait_readable};
+use super::socket::{Socket, packet_size_of, seqpacket, seqpacket_with, try_recv_control, wait_readable};
 use super::{IMPLEMENTED_PROFILES, endpoint_path};
 use crate::abort::AbortHandle;
 use crate::config::ServerConfig;
@@ -203,8 +203,44 @@ impl UdsListener {
                         fd,
                         endpoint: Arc::clone(&self.shared),
                         cfg: self.cfg.clone(),
+                        hello: None,
                     });
                 }
+                Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
+                Err(e) => return Err(TransportError::io("accept", e)),
+            }
+        }
+    }
+
+    /// Makes [`UdsListener::try_accept_connection`] (and
+    /// [`UdsListener::accept_connection`]) return at once when no
+    /// connection is waiting, as an event loop that accepts on readiness
+    /// needs; or makes them wait again.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<()> {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        let flags = fcntl(&self.fd, FcntlArg::F_GETFL).map_err(|e| TransportError::io("fcntl F_GETFL", e))?;
+        let mut flags = OFlag::from_bits_retain(flags);
+        flags.set(OFlag::O_NONBLOCK, nonblocking);
+        fcntl(&self.fd, FcntlArg::F_SETFL(flags)).map_err(|e| TransportError::io("fcntl F_SETFL", e))?;
+        Ok(())
+    }
+
+    /// Accepts one connection if one is waiting, without waiting on a
+    /// non-blocking listener ([`UdsListener::set_nonblocking`]); `None`
+    /// when none is. The handshake is still to do
+    /// ([`PendingSession::handshake`], which waits for the client's HELLO).
+    pub fn try_accept_connection(&self) -> Result<Option<PendingSession>> {
+        loop {
+            match descriptors::accept(self.fd.as_raw_fd()) {
+                Ok(fd) => {
+                    return Ok(Some(PendingSession {
+                        fd,
+                        endpoint: Arc::clone(&self.shared),
+                        cfg: self.cfg.clone(),
+                        hello: None,
+                    }));
+                }
+                Err(Errno::EAGAIN) => return Ok(None),
                 Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
                 Err(e) => return Err(TransportError::io("accept", e)),
             }
@@ -250,6 +286,8 @@ pub struct PendingSession {
     fd: OwnedFd,
     endpoint: Arc<Endpoint>,
     cfg: ServerConfig,
+    /// The client's HELLO, once [`PendingSession::try_receive_hello`] took it.
+    hello: Option<Box<([u8; handshake::CONTROL_ROOM], usize)>>,
 }
 
 impl PendingSession {
@@ -259,14 +297,67 @@ impl PendingSession {
         &mut self.cfg
     }
 
+    /// How long the handshake may take: an event loop that receives the
+    /// HELLO itself gives up on the client after this.
+    pub fn handshake_timeout(&self) -> std::time::Duration {
+        self.cfg.effective_handshake_timeout()
+    }
+
+    /// Takes the client's HELLO if it has come, without waiting; `true`
+    /// once it has (then [`PendingSession::complete_handshake`]). For an
+    /// event loop that waits for the socket to be readable in between,
+    /// giving up after [`PendingSession::handshake_timeout`].
+    pub fn try_receive_hello(&mut self) -> Result<bool> {
+        if self.hello.is_some() {
+            return Ok(true);
+        }
+        self.hello = try_recv_control(&self.fd)?.map(Box::new);
+        Ok(self.hello.is_some())
+    }
+
+    /// Decides on the HELLO that [`PendingSession::try_receive_hello`]
+    /// took, answers, and returns the session, without waiting (the
+    /// answer is one short packet on a fresh socket). A rejected client
+    /// gets its HELLO_ACK status, then the connection closes.
+    pub fn complete_handshake(mut self) -> Result<UdsSession> {
+        let Some(hello) = self.hello.take() else {
+            return Err(TransportError::Protocol("no HELLO received yet"));
+        };
+        let (packet, n) = *hello;
+        let deadline = crate::deadline_after(self.cfg.effective_handshake_timeout());
+        Self::answer_hello(
+            &self.endpoint,
+            self.cfg,
+            Socket::new(self.fd),
+            &packet,
+            n,
+            deadline,
+        )
+    }
+
     /// Reads the client's HELLO, decides, answers, and returns the session.
     /// A rejected client gets its HELLO_ACK status, then the connection closes.
     pub fn handshake(self) -> Result<UdsSession> {
-        let l = &*self.endpoint;
         let mut sock = Socket::new(self.fd);
         let deadline = crate::deadline_after(self.cfg.effective_handshake_timeout());
-        let (packet, n) = handshake::recv_control(&mut sock, deadline)?;
-        let mut cfg = self.cfg;
+        let (packet, n) = match self.hello {
+            Some(hello) => *hello,
+            None => handshake::recv_control(&mut sock, deadline)?,
+        };
+        Self::answer_hello(&self.endpoint, self.cfg, sock, &packet, n, deadline)
+    }
+
+    /// Decides on the HELLO in `packet[..n]`, answers it on `sock`, and
+    /// returns the session.
+    fn answer_hello(
+        l: &Endpoint,
+        cfg: ServerConfig,
+        mut sock: Socket,
+        packet: &[u8],
+        n: usize,
+        deadline: Instant,
+    ) -> Result<UdsSession> {
+        let mut cfg = cfg;
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         cfg.preferred_profiles &= IMPLEMENTED_PROFILES;
         let packet_size = packet_size_of(&sock.fd, cfg.packet_size)?;
@@ -313,5 +404,17 @@ impl PendingSession {
             }
             Decision::Reject(status, why) => Err(handshake::rejection_error(status, why, &cfg)),
         }
+    }
+}
+
+impl AsFd for PendingSession {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for PendingSession {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }

@@ -7,7 +7,7 @@ use super::{IMPLEMENTED_PROFILES, endpoint_path};
 use crate::abort::AbortHandle;
 use crate::config::ClientConfig;
 use crate::error::{Result, TransportError};
-use crate::framing::{Framer, Role};
+use crate::framing::{Framer, Role, SendProgress};
 use crate::handshake::{self, SessionParams};
 #[cfg(target_os = "linux")]
 use crate::posix::shm::ShmRegion;
@@ -226,6 +226,122 @@ impl UdsSession {
         }
         self.send_inner(header, payload, deadline)?;
         self.receive_inner(deadline)
+    }
+
+    /// Starts sending one message without waiting, for an event loop: checks
+    /// it against the session's rules, records its id, and returns its
+    /// progress for [`UdsSession::try_send`].
+    ///
+    /// Over shared memory the message is published (and the peer woken)
+    /// at once: the progress comes back done. Over the socket nothing is
+    /// sent yet.
+    ///
+    /// ```no_run
+    /// use netipc::protocol::{Header, Kind, METHOD_INCREMENT, increment};
+    /// use netipc::transport::ClientConfig;
+    /// use netipc::transport::posix::UdsSession;
+    ///
+    /// let mut session = UdsSession::connect("/run/agent", "increment", &ClientConfig::default())?;
+    /// let payload = increment::encode(41);
+    /// let mut progress = session.start_send(&Header::new(Kind::Request, METHOD_INCREMENT, 1, 0), &payload)?;
+    /// while !session.try_send(&mut progress, &payload)? {
+    ///     // The socket is full: wait until it is writable (poll, epoll,
+    ///     // mio, an async runtime), then try again.
+    /// }
+    /// let answer = loop {
+    ///     if let Some((_, payload)) = session.try_receive()? {
+    ///         break increment::decode(payload)?;
+    ///     }
+    ///     // Nothing yet: wait until the socket is readable (or, over
+    ///     // shared memory, on a `shm_watch`), then try again.
+    /// };
+    /// assert_eq!(answer, 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn start_send(&mut self, header: &Header, payload: &[u8]) -> Result<SendProgress> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            self.framer.send_whole(header, payload, |h, p| shm.send(h, p))?;
+            return Ok(SendProgress::sent(*header));
+        }
+        self.framer.start_send(header, payload)
+    }
+
+    /// Like [`UdsSession::start_send`], for a message whose answer the
+    /// caller looks for at once: over shared memory the peer's wake is
+    /// held back, skipped if the answer arrives first (the peer then read
+    /// the message, so it is not asleep), and owed until then. The caller
+    /// must call [`UdsSession::flush_wake`] before it stops looking for the
+    /// answer without having it (before it sleeps, or hands the wait to
+    /// another thread); dropping the session pays it too.
+    pub fn start_send_quiet(&mut self, header: &Header, payload: &[u8]) -> Result<SendProgress> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            self.framer
+                .send_whole(header, payload, |h, p| shm.send_quiet(h, p))?;
+            return Ok(SendProgress::sent(*header));
+        }
+        self.framer.start_send(header, payload)
+    }
+
+    /// Sends the peer's wake that [`UdsSession::start_send_quiet`] held
+    /// back, if it is still owed (nothing over the socket).
+    pub fn flush_wake(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            shm.flush_wake();
+        }
+    }
+
+    /// Sends as much of a started message as the socket takes now, without
+    /// waiting; `true` once all of it is out, `false` when the socket is
+    /// full (wait until it is writable, then call again). `payload` must be
+    /// the one given to [`UdsSession::start_send`]. A message left part-way
+    /// leaves a cut message on the wire: close the session then.
+    pub fn try_send(&mut self, progress: &mut SendProgress, payload: &[u8]) -> Result<bool> {
+        if progress.is_done() {
+            return Ok(true);
+        }
+        self.framer.try_send(&mut self.sock, progress, payload)
+    }
+
+    /// Receives the next message if it is there, without waiting; `None`
+    /// otherwise. Over the socket, the packets of a chunked message that
+    /// came so far are kept until the rest comes; wait until the socket is
+    /// readable, then call again. Over shared memory, wait on
+    /// [`UdsSession::shm_watch`] for message [`UdsSession::shm_awaited`]
+    /// (and watch the socket, which turns readable when the peer hangs up).
+    pub fn try_receive(&mut self) -> Result<Option<(Header, &[u8])>> {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_mut() {
+            return self.framer.try_receive_whole(|buf| shm.try_receive(buf));
+        }
+        self.framer.try_receive(&mut self.sock)
+    }
+
+    /// Whether the next message over shared memory has arrived (one load;
+    /// `false` over the socket, which tells by readiness instead).
+    pub fn shm_has_message(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(shm) = self.shm.as_ref() {
+            return shm.try_receive_ready();
+        }
+        false
+    }
+
+    /// Over shared memory, a watch on the incoming lane that another thread
+    /// can sleep on (see [`ShmWatch`](crate::posix::shm::ShmWatch)); `None`
+    /// over the socket.
+    #[cfg(target_os = "linux")]
+    pub fn shm_watch(&self) -> Option<crate::posix::shm::ShmWatch> {
+        self.shm.as_ref().map(ShmRegion::watch)
+    }
+
+    /// Over shared memory, the sequence number of the next incoming message
+    /// (what to wait for on [`UdsSession::shm_watch`]).
+    #[cfg(target_os = "linux")]
+    pub fn shm_awaited(&self) -> Option<u64> {
+        self.shm.as_ref().map(ShmRegion::awaited)
     }
 
     /// Futex wakes sent and skipped by this side of a shared-memory session

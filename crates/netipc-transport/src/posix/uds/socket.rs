@@ -3,9 +3,9 @@
 use super::sys::{recv, send};
 use crate::abort::AbortHandle;
 use crate::error::{Result, TransportError};
-use crate::framing::PacketIo;
 #[cfg(target_os = "linux")]
 use crate::framing::Staged;
+use crate::framing::{PacketIo, TryPacketIo};
 use crate::posix::descriptors::{RECV_FLAGS, SEND_FLAGS, seqpacket_socket};
 use crate::spin::Spinner;
 use netipc_codec::HEADER_LEN;
@@ -223,13 +223,22 @@ fn sent(
     mut call: impl FnMut() -> nix::Result<usize>,
 ) -> Result<usize> {
     loop {
+        match try_sent(what, &mut call)? {
+            Some(n) => return Ok(n),
+            None => wait_writable(fd, abort, deadline)?,
+        }
+    }
+}
+
+/// Sends with `call` (a non-blocking send) once: the bytes sent, `None`
+/// when the socket cannot queue the packet now, or the error, with a
+/// closed peer told apart. `call` is made again when a signal interrupts it.
+fn try_sent(what: &'static str, mut call: impl FnMut() -> nix::Result<usize>) -> Result<Option<usize>> {
+    loop {
         return match call() {
-            Ok(n) => Ok(n),
+            Ok(n) => Ok(Some(n)),
             Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => {
-                wait_writable(fd, abort, deadline)?;
-                continue;
-            }
+            Err(Errno::EAGAIN) => Ok(None),
             Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN) => Err(TransportError::PeerClosed),
             // The socket refuses a packet of the size the handshake
             // agreed (a `packet_size` configured over what it takes).
@@ -297,6 +306,52 @@ impl Socket {
                 return r;
             }
         }
+    }
+}
+
+/// Receives one handshake packet if it is there, without waiting: the
+/// buffer and the packet's length, or `None`.
+pub(super) fn try_recv_control(
+    fd: &OwnedFd,
+) -> Result<Option<([u8; crate::handshake::CONTROL_ROOM], usize)>> {
+    let mut head = [0u8; HEADER_LEN];
+    let mut body = [0u8; crate::handshake::CONTROL_ROOM - HEADER_LEN];
+    let Some(n) = recv_once(fd, &mut head, &mut body, MsgFlags::MSG_DONTWAIT).transpose()? else {
+        return Ok(None);
+    };
+    let mut packet = [0u8; crate::handshake::CONTROL_ROOM];
+    packet[..HEADER_LEN].copy_from_slice(&head);
+    packet[HEADER_LEN..].copy_from_slice(&body);
+    Ok(Some((packet, n)))
+}
+
+impl TryPacketIo for Socket {
+    fn try_send_packet(&mut self, head: &[u8], body: &[u8]) -> Result<bool> {
+        let len = head.len() + body.len();
+        let fd = self.fd.as_raw_fd();
+        let n = if len <= GATHER_MAX {
+            let packet = &mut self.gather[..len];
+            packet[..head.len()].copy_from_slice(head);
+            packet[head.len()..].copy_from_slice(body);
+            let packet = &*packet;
+            try_sent("send", || send(fd, packet, SEND_FLAGS))
+        } else {
+            let iov = [IoSlice::new(head), IoSlice::new(body)];
+            try_sent("sendmsg", || sendmsg::<()>(fd, &iov, &[], SEND_FLAGS, None))
+        }?;
+        match n {
+            None => Ok(false),
+            Some(n) if n == len => Ok(true),
+            Some(_) => Err(TransportError::Protocol("short SEQPACKET send")),
+        }
+    }
+
+    fn try_recv_packet(&mut self, head: &mut [u8; 32], body: &mut [u8]) -> Result<Option<usize>> {
+        recv_once(&self.fd, head, body, MsgFlags::MSG_DONTWAIT).transpose()
+    }
+
+    fn try_recv_whole_packet(&mut self, buf: &mut [u8]) -> Result<Option<usize>> {
+        recv_whole_once(&self.fd, buf, MsgFlags::MSG_DONTWAIT).transpose()
     }
 }
 

@@ -177,6 +177,11 @@ impl Pipe {
         self.handle.as_raw_handle() as HANDLE
     }
 
+    /// The pipe handle.
+    pub(super) fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        std::os::windows::io::AsHandle::as_handle(&self.handle)
+    }
+
     /// Reads one pipe message into `buf`; returns its length. A message
     /// longer than `buf` is drained and reported as a protocol violation.
     fn read_message(&self, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize> {

@@ -227,3 +227,17 @@ impl NpSession {
         self.framer.last_payload()
     }
 }
+
+impl std::os::windows::io::AsHandle for NpSession {
+    /// The pipe: an event loop may wait on it to learn that the peer went
+    /// away. Messages never need it; the session reads and writes it.
+    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        self.pipe.as_handle()
+    }
+}
+
+impl AsRawHandle for NpSession {
+    fn as_raw_handle(&self) -> RawHandle {
+        self.pipe.as_handle().as_raw_handle()
+    }
+}
