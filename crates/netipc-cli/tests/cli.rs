@@ -402,7 +402,8 @@ fn age(path: &std::path::Path, secs: i64) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let then = TimeVal::new(now - secs, 0);
+    let secs = nix::libc::time_t::try_from(now - secs).expect("a time that fits time_t");
+    let then = TimeVal::new(secs, 0);
     nix::sys::stat::lutimes(path, &then, &then).unwrap();
 }
 
