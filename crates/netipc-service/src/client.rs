@@ -1,12 +1,15 @@
 //! The client context shared by every typed client: connection state,
 //! caller-driven reconnects, at-least-once retry and overflow regrowth.
 
+use crate::client_log;
+use crate::client_stats::FailedClientCalls;
 use crate::config::{ClientConfig, OVERFLOW_RETRIES_MAX};
 use crate::endpoint::Endpoint;
 use crate::error::{LimitKind, Result, ServiceError};
 use crate::platform::Session;
 use crate::transport::codec::{
-    CodecError, Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED, STATUS_OK,
+    CodecError, HEADER_LEN, Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED,
+    STATUS_OK,
 };
 use crate::transport::{self, AbortHandle, Limit, TransportError};
 use std::path::Path;
@@ -58,10 +61,21 @@ pub struct ClientStatus {
     pub reconnect_count: u64,
     /// Calls that succeeded.
     pub call_count: u64,
-    /// Calls that failed.
+    /// Calls that failed after they were attempted (a call made while not
+    /// connected is counted in `failed.not_ready` only).
     pub error_count: u64,
     /// Whether the current session uses shared memory.
     pub shm: bool,
+    /// Requests sent again on a new connection after the first one broke
+    /// (the at-least-once retry).
+    pub retry_count: u64,
+    /// Failed calls by reason.
+    pub failed: FailedClientCalls,
+    /// Bytes of requests sent in calls that got an answer (32-byte header
+    /// and payload; the handshake is not counted).
+    pub bytes_sent: u64,
+    /// Bytes of the answers received.
+    pub bytes_received: u64,
 }
 
 /// Which way a message did not fit.
@@ -101,6 +115,10 @@ pub(crate) struct RawClient {
     reconnect_count: u64,
     call_count: u64,
     error_count: u64,
+    retry_count: u64,
+    failed: FailedClientCalls,
+    bytes_sent: u64,
+    bytes_received: u64,
     /// Why the last connection attempt failed; `None` after a success.
     /// Shared with the errors that report it.
     connect_error: Option<Arc<TransportError>>,
@@ -122,6 +140,10 @@ impl RawClient {
             reconnect_count: 0,
             call_count: 0,
             error_count: 0,
+            retry_count: 0,
+            failed: FailedClientCalls::default(),
+            bytes_sent: 0,
+            bytes_received: 0,
             connect_error: None,
         }
     }
@@ -160,6 +182,7 @@ impl RawClient {
     fn settle(&mut self) {
         if self.poisoned.replace(false) {
             self.error_count += 1;
+            self.failed.bad_response += 1;
             self.disconnect(ClientState::Broken);
         }
     }
@@ -171,8 +194,16 @@ impl RawClient {
             reconnect_count: self.reconnect_count,
             call_count: self.call_count,
             error_count: self.error_count,
-            shm: self.session.as_ref().is_some_and(Session::is_shm),
+            shm: self.is_shm(),
+            retry_count: self.retry_count,
+            failed: self.failed,
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
         }
+    }
+
+    fn is_shm(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::is_shm)
     }
 
     pub(crate) fn abort_handle(&self) -> Option<AbortHandle> {
@@ -201,6 +232,13 @@ impl RawClient {
             self.state = ClientState::Connecting;
             self.state = self.connect();
         }
+        client_log::state_changed(
+            &self.endpoint,
+            before,
+            self.state,
+            self.is_shm(),
+            self.connect_error.as_deref(),
+        );
         self.state != before
     }
 
@@ -335,6 +373,15 @@ impl RawClient {
     fn reconnect(&mut self) -> bool {
         self.disconnect(ClientState::Broken);
         self.state = self.connect();
+        if self.state != ClientState::Ready {
+            client_log::state_changed(
+                &self.endpoint,
+                ClientState::Ready,
+                self.state,
+                false,
+                self.connect_error.as_deref(),
+            );
+        }
         if self.state == ClientState::Ready {
             self.reconnect_count += 1;
             true
@@ -410,6 +457,7 @@ impl RawClient {
     ) -> Result<Header> {
         self.settle();
         if self.state != ClientState::Ready {
+            self.failed.not_ready += 1;
             return Err(self.not_ready());
         }
         if self.aborted() {
@@ -438,6 +486,7 @@ impl RawClient {
                 }
                 Err(AttemptError::Refused(e)) => {
                     self.error_count += 1;
+                    self.failed.count(&e);
                     return Err(e);
                 }
                 Err(AttemptError::Overflow(direction)) => {
@@ -475,6 +524,7 @@ impl RawClient {
                         return self.fail(e);
                     }
                     retried = true;
+                    self.retry_count += 1;
                 }
             }
         }
@@ -483,6 +533,8 @@ impl RawClient {
     fn fail<T>(&mut self, e: ServiceError) -> Result<T> {
         self.disconnect(ClientState::Broken);
         self.error_count += 1;
+        self.failed.count(&e);
+        client_log::call_failed(&e);
         Err(e)
     }
 
@@ -509,7 +561,11 @@ impl RawClient {
             ..Header::new(Kind::Request, method, id, 0)
         };
         let h = match session.exchange(&header, &self.request, Some(deadline)) {
-            Ok((h, _)) => h,
+            Ok((h, answer)) => {
+                self.bytes_sent += (HEADER_LEN + self.request.len()) as u64;
+                self.bytes_received += (HEADER_LEN + answer.len()) as u64;
+                h
+            }
             Err(TransportError::LimitExceeded {
                 what: Limit::Payload, ..
             }) => {

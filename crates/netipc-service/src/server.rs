@@ -5,6 +5,8 @@ use crate::config::ServerConfig;
 use crate::endpoint::Endpoint;
 use crate::error::{Result, ServiceError};
 use crate::platform::{self, Listener, Next, Pending};
+use crate::server_log;
+use crate::stats::{ServerCounters, ServerStats};
 use crate::transport::codec::{
     BatchBuilder, BatchView, FLAG_BATCH, Header, Kind, STATUS_BAD_ENVELOPE, STATUS_INTERNAL_ERROR,
     STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
@@ -102,6 +104,9 @@ struct Shared {
     drained_lock: Mutex<()>,
     learned_response: AtomicU32,
     response_ceiling: u32,
+    /// Where the server serves, for its log lines.
+    endpoint: Endpoint,
+    counters: Arc<ServerCounters>,
 }
 
 impl Shared {
@@ -176,9 +181,11 @@ impl<H: ServiceHandler> ManagedServer<H> {
             drained_lock: Mutex::new(()),
             learned_response: AtomicU32::new(config.initial_response()),
             response_ceiling: config.response_ceiling(),
+            endpoint: Endpoint::new(run_dir, service),
+            counters: Arc::default(),
         };
         Self {
-            endpoint: Endpoint::new(run_dir, service),
+            endpoint: shared.endpoint.clone(),
             config,
             handler: Arc::new(handler),
             shared: Arc::new(shared),
@@ -389,6 +396,13 @@ impl<H: ServiceHandler> ManagedServer<H> {
     pub fn active_sessions(&self) -> usize {
         *self.shared.active.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// A snapshot of the server's counters: sessions open, opened, refused
+    /// and failed, calls by outcome, bytes in and out. Counting costs a
+    /// call no lock (see [`ServerStats`]); reading takes a short one.
+    pub fn stats(&self) -> ServerStats {
+        self.shared.counters.snapshot()
+    }
 }
 
 /// Per-session buffers, reused for every request of the session.
@@ -401,9 +415,18 @@ struct Buffers {
 fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: SessionSlot) {
     let sh = &slot.0;
     pending.config_mut().max_response_payload_bytes = sh.learned_response.load(Ordering::Acquire);
-    let Ok(mut session) = pending.handshake() else {
-        return;
+    let peer = pending.peer().clone();
+    let mut session = match pending.handshake() {
+        Ok(s) => s,
+        Err(e) => {
+            sh.counters.handshake_failed(&e);
+            server_log::handshake_failed(&sh.endpoint, &peer, &e);
+            return;
+        }
     };
+    let counters = sh.counters.open(session.is_shm());
+    server_log::accepted(&sh.endpoint, &peer, session.is_shm());
+    let _peer = crate::peer::PeerScope::enter(peer);
     session.set_abort(sh.stop_sessions.clone());
     let mut bufs = Buffers::default();
     let limit = session.params().max_response_payload_bytes as usize;
@@ -421,17 +444,25 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
                 // LIMIT_EXCEEDED before the session closes, so the client
                 // learns why (as the reference's C server does).
                 let out = Reply::status(STATUS_LIMIT_EXCEEDED).header_for(&header);
+                counters.call(0, STATUS_LIMIT_EXCEEDED, 0);
                 let _ = session.send(&out, &[]);
                 return;
             }
             Err(_) => return,
         };
         let busy = InFlight::new(sh);
+        let request_len = request.len();
+        let mut panicked = false;
         let reply = match catch_unwind(AssertUnwindSafe(|| {
             answer(handler, &header, request, &mut bufs, build_limit)
         })) {
             Ok(r) => r,
-            Err(_) => Reply::status(STATUS_INTERNAL_ERROR),
+            Err(panic) => {
+                counters.panicked();
+                panicked = true;
+                server_log::handler_panicked(&sh.endpoint, &*panic);
+                Reply::status(STATUS_INTERNAL_ERROR)
+            }
         };
         let needed = bufs.response.len().min(u32::MAX as usize) as u32;
         let reply = match reply.status {
@@ -457,16 +488,25 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
             _ => reply,
         };
         let out = reply.header_for(&header);
-        let payload: &[u8] = match reply.status {
-            STATUS_OK => &bufs.response,
+        let payload: &[u8] = if reply.status == STATUS_OK {
+            &bufs.response
+        } else {
+            &[]
+        };
+        counters.call(request_len, reply.status, payload.len());
+        match reply.status {
+            STATUS_OK => {}
             // Another method than the endpoint's: the session goes on.
-            STATUS_UNSUPPORTED => &[],
-            _ => {
+            STATUS_UNSUPPORTED => {}
+            status => {
+                if status == STATUS_INTERNAL_ERROR && !panicked {
+                    server_log::handler_failed(&sh.endpoint, header.code);
+                }
                 // A terminal service error closes the session.
                 let _ = session.send(&out, &[]);
                 return;
             }
-        };
+        }
         next = if session.is_shm() {
             // Publishing to shared memory neither blocks nor stops: the
             // answer is out once the exchange starts.
