@@ -289,7 +289,7 @@ impl<H: ServiceHandler> ManagedServer<H> {
                 break Ok(());
             }
             let pending = match platform::next_connection(&listener, stop_accepting) {
-                Ok(Next::Connection(p)) => p,
+                Ok(Next::Connection(p)) => *p,
                 Ok(Next::Transient) => {
                     // Out of descriptors, or the client already left: the
                     // listener is still good. Pause so a persistent

@@ -40,7 +40,11 @@ fn serving<R>(dir: &Path, body: impl FnOnce(&ManagedServer) -> R) -> R {
     let server = ManagedServer::new(dir, "cgroups-snapshot", server_config(), handler());
     std::thread::scope(|s| {
         let (ready, listening) = std::sync::mpsc::channel();
-        let running = s.spawn(|| server.run_notify(move || drop(ready.send(()))));
+        let running = s.spawn(|| {
+            server.run_notify(move || {
+                let _ = ready.send(());
+            })
+        });
         struct Stop<'a>(&'a ManagedServer);
         impl Drop for Stop<'_> {
             fn drop(&mut self) {

@@ -1,13 +1,17 @@
 //! What a managed server and a client tell about themselves: the caller's
 //! credentials inside a handler, the access policy seen from the service
 //! layer, the server's and the client's counters, and their log lines
-//! (caught by a logger installed for this test binary).
+//! (caught by a logger installed for this test binary). The checks of user
+//! and group ids are POSIX ones; the transport's `win_pipe` tests check
+//! what Windows tells.
 
 mod common;
 
 use common::{PATIENCE, RunDir, Running, client_config, poll_until, server_config};
+use netipc_service::ClientState;
 use netipc_service::increment::{Handler, IncrementClient};
-use netipc_service::{AccessPolicy, ClientState, peer};
+#[cfg(unix)]
+use netipc_service::{AccessPolicy, peer};
 use std::sync::{Mutex, Once};
 
 /// Every log line of this process: level, target, message.
@@ -49,6 +53,7 @@ fn lines_with(needle: &str) -> Vec<(log::Level, String, String)> {
         .collect()
 }
 
+#[cfg(unix)]
 fn my_ids() -> (u32, u32) {
     // SAFETY: plain queries of this process's ids.
     unsafe { (libc::geteuid(), libc::getegid()) }
@@ -63,6 +68,7 @@ fn ready_client(dir: &RunDir, config: netipc_service::ClientConfig) -> Increment
     client
 }
 
+#[cfg(unix)]
 #[test]
 fn a_handler_knows_who_calls_and_nobody_else_does() {
     let dir = RunDir::new("obs-peer");
@@ -214,6 +220,7 @@ fn a_client_counts_bytes_retries_and_failures_by_reason() {
     assert_eq!(st.failed.total(), 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_peer_the_policy_refuses_hears_auth_failed_and_is_counted_and_logged() {
     catch_logs();

@@ -257,7 +257,7 @@ mod posix {
                 });
                 let server = listener.accept().unwrap();
                 assert!(server.is_shm());
-                assert_eq!(t.join().unwrap().unwrap(), true);
+                assert!(t.join().unwrap().unwrap(), "the client runs over shared memory");
                 let region = std::fs::read_dir(dir)
                     .unwrap()
                     .map(|e| e.unwrap().path())

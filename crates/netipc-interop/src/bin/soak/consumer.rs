@@ -108,7 +108,7 @@ fn check_item(generation: u64, i: u32, hash_: u32, name: &[u8], path: &[u8]) -> 
 
 impl Consumer {
     fn new(kind: &str, id: u32, run_dir: &str) -> Option<Self> {
-        let shm = id % 2 == 0;
+        let shm = id.is_multiple_of(2);
         let c = config(shm);
         let client = match kind {
             "cache" => Client::Cache(Box::new(CgroupsCache::new(run_dir, SNAPSHOT, c))),
@@ -145,11 +145,21 @@ impl Consumer {
         match &mut self.client {
             // The cache refreshes in its call.
             Client::Cache(_) => {}
-            Client::Snapshot(c) => drop(c.refresh()),
-            Client::CgroupsLookup(c) => drop(c.refresh()),
-            Client::AppsLookup(c) => drop(c.refresh()),
-            Client::Increment(c, _) => drop(c.refresh()),
-            Client::Reverse(c, _) => drop(c.refresh()),
+            Client::Snapshot(c) => {
+                c.refresh();
+            }
+            Client::CgroupsLookup(c) => {
+                c.refresh();
+            }
+            Client::AppsLookup(c) => {
+                c.refresh();
+            }
+            Client::Increment(c, _) => {
+                c.refresh();
+            }
+            Client::Reverse(c, _) => {
+                c.refresh();
+            }
         }
     }
 

@@ -172,6 +172,8 @@ pub fn run(run_dir: &str) -> i32 {
     );
     let bound = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
+    // `run` is a server's `run_notify`, given the callback it calls once bound.
+    #[allow(clippy::type_complexity)]
     let serve = |name: &'static str,
                  run: &(dyn Fn(Box<dyn FnOnce() + Send + '_>) -> Result<(), String> + Sync)| {
         if let Err(e) = run(Box::new(|| {
@@ -181,6 +183,9 @@ pub fn run(run_dir: &str) -> i32 {
             failed.fetch_add(1, Ordering::AcqRel);
         }
     };
+    // A binding, not the tail: the scope's temporaries borrow the servers,
+    // which must outlive them.
+    #[allow(clippy::let_and_return)]
     let code = std::thread::scope(|s| {
         s.spawn(|| serve(SNAPSHOT, &|b| snapshot.run_notify(b).map_err(|e| e.to_string())));
         s.spawn(|| {

@@ -533,7 +533,7 @@ pub fn run(seconds: u64, seed: Option<u64>) -> i32 {
             let full = soak.space.keep_full();
             soak.kill_provider(&mut rng, "a restart with the filesystem full");
             let on_socket = (0..KINDS.len())
-                .filter(|&id| id % 2 == 0 && soak.state[id].ready && !soak.state[id].shm)
+                .filter(|&id| id.is_multiple_of(2) && soak.state[id].ready && !soak.state[id].shm)
                 .count();
             soak.fallbacks_seen += on_socket as u32;
             soak.expect_settled("a restart with the filesystem full");
@@ -561,11 +561,11 @@ pub fn run(seconds: u64, seed: Option<u64>) -> i32 {
 fn finish(mut soak: Soak, fds_at_start: usize, began: Instant, seed: u64) -> i32 {
     soak.space.unfill();
     soak.pump_for(Duration::from_millis(300));
-    for id in 0..KINDS.len() {
+    for (id, kind) in KINDS.iter().enumerate() {
         if let Some(p) = soak.consumers[id].take()
             && let Err(e) = p.stop(Duration::from_secs(10))
         {
-            soak.violation(format!("consumer {id} ({}) at the end: {e}", KINDS[id]));
+            soak.violation(format!("consumer {id} ({kind}) at the end: {e}"));
         }
     }
     // With no consumer left, the provider is back to its baseline and the
@@ -670,7 +670,7 @@ fn finish(mut soak: Soak, fds_at_start: usize, began: Instant, seed: u64) -> i32
         provider_stat.rss
     );
     println!("logs: {}", soak.space.base.display());
-    let code = if soak.violations.is_empty() {
+    if soak.violations.is_empty() {
         println!("soak: PASS, every check held");
         soak.space.remove();
         0
@@ -681,6 +681,5 @@ fn finish(mut soak: Soak, fds_at_start: usize, began: Instant, seed: u64) -> i32
         }
         println!("(logs kept in {})", soak.space.base.display());
         1
-    };
-    code
+    }
 }

@@ -9,8 +9,11 @@ use crate::config::ServerConfig;
 use crate::error::{Result, TransportError};
 use crate::framing::{Framer, Role};
 use crate::handshake::{self, Decision, SessionParams};
+#[cfg(target_os = "linux")]
 use crate::log_limit::LogLimit;
-use crate::peer::{EndpointMode, PeerCredentials};
+#[cfg(target_os = "linux")]
+use crate::peer::EndpointMode;
+use crate::peer::PeerCredentials;
 use crate::posix::descriptors;
 use crate::posix::peer_cred::{check_run_dir, peer_credentials};
 #[cfg(target_os = "linux")]
@@ -29,6 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Log lines about shared-memory set-ups that failed (at most 10 a minute).
+#[cfg(target_os = "linux")]
 static SHM_FALLBACK_LOG: LogLimit = LogLimit::new("shared memory fallback", 10, Duration::from_secs(60));
 
 /// A bound, listening UDS endpoint. Dropping it removes the socket file.
