@@ -373,15 +373,14 @@ impl RawClient {
     fn reconnect(&mut self) -> bool {
         self.disconnect(ClientState::Broken);
         self.state = self.connect();
-        if self.state != ClientState::Ready {
-            client_log::state_changed(
-                &self.endpoint,
-                ClientState::Ready,
-                self.state,
-                false,
-                self.connect_error.as_deref(),
-            );
-        }
+        // A call's reconnect: from the broken session to what it found.
+        client_log::state_changed(
+            &self.endpoint,
+            ClientState::Broken,
+            self.state,
+            self.is_shm(),
+            self.connect_error.as_deref(),
+        );
         if self.state == ClientState::Ready {
             self.reconnect_count += 1;
             true
