@@ -101,7 +101,8 @@ pub use netipc_codec as protocol;
 pub mod transport {
     pub use netipc_transport::{
         AbortHandle, BACKLOG_DEFAULT, BATCH_ITEMS_DEFAULT, ClientConfig, HANDSHAKE_TIMEOUT_DEFAULT, Limit,
-        Result, Role, SHM_SPIN_TRIES_DEFAULT, ServerConfig, TransportError, deadline_after, handshake, names,
+        LogLimit, Result, Role, SHM_SPIN_TRIES_DEFAULT, ServerConfig, TransportError, deadline_after,
+        handshake, names,
     };
 
     #[cfg(unix)]
@@ -113,10 +114,12 @@ pub mod transport {
 /// Typed services (Level 2) and the snapshot cache (Level 3).
 pub mod service {
     pub use netipc_service::{
-        CALL_TIMEOUT_DEFAULT, ClientConfig, ClientState, ClientStatus, Dispatch, Endpoint,
-        LOOKUP_MAX_ITEMS_DEFAULT, LOOKUP_MAX_STITCHED_BYTES_DEFAULT, LOOKUP_MAX_SUBCALLS_DEFAULT, LimitKind,
-        MAX_SESSIONS_DEFAULT, ManagedServer, OVERFLOW_RETRIES_MAX, RESPONSE_PAYLOAD_CEILING_DEFAULT, Result,
-        ServerConfig, ServiceError, ServiceHandler, driver, increment, lookup, string_reverse,
+        AccessPolicy, CALL_TIMEOUT_DEFAULT, ClientConfig, ClientState, ClientStatus, Dispatch, Endpoint,
+        EndpointMode, FailedCalls, FailedClientCalls, LOOKUP_MAX_ITEMS_DEFAULT,
+        LOOKUP_MAX_STITCHED_BYTES_DEFAULT, LOOKUP_MAX_SUBCALLS_DEFAULT, LimitKind, MAX_SESSIONS_DEFAULT,
+        ManagedServer, OVERFLOW_RETRIES_MAX, PeerCredentials, RESPONSE_PAYLOAD_CEILING_DEFAULT, Result,
+        ServerConfig, ServerStats, ServiceError, ServiceHandler, driver, increment, lookup, peer,
+        string_reverse,
     };
 
     /// The `cgroups-snapshot` service: client, handler, managed server and cache.

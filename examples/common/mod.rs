@@ -8,10 +8,16 @@ use std::path::{Path, PathBuf};
 pub struct RunDir(PathBuf);
 
 impl RunDir {
-    /// Creates `<tmp>/netipc-<tag>-<pid>`.
+    /// Creates `<tmp>/netipc-<tag>-<pid>`, writable by its owner only
+    /// whatever the umask (a server refuses a run dir anyone may write to).
     pub fn create(tag: &str) -> std::io::Result<Self> {
         let path = std::env::temp_dir().join(format!("netipc-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        }
         Ok(Self(path))
     }
 

@@ -349,10 +349,12 @@ async fn serve_session<H: ServiceHandler>(mut pending: PendingSession, handler: 
         deadline: None,
         abort: Some(&sh.stop_sessions),
     };
+    let peer = pending.peer().clone();
     let Ok(mut session) = AsyncSession::accept(pending, &sh.stop_sessions).await else {
         return;
     };
     let mut core = SessionCore::new::<H>(&session.params(), &sh.sizing);
+    core.set_peer(peer);
     let mut sent = false;
     loop {
         let header = match session.receive(&waits).await {

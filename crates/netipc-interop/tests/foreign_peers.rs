@@ -77,6 +77,9 @@ fn trials() -> Vec<Trial> {
         if cfg!(target_os = "linux") {
             names.push("a_killed_servers_endpoint_is_taken_over_by_other_implementations".into());
         }
+        if cfg!(unix) {
+            names.push("a_client_of_other_implementations_refused_by_policy_hears_auth_failed".into());
+        }
         return names
             .into_iter()
             .map(|name| harness::trial(name, || Ran::Lacking(NO_PEERS.into())))
@@ -92,10 +95,15 @@ fn trials() -> Vec<Trial> {
         }
         #[cfg(unix)]
         {
-            let (name, dir) = (name.clone(), dir.clone());
+            let (async_name, async_dir) = (name.clone(), dir.clone());
             trials.push(harness::trial(
                 format!("interop_service_async_with_{name}"),
-                move || async_against(&name, &dir),
+                move || async_against(&async_name, &async_dir),
+            ));
+            let (name, dir) = (name.clone(), dir.clone());
+            trials.push(harness::trial(
+                format!("a_client_of_{name}_refused_by_policy_hears_auth_failed"),
+                move || refused_by_policy(&name, &dir),
             ));
         }
         #[cfg(target_os = "linux")]
@@ -184,5 +192,70 @@ fn endpoint_takeover(name: &str, dir: &Path) -> Ran {
         );
         server.kill();
     }
+    Ran::Checked
+}
+
+/// Our server, whose access policy lets in another user id only, refuses
+/// the other implementation's typed client, which hears AUTH_FAILED (the
+/// answer to a wrong token) and fails; the server counts the refusal and
+/// opens no session.
+#[cfg(unix)]
+fn refused_by_policy(name: &str, dir: &Path) -> Ran {
+    use netipc::service::AccessPolicy;
+    use netipc::service::cgroups::{Handler, ManagedServer, ServerConfig};
+    use support::RunDir;
+    let theirs = match foreign_build("interop_service", name, dir) {
+        Ok(path) => path,
+        Err(lacking) => return lacking,
+    };
+    let run = RunDir::new("peers-policy");
+    // The run dir was made by this process: its owner is our user id.
+    let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(run.path()).unwrap());
+    let someone_else = me.wrapping_add(1);
+    let config = ServerConfig {
+        auth_token: netipc_interop::AUTH_TOKEN,
+        access: AccessPolicy::uids([someone_else]),
+        ..ServerConfig::default()
+    };
+    let handler = Handler {
+        handle: Some(Box::new(|_, b| {
+            b.set_header(1, 1);
+            true
+        })),
+    };
+    let server = ManagedServer::new(run.path(), "svc", config, handler);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let running = s.spawn(|| {
+            server.run_notify(move || {
+                let _ = tx.send(());
+            })
+        });
+        rx.recv_timeout(netipc_test_support::PATIENCE)
+            .expect("our server bound");
+        let out = std::process::Command::new(&theirs)
+            .args(["client", run.str(), "svc"])
+            .output()
+            .expect("their client runs");
+        server.stop();
+        running.join().unwrap().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success(),
+            "{name}'s client passed a server that refuses it: {said}"
+        );
+        let stats = server.stats();
+        assert!(
+            stats.refused_by_policy >= 1,
+            "{stats:?}; {name}'s client said {said}"
+        );
+        assert_eq!(stats.sessions_total, 0, "{stats:?}");
+        assert_eq!(stats.refused_by_policy, stats.sessions_refused);
+        eprintln!("{name}'s client, refused by policy, said: {}", said.trim());
+    });
     Ran::Checked
 }

@@ -57,10 +57,21 @@ pub struct ClientStatus {
     pub reconnect_count: u64,
     /// Calls that succeeded.
     pub call_count: u64,
-    /// Calls that failed.
+    /// Calls that failed after they were attempted (a call made while not
+    /// connected is counted in `failed.not_ready` only).
     pub error_count: u64,
     /// Whether the current session uses shared memory.
     pub shm: bool,
+    /// Requests sent again on a new connection after the first one broke
+    /// (the at-least-once retry).
+    pub retry_count: u64,
+    /// Failed calls by reason.
+    pub failed: crate::FailedClientCalls,
+    /// Bytes of requests sent in calls that got an answer (32-byte header
+    /// and payload; the handshake is not counted).
+    pub bytes_sent: u64,
+    /// Bytes of the answers received.
+    pub bytes_received: u64,
 }
 
 /// The untyped core of every typed client: the policy ([`ClientCore`]),

@@ -2,7 +2,7 @@
 //! means that default.
 
 use crate::transport::codec::{MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE};
-use crate::transport::{self, BATCH_ITEMS_DEFAULT};
+use crate::transport::{self, AccessPolicy, BATCH_ITEMS_DEFAULT, EndpointMode};
 use std::time::Duration;
 
 /// Default deadline of one typed call.
@@ -169,6 +169,18 @@ pub struct ServerConfig {
     /// automatic, none on a one-CPU machine; `Some(Duration::ZERO)` never
     /// spins, trading latency for CPU).
     pub socket_spin_budget: Option<Duration>,
+    /// Who may open a session (default: anyone who can reach the
+    /// endpoint, as in the protocol's other implementations). A refused
+    /// peer gets the handshake's AUTH_FAILED, as for a wrong token; the
+    /// server counts it ([`ServerStats`](crate::ServerStats)) and logs it.
+    pub access: AccessPolicy,
+    /// Permissions of the endpoint's socket and shared-memory files
+    /// (default: owner only, 0600; [`EndpointMode::Group`] for 0660).
+    pub endpoint_mode: EndpointMode,
+    /// Serve from a run dir that every user may write to and that lacks
+    /// the sticky bit. Refused by default: any local user could replace
+    /// the endpoint there.
+    pub allow_unsafe_run_dir: bool,
 }
 
 impl ServerConfig {
@@ -208,6 +220,9 @@ impl ServerConfig {
             shm_spin_tries: self.shm_spin_tries,
             shm_spin_budget: self.shm_spin_budget,
             socket_spin_budget: self.socket_spin_budget,
+            access: self.access.clone(),
+            endpoint_mode: self.endpoint_mode,
+            allow_unsafe_run_dir: self.allow_unsafe_run_dir,
         }
     }
 }
@@ -271,10 +286,16 @@ mod tests {
             shm_spin_tries: 9,
             shm_spin_budget: Some(Duration::from_micros(11)),
             socket_spin_budget: Some(Duration::ZERO),
+            access: AccessPolicy::uids([7]),
+            endpoint_mode: EndpointMode::Group,
+            allow_unsafe_run_dir: true,
             ..ServerConfig::default()
         };
         let t = c.to_transport();
         assert_eq!((t.auth_token, t.backlog, t.packet_size), (42, 5, 512));
+        assert_eq!(t.access, AccessPolicy::uids([7]));
+        assert_eq!(t.endpoint_mode, EndpointMode::Group);
+        assert!(t.allow_unsafe_run_dir);
         assert_common_knobs!(t);
     }
 

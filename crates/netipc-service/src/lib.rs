@@ -8,6 +8,15 @@
 //! or wire bytes; responses are views that borrow the client until its next
 //! call.
 //!
+//! Servers know their peers: [`ServerConfig::access`] decides who may open
+//! a session, and a handler asks [`peer()`] who is calling.
+//! [`ManagedServer::stats`] and [`ClientStatus`] count sessions, calls and
+//! bytes. Both sides log through the `log` facade (nothing is written
+//! unless the application installs a logger): sessions accepted and
+//! refused, failed handshakes, failing and panicking handlers, a client's
+//! changes of state with their cause; lines a peer can cause are rate
+//! limited.
+//!
 //! # Event loops
 //!
 //! Calls block their thread until answered (or their timeout). A program
@@ -58,17 +67,23 @@ pub use netipc_transport as transport;
 pub mod cgroups;
 mod client;
 mod client_api;
+mod client_log;
+mod client_stats;
 mod config;
 pub mod driver;
 mod endpoint;
 mod error;
 pub mod increment;
 pub mod lookup;
+mod peer;
 mod platform;
 mod server;
+mod server_log;
+mod stats;
 pub mod string_reverse;
 
 pub use client::{ClientState, ClientStatus};
+pub use client_stats::FailedClientCalls;
 pub use config::{
     CALL_TIMEOUT_DEFAULT, ClientConfig, LOOKUP_MAX_ITEMS_DEFAULT, LOOKUP_MAX_STITCHED_BYTES_DEFAULT,
     LOOKUP_MAX_SUBCALLS_DEFAULT, MAX_SESSIONS_DEFAULT, OVERFLOW_RETRIES_MAX,
@@ -76,4 +91,7 @@ pub use config::{
 };
 pub use endpoint::Endpoint;
 pub use error::{LimitKind, Result, ServiceError};
+pub use peer::peer;
 pub use server::{Dispatch, ManagedServer, ServiceHandler};
+pub use stats::{FailedCalls, ServerStats};
+pub use transport::{AccessPolicy, EndpointMode, PeerCredentials};

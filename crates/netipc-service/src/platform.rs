@@ -18,7 +18,7 @@ pub(crate) use crate::transport::windows::{
 /// What waiting for a connection produced.
 pub(crate) enum Next {
     /// A client to handshake.
-    Connection(Pending),
+    Connection(Box<Pending>),
     /// This attempt failed (out of descriptors, the client already left);
     /// the listener is still good.
     Transient,
@@ -30,7 +30,7 @@ pub(crate) enum Next {
 pub(crate) fn next_connection(listener: &Listener, stop: &AbortHandle) -> Result<Next> {
     listener.wait_acceptable(Some(stop), None)?;
     Ok(match listener.accept_connection() {
-        Ok(p) => Next::Connection(p),
+        Ok(p) => Next::Connection(Box::new(p)),
         Err(_) => Next::Transient,
     })
 }
@@ -40,7 +40,7 @@ pub(crate) fn next_connection(listener: &Listener, stop: &AbortHandle) -> Result
 #[cfg(windows)]
 pub(crate) fn next_connection(listener: &Listener, stop: &AbortHandle) -> Result<Next> {
     match listener.accept_connection(Some(stop)) {
-        Ok(p) => Ok(Next::Connection(p)),
+        Ok(p) => Ok(Next::Connection(Box::new(p))),
         Err(TransportError::Aborted) => Err(TransportError::Aborted),
         Err(_) => Ok(Next::Transient),
     }

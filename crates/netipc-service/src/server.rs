@@ -6,7 +6,9 @@ use crate::driver::{ResponseSizing, SessionCore};
 use crate::endpoint::Endpoint;
 use crate::error::{Result, ServiceError};
 use crate::platform::{self, Listener, Next, Pending};
-use crate::transport::codec::BatchBuilder;
+use crate::server_log;
+use crate::stats::{ServerCounters, ServerStats};
+use crate::transport::codec::{BatchBuilder, STATUS_INTERNAL_ERROR, STATUS_LIMIT_EXCEEDED};
 use crate::transport::{AbortHandle, TransportError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -99,6 +101,9 @@ struct Shared {
     drained_lock: Mutex<()>,
     /// The response size sessions are offered, learned from answers.
     sizing: ResponseSizing,
+    /// Where the server serves, for its log lines.
+    endpoint: Endpoint,
+    counters: Arc<ServerCounters>,
 }
 
 /// Decrements the session count when a session thread ends, even by panic.
@@ -155,9 +160,11 @@ impl<H: ServiceHandler> ManagedServer<H> {
             drained: Condvar::new(),
             drained_lock: Mutex::new(()),
             sizing: ResponseSizing::new(&config),
+            endpoint: Endpoint::new(run_dir, service),
+            counters: Arc::default(),
         };
         Self {
-            endpoint: Endpoint::new(run_dir, service),
+            endpoint: shared.endpoint.clone(),
             config,
             handler: Arc::new(handler),
             shared: Arc::new(shared),
@@ -261,7 +268,7 @@ impl<H: ServiceHandler> ManagedServer<H> {
                 break Ok(());
             }
             let pending = match platform::next_connection(&listener, stop_accepting) {
-                Ok(Next::Connection(p)) => p,
+                Ok(Next::Connection(p)) => *p,
                 Ok(Next::Transient) => {
                     // Out of descriptors, or the client already left: the
                     // listener is still good. Pause so a persistent
@@ -368,16 +375,32 @@ impl<H: ServiceHandler> ManagedServer<H> {
     pub fn active_sessions(&self) -> usize {
         *self.shared.active.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// A snapshot of the server's counters: sessions open, opened, refused
+    /// and failed, calls by outcome, bytes in and out. Counting costs a
+    /// call no lock (see [`ServerStats`]); reading takes a short one.
+    pub fn stats(&self) -> ServerStats {
+        self.shared.counters.snapshot()
+    }
 }
 
 fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: SessionSlot) {
     let sh = &slot.0;
     pending.config_mut().max_response_payload_bytes = sh.sizing.offer();
-    let Ok(mut session) = pending.handshake() else {
-        return;
+    let peer = pending.peer().clone();
+    let mut session = match pending.handshake() {
+        Ok(s) => s,
+        Err(e) => {
+            sh.counters.handshake_failed(&e);
+            server_log::handshake_failed(&sh.endpoint, &peer, &e);
+            return;
+        }
     };
+    let counters = sh.counters.open(session.is_shm());
+    server_log::accepted(&sh.endpoint, &peer, session.is_shm());
     session.set_abort(sh.stop_sessions.clone());
     let mut core = SessionCore::new::<H>(session.params(), &sh.sizing);
+    core.set_peer(peer);
     let mut next = session.receive();
     loop {
         let (header, request) = match next {
@@ -386,14 +409,24 @@ fn serve_session<H: ServiceHandler>(mut pending: Pending, handler: &H, slot: Ses
                 // A request larger than the session allows: it is answered
                 // LIMIT_EXCEEDED before the session closes, so the client
                 // learns why (as the reference's C server does).
+                counters.call(0, STATUS_LIMIT_EXCEEDED, 0);
                 let _ = session.send(&SessionCore::over_limit(&header), &[]);
                 return;
             }
             Err(_) => return,
         };
         let busy = InFlight::new(sh);
+        let request_len = request.len();
         let answer = core.answer(handler, &sh.sizing, &header, request);
+        if let Some(panic) = &answer.panic {
+            counters.panicked();
+            server_log::handler_panicked(&sh.endpoint, &**panic);
+        }
+        counters.call(request_len, answer.header.transport_status, answer.payload.len());
         if answer.close {
+            if answer.header.transport_status == STATUS_INTERNAL_ERROR && answer.panic.is_none() {
+                server_log::handler_failed(&sh.endpoint, header.code);
+            }
             let _ = session.send(&answer.header, &[]);
             return;
         }

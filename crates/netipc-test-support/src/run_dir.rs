@@ -16,11 +16,20 @@ fn unique() -> String {
 pub struct RunDir(PathBuf);
 
 impl RunDir {
-    /// Creates `netipc-<tag>-<pid>-<n>`; panics if it cannot.
+    /// Creates `netipc-<tag>-<pid>-<n>`; panics if it cannot. On Unix its
+    /// mode is 0755 whatever the umask: a server refuses a run dir that
+    /// every user may write to (without the sticky bit), which a umask of
+    /// 0 would otherwise make.
     pub fn new(tag: &str) -> Self {
         let path = std::env::temp_dir().join(format!("netipc-{tag}-{}", unique()));
         std::fs::create_dir_all(&path)
             .unwrap_or_else(|e| panic!("cannot create the run dir {}: {e}", path.display()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .unwrap_or_else(|e| panic!("cannot chmod the run dir {}: {e}", path.display()));
+        }
         Self(path)
     }
 

@@ -1,5 +1,6 @@
 //! Level 1 configuration. A zero field means the named default.
 
+use crate::peer::{AccessPolicy, EndpointMode};
 use netipc_codec::{MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE};
 use std::time::{Duration, Instant};
 
@@ -142,6 +143,16 @@ pub struct ServerConfig {
     /// Busy-polling of the socket before a receive blocks (`None`: as for
     /// shared memory; `Some(Duration::ZERO)` turns it off).
     pub socket_spin_budget: Option<Duration>,
+    /// Who may open a session (default: anyone who can reach the
+    /// endpoint). A refused peer is answered AUTH_FAILED.
+    pub access: AccessPolicy,
+    /// Permissions of the endpoint's socket and region files (default:
+    /// owner only, 0600).
+    pub endpoint_mode: EndpointMode,
+    /// Serve from a run dir that every user may write to and that lacks
+    /// the sticky bit, which is refused otherwise
+    /// ([`TransportError::UnsafeRunDir`](crate::TransportError::UnsafeRunDir)).
+    pub allow_unsafe_run_dir: bool,
 }
 
 impl ServerConfig {

@@ -50,9 +50,31 @@ pub enum TransportError {
     /// The peer closed the connection.
     #[error("peer closed the connection")]
     PeerClosed,
-    /// The server refused the auth token.
+    /// The server refused the auth token, or refused this client by its
+    /// access policy (the protocol answers both with AUTH_FAILED).
     #[error("authentication failed")]
     AuthFailed,
+    /// Server side: the access policy refused the peer, which was answered
+    /// AUTH_FAILED.
+    #[error("the access policy refuses the peer ({peer})")]
+    PeerRefused {
+        /// Who the peer is, as far as the platform says.
+        peer: crate::PeerCredentials,
+    },
+    /// The run dir is writable by every user and lacks the sticky bit:
+    /// any local user could remove or replace the endpoint. Fix the
+    /// directory's mode (`chmod o-w` or `chmod +t`), or, where that is
+    /// intended, set `allow_unsafe_run_dir` in the server's configuration.
+    #[error(
+        "run dir {path} is writable by every user (mode {mode:04o}) without the sticky bit, so any user \
+         could replace the endpoint; make it owner- or group-writable, or set allow_unsafe_run_dir"
+    )]
+    UnsafeRunDir {
+        /// The run dir.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// Client and server share no transport profile.
     #[error("no common transport profile")]
     Unsupported,
@@ -218,6 +240,7 @@ impl TransportError {
             self,
             TransportError::InvalidServiceName(_)
                 | TransportError::InvalidRunDir(_)
+                | TransportError::UnsafeRunDir { .. }
                 | TransportError::PathTooLong { .. }
                 | TransportError::LimitExceeded { .. }
         )

@@ -70,6 +70,13 @@ pub enum Decision {
     Reject(u16, &'static str),
 }
 
+/// The answer to a peer the server's access policy refuses: AUTH_FAILED,
+/// the status a wrong token gets, so that every client of the protocol
+/// knows what it means.
+pub fn refusal() -> Decision {
+    Decision::Reject(STATUS_AUTH_FAILED, "peer refused by the access policy")
+}
+
 /// The server-side error for a rejected HELLO (after its HELLO_ACK went out).
 pub(crate) fn rejection_error(status: u16, why: &'static str, cfg: &ServerConfig) -> TransportError {
     match status {

@@ -9,6 +9,12 @@
 //! - [`handshake`]: the negotiation matrix as plain functions.
 //! - [`names`]: the Windows endpoint names (pipe and shared-memory objects).
 //! - [`AbortHandle`]: wakes a blocked receive from another thread.
+//! - [`PeerCredentials`], [`AccessPolicy`], [`EndpointMode`]: who is at the
+//!   other end, who a server lets in, who may open its files.
+//! - [`LogLimit`]: the rate limit of the log lines a peer can cause. The
+//!   crate logs through the `log` facade (nothing is written unless the
+//!   application installs a logger): a shared-memory set-up that failed
+//!   and fell back to the socket, and stale endpoint files removed.
 //!
 //! Payloads are opaque bytes here; their layouts live in the codec, which
 //! this crate re-exports as [`codec`].
@@ -40,7 +46,9 @@ mod error;
 mod framing;
 pub mod handshake;
 mod inflight;
+mod log_limit;
 pub mod names;
+mod peer;
 #[cfg(unix)]
 pub mod posix;
 #[cfg(any(target_os = "linux", windows))]
@@ -60,5 +68,7 @@ pub use error::{Limit, Result, TransportError};
 pub use framing::Role;
 #[cfg(unix)]
 pub use framing::SendProgress;
+pub use log_limit::LogLimit;
+pub use peer::{AccessPolicy, EndpointMode, PeerCredentials};
 #[cfg(windows)]
 pub use windows::AbortHandle;

@@ -216,6 +216,67 @@ fn wrong_token_is_auth_failed_on_both_sides() {
     assert!(matches!(server.join().unwrap(), Err(TransportError::AuthFailed)));
 }
 
+/// The server learns the client's process id (here, this process) and,
+/// where the system lets it impersonate the client at identification
+/// level, its user SID; a policy that lists another SID only refuses the
+/// client with AUTH_FAILED, one that lists its SID lets it in.
+#[test]
+fn the_server_learns_its_client_and_applies_its_policy() {
+    let dir = windows_run_dir();
+    let listener = NpListener::bind(&dir, "peer", server_cfg(0, 4096)).unwrap();
+    let server = thread::spawn(move || {
+        let pending = listener.accept_connection(None).unwrap();
+        let at_accept = pending.peer().clone();
+        let session = pending.handshake().unwrap();
+        (at_accept, session.peer_credentials().clone())
+    });
+    let client = NpSession::connect(&dir, "peer", &client_cfg(0, 4096)).unwrap();
+    let (at_accept, peer) = server.join().unwrap();
+    assert_eq!(at_accept.pid, Some(std::process::id()));
+    assert_eq!(peer.pid, Some(std::process::id()));
+    assert_eq!(
+        (peer.uid, peer.gid),
+        (None, None),
+        "Windows has no user or group ids"
+    );
+    if let Some(sid) = &peer.sid {
+        assert!(sid.starts_with("S-1-"), "{sid}");
+    }
+    assert!(
+        client.peer_credentials().is_unknown(),
+        "a client knows nothing of its server"
+    );
+    drop(client);
+
+    let policy = |sids: Vec<String>| netipc_transport::AccessPolicy {
+        allow_sids: sids,
+        ..Default::default()
+    };
+    let refusing = ServerConfig {
+        access: policy(vec!["S-1-5-21-0-0-0-4242".into()]),
+        ..server_cfg(0, 4096)
+    };
+    let listener = NpListener::bind(&dir, "refused", refusing).unwrap();
+    let server = thread::spawn(move || listener.accept(None).map(|_| ()));
+    let err = NpSession::connect(&dir, "refused", &client_cfg(0, 4096)).unwrap_err();
+    assert!(matches!(err, TransportError::AuthFailed), "{err:?}");
+    assert!(matches!(
+        server.join().unwrap(),
+        Err(TransportError::PeerRefused { peer }) if peer.pid == Some(std::process::id())
+    ));
+
+    if let Some(sid) = peer.sid {
+        let allowing = ServerConfig {
+            access: policy(vec![sid.to_ascii_lowercase()]),
+            ..server_cfg(0, 4096)
+        };
+        let listener = NpListener::bind(&dir, "allowed", allowing).unwrap();
+        let server = thread::spawn(move || listener.accept(None).map(|_| ()));
+        NpSession::connect(&dir, "allowed", &client_cfg(0, 4096)).unwrap();
+        server.join().unwrap().unwrap();
+    }
+}
+
 #[test]
 fn receive_until_times_out_and_the_session_survives() {
     let dir = windows_run_dir();

@@ -3,11 +3,14 @@
 //! resend, grow and reconnect, or fail).
 
 use crate::client::{ClientState, ClientStatus};
+use crate::client_log;
+use crate::client_stats::FailedClientCalls;
 use crate::config::{ClientConfig, OVERFLOW_RETRIES_MAX};
 use crate::endpoint::Endpoint;
 use crate::error::{LimitKind, Result, ServiceError};
 use crate::transport::codec::{
-    CodecError, Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED, STATUS_OK,
+    CodecError, HEADER_LEN, Header, Kind, PROFILE_SHM_FUTEX, PROFILE_SHM_HYBRID, STATUS_LIMIT_EXCEEDED,
+    STATUS_OK,
 };
 use crate::transport::handshake::SessionParams;
 use crate::transport::{self, Limit, TransportError};
@@ -49,6 +52,13 @@ pub struct ClientCore {
     reconnect_count: u64,
     call_count: u64,
     error_count: u64,
+    retry_count: u64,
+    failed: FailedClientCalls,
+    bytes_sent: u64,
+    bytes_received: u64,
+    /// The state a connection attempt started from, for the log line of
+    /// its outcome.
+    connect_from: ClientState,
     /// Why the last connection attempt failed; `None` after a success.
     /// Shared with the errors that report it.
     connect_error: Option<Arc<TransportError>>,
@@ -83,6 +93,11 @@ impl ClientCore {
             reconnect_count: 0,
             call_count: 0,
             error_count: 0,
+            retry_count: 0,
+            failed: FailedClientCalls::default(),
+            bytes_sent: 0,
+            bytes_received: 0,
+            connect_from: ClientState::Disconnected,
             connect_error: None,
             abandoned: false,
         }
@@ -139,6 +154,10 @@ impl ClientCore {
             call_count: self.call_count,
             error_count: self.error_count,
             shm: self.session.is_some_and(|s| s.shm),
+            retry_count: self.retry_count,
+            failed: self.failed,
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
         }
     }
 
@@ -147,6 +166,7 @@ impl ClientCore {
     pub fn settle(&mut self) {
         if self.poisoned.replace(false) {
             self.error_count += 1;
+            self.failed.bad_response += 1;
             self.disconnect(ClientState::Broken);
         }
     }
@@ -166,6 +186,9 @@ impl ClientCore {
 
     /// Marks a connection attempt under way.
     pub fn start_connect(&mut self) {
+        if self.state != ClientState::Connecting {
+            self.connect_from = self.state;
+        }
         self.session = None;
         self.state = ClientState::Connecting;
     }
@@ -180,6 +203,7 @@ impl ClientCore {
     pub fn connected(&mut self, info: SessionInfo) {
         self.session = Some(info);
         self.state = ClientState::Ready;
+        client_log::state_changed(&self.endpoint, self.connect_from, self.state, info.shm, None);
         self.connect_count += 1;
         if std::mem::take(&mut self.abandoned) {
             self.reconnect_count += 1;
@@ -237,6 +261,7 @@ impl ClientCore {
         };
         self.session = None;
         self.state = state;
+        client_log::state_changed(&self.endpoint, self.connect_from, state, false, Some(&e));
         self.connect_error = Some(Arc::new(e));
         Connect::Failed
     }
@@ -404,6 +429,7 @@ impl ClientCore {
     ) -> Result<Call> {
         self.settle();
         if self.state != ClientState::Ready {
+            self.failed.not_ready += 1;
             return Err(self.not_ready());
         }
         if aborted {
@@ -433,6 +459,8 @@ impl ClientCore {
     fn fail(&mut self, e: ServiceError) -> ServiceError {
         self.disconnect(ClientState::Broken);
         self.error_count += 1;
+        self.failed.count(&e);
+        client_log::call_failed(&e);
         e
     }
 }
@@ -579,7 +607,11 @@ impl Call {
         result: core::result::Result<Header, TransportError>,
     ) -> Result<Header, AttemptError> {
         let h = match result {
-            Ok(h) => h,
+            Ok(h) => {
+                core.bytes_sent += (HEADER_LEN + core.request.len()) as u64;
+                core.bytes_received += u64::from(h.payload_len) + HEADER_LEN as u64;
+                h
+            }
             Err(TransportError::LimitExceeded {
                 what: Limit::Payload, ..
             }) => {
@@ -638,6 +670,7 @@ impl Call {
             }
             AttemptError::Refused(e) => {
                 core.error_count += 1;
+                core.failed.count(&e);
                 Step::Failed(e)
             }
             AttemptError::Overflow(direction) => {
@@ -696,7 +729,10 @@ impl Call {
                     return Step::Failed(core.fail(e));
                 }
             }
-            Pending::Retry => self.retried = true,
+            Pending::Retry => {
+                self.retried = true;
+                core.retry_count += 1;
+            }
         }
         self.start(core, aborted)
     }

@@ -2,7 +2,9 @@
 //! request, and the response size later sessions are offered.
 
 use crate::config::ServerConfig;
+use crate::peer::PeerScope;
 use crate::server::{Dispatch, ServiceHandler};
+use crate::transport::PeerCredentials;
 use crate::transport::codec::{
     BatchBuilder, BatchView, FLAG_BATCH, Header, Kind, STATUS_BAD_ENVELOPE, STATUS_INTERNAL_ERROR,
     STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
@@ -66,6 +68,9 @@ pub struct Answer<'a> {
     /// Whether the session closes once this is sent: a terminal service
     /// error (INTERNAL_ERROR, BAD_ENVELOPE, LIMIT_EXCEEDED) ends it.
     pub close: bool,
+    /// What the handler panicked with, if it did (the answer is then
+    /// INTERNAL_ERROR), for the server's log.
+    pub panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
 /// One server session's answering state: its budgets and buffers, reused
@@ -79,6 +84,8 @@ pub struct SessionCore {
     build_limit: usize,
     response: Vec<u8>,
     item: Vec<u8>,
+    /// The session's peer, which handlers see through [`crate::peer`].
+    peer: Option<PeerCredentials>,
 }
 
 impl SessionCore {
@@ -96,7 +103,14 @@ impl SessionCore {
             build_limit,
             response: Vec::new(),
             item: Vec::new(),
+            peer: None,
         }
+    }
+
+    /// Records the session's peer: during each handler call,
+    /// [`crate::peer`] answers it.
+    pub fn set_peer(&mut self, peer: PeerCredentials) {
+        self.peer = Some(peer);
     }
 
     /// The answer to a request larger than the session allows (the
@@ -117,9 +131,14 @@ impl SessionCore {
         request: &[u8],
     ) -> Answer<'_> {
         let (limit, build_limit) = (self.limit, self.build_limit);
+        let mut panic = None;
+        let _peer = self.peer.clone().map(PeerScope::enter);
         let reply = match catch_unwind(AssertUnwindSafe(|| self.dispatch(handler, header, request))) {
             Ok(r) => r,
-            Err(_) => Reply::status(STATUS_INTERNAL_ERROR),
+            Err(payload) => {
+                panic = Some(payload);
+                Reply::status(STATUS_INTERNAL_ERROR)
+            }
         };
         let needed = self.response.len().min(u32::MAX as usize) as u32;
         let reply = match reply.status {
@@ -149,18 +168,21 @@ impl SessionCore {
                 header: out,
                 payload: &self.response,
                 close: false,
+                panic,
             },
             // Another method than the endpoint's: the session goes on.
             STATUS_UNSUPPORTED => Answer {
                 header: out,
                 payload: &[],
                 close: false,
+                panic,
             },
             // A terminal service error closes the session.
             _ => Answer {
                 header: out,
                 payload: &[],
                 close: true,
+                panic,
             },
         }
     }

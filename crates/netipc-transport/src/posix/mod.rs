@@ -8,6 +8,7 @@
 //! never falling back to another socket type.
 
 pub(crate) mod descriptors;
+pub(crate) mod peer_cred;
 #[cfg(target_os = "linux")]
 pub mod shm;
 mod uds;

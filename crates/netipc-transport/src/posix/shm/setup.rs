@@ -8,6 +8,7 @@ use super::{
     WakeCounts, check_pauses, region_path,
 };
 use crate::error::{Limit, Result, TransportError};
+use crate::peer::EndpointMode;
 use crate::region_layout::{Areas, LayoutError, check_areas, plan_areas};
 use crate::spin::{Spinner, auto_spin_budget};
 use memmap2::MmapRaw;
@@ -49,12 +50,35 @@ impl ShmRegion {
     /// A live region at the path gives `AddressInUse`; a stale one is
     /// removed first. Allocation failure (ENOSPC, quota, unsupported) is
     /// reported as `TransportError::Io { op: "fallocate" }` and leaves no file.
+    /// The file is owner-only (0600); see [`ShmRegion::create_with_mode`].
     pub fn create(
         run_dir: &Path,
         service: &str,
         session_id: u64,
         req_msg_max: usize,
         resp_msg_max: usize,
+    ) -> Result<Self> {
+        Self::create_with_mode(
+            run_dir,
+            service,
+            session_id,
+            req_msg_max,
+            resp_msg_max,
+            EndpointMode::Owner,
+        )
+    }
+
+    /// Like [`ShmRegion::create`], giving the file the permissions of
+    /// `mode` exactly, whatever the process umask (which is left alone):
+    /// the file is created owner-only and then changed to `mode` through
+    /// its descriptor, before anything is written to it.
+    pub fn create_with_mode(
+        run_dir: &Path,
+        service: &str,
+        session_id: u64,
+        req_msg_max: usize,
+        resp_msg_max: usize,
+        mode: EndpointMode,
     ) -> Result<Self> {
         let path = region_path(run_dir, service, session_id);
         let (areas, size) = plan_areas(REGION_HEADER_LEN, req_msg_max, resp_msg_max).ok_or(
@@ -94,6 +118,9 @@ impl ShmRegion {
             let _ = std::fs::remove_file(&path);
             TransportError::io_at(op, path.display(), e)
         };
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(mode.bits()))
+            .map_err(|e| fail("chmod", e))?;
         // Every block of the file is allocated before it is mapped, so no
         // later access to the mapping can fault for want of space (SIGBUS).
         fallocate_all(&file, size).map_err(|e| fail("fallocate", e))?;

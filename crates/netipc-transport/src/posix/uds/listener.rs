@@ -9,7 +9,13 @@ use crate::config::ServerConfig;
 use crate::error::{Result, TransportError};
 use crate::framing::{Framer, Role};
 use crate::handshake::{self, Decision, SessionParams};
+#[cfg(target_os = "linux")]
+use crate::log_limit::LogLimit;
+#[cfg(target_os = "linux")]
+use crate::peer::EndpointMode;
+use crate::peer::PeerCredentials;
 use crate::posix::descriptors;
+use crate::posix::peer_cred::{check_run_dir, peer_credentials};
 #[cfg(target_os = "linux")]
 use crate::posix::shm::ShmRegion;
 use crate::spin::auto_spin_budget;
@@ -24,6 +30,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// Log lines about shared-memory set-ups that failed (at most 10 a minute).
+#[cfg(target_os = "linux")]
+static SHM_FALLBACK_LOG: LogLimit = LogLimit::new("shared memory fallback", 10, Duration::from_secs(60));
 
 /// A bound, listening UDS endpoint. Dropping it removes the socket file.
 #[derive(Debug)]
@@ -52,6 +62,9 @@ struct Endpoint {
     run_dir: PathBuf,
     #[cfg(target_os = "linux")]
     service: String,
+    /// Permissions of the region files.
+    #[cfg(target_os = "linux")]
+    mode: EndpointMode,
     next_session: AtomicU64,
 }
 
@@ -114,12 +127,17 @@ impl UdsListener {
     /// does an fd shortage that prevents the liveness probe. Anything else at
     /// the path (a dead server's socket, a file, a symlink, an empty
     /// directory) is removed; a directory with files in it also gives
-    /// `AddressInUse`. The socket file is made owner-only (0600) before
-    /// the listener starts accepting, without touching the process umask.
+    /// `AddressInUse`. The socket file gets the configured
+    /// [`EndpointMode`] (owner only, 0600, by default) before the listener
+    /// starts accepting, without touching the process umask. A run dir
+    /// that every user may write to and that lacks the sticky bit is
+    /// refused ([`TransportError::UnsafeRunDir`]) unless the configuration
+    /// allows it.
     /// Servers of this library starting at the same moment in one run dir
     /// take turns (an `flock` on the directory): exactly one of them binds.
     pub fn bind(run_dir: impl AsRef<Path>, service: &str, cfg: ServerConfig) -> Result<Self> {
         let path = endpoint_path(run_dir.as_ref(), service)?;
+        check_run_dir(run_dir.as_ref(), cfg.allow_unsafe_run_dir)?;
         let addr = UnixAddr::new(&path)
             .map_err(|e| TransportError::io_at("make a socket address of", path.display(), e))?;
         // Released when this function returns: the endpoint is listening
@@ -133,7 +151,10 @@ impl UdsListener {
                     });
                 }
                 Probe::Stale => match crate::posix::remove_endpoint_entry(&path) {
-                    Ok(()) => {}
+                    Ok(()) => log::info!(
+                        "removed the stale endpoint {} (no server listened)",
+                        path.display()
+                    ),
                     // A directory with files in it is not ours to empty.
                     Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
                         return Err(TransportError::AddressInUse {
@@ -153,7 +174,13 @@ impl UdsListener {
         }
         #[cfg(target_os = "linux")]
         if cfg.effective_supported_profiles() & netipc_codec::PROFILE_SHM_HYBRID != 0 {
-            crate::posix::shm::cleanup_stale(run_dir.as_ref(), service);
+            let removed = crate::posix::shm::cleanup_stale(run_dir.as_ref(), service);
+            if removed > 0 {
+                log::info!(
+                    "removed {removed} stale shared memory region file(s) of {service} in {}",
+                    run_dir.as_ref().display()
+                );
+            }
         }
         let fd = seqpacket()?;
         match bind(fd.as_raw_fd(), &addr) {
@@ -174,12 +201,15 @@ impl UdsListener {
                 run_dir: run_dir.as_ref().to_path_buf(),
                 #[cfg(target_os = "linux")]
                 service: service.to_string(),
+                #[cfg(target_os = "linux")]
+                mode: cfg.endpoint_mode,
                 next_session: AtomicU64::new(1),
             }),
             cfg,
         };
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&owned.path, std::fs::Permissions::from_mode(0o600))
+        let mode = owned.cfg.endpoint_mode.bits();
+        std::fs::set_permissions(&owned.path, std::fs::Permissions::from_mode(mode))
             .map_err(|e| TransportError::io_at("chmod", owned.path.display(), e))?;
         let backlog = Backlog::new(owned.cfg.effective_backlog().min(i32::MAX as u32) as i32)
             .unwrap_or(Backlog::MAXCONN);
@@ -194,12 +224,14 @@ impl UdsListener {
     }
 
     /// Accepts one connection without handshaking yet (so a slow client
-    /// does not hold up the acceptor). Call [`PendingSession::handshake`].
+    /// does not hold up the acceptor), and reads its peer's credentials.
+    /// Call [`PendingSession::handshake`].
     pub fn accept_connection(&self) -> Result<PendingSession> {
         loop {
             match descriptors::accept(self.fd.as_raw_fd()) {
                 Ok(fd) => {
                     return Ok(PendingSession {
+                        peer: peer_credentials(&fd),
                         fd,
                         endpoint: Arc::clone(&self.shared),
                         cfg: self.cfg.clone(),
@@ -234,6 +266,7 @@ impl UdsListener {
             match descriptors::accept(self.fd.as_raw_fd()) {
                 Ok(fd) => {
                     return Ok(Some(PendingSession {
+                        peer: peer_credentials(&fd),
                         fd,
                         endpoint: Arc::clone(&self.shared),
                         cfg: self.cfg.clone(),
@@ -288,9 +321,16 @@ pub struct PendingSession {
     cfg: ServerConfig,
     /// The client's HELLO, once [`PendingSession::try_receive_hello`] took it.
     hello: Option<Box<([u8; handshake::CONTROL_ROOM], usize)>>,
+    /// Who connected, as the kernel reported it at accept.
+    peer: PeerCredentials,
 }
 
 impl PendingSession {
+    /// Who connected, as the kernel reported it at accept.
+    pub fn peer(&self) -> &PeerCredentials {
+        &self.peer
+    }
+
     /// The configuration this handshake will apply; a managed server may
     /// adjust it (for example, payload ceilings it has learned) first.
     pub fn config_mut(&mut self) -> &mut ServerConfig {
@@ -328,6 +368,7 @@ impl PendingSession {
         Self::answer_hello(
             &self.endpoint,
             self.cfg,
+            self.peer,
             Socket::new(self.fd),
             &packet,
             n,
@@ -336,28 +377,36 @@ impl PendingSession {
     }
 
     /// Reads the client's HELLO, decides, answers, and returns the session.
-    /// A rejected client gets its HELLO_ACK status, then the connection closes.
+    /// A rejected client gets its HELLO_ACK status, then the connection
+    /// closes. A peer the access policy refuses is answered AUTH_FAILED
+    /// and reported as [`TransportError::PeerRefused`].
     pub fn handshake(self) -> Result<UdsSession> {
+        let peer = self.peer;
         let mut sock = Socket::new(self.fd);
         let deadline = crate::deadline_after(self.cfg.effective_handshake_timeout());
         let (packet, n) = match self.hello {
             Some(hello) => *hello,
             None => handshake::recv_control(&mut sock, deadline)?,
         };
-        Self::answer_hello(&self.endpoint, self.cfg, sock, &packet, n, deadline)
+        Self::answer_hello(&self.endpoint, self.cfg, peer, sock, &packet, n, deadline)
     }
 
-    /// Decides on the HELLO in `packet[..n]`, answers it on `sock`, and
-    /// returns the session.
+    /// Decides on the HELLO in `packet[..n]` from `peer`, answers it on
+    /// `sock`, and returns the session.
     fn answer_hello(
         l: &Endpoint,
         cfg: ServerConfig,
+        peer: PeerCredentials,
         mut sock: Socket,
         packet: &[u8],
         n: usize,
         deadline: Instant,
     ) -> Result<UdsSession> {
         let mut cfg = cfg;
+        if !cfg.access.allows(&peer) {
+            let _ = handshake::send_ack(&mut sock, &handshake::refusal(), deadline);
+            return Err(TransportError::PeerRefused { peer });
+        }
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         cfg.preferred_profiles &= IMPLEMENTED_PROFILES;
         let packet_size = packet_size_of(&sock.fd, cfg.packet_size)?;
@@ -371,7 +420,7 @@ impl PendingSession {
                 // The region must be ready before a successful ACK names it.
                 let req = a.agreed_max_request_payload_bytes as usize + HEADER_LEN;
                 let resp = a.agreed_max_response_payload_bytes as usize + HEADER_LEN;
-                match ShmRegion::create(&l.run_dir, &l.service, a.session_id, req, resp) {
+                match ShmRegion::create_with_mode(&l.run_dir, &l.service, a.session_id, req, resp, l.mode) {
                     Ok(mut r) => {
                         r.set_spin_tries(cfg.effective_shm_spin_tries());
                         if let Some(budget) = cfg.shm_spin_budget {
@@ -379,9 +428,17 @@ impl PendingSession {
                         }
                         region = Some(r);
                     }
-                    Err(_) => {
+                    Err(e) => {
                         // No SHM for this session (ENOSPC, quota, ...): decide
                         // again without it; the session runs on the baseline.
+                        SHM_FALLBACK_LOG.log(
+                            log::Level::Warn,
+                            module_path!(),
+                            format_args!(
+                                "session {} of {} ({peer}) runs over the socket: {e}",
+                                a.session_id, l.service
+                            ),
+                        );
                         let id = a.session_id;
                         cfg.supported_profiles &= !netipc_codec::PROFILE_SHM_HYBRID;
                         decision = handshake::negotiate(&packet[..n], &cfg, packet_size, id);
@@ -397,6 +454,7 @@ impl PendingSession {
                     .set_budget(cfg.socket_spin_budget.unwrap_or_else(auto_spin_budget));
                 Ok(UdsSession {
                     sock,
+                    peer,
                     framer: Framer::new(SessionParams::from(&a), Role::Server),
                     #[cfg(target_os = "linux")]
                     shm: region,

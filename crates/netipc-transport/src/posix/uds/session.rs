@@ -35,6 +35,8 @@ const ABORTABLE_WAIT_SLICE: std::time::Duration = std::time::Duration::from_mill
 #[derive(Debug)]
 pub struct UdsSession {
     pub(super) sock: Socket,
+    /// Who is at the other end, as the kernel reported it.
+    pub(super) peer: crate::PeerCredentials,
     pub(super) framer: Framer,
     #[cfg(target_os = "linux")]
     pub(super) shm: Option<ShmRegion>,
@@ -85,11 +87,19 @@ impl UdsSession {
         sock.spinner
             .set_budget(cfg.socket_spin_budget.unwrap_or_else(auto_spin_budget));
         Ok(Self {
+            peer: crate::posix::peer_cred::peer_credentials(&sock.fd),
             sock,
             framer: Framer::new(params, Role::Client),
             #[cfg(target_os = "linux")]
             shm,
         })
+    }
+
+    /// Who is at the other end: on a server's session, the client as the
+    /// kernel reported it at accept; on a client's, the server (the
+    /// process that bound the endpoint, as it was at `listen`).
+    pub fn peer_credentials(&self) -> &crate::PeerCredentials {
+        &self.peer
     }
 
     /// Whether the peer has closed the connection (one non-blocking poll).

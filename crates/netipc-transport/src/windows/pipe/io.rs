@@ -56,7 +56,7 @@ struct Overlapped<'h> {
 }
 
 impl Overlapped<'_> {
-    fn raw(&self) -> HANDLE {
+    pub(super) fn raw(&self) -> HANDLE {
         self.handle.as_raw_handle() as HANDLE
     }
 
@@ -173,7 +173,7 @@ impl Pipe {
         })
     }
 
-    fn raw(&self) -> HANDLE {
+    pub(super) fn raw(&self) -> HANDLE {
         self.handle.as_raw_handle() as HANDLE
     }
 

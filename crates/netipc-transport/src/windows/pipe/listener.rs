@@ -2,13 +2,16 @@
 //! server side of the handshake.
 
 use super::io::{Pipe, overlapped};
+use super::peer_cred;
 use super::session::NpSession;
 use super::{IMPLEMENTED_PROFILES, packet_size_or_default};
 use crate::config::ServerConfig;
 use crate::error::{Result, TransportError};
 use crate::framing::{Framer, Role};
 use crate::handshake::{self, Decision, SessionParams};
+use crate::log_limit::LogLimit;
 use crate::names::{pipe_name, shm_object_names};
+use crate::peer::PeerCredentials;
 use crate::windows::AbortHandle;
 use crate::windows::shm::{WinShm, is_shm_profile};
 use crate::windows::win32::{last_error, unnamed_event, wide};
@@ -25,6 +28,10 @@ use windows_sys::Win32::System::Pipes::{
     ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
     PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
 };
+
+/// Log lines about shared-memory set-ups that failed (at most 10 a minute).
+static SHM_FALLBACK_LOG: LogLimit =
+    LogLimit::new("shared memory fallback", 10, std::time::Duration::from_secs(60));
 
 /// A Named Pipe endpoint: one instance waiting for the next client at a time.
 #[derive(Debug)]
@@ -81,8 +88,10 @@ impl NpListener {
         if let Ok(h) = create_instance(&self.name, false, &self.cfg) {
             *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
         }
+        let pipe = Pipe::new(instance)?;
         Ok(NpPending {
-            pipe: Pipe::new(instance)?,
+            peer: peer_cred::at_accept(pipe.raw()),
+            pipe,
             cfg: self.cfg.clone(),
             next_session: Arc::clone(&self.next_session),
             run_dir: self.run_dir.clone(),
@@ -100,6 +109,7 @@ impl NpListener {
 #[derive(Debug)]
 pub struct NpPending {
     pipe: Pipe,
+    peer: PeerCredentials,
     cfg: ServerConfig,
     next_session: Arc<AtomicU64>,
     run_dir: String,
@@ -107,6 +117,12 @@ pub struct NpPending {
 }
 
 impl NpPending {
+    /// Who connected, as far as known at accept: the client's process id.
+    /// The handshake adds the user SID of its token.
+    pub fn peer(&self) -> &PeerCredentials {
+        &self.peer
+    }
+
     /// The configuration this handshake will apply; a managed server may
     /// adjust it (for example, payload ceilings it has learned) first.
     pub fn config_mut(&mut self) -> &mut ServerConfig {
@@ -115,9 +131,12 @@ impl NpPending {
 
     /// Reads the client's HELLO, decides, answers, and returns the session.
     /// A rejected client gets its HELLO_ACK status, then the pipe closes.
+    /// A peer the access policy refuses is answered AUTH_FAILED and
+    /// reported as [`TransportError::PeerRefused`].
     pub fn handshake(self) -> Result<NpSession> {
         let Self {
             mut pipe,
+            mut peer,
             mut cfg,
             next_session,
             run_dir,
@@ -125,6 +144,12 @@ impl NpPending {
         } = self;
         let deadline = crate::deadline_after(cfg.effective_handshake_timeout());
         let (packet, n) = handshake::recv_control(&mut pipe, deadline)?;
+        // Impersonation needs a message read from the pipe: the HELLO.
+        peer.sid = peer_cred::client_sid(pipe.raw());
+        if !cfg.access.allows(&peer) {
+            let _ = handshake::send_ack(&mut pipe, &handshake::refusal(), deadline);
+            return Err(TransportError::PeerRefused { peer });
+        }
         cfg.supported_profiles = cfg.effective_supported_profiles() & IMPLEMENTED_PROFILES;
         let packet_size = packet_size_or_default(cfg.packet_size);
         let mut decision = handshake::negotiate(&packet[..n], &cfg, packet_size, 0);
@@ -152,9 +177,17 @@ impl NpPending {
                 });
                 match created {
                     Ok(r) => shm = Some(r),
-                    Err(_) => {
+                    Err(e) => {
                         // No SHM for this session: decide again without it;
                         // the session runs over the pipe.
+                        SHM_FALLBACK_LOG.log(
+                            log::Level::Warn,
+                            module_path!(),
+                            format_args!(
+                                "session {} of {service} ({peer}) runs over the pipe: {e}",
+                                a.session_id
+                            ),
+                        );
                         let id = a.session_id;
                         cfg.supported_profiles &= !(PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT);
                         decision = handshake::negotiate(&packet[..n], &cfg, packet_size, id);
@@ -168,6 +201,7 @@ impl NpPending {
                 sent?;
                 Ok(NpSession {
                     pipe,
+                    peer,
                     framer: Framer::new(SessionParams::from(&a), Role::Server),
                     shm,
                 })

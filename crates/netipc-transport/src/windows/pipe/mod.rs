@@ -11,6 +11,7 @@
 
 mod io;
 mod listener;
+mod peer_cred;
 mod session;
 
 pub use listener::{NpListener, NpPending};

@@ -29,6 +29,9 @@ const BUSY_WAIT_MS: u32 = 1000;
 #[derive(Debug)]
 pub struct NpSession {
     pub(super) pipe: Pipe,
+    /// Who is at the other end (known on a server's session; a client's
+    /// knows nothing of its server).
+    pub(super) peer: crate::PeerCredentials,
     pub(super) framer: Framer,
     /// The data plane, when a shared-memory profile was negotiated; the
     /// pipe then stays open for liveness.
@@ -126,9 +129,17 @@ impl NpSession {
         };
         Ok(Self {
             pipe,
+            peer: crate::PeerCredentials::default(),
             framer: Framer::new(params, Role::Client),
             shm,
         })
+    }
+
+    /// Who is at the other end: on a server's session, the client's process
+    /// id and user SID where the API gave them; on a client's session,
+    /// nothing (all fields `None`).
+    pub fn peer_credentials(&self) -> &crate::PeerCredentials {
+        &self.peer
     }
 
     /// Whether the peer has closed the pipe (checked without blocking).
