@@ -88,7 +88,12 @@ fn loads_on_the_first_refresh(n: u32, profiles: u32) {
             );
             assert_eq!(cache.len(), n as usize);
             assert_eq!(cache.status().generation, u64::from(n));
-            assert_eq!(cache.status().shm, profiles != PROFILE_BASELINE);
+            assert_eq!(
+                cache.status().shm,
+                profiles != PROFILE_BASELINE,
+                "shared memory negotiated as configured (a full run dir filesystem \
+                 makes the server fall back to the socket)"
+            );
             for i in (0..n).step_by(997).chain([n - 1]) {
                 let want = item(i);
                 assert_eq!(
