@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the tokio layer's ping-pong against our blocking pair and other
 # drivers' blocking pairs, pinned as benches/run-matrix.sh pins them, and
-# prints min/median/max throughput per pair and the ratios of the medians.
+# prints min/median/max throughput per pair and its ratios, round by round.
 #
 #   benches/run-async.sh [duration_sec] [rounds]      (defaults: 3 and 5)
 #
@@ -84,24 +84,36 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 echo "# after: $(uptime)" >&2
 
-# Min/median/max per pair; ratios of the medians against our blocking pair
-# and against the best reference pair (the REF_BENCH ones).
+# Min/median/max per pair, and its ratios to our blocking pair and to the
+# best reference pair (the REF_BENCH ones) of the same round: the median
+# over the rounds, and the lowest and highest, as the host's speed drifts
+# from round to round and the pairs of a round ran close together.
 python3 - "$CSV" "${REF_BENCH:-}" <<'EOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 refs = [e.split("=", 1)[0] for e in sys.argv[2].split()]
-groups = {}
+thr = {}  # (placement, scenario) -> pair -> round -> throughput
 for r in rows:
-    groups.setdefault((r["placement"], r["scenario"]), {}).setdefault(r["pair"], []).append(float(r["throughput"]))
-print("| placement | scenario | pair (client/server) | min | median | max | median / netipc | median / best ref |")
+    key = (r["placement"], r["scenario"])
+    thr.setdefault(key, {}).setdefault(r["pair"], {})[r["round"]] = float(r["throughput"])
+
+
+def ratios(pair_runs, base_of_round):
+    got = [v / base_of_round[k] for k, v in pair_runs.items() if base_of_round.get(k)]
+    if not got:
+        return "-"
+    return f"{statistics.median(got):.2f}x ({min(got):.2f}-{max(got):.2f})"
+
+
+print("| placement | scenario | pair (client/server) | min | median | max | vs netipc | vs best ref |")
 print("|---|---|---|---:|---:|---:|---:|---:|")
-for (placement, scenario), pairs in groups.items():
-    med = {p: statistics.median(v) for p, v in pairs.items()}
-    ours = med.get("netipc")
-    best = max((med[p] for p in refs if p in med), default=None)
-    for p, v in pairs.items():
-        vs_ours = f"{med[p] / ours:.2f}x" if ours else "-"
-        vs_ref = f"{med[p] / best:.2f}x" if best else "-"
+for (placement, scenario), pairs in thr.items():
+    ours = pairs.get("netipc", {})
+    rounds = {k for runs in pairs.values() for k in runs}
+    best_ref = {k: max((pairs[p][k] for p in refs if k in pairs.get(p, {})), default=0) for k in rounds}
+    for p, runs in pairs.items():
+        v = list(runs.values())
         k = lambda x: f"{x / 1000:.1f}k"
-        print(f"| {placement} | {scenario} | {p} | {k(min(v))} | {k(med[p])} | {k(max(v))} | {vs_ours} | {vs_ref} |")
+        print(f"| {placement} | {scenario} | {p} | {k(min(v))} | {k(statistics.median(v))} | {k(max(v))} "
+              f"| {ratios(runs, ours)} | {ratios(runs, best_ref)} |")
 EOF
