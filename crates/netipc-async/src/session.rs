@@ -10,13 +10,23 @@ use netipc_service::transport::handshake::SessionParams;
 use netipc_service::transport::posix::{PendingSession, UdsSession};
 use netipc_service::transport::{self, TransportError};
 use std::path::PathBuf;
+use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 
-/// How long a task spins for a message before it waits (on the socket's
-/// readiness, or through the shared-memory waiter thread): a peer that is
-/// busy answering answers within it, with no sleep and no wake-up on
-/// either side; a task never holds its runtime worker longer.
-pub(crate) const SPIN: std::time::Duration = std::time::Duration::from_micros(5);
+/// How long a client's task spins for an answer before it waits (on the
+/// socket's readiness, or through the shared-memory waiter thread): a
+/// server that is busy answering answers within it, with no sleep and no
+/// wake-up on either side.
+pub(crate) const CLIENT_SPIN: Duration = Duration::from_micros(5);
+
+/// How long a server session's task spins for the next request: long
+/// enough to cover a client's wake-up on another CPU (tens of
+/// microseconds under a hypervisor), as the blocking server's spin does.
+/// A client that calls again as soon as it has its answer then finds its
+/// server spinning, and both stay awake; were both spins shorter than a
+/// wake-up, each side would always find the other asleep once it had
+/// been, and every call would pay two wake-ups.
+pub(crate) const SERVER_SPIN: Duration = Duration::from_micros(50);
 
 /// A handshake-complete session registered with the runtime.
 #[derive(Debug)]
@@ -25,16 +35,22 @@ pub(crate) struct AsyncSession {
     /// Started by the first shared-memory wait that outlasts the spin.
     #[cfg(target_os = "linux")]
     waiter: Option<ShmWaiter>,
+    /// How long a wait spins ([`CLIENT_SPIN`] or [`SERVER_SPIN`]).
+    spin_budget: Duration,
     /// When spins stop paying, waits skip them for a while (see `SpinPolicy`).
     spin: SpinPolicy,
+    /// Likewise for the yield a wait makes before it spins.
+    yields: SpinPolicy,
 }
 
-/// Whether a shared-memory wait spins first. A spin pays when the peer
+/// Whether a wait spins (or yields) first. A spin pays when the peer
 /// answers within it (a busy peer on another CPU); it costs the CPU that
 /// other tasks, and the peer itself, could use when it does not (a peer
 /// that sleeps, or shares this CPU, or many sessions at once). After a
 /// spin that missed, the next waits skip theirs, twice as many after each
-/// miss in a row (up to 64), then one spins again to look.
+/// miss in a row (up to 64), then one spins again to look. A yield pays
+/// when the peer shares this CPU: it runs then, and its answer is there
+/// when the yield returns.
 #[derive(Debug, Default)]
 struct SpinPolicy {
     /// Waits left to skip the spin.
@@ -87,8 +103,9 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl AsyncSession {
-    /// Registers a handshake-complete session with the runtime.
-    pub(crate) fn new(session: UdsSession) -> Result<Self, TransportError> {
+    /// Registers a handshake-complete session with the runtime; its waits
+    /// spin for `spin_budget`.
+    pub(crate) fn new(session: UdsSession, spin_budget: Duration) -> Result<Self, TransportError> {
         // SAFETY: a `UdsSession` owns its socket (an `OwnedFd`) from its
         // creation to its drop, never replaces it, and `as_raw_fd` always
         // returns that descriptor: it is valid, open and the same for as
@@ -99,7 +116,9 @@ impl AsyncSession {
             io,
             #[cfg(target_os = "linux")]
             waiter: None,
+            spin_budget,
             spin: SpinPolicy::default(),
+            yields: SpinPolicy::default(),
         })
     }
 
@@ -113,7 +132,7 @@ impl AsyncSession {
         cfg: transport::ClientConfig,
     ) -> Result<Self, TransportError> {
         let session = blocking(move || UdsSession::connect(&run_dir, &service, &cfg)).await?;
-        Self::new(session)
+        Self::new(session, CLIENT_SPIN)
     }
 
     /// A server's side of the handshake: the client's HELLO is awaited on
@@ -150,7 +169,7 @@ impl AsyncSession {
         let pending = io.into_inner();
         hello?;
         let session = blocking(move || pending.complete_handshake()).await?;
-        Self::new(session)
+        Self::new(session, SERVER_SPIN)
     }
 
     /// The values negotiated for the session.
@@ -232,12 +251,21 @@ impl AsyncSession {
         if let Some((h, _)) = self.io.get_mut().try_receive()? {
             return Ok(h);
         }
+        // A peer on this CPU, woken by our message, answers while we yield.
+        if self.yields.spins() {
+            std::thread::yield_now();
+            let got = self.io.get_mut().try_receive()?.map(|(h, _)| h);
+            self.yields.spun(got.is_some());
+            if let Some(h) = got {
+                return Ok(h);
+            }
+        }
         // A short spin of non-blocking receives: an answer within it costs
         // no trip through the runtime's poller.
         if self.spin.spins() {
             let mut got = None;
             let io = self.io.get_mut();
-            let hit = spin_for(1, || match io.try_receive() {
+            let hit = spin_for(self.spin_budget, 1, || match io.try_receive() {
                 Ok(Some((h, _))) => {
                     got = Some(Ok(h));
                     true
@@ -282,14 +310,25 @@ impl AsyncSession {
         self.receive(waits).await
     }
 
-    /// Receives one message over shared memory: a short spin, then the
-    /// waiter thread, while the socket is watched for the peer's hang-up.
+    /// Receives one message over shared memory: a yield, a short spin,
+    /// then the waiter thread, while the socket is watched for the peer's
+    /// hang-up.
     #[cfg(target_os = "linux")]
     async fn receive_shm(&mut self, waits: &Waits<'_>) -> Result<Header, TransportError> {
+        let arrived = self.io.get_ref().shm_has_message()
+            || (self.yields.spins() && {
+                // A peer on this CPU may sleep on the futex: it needs the
+                // wake held back for it to run while we yield.
+                self.io.get_mut().flush_wake();
+                std::thread::yield_now();
+                let hit = self.io.get_ref().shm_has_message();
+                self.yields.spun(hit);
+                hit
+            });
         let session = self.io.get_ref();
-        let arrived = session.shm_has_message()
+        let arrived = arrived
             || (self.spin.spins() && {
-                let hit = spin_for(32, || session.shm_has_message());
+                let hit = spin_for(self.spin_budget, 32, || session.shm_has_message());
                 self.spin.spun(hit);
                 hit
             });
@@ -342,10 +381,10 @@ impl AsyncSession {
     }
 }
 
-/// Spins until `ready` or [`SPIN`] has passed, reading the clock every
+/// Spins until `ready` or `budget` has passed, reading the clock every
 /// `per_clock` checks (one per check when a check is a system call);
 /// whether it got ready.
-fn spin_for(per_clock: u32, mut ready: impl FnMut() -> bool) -> bool {
+fn spin_for(budget: Duration, per_clock: u32, mut ready: impl FnMut() -> bool) -> bool {
     let start = std::time::Instant::now();
     loop {
         for _ in 0..per_clock {
@@ -354,7 +393,7 @@ fn spin_for(per_clock: u32, mut ready: impl FnMut() -> bool) -> bool {
                 return true;
             }
         }
-        if start.elapsed() >= SPIN {
+        if start.elapsed() >= budget {
             return false;
         }
     }

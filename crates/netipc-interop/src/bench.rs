@@ -172,9 +172,77 @@ pub const DRIVER: &str = "netipc";
 /// p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct`. The server's CPU
 /// is filled in by the harness; `server` comes from `BENCH_SERVER`.
 pub fn print_csv(scenario: &str, throughput: f64, lat: &mut Latencies, cpu_pct: f64) {
+    print_csv_as(DRIVER, scenario, throughput, lat, cpu_pct);
+}
+
+/// [`print_csv`] for the driver named `driver`.
+pub fn print_csv_as(driver: &str, scenario: &str, throughput: f64, lat: &mut Latencies, cpu_pct: f64) {
     let (p50, p95, p99) = lat.percentiles_us();
     let server = std::env::var("BENCH_SERVER").unwrap_or_else(|_| "-".into());
-    println!("{scenario},{DRIVER},{server},{throughput:.0},{p50},{p95},{p99},{cpu_pct:.1},0.0,{cpu_pct:.1}");
+    println!("{scenario},{driver},{server},{throughput:.0},{p50},{p95},{p99},{cpu_pct:.1},0.0,{cpu_pct:.1}");
+}
+
+/// The parameters of the ping-pong scenarios (one INCREMENT call at a
+/// time), the same in every driver, ours and the reference's, so that any
+/// driver's client pairs with any driver's server.
+pub mod ping_pong {
+    use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+    use netipc::service::{ClientConfig, ServerConfig};
+    use std::time::Duration;
+
+    /// The drivers' auth token.
+    pub const AUTH_TOKEN: u64 = 0xBE4C_4000_00C0_FFEE;
+    /// Request payload limit.
+    pub const REQUEST_BUF: u32 = 4096;
+    /// Response payload limit.
+    pub const RESPONSE_BUF: u32 = 65536;
+    /// A server's run when its command line gives none, in seconds.
+    pub const DEFAULT_DURATION: u64 = 30;
+    /// How long a server outlives its duration (its client may have
+    /// started late).
+    pub const SERVER_GRACE: Duration = Duration::from_secs(3);
+    /// The timeout of one call.
+    pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The profiles of a scenario: the baseline, and SHM_HYBRID too (and
+    /// preferred) when `shm`.
+    pub fn profiles(shm: bool) -> u32 {
+        if shm {
+            PROFILE_BASELINE | PROFILE_SHM_HYBRID
+        } else {
+            PROFILE_BASELINE
+        }
+    }
+
+    /// A ping-pong server's configuration.
+    pub fn server_config(shm: bool) -> ServerConfig {
+        ServerConfig {
+            supported_profiles: profiles(shm),
+            preferred_profiles: profiles(shm),
+            max_request_payload_bytes: REQUEST_BUF,
+            max_request_batch_items: 1,
+            max_response_payload_bytes: RESPONSE_BUF,
+            max_response_batch_items: 1,
+            auth_token: AUTH_TOKEN,
+            backlog: 4,
+            ..ServerConfig::default()
+        }
+    }
+
+    /// A ping-pong client's configuration.
+    pub fn client_config(shm: bool) -> ClientConfig {
+        ClientConfig {
+            supported_profiles: profiles(shm),
+            preferred_profiles: profiles(shm),
+            max_request_payload_bytes: REQUEST_BUF,
+            max_request_batch_items: 1,
+            max_response_payload_bytes: RESPONSE_BUF,
+            max_response_batch_items: 1,
+            auth_token: AUTH_TOKEN,
+            call_timeout: CALL_TIMEOUT,
+            ..ClientConfig::default()
+        }
+    }
 }
 
 /// The xorshift generator the reference drivers use for batch sizes, with

@@ -10,6 +10,8 @@ pub mod echo;
 pub mod lookup;
 #[cfg(any(target_os = "linux", windows))]
 pub mod region_echo;
+#[cfg(unix)]
+pub mod tokio_peer;
 
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use std::io::Write;
@@ -113,6 +115,63 @@ pub fn args(usage: &str) -> Option<(String, String, String)> {
     }
 }
 
+/// The side a peer plays in an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Serves until stopped.
+    Server,
+    /// Connects, checks, prints its verdict and exits.
+    Client,
+}
+
+/// The exchanges of `interop_service` (and its async twin), one per mode
+/// prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceExchange {
+    /// `server`, `client`: the [`fixture`] snapshot.
+    Snapshot,
+    /// `apps-`: an apps lookup of [`lookup::scale_items`] PIDs.
+    AppsScale,
+    /// `cgroups-`: a cgroups lookup of [`lookup::scale_items`] paths.
+    CgroupsScale,
+    /// `apps-mixed-`: an apps lookup with every item outcome.
+    AppsMixed,
+    /// `cgroups-mixed-`: a cgroups lookup with every item outcome.
+    CgroupsMixed,
+}
+
+/// The modes `interop_service` and its async twin accept.
+pub const SERVICE_MODES: &str = "server|client|apps-server|apps-client|cgroups-server|cgroups-client|\
+    apps-mixed-server|apps-mixed-client|cgroups-mixed-server|cgroups-mixed-client";
+
+impl ServiceExchange {
+    /// The exchange and the role a mode of `interop_service` names.
+    pub fn parse(mode: &str) -> Option<(Self, Role)> {
+        let (prefix, role) = match (mode.strip_suffix("server"), mode.strip_suffix("client")) {
+            (Some(p), _) => (p, Role::Server),
+            (_, Some(p)) => (p, Role::Client),
+            _ => return None,
+        };
+        let exchange = match prefix {
+            "" => Self::Snapshot,
+            "apps-" => Self::AppsScale,
+            "cgroups-" => Self::CgroupsScale,
+            "apps-mixed-" => Self::AppsMixed,
+            "cgroups-mixed-" => Self::CgroupsMixed,
+            _ => return None,
+        };
+        Some((exchange, role))
+    }
+
+    /// Sessions a lookup server of this exchange serves at once.
+    pub fn workers(self) -> usize {
+        match self {
+            Self::AppsScale | Self::CgroupsScale => 8,
+            _ => 2,
+        }
+    }
+}
+
 /// The snapshot the interop servers publish.
 pub mod fixture {
     /// `(hash, options, enabled, name, path)` of each item.
@@ -127,21 +186,23 @@ pub mod fixture {
     pub const GENERATION: u64 = 42;
 }
 
-/// A managed `cgroups-snapshot` server publishing [`fixture`], serving
-/// until its [`Termination`].
-pub fn serve_snapshot_fixture(run_dir: &str, service: &str, batch_items: u32) -> i32 {
-    use netipc::service::cgroups::{Handler, ManagedServer, ServerConfig};
-    let termination = Termination::arm();
-    let handler = Handler {
+/// The handler of the interop snapshot servers: publishes [`fixture`].
+pub fn snapshot_fixture_handler() -> netipc::service::cgroups::Handler {
+    netipc::service::cgroups::Handler {
         handle: Some(Box::new(|_req, b| {
             b.set_header(fixture::SYSTEMD_ENABLED, fixture::GENERATION);
             fixture::ITEMS
                 .iter()
                 .all(|(h, o, e, n, p)| b.add(*h, *o, *e, n.as_bytes(), p.as_bytes()).is_ok())
         })),
-    };
+    }
+}
+
+/// The configuration of the interop snapshot servers, with `batch_items`
+/// items per batch.
+pub fn snapshot_server_config(batch_items: u32) -> netipc::service::ServerConfig {
     let profiles = profiles();
-    let config = ServerConfig {
+    netipc::service::ServerConfig {
         supported_profiles: profiles,
         preferred_profiles: profiles,
         max_request_payload_bytes: REQUEST_PAYLOAD,
@@ -149,9 +210,90 @@ pub fn serve_snapshot_fixture(run_dir: &str, service: &str, batch_items: u32) ->
         max_response_payload_bytes: RESPONSE_PAYLOAD,
         max_response_batch_items: batch_items,
         auth_token: AUTH_TOKEN,
-        ..ServerConfig::default()
-    };
-    let server = ManagedServer::new(run_dir, service, config, handler);
+        ..netipc::service::ServerConfig::default()
+    }
+}
+
+/// The configuration of the interop snapshot clients and caches, with
+/// `batch_items` items per batch.
+pub fn snapshot_client_config(batch_items: u32) -> netipc::service::ClientConfig {
+    let profiles = profiles();
+    netipc::service::ClientConfig {
+        supported_profiles: profiles,
+        preferred_profiles: profiles,
+        max_request_batch_items: batch_items,
+        max_response_payload_bytes: RESPONSE_PAYLOAD,
+        auth_token: AUTH_TOKEN,
+        ..netipc::service::ClientConfig::default()
+    }
+}
+
+/// Checks a snapshot answer against [`fixture`]: its header and every item.
+pub fn check_snapshot_fixture(view: &netipc::protocol::CgroupsResponseView<'_>) -> Result<(), String> {
+    if view.item_count != fixture::ITEMS.len() as u32
+        || view.systemd_enabled != fixture::SYSTEMD_ENABLED
+        || view.generation != fixture::GENERATION
+    {
+        return Err(format!(
+            "snapshot header: {} items, systemd {}, generation {}",
+            view.item_count, view.systemd_enabled, view.generation
+        ));
+    }
+    for (i, (hash, _, enabled, name, path)) in fixture::ITEMS.iter().enumerate() {
+        let item = view.item(i as u32).map_err(|e| e.to_string())?;
+        if item.hash != *hash || item.enabled != *enabled || item.name != *name || item.path != *path {
+            return Err(format!("item {i}: {item:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a cache loaded from a [`fixture`] server: its status, a lookup
+/// that finds an item and one that finds none.
+pub fn check_cache_fixture(
+    status: &netipc::service::cgroups::CacheStatus,
+    snapshot: &netipc::service::cgroups::CacheSnapshot,
+) -> Result<(), String> {
+    if status.item_count != fixture::ITEMS.len() || status.generation != fixture::GENERATION {
+        return Err(format!("cache status {status:?}"));
+    }
+    let (hash, _, _, name, path) = fixture::ITEMS[0];
+    match snapshot.lookup(hash, name.as_bytes()) {
+        Some(item) if item.path == path && item.hash == hash => {}
+        other => return Err(format!("lookup ({hash}, {name}): {other:?}")),
+    }
+    if let Some(item) = snapshot.lookup(9999, b"nonexistent") {
+        return Err(format!("lookup (9999, nonexistent) found {item:?}"));
+    }
+    Ok(())
+}
+
+/// How long a client retries its connect: the server may still be starting.
+pub const CONNECT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+/// The pause between two connect attempts.
+pub const CONNECT_RETRY: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Calls `attempt` (a refresh that says whether the client is now ready)
+/// until it succeeds, pausing [`CONNECT_RETRY`] between attempts, for up
+/// to [`CONNECT_PATIENCE`].
+pub fn connect(mut attempt: impl FnMut() -> bool) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + CONNECT_PATIENCE;
+    while !attempt() {
+        if std::time::Instant::now() >= deadline {
+            return Err("not ready".into());
+        }
+        std::thread::sleep(CONNECT_RETRY);
+    }
+    Ok(())
+}
+
+/// A managed `cgroups-snapshot` server publishing [`fixture`], serving
+/// until its [`Termination`].
+pub fn serve_snapshot_fixture(run_dir: &str, service: &str, batch_items: u32) -> i32 {
+    use netipc::service::cgroups::ManagedServer;
+    let termination = Termination::arm();
+    let config = snapshot_server_config(batch_items);
+    let server = ManagedServer::new(run_dir, service, config, snapshot_fixture_handler());
     serve_until_stopped(&termination, |bound| server.run_notify(bound), || server.stop())
 }
 

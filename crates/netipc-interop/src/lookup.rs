@@ -1,7 +1,7 @@
 //! The lookup fixtures of the interop matrix: scale and mixed servers, and
 //! the clients that check them.
 
-use crate::{AUTH_TOKEN, RESPONSE_PAYLOAD, profiles};
+use crate::{AUTH_TOKEN, RESPONSE_PAYLOAD, connect, profiles};
 use netipc::service::lookup::{apps, cgroups};
 use netipc::service::{ClientConfig, ServerConfig};
 use std::time::Duration;
@@ -166,31 +166,15 @@ pub fn cgroups_mixed_handler() -> cgroups::Handler {
     }
 }
 
-fn connect(refresh: &mut dyn FnMut() -> bool) -> Result<(), String> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        if refresh() {
-            return Ok(());
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err("not ready".into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// The PIDs of a scale apps call of `n` keys: 100000 + i.
+pub fn apps_scale_keys(n: u32) -> Vec<u32> {
+    (0..n).map(|i| 100_000 + i).collect()
 }
 
-/// Scale apps client: PIDs 100000+i.
-pub fn apps_scale_client(run_dir: &str, service: &str) -> Result<(), String> {
+/// Checks the answer of a scale apps call for `pids`.
+pub fn check_apps_scale(v: &apps::AppsLookupResponseView<'_>, pids: &[u32]) -> Result<(), String> {
     use netipc::protocol::lookup::AppsLookupStatus as S;
-    let n = scale_items();
-    let mut c = apps::AppsLookupClient::new(run_dir, service, client_config(n));
-    connect(&mut || {
-        c.refresh();
-        c.ready()
-    })?;
-    let pids: Vec<u32> = (0..n).map(|i| 100_000 + i).collect();
-    let v = c.call(&pids).map_err(|e| format!("call failed: {e}"))?;
-    if v.item_count != n || v.generation != 9 {
+    if v.item_count as usize != pids.len() || v.generation != 9 {
         return Err(format!("count {} generation {}", v.item_count, v.generation));
     }
     for (i, it) in v.iter().enumerate() {
@@ -201,18 +185,18 @@ pub fn apps_scale_client(run_dir: &str, service: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Scale cgroups client: paths `/cg/%05u`.
-pub fn cgroups_scale_client(run_dir: &str, service: &str) -> Result<(), String> {
+/// The paths of a scale cgroups call of `n` keys: `/cg/%05u`.
+pub fn cgroups_scale_keys(n: u32) -> Vec<String> {
+    (0..n).map(|i| format!("/cg/{i:05}")).collect()
+}
+
+/// Checks the answer of a scale cgroups call for `paths`.
+pub fn check_cgroups_scale(
+    v: &cgroups::CgroupsLookupResponseView<'_>,
+    paths: &[String],
+) -> Result<(), String> {
     use netipc::protocol::lookup::CgroupsLookupStatus as S;
-    let n = scale_items();
-    let mut c = cgroups::CgroupsLookupClient::new(run_dir, service, client_config(n));
-    connect(&mut || {
-        c.refresh();
-        c.ready()
-    })?;
-    let paths: Vec<String> = (0..n).map(|i| format!("/cg/{i:05}")).collect();
-    let v = c.call(&paths).map_err(|e| format!("call failed: {e}"))?;
-    if v.item_count != n || v.generation != 7 {
+    if v.item_count as usize != paths.len() || v.generation != 7 {
         return Err(format!("count {} generation {}", v.item_count, v.generation));
     }
     for (i, it) in v.iter().enumerate() {
@@ -223,17 +207,12 @@ pub fn cgroups_scale_client(run_dir: &str, service: &str) -> Result<(), String> 
     Ok(())
 }
 
-/// Mixed apps client: checks every listed field.
-pub fn apps_mixed_client(run_dir: &str, service: &str) -> Result<(), String> {
+/// The PIDs of the mixed apps call.
+pub const APPS_MIXED_PIDS: [u32; 5] = [1001, 1002, 1003, 1004, 1005];
+
+/// Checks every listed field of the answer to the mixed apps call.
+pub fn check_apps_mixed(v: &apps::AppsLookupResponseView<'_>) -> Result<(), String> {
     use netipc::protocol::lookup::AppsLookupStatus as S;
-    let mut c = apps::AppsLookupClient::new(run_dir, service, client_config(5));
-    connect(&mut || {
-        c.refresh();
-        c.ready()
-    })?;
-    let v = c
-        .call(&[1001, 1002, 1003, 1004, 1005])
-        .map_err(|e| format!("call failed: {e}"))?;
     if v.item_count != 5 || v.generation != 19 {
         return Err(format!("count {} generation {}", v.item_count, v.generation));
     }
@@ -280,21 +259,17 @@ pub fn apps_mixed_client(run_dir: &str, service: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Mixed cgroups client: checks every listed field.
-pub fn cgroups_mixed_client(run_dir: &str, service: &str) -> Result<(), String> {
+/// The paths of the mixed cgroups call.
+pub const CGROUPS_MIXED_PATHS: [&str; 5] = ["/known", "/retry", "/permanent", "/oversized", "/known2"];
+
+/// Checks every listed field of the answer to the mixed cgroups call.
+pub fn check_cgroups_mixed(v: &cgroups::CgroupsLookupResponseView<'_>) -> Result<(), String> {
     use netipc::protocol::lookup::CgroupsLookupStatus as S;
-    let mut c = cgroups::CgroupsLookupClient::new(run_dir, service, client_config(5));
-    connect(&mut || {
-        c.refresh();
-        c.ready()
-    })?;
-    let paths = ["/known", "/retry", "/permanent", "/oversized", "/known2"];
-    let v = c.call(&paths).map_err(|e| format!("call failed: {e}"))?;
     if v.item_count != 5 || v.generation != 17 {
         return Err(format!("count {} generation {}", v.item_count, v.generation));
     }
     let it: Vec<_> = v.iter().collect();
-    let echo = it.iter().zip(paths).all(|(i, p)| i.path == p);
+    let echo = it.iter().zip(CGROUPS_MIXED_PATHS).all(|(i, p)| i.path == p);
     let ok0 = it[0].status == S::Known
         && it[0].orchestrator == cgroups::Orchestrator::K8S
         && it[0].name == "pod-a"
@@ -319,4 +294,54 @@ pub fn cgroups_mixed_client(run_dir: &str, service: &str) -> Result<(), String> 
         return Err(format!("bad mixed response: {:?}", [echo, ok0, ok1, ok4]));
     }
     Ok(())
+}
+
+/// Scale apps client: PIDs 100000+i.
+pub fn apps_scale_client(run_dir: &str, service: &str) -> Result<(), String> {
+    let pids = apps_scale_keys(scale_items());
+    let mut c = apps::AppsLookupClient::new(run_dir, service, client_config(pids.len() as u32));
+    connect(|| {
+        c.refresh();
+        c.ready()
+    })?;
+    let v = c.call(&pids).map_err(|e| format!("call failed: {e}"))?;
+    check_apps_scale(&v, &pids)
+}
+
+/// Scale cgroups client: paths `/cg/%05u`.
+pub fn cgroups_scale_client(run_dir: &str, service: &str) -> Result<(), String> {
+    let paths = cgroups_scale_keys(scale_items());
+    let mut c = cgroups::CgroupsLookupClient::new(run_dir, service, client_config(paths.len() as u32));
+    connect(|| {
+        c.refresh();
+        c.ready()
+    })?;
+    let v = c.call(&paths).map_err(|e| format!("call failed: {e}"))?;
+    check_cgroups_scale(&v, &paths)
+}
+
+/// Mixed apps client: checks every listed field.
+pub fn apps_mixed_client(run_dir: &str, service: &str) -> Result<(), String> {
+    let mut c = apps::AppsLookupClient::new(run_dir, service, client_config(5));
+    connect(|| {
+        c.refresh();
+        c.ready()
+    })?;
+    let v = c
+        .call(&APPS_MIXED_PIDS)
+        .map_err(|e| format!("call failed: {e}"))?;
+    check_apps_mixed(&v)
+}
+
+/// Mixed cgroups client: checks every listed field.
+pub fn cgroups_mixed_client(run_dir: &str, service: &str) -> Result<(), String> {
+    let mut c = cgroups::CgroupsLookupClient::new(run_dir, service, client_config(5));
+    connect(|| {
+        c.refresh();
+        c.ready()
+    })?;
+    let v = c
+        .call(&CGROUPS_MIXED_PATHS)
+        .map_err(|e| format!("call failed: {e}"))?;
+    check_cgroups_mixed(&v)
 }

@@ -8,7 +8,10 @@
 //! `interop_cache_win.exe`), for example
 //! `NETIPC_PEERS="c=/opt/ipc-c/bin go=/opt/ipc-go/bin"`. Each pairing is a
 //! test of its own, `<peer>_with_<NAME>`; a malformed `NETIPC_PEERS` fails
-//! the run.
+//! the run. On POSIX our async twins of the typed peers
+//! (`interop_service_async`, `interop_cache_async`: the tokio layer) pair
+//! with that implementation's `interop_service` and `interop_cache` in
+//! every exchange too, as `<twin>_with_<NAME>`.
 //!
 //! A test that has nothing to pair with reports itself ignored, with the
 //! reason, instead of passing: without `NETIPC_PEERS` every test here is
@@ -22,7 +25,7 @@ mod support;
 
 use netipc_test_support::harness::{self, Ran, Trial};
 use std::path::{Path, PathBuf};
-use support::{cases, exchange, foreign_file, ours};
+use support::{ASYNC_TWINS, cases, exchange, foreign_file, ours};
 
 /// Why the tests check nothing without `NETIPC_PEERS`.
 const NO_PEERS: &str = "needs NETIPC_PEERS, the other implementations' peers (see the README)";
@@ -72,7 +75,9 @@ fn trials() -> Vec<Trial> {
             .map(|peer| format!("{peer}_with_other_implementations"))
             .collect();
         if cfg!(unix) {
-            names.push("interop_service_async_with_other_implementations".into());
+            for (_, twin) in ASYNC_TWINS {
+                names.push(format!("{twin}_with_other_implementations"));
+            }
         }
         if cfg!(target_os = "linux") {
             names.push("a_killed_servers_endpoint_is_taken_over_by_other_implementations".into());
@@ -95,11 +100,12 @@ fn trials() -> Vec<Trial> {
         }
         #[cfg(unix)]
         {
-            let (async_name, async_dir) = (name.clone(), dir.clone());
-            trials.push(harness::trial(
-                format!("interop_service_async_with_{name}"),
-                move || async_against(&async_name, &async_dir),
-            ));
+            for (peer, twin) in ASYNC_TWINS {
+                let (name, dir) = (name.clone(), dir.clone());
+                trials.push(harness::trial(format!("{twin}_with_{name}"), move || {
+                    async_against(peer, twin, &name, &dir)
+                }));
+            }
             let (name, dir) = (name.clone(), dir.clone());
             trials.push(harness::trial(
                 format!("a_client_of_{name}_refused_by_policy_hears_auth_failed"),
@@ -140,23 +146,19 @@ fn against(peer: &str, name: &str, dir: &Path) -> Ran {
     Ran::Checked
 }
 
-/// Our async twin of `interop_service` (the tokio layer) against
-/// implementation `name`'s `interop_service`: the snapshot exchange, each
-/// side serving in turn, over the socket and shared memory.
+/// Our async twin `twin` of `peer` (on the tokio layer) against
+/// implementation `name`'s `peer`: every exchange of `peer`, each side
+/// serving in turn, over the socket and shared memory.
 #[cfg(unix)]
-fn async_against(name: &str, dir: &Path) -> Ran {
-    let theirs = match foreign_build("interop_service", name, dir) {
+fn async_against(peer: &str, twin: &str, name: &str, dir: &Path) -> Ran {
+    let theirs = match foreign_build(peer, name, dir) {
         Ok(path) => path,
         Err(lacking) => return lacking,
     };
-    let ours = ours("interop_service_async");
-    for case in cases()
-        .iter()
-        .filter(|c| c.peer == "interop_service" && c.mode.is_empty())
-    {
+    for case in cases().iter().filter(|c| c.peer == peer) {
         for profile in case.profiles {
-            exchange(case, profile, ours, &theirs, true);
-            exchange(case, profile, &theirs, ours, false);
+            exchange(case, profile, ours(twin), &theirs, true);
+            exchange(case, profile, &theirs, ours(twin), false);
         }
     }
     Ran::Checked

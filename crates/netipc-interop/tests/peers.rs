@@ -1,6 +1,7 @@
 //! Our interop peers against each other, as child processes, in every
-//! exchange they share with the other implementations; and an L2 client
-//! surviving a killed and restarted server process.
+//! exchange they share with the other implementations; our async twins
+//! against the blocking peers and each other; and an L2 client surviving a
+//! killed and restarted server process.
 
 mod support;
 
@@ -47,6 +48,35 @@ fn interop_service_pairs() {
 #[test]
 fn interop_cache_pairs() {
     self_pairs("interop_cache");
+}
+
+/// Every exchange of `peer` between the blocking peer and its async twin,
+/// each serving in turn, and between two async twins.
+#[cfg(unix)]
+fn async_pairs(peer: &str) {
+    let (_, twin) = support::ASYNC_TWINS
+        .into_iter()
+        .find(|(p, _)| *p == peer)
+        .expect("an async twin");
+    for case in cases().iter().filter(|c| c.peer == peer) {
+        for profile in case.profiles {
+            exchange(case, profile, ours(twin), ours(peer), true);
+            exchange(case, profile, ours(peer), ours(twin), true);
+            exchange(case, profile, ours(twin), ours(twin), true);
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn interop_service_async_pairs() {
+    async_pairs("interop_service");
+}
+
+#[cfg(unix)]
+#[test]
+fn interop_cache_async_pairs() {
+    async_pairs("interop_cache");
 }
 
 #[cfg(unix)]

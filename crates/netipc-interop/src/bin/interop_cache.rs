@@ -24,37 +24,11 @@ fn main() {
 }
 
 fn client(run_dir: &str, service: &str) -> Result<(), String> {
-    use netipc::service::cgroups::{CgroupsCache, ClientConfig};
+    use netipc::service::cgroups::CgroupsCache;
     use netipc_interop::*;
-    use std::time::{Duration, Instant};
-    let profiles = profiles();
-    let config = ClientConfig {
-        supported_profiles: profiles,
-        preferred_profiles: profiles,
-        max_request_batch_items: 1,
-        max_response_payload_bytes: RESPONSE_PAYLOAD,
-        auth_token: AUTH_TOKEN,
-        ..ClientConfig::default()
-    };
-    let mut cache = CgroupsCache::new(run_dir, service, config);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !cache.refresh() {
-        if Instant::now() >= deadline {
-            return Err(format!("cache not ready: {:?}", cache.last_error()));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let status = cache.status();
-    if status.item_count != 3 || status.generation != fixture::GENERATION {
-        return Err(format!("cache status {status:?}"));
-    }
-    match cache.lookup(1001, "docker-abc123") {
-        Some(item) if item.path == "/sys/fs/cgroup/docker/abc123" && item.hash == 1001 => {}
-        other => return Err(format!("lookup (1001, docker-abc123): {other:?}")),
-    }
-    if let Some(item) = cache.lookup(9999, "nonexistent") {
-        return Err(format!("lookup (9999, nonexistent) found {item:?}"));
-    }
+    let mut cache = CgroupsCache::new(run_dir, service, snapshot_client_config(1));
+    connect(|| cache.refresh()).map_err(|e| format!("cache {e}: {:?}", cache.last_error()))?;
+    check_cache_fixture(&cache.status(), &cache.snapshot())?;
     cache.close();
     Ok(())
 }

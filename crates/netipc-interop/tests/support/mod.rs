@@ -219,9 +219,17 @@ pub fn ours(peer: &str) -> &'static str {
         "interop_service" => env!("CARGO_BIN_EXE_interop_service"),
         "interop_service_async" => env!("CARGO_BIN_EXE_interop_service_async"),
         "interop_cache" => env!("CARGO_BIN_EXE_interop_cache"),
+        "interop_cache_async" => env!("CARGO_BIN_EXE_interop_cache_async"),
         other => panic!("no interop peer named {other}"),
     }
 }
+
+/// Our async (tokio) twins of the typed peers, as (peer, twin): the same
+/// command line and exchanges, on the async clients and servers.
+pub const ASYNC_TWINS: [(&str, &str); 2] = [
+    ("interop_service", "interop_service_async"),
+    ("interop_cache", "interop_cache_async"),
+];
 
 fn as_strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
