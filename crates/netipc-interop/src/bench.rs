@@ -141,6 +141,24 @@ pub fn process_cpu() -> Duration {
     }
 }
 
+/// The peak resident set size of this process in KiB (`VmHWM`), or 0
+/// where the system does not say.
+pub fn peak_rss_kib() -> u64 {
+    status_kib("/proc/self/status", "VmHWM:")
+}
+
+/// A `kB` field of a `/proc/.../status` file, or 0.
+pub fn status_kib(path: &str, field: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// Wall and CPU time of a measured run.
 #[derive(Debug)]
 pub struct Meter {

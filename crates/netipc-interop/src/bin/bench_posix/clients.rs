@@ -58,7 +58,10 @@ pub(crate) fn client(
         "uds-pipeline" => pipeline(dir, svc, duration, rps, depth),
         "uds-pipeline-batch" => batch_ping_pong(scenario, dir, svc, duration, rps, depth, true),
         "snapshot" | "snapshot-shm" => snapshot(scenario, dir, svc, duration, rps),
-        other => Err(format!("unknown client scenario {other}")),
+        other => match crate::bigsnap::Big::parse(other) {
+            Some(big) => crate::bigsnap::client(&big, dir, svc, duration, rps),
+            None => Err(format!("unknown client scenario {other}")),
+        },
     }
 }
 

@@ -40,6 +40,12 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     let result = match cmd {
         "lookup-bench" => num(1).map(lookup_bench),
+        "payload-copy" => match (num(1), num(2)) {
+            (Some(n), Some(d)) if (1..=1_000_000).contains(&n) => {
+                Some(crate::bigsnap::payload_copy(n as u32, d))
+            }
+            _ => None,
+        },
         "lookup-method-bench" => match (num(1), arg(2), num(3)) {
             (Some(d), Some(s), Some(r)) => Some(lookup_method_bench(d, s, r)),
             _ => None,

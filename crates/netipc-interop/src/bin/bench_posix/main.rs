@@ -26,6 +26,8 @@ fn main() {
 }
 
 #[cfg(unix)]
+mod bigsnap;
+#[cfg(unix)]
 mod clients;
 #[cfg(unix)]
 mod driver;

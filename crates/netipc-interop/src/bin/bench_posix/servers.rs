@@ -80,7 +80,10 @@ pub(crate) fn server(cmd: &str, dir: &str, svc: &str, duration: u64) -> Result<(
             );
             run_for(&termination, duration, &s)
         }
-        other => return Err(format!("unknown server scenario {other}")),
+        other => match crate::bigsnap::Big::parse(other) {
+            Some(big) => run_for(&termination, duration, &crate::bigsnap::server(&big, dir, svc)),
+            None => return Err(format!("unknown server scenario {other}")),
+        },
     };
     println!("SERVER_CPU_SEC={:.6}", process_cpu().as_secs_f64());
     if code == 0 {
