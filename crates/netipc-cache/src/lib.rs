@@ -21,13 +21,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod index;
 mod snapshot;
+mod table;
 
 pub use netipc_service as service;
-pub use netipc_service::transport::codec::CgroupsItem;
+pub use netipc_service::transport::codec::{CgroupsItem, CgroupsItemView};
 pub use netipc_service::{ClientConfig, ClientState, ServiceError};
-pub use snapshot::{CacheReader, CacheSnapshot};
+pub use snapshot::{CacheReader, CacheSnapshot, SnapshotItems};
 
 use netipc_service::cgroups::CgroupsClient;
 use std::sync::Arc;
@@ -55,10 +55,20 @@ pub struct CacheStatus {
 }
 
 /// A cgroups snapshot cache over a `cgroups-snapshot` client.
+///
+/// The cache holds the current snapshot and the one before it. A refresh
+/// refills the one before, in place, when no reader holds it any more
+/// (no [`CgroupsCache::snapshot`] or [`CacheReader::guard`] of it is
+/// alive), so once its buffers have grown to the data's size a refresh
+/// allocates nothing; a snapshot still held is left alone and a new one is
+/// built beside it.
 #[derive(Debug)]
 pub struct CgroupsCache {
     client: CgroupsClient,
     current: Arc<CacheSnapshot>,
+    /// The snapshot before `current`, whose buffers the next refresh
+    /// reuses if nobody else holds it.
+    spare: Option<Arc<CacheSnapshot>>,
     reader: CacheReader,
     populated: bool,
     refresh_success: u64,
@@ -75,6 +85,7 @@ impl CgroupsCache {
             client: CgroupsClient::new(run_dir, service, config),
             reader: CacheReader::new(Arc::clone(&current)),
             current,
+            spare: None,
             populated: false,
             refresh_success: 0,
             refresh_failure: 0,
@@ -88,16 +99,36 @@ impl CgroupsCache {
     /// [`CgroupsCache::last_error`]).
     pub fn refresh(&mut self) -> bool {
         self.client.refresh();
-        let built = match self.client.call_snapshot() {
-            Ok(view) => CacheSnapshot::build(&view),
+        // The snapshot before the current one, if nobody holds it: the
+        // cache's is then the only reference, and it may be changed.
+        let mut next = self
+            .spare
+            .take()
+            .and_then(|mut s| Arc::get_mut(&mut s).is_some().then_some(s))
+            .unwrap_or_default();
+        let Some(snap) = Arc::get_mut(&mut next) else {
+            // Unreachable: `next` is the spare held nowhere else, or new.
+            self.spare = Some(next);
+            return false;
+        };
+        // The items are noted as the answer is validated (one pass over
+        // it); the snapshot then keeps the buffer the answer came in, and
+        // the client receives the next one into the snapshot's old one.
+        snap.begin();
+        match self.client.call_snapshot_visiting(|item| snap.note(item)) {
+            Ok(view) => snap.finish(&view),
             Err(e) => {
+                // The spare is not published: what it noted is dropped.
+                self.spare = Some(next);
                 self.refresh_failure += 1;
                 self.last_error = Some(e);
                 return false;
             }
-        };
-        self.current = Arc::new(built);
-        self.reader.publish(Arc::clone(&self.current));
+        }
+        let payload = self.client.swap_received(snap.buffer());
+        snap.adopt(payload.start);
+        self.reader.publish(Arc::clone(&next));
+        self.spare = Some(std::mem::replace(&mut self.current, next));
         self.populated = true;
         self.refresh_success += 1;
         self.last_success = Some(SystemTime::now());
@@ -110,10 +141,11 @@ impl CgroupsCache {
         self.populated
     }
 
-    /// The item with this hash and name, from the current snapshot.
-    /// Pure memory: no I/O.
+    /// The item with this hash and name, from the current snapshot: a view
+    /// borrowed from the cache (copy what you keep past the next refresh,
+    /// or hold a [`CgroupsCache::snapshot`]). Pure memory: no I/O.
     #[inline]
-    pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+    pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<CgroupsItemView<'_>> {
         self.current.lookup(hash, name.as_ref())
     }
 
@@ -127,7 +159,7 @@ impl CgroupsCache {
     /// [`simple_hash`](netipc_service::transport::codec::simple_hash), and
     /// [`CgroupsCache::lookup`] with it needs no second index.
     #[inline]
-    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<CgroupsItemView<'_>> {
         self.current.lookup_name(name.as_ref())
     }
 
@@ -203,6 +235,7 @@ impl CgroupsCache {
     /// Closes the connection and empties the cache.
     pub fn close(&mut self) {
         self.client.close();
+        self.spare = None;
         self.current = Arc::new(CacheSnapshot::default());
         self.reader.publish(Arc::clone(&self.current));
         self.populated = false;

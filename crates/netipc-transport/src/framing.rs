@@ -174,6 +174,15 @@ impl Framer {
         &self.recv_buf[self.last.clone()]
     }
 
+    /// Exchanges the receive buffer with `buf`: `buf` then holds the last
+    /// message received (its payload at the range returned; empty when
+    /// there is none), and the session receives into what `buf` held,
+    /// growing it as needed. The last payload is empty afterwards.
+    pub(crate) fn swap_received(&mut self, buf: &mut Vec<u8>) -> core::ops::Range<usize> {
+        std::mem::swap(&mut self.recv_buf, buf);
+        std::mem::replace(&mut self.last, 0..0)
+    }
+
     /// Checks an outgoing message against the session's rules and records
     /// its id; returns the header to put on the wire.
     fn prepare_send(&mut self, header: &Header, payload: &[u8]) -> Result<Header> {
