@@ -13,9 +13,9 @@ use netipc_service::transport::codec::{CgroupsItemView, CgroupsResponseView, Str
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// One item: its numbers, and where its name and path were when the
-/// payload was decoded (the snapshot's `base` makes that an offset in its
-/// bytes).
+/// One item: its numbers, and where its name and path are in the
+/// snapshot's bytes (during a refill, where they were when the payload was
+/// decoded).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     hash: u32,
@@ -33,8 +33,8 @@ pub struct CacheSnapshot {
     /// Every item's name and path: copied back to back, or the whole
     /// message they came in.
     bytes: Vec<u8>,
-    /// What turns an entry's string address (in the payload as it was
-    /// decoded) into its offset in `bytes`, wrapping.
+    /// During a refill, what turns an entry's string address (in the
+    /// payload as it was decoded) into an offset in the payload, wrapping.
     base: usize,
     /// The items, in snapshot order.
     entries: Vec<Entry>,
@@ -125,17 +125,21 @@ impl CacheSnapshot {
     }
 
     /// Completes a refill: the payload is now in this snapshot's buffer,
-    /// from `start` on.
+    /// from `start` on. The entries' addresses become offsets in it (one
+    /// pass over them here spares an addition in every lookup).
     pub(crate) fn adopt(&mut self, start: usize) {
-        self.base = self.base.wrapping_add(start);
+        let shift = self.base.wrapping_add(start);
+        for e in &mut self.entries {
+            e.name_at = e.name_at.wrapping_add(shift);
+            e.path_at = e.path_at.wrapping_add(shift);
+        }
     }
 
     /// The `len` bytes of the string noted at `at`.
     #[inline]
     fn string(&self, at: usize, len: u32) -> &[u8] {
-        let start = self.base.wrapping_add(at);
         self.bytes
-            .get(start..start.wrapping_add(len as usize))
+            .get(at..at.wrapping_add(len as usize))
             .unwrap_or_default()
     }
 
@@ -145,14 +149,14 @@ impl CacheSnapshot {
         self.string(e.name_at, e.name_len)
     }
 
-    /// Entry `e` as an item view.
+    /// Entry `e`, whose name is `name`, as an item view.
     #[inline]
-    fn view_of(&self, e: &Entry) -> CgroupsItemView<'_> {
+    fn view_of<'s>(&'s self, e: &Entry, name: &'s [u8]) -> CgroupsItemView<'s> {
         CgroupsItemView {
             hash: e.hash,
             options: e.options,
             enabled: e.enabled,
-            name: StrView::new(self.name_of(e)),
+            name: StrView::new(name),
             path: StrView::new(self.string(e.path_at, e.path_len)),
         }
     }
@@ -160,13 +164,16 @@ impl CacheSnapshot {
     /// The first item under `key` in `index` whose name is `name`.
     #[inline]
     fn find(&self, index: &ChainTable, key: u32, name: &[u8]) -> Option<CgroupsItemView<'_>> {
-        let mut chain = index.chain(key);
-        chain
-            .find_map(|i| {
-                let e = self.entries.get(i as usize)?;
-                same_bytes(self.name_of(e), name).then_some(e)
-            })
-            .map(|e| self.view_of(e))
+        let mut at = index.head(key);
+        while let Some(i) = at {
+            let e = self.entries.get(i)?;
+            let candidate = self.name_of(e);
+            if same_bytes(candidate, name) {
+                return Some(self.view_of(e, candidate));
+            }
+            at = index.next(i);
+        }
+        None
     }
 
     /// The item with this hash and name.
@@ -192,7 +199,7 @@ impl CacheSnapshot {
 
     /// Item `index` (in snapshot order), if there is one.
     pub fn item(&self, index: usize) -> Option<CgroupsItemView<'_>> {
-        self.entries.get(index).map(|e| self.view_of(e))
+        self.entries.get(index).map(|e| self.view_of(e, self.name_of(e)))
     }
 
     /// All items, in snapshot order.
@@ -237,7 +244,9 @@ impl<'a> Iterator for SnapshotItems<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.entries.next().map(|e| self.snapshot.view_of(e))
+        self.entries
+            .next()
+            .map(|e| self.snapshot.view_of(e, self.snapshot.name_of(e)))
     }
 
     #[inline]
@@ -249,7 +258,9 @@ impl<'a> Iterator for SnapshotItems<'a> {
 impl DoubleEndedIterator for SnapshotItems<'_> {
     #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.entries.next_back().map(|e| self.snapshot.view_of(e))
+        self.entries
+            .next_back()
+            .map(|e| self.snapshot.view_of(e, self.snapshot.name_of(e)))
     }
 }
 

@@ -88,30 +88,34 @@ impl ChainTable {
         (u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
-    /// The items under `key`, in snapshot order.
+    /// The first item under `key`, if any; [`Self::next`] gives the others,
+    /// in snapshot order.
     #[inline]
-    pub(crate) fn chain(&self, key: u32) -> Chain<'_> {
-        Chain {
-            next: &self.next,
-            at: self.head(key),
-        }
-    }
-
-    /// The first item under `key` (plus one), or `NONE`.
-    #[inline]
-    fn head(&self, key: u32) -> u32 {
+    pub(crate) fn head(&self, key: u32) -> Option<usize> {
         if self.slots.is_empty() {
-            return NONE;
+            return None;
         }
         let mask = self.slots.len() - 1;
         let mut at = self.home(key);
         loop {
-            let slot = self.slots[at];
-            if slot.head == NONE || slot.key == key {
-                return slot.head;
+            let slot = self.slots[at & mask];
+            if slot.key == key || slot.head == NONE {
+                return item(slot.head);
             }
-            at = (at + 1) & mask;
+            at += 1;
         }
+    }
+
+    /// The item after `item` under its key, if any.
+    #[inline]
+    pub(crate) fn next(&self, item: usize) -> Option<usize> {
+        self::item(self.next.get(item).copied().unwrap_or(NONE))
+    }
+
+    /// The items under `key`, in snapshot order.
+    #[cfg(test)]
+    pub(crate) fn chain(&self, key: u32) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(self.head(key), |&i| self.next(i))
     }
 
     /// Where the buffers are, for tests of their reuse.
@@ -121,25 +125,10 @@ impl ChainTable {
     }
 }
 
-/// The items of one key, in snapshot order.
-#[derive(Debug)]
-pub(crate) struct Chain<'a> {
-    next: &'a [u32],
-    at: u32,
-}
-
-impl Iterator for Chain<'_> {
-    type Item = u32;
-
-    #[inline]
-    fn next(&mut self) -> Option<u32> {
-        if self.at == NONE {
-            return None;
-        }
-        let item = self.at - 1;
-        self.at = self.next.get(item as usize).copied().unwrap_or(NONE);
-        Some(item)
-    }
+/// The item a slot or chain link names, if any.
+#[inline]
+fn item(link: u32) -> Option<usize> {
+    link.checked_sub(1).map(|i| i as usize)
 }
 
 #[cfg(test)]
@@ -157,6 +146,7 @@ mod tests {
     fn chains_keep_snapshot_order() {
         let t = table(&[5, 9, 5, 5, 1, 9]);
         assert_eq!(t.chain(5).collect::<Vec<_>>(), [0, 2, 3]);
+        assert_eq!((t.head(9), t.next(1), t.next(5)), (Some(1), Some(5), None));
         assert_eq!(t.chain(9).collect::<Vec<_>>(), [1, 5]);
         assert_eq!(t.chain(1).collect::<Vec<_>>(), [4]);
         assert_eq!(t.chain(2).count(), 0);
@@ -183,11 +173,11 @@ mod tests {
         )) {
             let t = table(&keys);
             for probe in keys.iter().copied().chain([1u32, 0xFFFF_FFFF]) {
-                let want: Vec<u32> = keys
+                let want: Vec<usize> = keys
                     .iter()
                     .enumerate()
                     .filter(|&(_, &k)| k == probe)
-                    .map(|(i, _)| i as u32)
+                    .map(|(i, _)| i)
                     .collect();
                 prop_assert_eq!(t.chain(probe).collect::<Vec<_>>(), want);
             }
