@@ -437,12 +437,21 @@ impl Framer {
     ) -> Result<(Header, &[u8])> {
         // The first packet lands whole at the start of the buffer: header,
         // then the payload, which continuations extend. One byte more than
-        // a packet may hold tells an oversized packet from a full one.
+        // a packet may hold tells an oversized packet from a full one. No
+        // valid first packet is longer than a header and the largest
+        // payload the peer may send: a session whose messages are small
+        // (a server's requests, most often) keeps a small buffer, not one
+        // of the packet size (about 208 KiB on Linux), which a thousand
+        // sessions would pay a thousand times. A longer packet is cut at
+        // that length: its header says too long a payload, or one that
+        // differs from the packet's length, and is refused for it.
         let packet = self.params.packet_size as usize;
-        if self.recv_buf.len() <= packet {
-            self.recv_buf.resize(packet + 1, 0);
+        let (max_payload, _) = self.limits_in();
+        let first_max = packet.min(HEADER_LEN.saturating_add(max_payload as usize));
+        if self.recv_buf.len() <= first_max {
+            self.recv_buf.resize(first_max + 1, 0);
         }
-        let n = io.recv_whole_packet(&mut self.recv_buf[..=packet], deadline)?;
+        let n = io.recv_whole_packet(&mut self.recv_buf[..=first_max], deadline)?;
         if n > packet {
             return Err(TransportError::Protocol(
                 "packet larger than the negotiated packet size",
