@@ -267,9 +267,12 @@ impl UdsSession {
         if let Some(shm) = self.shm.as_mut() {
             let sock = &self.sock;
             return self.framer.receive_whole(|buf| {
-                shm.receive_watching(buf, deadline, || {
-                    peer_gone(sock.fd.as_fd()) || sock.abort.as_ref().is_some_and(AbortHandle::is_aborted)
-                })
+                shm.receive_watching(
+                    buf,
+                    deadline,
+                    || peer_gone(sock.fd.as_fd()) || sock.abort.as_ref().is_some_and(AbortHandle::is_aborted),
+                    sock.abort.as_ref(),
+                )
                 .map_err(|e| match e {
                     TransportError::PeerClosed
                         if sock.abort.as_ref().is_some_and(AbortHandle::is_aborted) =>
