@@ -375,10 +375,13 @@ impl Spinner {
         } else {
             self.last_arrival
         };
+        // Arrivals are timed (one clock read more) only where the time is
+        // learned from: waits for a woken peer, and a socket's quiet.
+        let timed = woke_peer || self.watch_quiet;
         let end = spin_for(
             self.budget,
             yield_at_once,
-            (quiet_since, self.block_woken > 0),
+            (quiet_since, self.block_woken > 0, timed),
             &mut ready,
             &mut yield_now,
         );
@@ -450,14 +453,15 @@ fn streak_looks(streak: u32) -> bool {
     streak.is_multiple_of(gap.clamp(STREAK_LOOK_FIRST, STREAK_LOOK_MAX))
 }
 
-/// Spins until `ready` or the budget runs out. `quiet` is when the last
-/// message came (if known) and whether a wait that finds the peer quiet
-/// since then for [`QUIET_GAP`] is to stop and block (the peer is asleep,
-/// and known to wake slowly); it is looked at when the clock is first read.
+/// Spins until `ready` or the budget runs out. The third argument says
+/// when the last message came (if known), whether a wait that finds the
+/// peer quiet since then for [`QUIET_GAP`] is to stop and block (the peer
+/// is asleep, and known to wake slowly; looked at when the clock is first
+/// read), and whether an arrival after the clock started is timed.
 fn spin_for(
     budget: Duration,
     yield_at_once: bool,
-    (quiet_since, block_quiet): (Option<Instant>, bool),
+    (quiet_since, block_quiet, timed): (Option<Instant>, bool, bool),
     ready: &mut impl FnMut() -> bool,
     yield_now: &mut impl FnMut(),
 ) -> SpinEnd {
@@ -487,9 +491,10 @@ fn spin_for(
         };
         started.elapsed() >= budget
     };
-    // The message came: how, and when (if the clock was read).
+    // The message came: how, and when (if the clock was read, and the
+    // time is wanted).
     let arrived = |mut end: SpinEnd, how: Spun| {
-        end.took = end.started.map(|s| s.elapsed());
+        end.took = end.started.filter(|_| timed).map(|s| s.elapsed());
         end.how = how;
         end
     };
