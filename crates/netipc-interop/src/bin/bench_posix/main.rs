@@ -35,3 +35,5 @@ mod driver;
 mod inproc;
 #[cfg(unix)]
 mod servers;
+#[cfg(unix)]
+mod sessions;
