@@ -27,6 +27,9 @@
 #              "1000 10000 50000").
 #   SESSIONS   session counts of the many-sessions scenarios (default
 #              "256 1024").
+#   SCALE_BEFORE  bench_posix of an older build of ours: its own pair runs
+#              in every agent-scale scenario too (pair "before"), for
+#              before/after figures of one run.
 #   SCALE_REF  drivers with our command line for the agent-scale scenarios
 #              (NAME=PATH, as REF_BENCH): the reference's own drivers have
 #              none of them, so this takes only drivers built by hand on
@@ -284,6 +287,7 @@ run_scale_scenario() {
 # itself, and each against ours.
 scale_pairs() {
     echo "netipc:$OURS:$OURS"
+    if [ -n "${SCALE_BEFORE:-}" ]; then echo "before:$SCALE_BEFORE:$SCALE_BEFORE"; fi
     local a
     for a in "${SCALE_REFS[@]+"${SCALE_REFS[@]}"}"; do
         echo "${a%%:*}:${a#*:}:${a#*:}"
@@ -331,6 +335,7 @@ if [ "$SCALE" != no ]; then
     for kind in uds shm; do
         wanted "split sessions-$kind-1-at-10" || continue
         qpairs=("netipc:$OURS:$OURS")
+        if [ -n "${SCALE_BEFORE:-}" ]; then qpairs+=("before:$SCALE_BEFORE:$SCALE_BEFORE"); fi
         for a in "${REFS[@]+"${REFS[@]}"}"; do
             qpairs+=("netipc-client/${a%%:*}-server:${a#*:}:$OURS")
         done
@@ -342,7 +347,7 @@ if [ "$SCALE" != no ]; then
                 # The reference's servers serve INCREMENT in their ping-pong
                 # scenarios.
                 smode="sessions-$kind-1"
-                [ "$pair" = netipc ] || smode="$kind-ping-pong"
+                case "$pair" in netipc | before) ;; *) smode="$kind-ping-pong" ;; esac
                 run_scale split "$pair" "$srv" "$cli" "$smode" "sessions-$kind-1" 10 >>"$rows"
             done
         done
@@ -355,10 +360,12 @@ if [ "$SCALE" != no ]; then
         rows="$RUN_DIR/rows.csv"
         : >"$rows"
         for ((round = 0; round < REPEAT; round++)); do
-            line=$(taskset -c "$CPU_A,$CPU_B" "$OURS" "sessions-inproc-$kind-32" "$DURATION" 10 | tail -1) || true
-            [ -n "$line" ] || continue
-            IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ _ rest <<<"$line"
-            echo "inproc,netipc,$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0,,,$rest" >>"$rows"
+            for drv in "netipc:$OURS" ${SCALE_BEFORE:+"before:$SCALE_BEFORE"}; do
+                line=$(taskset -c "$CPU_A,$CPU_B" "${drv#*:}" "sessions-inproc-$kind-32" "$DURATION" 10 | tail -1) || true
+                [ -n "$line" ] || continue
+                IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ _ rest <<<"$line"
+                echo "inproc,${drv%%:*},$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0,,,$rest" >>"$rows"
+            done
         done
         keep_fastest "$rows"
     done
