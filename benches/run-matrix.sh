@@ -283,21 +283,26 @@ run_scale_scenario() {
     keep_fastest "$rows"
 }
 
-# Pairs of the agent-scale scenarios: ours, each SCALE_REF driver with
-# itself, and each against ours.
+# Pairs of the agent-scale scenarios: ours, the older build's, and each
+# SCALE_REF driver with itself and against ours; with "servers", only our
+# client against each SCALE_REF server (the drivers built by hand need not
+# have the many-sessions client).
 scale_pairs() {
     echo "netipc:$OURS:$OURS"
     if [ -n "${SCALE_BEFORE:-}" ]; then echo "before:$SCALE_BEFORE:$SCALE_BEFORE"; fi
     local a
     for a in "${SCALE_REFS[@]+"${SCALE_REFS[@]}"}"; do
-        echo "${a%%:*}:${a#*:}:${a#*:}"
         echo "netipc-client/${a%%:*}-server:${a#*:}:$OURS"
-        echo "${a%%:*}-client/netipc-server:$OURS:${a#*:}"
+        if [ "${1:-}" != servers ]; then
+            echo "${a%%:*}:${a#*:}:${a#*:}"
+            echo "${a%%:*}-client/netipc-server:$OURS:${a#*:}"
+        fi
     done
 }
 
 if [ "$SCALE" != no ]; then
     mapfile -t SPAIRS < <(scale_pairs)
+    mapfile -t SERVERS < <(scale_pairs servers)
     for placement in split shared; do
         for n in ${SNAP_SIZES:-1000 10000 50000}; do
             for kind in cache-refresh cache-refresh-shm; do
@@ -321,11 +326,11 @@ if [ "$SCALE" != no ]; then
         for kind in uds shm; do
             for n in ${SESSIONS:-256 1024}; do
                 wanted "$placement sessions-$kind-$n" || continue
-                run_scale_scenario "$placement" "sessions-$kind-$n" "sessions-$kind-$n" 0 "${SPAIRS[@]}"
+                run_scale_scenario "$placement" "sessions-$kind-$n" "sessions-$kind-$n" 0 "${SERVERS[@]}"
             done
             for rps in 10 1; do
                 wanted "$placement sessions-$kind-32-at-$rps" || continue
-                run_scale_scenario "$placement" "sessions-$kind-32" "sessions-$kind-32" "$rps" "${SPAIRS[@]}"
+                run_scale_scenario "$placement" "sessions-$kind-32" "sessions-$kind-32" "$rps" "${SERVERS[@]}"
             done
         done
     done
