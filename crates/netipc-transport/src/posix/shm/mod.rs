@@ -70,14 +70,16 @@ const REGION_HEADER_LEN: usize = 64;
 const SPIN_TRIES_DEFAULT: u32 = crate::config::SHM_SPIN_TRIES_DEFAULT;
 /// Default longest futex sleep before the receiver checks peer liveness.
 pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
-/// Longest sleep of a wait that has seen nothing for a while: each slice
-/// that passes in silence makes the next four times as long, up to this. An idle session
-/// then checks its peer every few seconds instead of ten times a second,
-/// which for a thousand idle sessions is the difference between a tenth of
-/// a CPU and a few thousandths. An abort still ends the sleep at once
-/// (the wait sleeps on the abort signal's word too), and a peer that dies
-/// while its session is idle is noticed within this.
-const IDLE_SLICE_MAX: Duration = Duration::from_millis(3200);
+/// Longest sleep of a server's wait that has seen nothing for a while:
+/// each slice that passes in silence makes the next four times as long, up
+/// to this. An idle session then checks its client every few seconds
+/// instead of ten times a second, which for a thousand idle sessions is the
+/// difference between a tenth of a CPU and a few thousandths. An abort
+/// still ends the sleep at once (the wait sleeps on the abort signal's
+/// word too), and a client that dies while its session is idle is noticed
+/// within this. A client's waits (for an answer) keep their slices: a
+/// server that dies mid-call is noticed within one.
+const IDLE_SLICE_MAX: Duration = Duration::from_millis(6400);
 /// Checks (about [`CHECK_INTERVAL`](crate::spin::CHECK_INTERVAL) apart, so
 /// about 3.2 µs in all) for the peer's answer before an owed wake is sent:
 /// a peer that is awake answers within them; one that does not may be
@@ -313,10 +315,10 @@ impl ShmRegion {
     }
 
     /// Sleeps on the futex, in slices, until message `want` arrives; asks
-    /// `peer_gone` once per slice of wall time. A slice that passes with
-    /// nothing makes the next four times as long, up to [`IDLE_SLICE_MAX`],
-    /// where `abort` (if any) can end a sleep at once; else slices stay at
-    /// the region's wait slice.
+    /// `peer_gone` once per slice of wall time. On the server side, a slice
+    /// that passes with nothing makes the next four times as long, up to
+    /// [`IDLE_SLICE_MAX`], where `abort` (if any) can end a sleep at once;
+    /// else slices stay at the region's wait slice.
     ///
     /// The check is due by the clock, not by a sleep that lasted a whole
     /// slice: a process that takes signals more often than once a slice
@@ -350,7 +352,7 @@ impl ShmRegion {
                     return Err(TransportError::PeerClosed);
                 }
                 checked = now;
-                if abort.is_none() || can_wait_on_two() {
+                if self.side == Side::Server && (abort.is_none() || can_wait_on_two()) {
                     slice_len = slice_len
                         .saturating_mul(4)
                         .min(IDLE_SLICE_MAX.max(self.wait_slice));
