@@ -27,6 +27,9 @@
 #              "1000 10000 50000").
 #   SESSIONS   session counts of the many-sessions scenarios (default
 #              "256 1024").
+#   QUIET_DURATION  seconds of each phase of the quiet-second scenarios
+#              (default 10, at least DURATION): a few calls a second give
+#              a few hundred calls to measure only over that long.
 #   SCALE_BEFORE  bench_posix of an older build of ours: its own pair runs
 #              in every agent-scale scenario too (pair "before"), for
 #              before/after figures of one run.
@@ -233,14 +236,19 @@ done
 # drivers have none of these scenarios; SCALE_REF names drivers that do.
 # ---------------------------------------------------------------------
 
+QUIET_DURATION="${QUIET_DURATION:-10}"
+if [ "$QUIET_DURATION" -lt "$DURATION" ]; then QUIET_DURATION=$DURATION; fi
+
 # run_scale <placement> <pair> <server-bin> <client-bin> <server-mode> <client-mode> <rps>
-# Prints one CSV row with the agent-scale columns.
+# Prints one CSV row with the agent-scale columns. Paced runs (rps > 0)
+# last QUIET_DURATION a phase.
 run_scale() {
     local placement=$1 pair=$2 srv=$3 cli=$4 smode=$5 cmode=$6 rps=$7
-    local scpu ccpu svc="m$RANDOM$RANDOM"
+    local scpu ccpu svc="m$RANDOM$RANDOM" duration=$DURATION
+    if [ "$rps" != 0 ]; then duration=$QUIET_DURATION; fi
     if [ "$placement" = split ]; then scpu=$CPU_A; ccpu=$CPU_B; else scpu=$CPU_A; ccpu=$CPU_A; fi
     local sout="$RUN_DIR/server.out"
-    taskset -c "$scpu" "$srv" "$smode-server" "$RUN_DIR" "$svc" "$((DURATION * 3 + 60))" >"$sout" 2>/dev/null &
+    taskset -c "$scpu" "$srv" "$smode-server" "$RUN_DIR" "$svc" "$((duration * 3 + 60))" >"$sout" 2>/dev/null &
     local spid=$!
     local waited=0
     until grep -q READY "$sout" 2>/dev/null; do
@@ -249,7 +257,7 @@ run_scale() {
         if [ $waited -gt 200 ]; then echo "server $smode did not start" >&2; kill "$spid" 2>/dev/null || true; return; fi
     done
     local line
-    line=$(BENCH_SERVER_PID=$spid taskset -c "$ccpu" "$cli" "$cmode-client" "$RUN_DIR" "$svc" "$DURATION" "$rps" 2>/dev/null | tail -1) || true
+    line=$(BENCH_SERVER_PID=$spid taskset -c "$ccpu" "$cli" "$cmode-client" "$RUN_DIR" "$svc" "$duration" "$rps" 2>/dev/null | tail -1) || true
     kill -TERM "$spid" 2>/dev/null || true
     wait "$spid" 2>/dev/null || true
     local scpu_sec
@@ -366,7 +374,7 @@ if [ "$SCALE" != no ]; then
         : >"$rows"
         for ((round = 0; round < REPEAT; round++)); do
             for drv in "netipc:$OURS" ${SCALE_BEFORE:+"before:$SCALE_BEFORE"}; do
-                line=$(taskset -c "$CPU_A,$CPU_B" "${drv#*:}" "sessions-inproc-$kind-32" "$DURATION" 10 | tail -1) || true
+                line=$(taskset -c "$CPU_A,$CPU_B" "${drv#*:}" "sessions-inproc-$kind-32" "$QUIET_DURATION" 10 | tail -1) || true
                 [ -n "$line" ] || continue
                 IFS=, read -r scenario _ _ thr p50 p95 p99 ccpu_pct _ _ rest <<<"$line"
                 echo "inproc,${drv%%:*},$scenario,$thr,$p50,$p95,$p99,$ccpu_pct,0,,,$rest" >>"$rows"
