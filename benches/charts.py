@@ -195,8 +195,8 @@ def ratio_chart(by):
         rows.append((f"{placement} {scen}", ratio, floor, placement))
     if not rows:
         return None
-    c = Chart("netipc against the fastest reference pair (throughput ratio, same run)", height=460,
-              bottom=150)
+    c = Chart("netipc against the fastest reference pair (throughput ratio, same run)",
+              width=max(860, 38 * len(rows) + 260), height=460, bottom=150)
     lo, hi = log_bounds([r[1] for r in rows] + [r[2] for r in rows if r[2]] + [1.0])
     c.set_y(min(lo, 0.5), hi, log=True, label="ours ÷ best reference (×)")
     bands = c.categories([r[0] for r in rows])
@@ -230,8 +230,8 @@ def latency_chart(by):
                 groups.append((f"{placement} {scen} {p}", r, "ref "))
     if not groups:
         return None
-    c = Chart("Latency percentiles: netipc and the fastest reference pair (µs, log scale)", height=480,
-              bottom=190)
+    c = Chart("Latency percentiles: netipc and the fastest reference pair (µs, log scale)",
+              width=max(860, 38 * len(groups) + 260), height=480, bottom=190)
     vals = [max(num(r[k]), 0.5) for _, r, _ in groups for k in ("p50_us", "p95_us", "p99_us")]
     lo, hi = log_bounds(vals)
     c.set_y(min(lo, 0.5), hi, log=True, label="µs per call")
@@ -247,53 +247,77 @@ def latency_chart(by):
 
 
 def refresh_chart(by):
-    """Microseconds per refresh against snapshot size, log-log."""
+    """Median microseconds per refresh against snapshot size, log-log: our
+    pair, the older build's and the reference library's (where run), each
+    transport and placement, and one copy of the payload."""
     series = defaultdict(list)
     for (placement, scen), pairs in by.items():
-        if not scen.startswith("cache-refresh-") or placement != "split":
+        if not scen.startswith("cache-refresh-"):
             continue
         n = int(scen.rsplit("-", 1)[1])
         kind = "shm" if "-shm-" in scen else "uds"
-        if "netipc" in pairs and num(pairs["netipc"]["throughput"]) > 0:
-            series[f"netipc refresh, {kind}"].append((n, 1e6 / num(pairs["netipc"]["throughput"])))
         for p, r in pairs.items():
-            if is_reference(p) and num(r["throughput"]) > 0:
-                series[f"{p} refresh, {kind}"].append((n, 1e6 / num(r["throughput"])))
-        if MEMCPY in pairs and kind == "shm" and num(pairs[MEMCPY]["throughput"]) > 0:
-            series["one copy of the payload (memcpy)"].append((n, 1e6 / num(pairs[MEMCPY]["throughput"])))
+            if "/" in p or num(r["p50_us"]) <= 0:
+                continue
+            if p == MEMCPY:
+                if kind == "shm" and placement == "split":
+                    series[("one copy of the payload (memcpy)", "", "")].append((n, num(r["p50_us"])))
+                continue
+            series[(p, kind, placement)].append((n, num(r["p50_us"])))
     if not series:
         return None
-    c = Chart("Refresh of the L3 cache against snapshot size (split, µs per refresh, log-log)")
+    c = Chart("Refresh of the L3 cache against snapshot size (median µs per refresh, log-log)", width=960,
+              right=250)
     xs = [x for s in series.values() for x, _ in s]
     ys = [y for s in series.values() for _, y in s]
     c.set_x(*log_bounds(xs, pad=1.2), log=True, label="items in the snapshot (64-byte names, 128-byte paths)")
-    c.set_y(*log_bounds(ys), log=True, label="µs per refresh")
-    palette = [COLORS["uds"], COLORS["shm"], "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
-    for i, (name, pts) in enumerate(sorted(series.items())):
-        color = COLORS[MEMCPY] if "memcpy" in name else palette[i % len(palette)]
-        c.line(sorted(pts), color, dashed="memcpy" in name)
-        c.legend(name, color)
+    c.set_y(*log_bounds(ys), log=True, label="µs per refresh (median)")
+    hues = {
+        ("netipc", "shm"): "#d62728", ("netipc", "uds"): "#9467bd",
+        ("before", "shm"): "#ff9896", ("before", "uds"): "#c5b0d5",
+        ("c", "shm"): "#ff7f0e", ("c", "uds"): "#ffbb78",
+    }
+    order = sorted(series, key=lambda k: (k[0] == "one copy of the payload (memcpy)", k[0] != "netipc", k))
+    for key in order:
+        pair, kind, placement = key
+        if pair.startswith("one copy"):
+            color, name, dashed = COLORS[MEMCPY], pair, True
+        else:
+            color = hues.get((pair, kind), "#17becf")
+            name, dashed = f"{pair}, {kind}, {placement}", placement == "shared"
+        c.line(sorted(series[key]), color, dashed=dashed)
+        c.legend(name + (" (dashed)" if dashed and not pair.startswith("one") else ""), color)
     return c
 
 
 def sessions_chart(by):
-    """Aggregate calls per second of many sessions, and CPU per quiet call."""
-    rows = []
+    """Aggregate calls per second of many sessions: ours, the older
+    build's, and each other server's under our clients."""
+    groups = []
     for (placement, scen), pairs in sorted(by.items()):
         if scen.startswith("sessions-") and "-at-" not in scen and "netipc" in pairs:
-            rows.append((f"{placement} {scen}", num(pairs["netipc"]["throughput"]),
-                         num(pairs["netipc"].get("fairness"))))
-    if not rows:
+            groups.append((f"{placement} {scen}", pairs))
+    if not groups:
         return None
-    c = Chart("Many sessions on one managed server: aggregate calls per second", bottom=120)
-    lo, hi = log_bounds([r[1] for r in rows])
+    names = sorted({p for _, pairs in groups for p in pairs}, key=lambda p: (p != "netipc", p != "before", p))
+    palette = {"netipc": COLORS["netipc"], "before": "#aec7e8"}
+    others = ["#ff7f0e", "#2ca02c", "#8c564b", "#e377c2"]
+    for i, n in enumerate(x for x in names if x not in palette):
+        palette[n] = others[i % len(others)]
+    c = Chart("Many sessions on one managed server: calls per second, all sessions (fairness above)",
+              width=max(860, 90 * len(groups) + 300), right=260, bottom=120)
+    lo, hi = log_bounds([num(r["throughput"]) for _, pairs in groups for r in pairs.values()])
     c.set_y(lo, hi, log=True, label="calls per second, all sessions")
-    bands = c.categories([r[0] for r in rows])
-    for (x, w), (name, thr, fair) in zip(bands, rows):
-        kind = "shm" if "-shm-" in name else "uds"
-        c.bar(x + w * 0.2, w * 0.6, thr, COLORS[kind], note=f"fair {fair:.2f}")
-    c.legend("socket", COLORS["uds"])
-    c.legend("shared memory", COLORS["shm"])
+    bands = c.categories([g[0] for g in groups])
+    width = 0.8 / max(len(names), 1)
+    for (x, w), (_, pairs) in zip(bands, groups):
+        for i, n in enumerate(names):
+            if n in pairs:
+                r = pairs[n]
+                c.bar(x + w * (0.1 + i * width), w * width * 0.9, num(r["throughput"]), palette[n],
+                      note=f"{num(r.get('fairness')):.2f}")
+    for n in names:
+        c.legend(n, palette[n])
     return c
 
 
@@ -310,7 +334,7 @@ def quiet_chart(by):
     if not rows:
         return None
     c = Chart("A quiet second: CPU per call, client and server, above the same sessions idle (µs)",
-              height=480, bottom=200)
+              width=max(860, 38 * len(rows) + 260), height=500, bottom=220)
     hi = max(max(r[1] for r in rows), 30) * 1.15
     c.set_y(0, hi, label="µs of CPU per call")
     bands = c.categories([r[0] for r in rows])

@@ -406,7 +406,10 @@ impl Spinner {
                 self.after_yield = 0;
                 self.futile += 1;
                 if self.futile >= FUTILE_SPINS_MAX {
-                    self.futile = 0;
+                    // Once cold, one futile spin after the cold waits
+                    // makes it cold again: a peer that idled this long
+                    // most likely still does (a message resets the count).
+                    self.futile = FUTILE_SPINS_MAX - 1;
                     self.cold = COLD_WAITS;
                     set_hint(&IDLE_PEERS_SEEN);
                 }
@@ -763,6 +766,17 @@ mod tests {
         }));
         assert_eq!(calls, 0, "a cold waiter goes straight to its blocking wait");
         assert_eq!(s.cold, COLD_WAITS - 1);
+        // After the cold waits, one futile spin makes it cold again; a
+        // message in between starts the count anew.
+        for _ in 1..COLD_WAITS {
+            assert!(!s.spin(|| true));
+        }
+        assert!(!s.spin(|| false));
+        assert_eq!(s.cold, COLD_WAITS);
+        s.cold = 0;
+        assert!(s.spin(|| true));
+        assert!(!s.spin(|| false));
+        assert_eq!((s.cold, s.futile), (0, 1));
     }
 
     #[test]
