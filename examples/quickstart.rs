@@ -204,8 +204,7 @@ fn main() {
             184,
             snapshot.len() - 1,
         ];
-        for &i in shown.iter().filter(|&&i| i < snapshot.len()) {
-            let it = &snapshot.items()[i];
+        for it in shown.iter().filter_map(|&i| snapshot.item(i)) {
             let path = it.path.to_string();
             let path = if path.chars().count() > 60 {
                 format!("{}…", path.chars().take(60).collect::<String>())
@@ -220,11 +219,7 @@ fn main() {
         println!("  … {} more", snapshot.len().saturating_sub(shown.len()));
 
         // Lookup rate: every item by (hash, name), plus misses.
-        let keys: Vec<(u32, String)> = snapshot
-            .items()
-            .iter()
-            .map(|i| (i.hash, i.name.to_string()))
-            .collect();
+        let keys: Vec<(u32, String)> = snapshot.items().map(|i| (i.hash, i.name.to_string())).collect();
         let rounds = 20_000;
         let started = Instant::now();
         let mut hits = 0usize;

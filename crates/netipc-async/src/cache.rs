@@ -1,7 +1,7 @@
 //! The cgroups snapshot cache, refreshed by an async client.
 
 use crate::cgroups::CgroupsClient;
-use netipc_cache::{CacheReader, CacheSnapshot, CacheStatus, CacheStore, CgroupsItem};
+use netipc_cache::{CacheReader, CacheSnapshot, CacheStatus, CacheStore, CgroupsItemView};
 use netipc_service::{ClientConfig, Endpoint, ServiceError};
 use std::sync::Arc;
 
@@ -55,8 +55,19 @@ impl CgroupsCache {
     /// session if the dropped call's request had gone out).
     pub async fn refresh(&mut self) -> bool {
         self.client.refresh().await;
-        let answer = self.client.call_snapshot().await;
-        self.store.refreshed(answer)
+        // As the blocking cache does: items noted as the answer is
+        // validated, the answer's buffer kept, the snapshot before the
+        // current one refilled when nobody holds it.
+        let mut refill = self.store.begin_refresh();
+        let outcome = match self.client.call_snapshot_visiting(|item| refill.note(item)).await {
+            Ok(view) => {
+                refill.finish(&view);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+        .map(|()| self.client.swap_received(refill.buffer()));
+        self.store.refreshed(refill, outcome)
     }
 
     /// Whether a snapshot was ever loaded (not whether we are connected).
@@ -67,14 +78,14 @@ impl CgroupsCache {
     /// The item with this hash and name, from the current snapshot. Pure
     /// memory: no I/O, no await.
     #[inline]
-    pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+    pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<CgroupsItemView<'_>> {
         self.store.lookup(hash, name)
     }
 
     /// The first item with this name in the current snapshot, whatever
     /// hash its producer gave it. Pure memory.
     #[inline]
-    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<CgroupsItemView<'_>> {
         self.store.lookup_name(name)
     }
 

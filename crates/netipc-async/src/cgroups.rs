@@ -39,6 +39,31 @@ impl CgroupsClient {
         self.raw.call(spec, timeout).await?;
         calls::snapshot_answer(&self.raw.core, self.raw.payload())
     }
+
+    /// Like [`Self::call_snapshot`], handing each item to `visit` as the
+    /// answer is validated (see `CgroupsResponseView::decode_visiting`): a
+    /// consumer that keeps every item reads a large answer once, not
+    /// twice. When the call fails, `visit` may have seen some items of an
+    /// answer that did not decode: drop what it made of them. Cancel safe;
+    /// `visit` runs only once the whole answer is in.
+    pub async fn call_snapshot_visiting(
+        &mut self,
+        visit: impl FnMut(CgroupsItemView<'_>),
+    ) -> Result<CgroupsResponseView<'_>> {
+        let spec = calls::snapshot_request(&mut self.raw.core);
+        self.raw.call(spec, Duration::ZERO).await?;
+        self.raw.core.decode(self.raw.payload(), |p| {
+            CgroupsResponseView::decode_visiting(p, visit)
+        })
+    }
+
+    /// Hands over the buffer that holds the last snapshot received, as
+    /// the blocking client's `swap_received` does: exchanges it with `buf`
+    /// and returns where in `buf` the payload now is (an empty range when
+    /// the client holds none).
+    pub fn swap_received(&mut self, buf: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.raw.swap_received(buf)
+    }
 }
 
 /// An async managed `cgroups-snapshot` server.

@@ -196,4 +196,10 @@ impl RawClient {
     pub(crate) fn payload(&self) -> &[u8] {
         self.session.as_ref().map_or(&[], AsyncSession::last_payload)
     }
+
+    /// Exchanges the buffer holding the last payload with `buf`; where the
+    /// payload is in `buf`.
+    pub(crate) fn swap_received(&mut self, buf: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.session.as_mut().map_or(0..0, |s| s.swap_received(buf))
+    }
 }

@@ -192,6 +192,12 @@ impl AsyncSession {
         self.io.get_ref().last_payload()
     }
 
+    /// Exchanges the buffer holding the last message received with `buf`
+    /// (see `UdsSession::swap_received`).
+    pub(crate) fn swap_received(&mut self, buf: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.io.get_mut().swap_received(buf)
+    }
+
     /// Sends one message. `sent` turns true once the message is checked
     /// and its first byte may be on its way: from then on, abandoning the
     /// send (dropping this future) leaves the session unusable.

@@ -21,15 +21,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod index;
 mod snapshot;
 mod store;
+mod table;
 
 pub use netipc_service as service;
-pub use netipc_service::transport::codec::CgroupsItem;
+pub use netipc_service::transport::codec::{CgroupsItem, CgroupsItemView};
 pub use netipc_service::{ClientConfig, ClientState, ServiceError};
-pub use snapshot::{CacheReader, CacheSnapshot};
-pub use store::CacheStore;
+pub use snapshot::{CacheReader, CacheSnapshot, SnapshotItems};
+pub use store::{CacheStore, Refill};
 
 use netipc_service::cgroups::CgroupsClient;
 use std::sync::Arc;
@@ -57,6 +57,13 @@ pub struct CacheStatus {
 }
 
 /// A cgroups snapshot cache over a `cgroups-snapshot` client.
+///
+/// The cache holds the current snapshot and the one before it. A refresh
+/// refills the one before, in place, when no reader holds it any more
+/// (no [`CgroupsCache::snapshot`] or [`CacheReader::guard`] of it is
+/// alive), so once its buffers have grown to the data's size a refresh
+/// allocates nothing; a snapshot still held is left alone and a new one is
+/// built beside it.
 #[derive(Debug)]
 pub struct CgroupsCache {
     client: CgroupsClient,
@@ -97,8 +104,19 @@ impl CgroupsCache {
     /// [`CgroupsCache::last_error`]).
     pub fn refresh(&mut self) -> bool {
         self.client.refresh();
-        let answer = self.client.call_snapshot();
-        self.store.refreshed(answer)
+        // The items are noted as the answer is validated (one pass over
+        // it); the snapshot then keeps the buffer the answer came in, and
+        // the client receives the next one into the snapshot's old one.
+        let mut refill = self.store.begin_refresh();
+        let outcome = match self.client.call_snapshot_visiting(|item| refill.note(item)) {
+            Ok(view) => {
+                refill.finish(&view);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+        .map(|()| self.client.swap_received(refill.buffer()));
+        self.store.refreshed(refill, outcome)
     }
 
     /// Whether a snapshot was ever loaded (not whether we are connected).
@@ -106,10 +124,12 @@ impl CgroupsCache {
         self.store.populated()
     }
 
-    /// The item with this hash and name, from the current snapshot.
-    /// Pure memory: no I/O.
+    /// The item with this hash and name, from the current snapshot: a view
+    /// borrowed from the cache (copy what you keep past the next refresh
+    /// with `to_owned()`, or hold a [`CgroupsCache::snapshot`]). Pure
+    /// memory: no I/O.
     #[inline]
-    pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+    pub fn lookup(&self, hash: u32, name: impl AsRef<[u8]>) -> Option<CgroupsItemView<'_>> {
         self.store.lookup(hash, name)
     }
 
@@ -123,7 +143,7 @@ impl CgroupsCache {
     /// [`simple_hash`](netipc_service::transport::codec::simple_hash), and
     /// [`CgroupsCache::lookup`] with it needs no second index.
     #[inline]
-    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<&CgroupsItem> {
+    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Option<CgroupsItemView<'_>> {
         self.store.lookup_name(name)
     }
 

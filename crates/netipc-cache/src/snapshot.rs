@@ -1,84 +1,51 @@
 //! The immutable snapshot a cache publishes, and the reader handle.
+//!
+//! A snapshot keeps its items in three flat buffers: the names and paths
+//! back to back in one byte buffer, a table of fixed-size entries (the
+//! item's numbers and where its strings are), and an open-addressing index.
+//! Lookups hand out [`CgroupsItemView`]s borrowed from those buffers. A
+//! cache refills the buffers of a snapshot that nobody holds any more
+//! instead of allocating new ones, so once they have grown to the size of
+//! the data a refresh allocates nothing (see [`crate::CgroupsCache`]).
 
-use crate::index::BuildKeyHasher;
-use netipc_service::transport::codec::{CgroupsItem, CgroupsResponseView};
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use crate::table::ChainTable;
+use netipc_service::transport::codec::{CgroupsItemView, CgroupsResponseView, StrView};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use xxhash_rust::xxh3::xxh3_64;
 
-const NONE: u32 = u32::MAX;
+/// One item: its numbers, and where its name and path are in the
+/// snapshot's bytes (during a refill, where they were when the payload was
+/// decoded).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    hash: u32,
+    options: u32,
+    enabled: u32,
+    name_len: u32,
+    path_len: u32,
+    name_at: usize,
+    path_at: usize,
+}
 
-/// One snapshot, owned and indexed. Immutable once built.
+/// One snapshot, owned and indexed. Immutable once published.
 #[derive(Debug, Default)]
 pub struct CacheSnapshot {
-    items: Vec<CgroupsItem>,
+    /// Every item's name and path: copied back to back, or the whole
+    /// message they came in.
+    bytes: Vec<u8>,
+    /// During a refill, what turns an entry's string address (in the
+    /// payload as it was decoded) into an offset in the payload, wrapping.
+    base: usize,
+    /// The items, in snapshot order.
+    entries: Vec<Entry>,
     /// Items by the producer's hash.
-    by_hash: ChainIndex,
+    by_hash: ChainTable,
     /// Items by a hash of their name, built by the first lookup by name.
-    by_name: OnceLock<ChainIndex>,
+    by_name: OnceLock<ChainTable>,
+    /// The buffers of an earlier snapshot's name index, for the next one.
+    name_spare: Mutex<ChainTable>,
     generation: u64,
     systemd_enabled: u32,
-}
-
-/// Items by a u32 key: the first item of each key, and a chain through
-/// the items that share a key, in snapshot order.
-#[derive(Debug, Default)]
-struct ChainIndex {
-    /// First item of each key.
-    heads: HashMap<u32, u32, BuildKeyHasher>,
-    /// Next item with the same key, or `NONE`.
-    next: Vec<u32>,
-}
-
-impl ChainIndex {
-    /// Indexes items by their keys, given in snapshot order.
-    ///
-    /// Building is linear in the item count whatever the keys: each item
-    /// is put at the head of its chain, and at the end each chain of more
-    /// than one item is turned around once, with no walk along a chain per
-    /// item.
-    fn build(keys: impl ExactSizeIterator<Item = u32>) -> Self {
-        let n = keys.len();
-        let mut heads = HashMap::with_capacity_and_hasher(n, BuildKeyHasher::default());
-        let mut next = Vec::with_capacity(n);
-        // Keys whose chain has more than one item, each listed once.
-        let mut shared = Vec::new();
-        for (i, key) in keys.enumerate() {
-            let after = heads.insert(key, i as u32).unwrap_or(NONE);
-            if after != NONE && next[after as usize] == NONE {
-                shared.push(key);
-            }
-            next.push(after);
-        }
-        // Those chains run newest first: turn each around.
-        for key in shared {
-            let Some(head) = heads.get_mut(&key) else {
-                continue;
-            };
-            let (mut reversed, mut rest) = (NONE, *head);
-            while rest != NONE {
-                let after = next[rest as usize];
-                next[rest as usize] = reversed;
-                (reversed, rest) = (rest, after);
-            }
-            *head = reversed;
-        }
-        Self { heads, next }
-    }
-
-    /// The first item under `key` named `name`.
-    #[inline]
-    fn find<'a>(&self, items: &'a [CgroupsItem], key: u32, name: &[u8]) -> Option<&'a CgroupsItem> {
-        let mut i = *self.heads.get(&key)?;
-        while i != NONE {
-            let item = &items[i as usize];
-            if same_bytes(item.name.as_bytes(), name) {
-                return Some(item);
-            }
-            i = self.next[i as usize];
-        }
-        None
-    }
 }
 
 /// The key of a name in the name index.
@@ -93,20 +60,126 @@ impl CacheSnapshot {
     /// Items of one hash are chained in snapshot order, so a lookup meets
     /// the first of duplicate `(hash, name)` items first.
     pub fn build(view: &CgroupsResponseView<'_>) -> Self {
-        let items: Vec<CgroupsItem> = view.iter().map(|item| item.to_owned()).collect();
-        Self {
-            by_hash: ChainIndex::build(items.iter().map(|item| item.hash)),
-            by_name: OnceLock::new(),
-            items,
-            generation: view.generation,
-            systemd_enabled: view.systemd_enabled,
+        let mut snapshot = Self::default();
+        snapshot.refill(view);
+        snapshot
+    }
+
+    /// Replaces the contents with `view`'s, copying its payload, and
+    /// reusing this snapshot's buffers (and those of its name index, if one
+    /// was built): with room enough for the new items, nothing is
+    /// allocated.
+    pub(crate) fn refill(&mut self, view: &CgroupsResponseView<'_>) {
+        self.begin();
+        for item in view.iter() {
+            self.note(item);
         }
+        self.finish(view);
+        self.bytes.clear();
+        self.bytes.extend_from_slice(view.payload());
+        self.adopt(0);
+    }
+
+    /// Starts a refill in place: [`Self::note`] each item as the answer is
+    /// decoded, [`Self::finish`] with the decoded view, exchange
+    /// [`Self::buffer`] with the buffer that holds the payload, and
+    /// [`Self::adopt`] it. Until then the snapshot is not whole.
+    pub(crate) fn begin(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Notes an item where it is: its strings' addresses, which become
+    /// offsets in the buffer once it is adopted.
+    #[inline]
+    pub(crate) fn note(&mut self, item: CgroupsItemView<'_>) {
+        let (name, path) = (item.name.as_bytes(), item.path.as_bytes());
+        self.entries.push(Entry {
+            hash: item.hash,
+            options: item.options,
+            enabled: item.enabled,
+            // Each string lies within a payload whose length is a u32.
+            name_len: name.len() as u32,
+            path_len: path.len() as u32,
+            name_at: name.as_ptr() as usize,
+            path_at: path.as_ptr() as usize,
+        });
+    }
+
+    /// Indexes the items noted, which are `view`'s, and takes its numbers.
+    pub(crate) fn finish(&mut self, view: &CgroupsResponseView<'_>) {
+        self.by_hash.rebuild(self.entries.iter().map(|e| e.hash));
+        if let Some(index) = self.by_name.take() {
+            *self.name_spare.get_mut().unwrap_or_else(|p| p.into_inner()) = index;
+        }
+        self.generation = view.generation;
+        self.systemd_enabled = view.systemd_enabled;
+        // Strings are subslices of the payload: an address less the
+        // payload's is the string's offset in it.
+        self.base = (view.payload().as_ptr() as usize).wrapping_neg();
+    }
+
+    /// The buffer to exchange with the one that holds the payload of the
+    /// view given to [`Self::finish`].
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
+    /// Completes a refill: the payload is now in this snapshot's buffer,
+    /// from `start` on. The entries' addresses become offsets in it (one
+    /// pass over them here spares an addition in every lookup).
+    pub(crate) fn adopt(&mut self, start: usize) {
+        let shift = self.base.wrapping_add(start);
+        for e in &mut self.entries {
+            e.name_at = e.name_at.wrapping_add(shift);
+            e.path_at = e.path_at.wrapping_add(shift);
+        }
+    }
+
+    /// The `len` bytes of the string noted at `at`.
+    #[inline]
+    fn string(&self, at: usize, len: u32) -> &[u8] {
+        self.bytes
+            .get(at..at.wrapping_add(len as usize))
+            .unwrap_or_default()
+    }
+
+    /// The name of entry `e`.
+    #[inline]
+    fn name_of(&self, e: &Entry) -> &[u8] {
+        self.string(e.name_at, e.name_len)
+    }
+
+    /// Entry `e`, whose name is `name`, as an item view.
+    #[inline]
+    fn view_of<'s>(&'s self, e: &Entry, name: &'s [u8]) -> CgroupsItemView<'s> {
+        CgroupsItemView {
+            hash: e.hash,
+            options: e.options,
+            enabled: e.enabled,
+            name: StrView::new(name),
+            path: StrView::new(self.string(e.path_at, e.path_len)),
+        }
+    }
+
+    /// The first item under `key` in `index` whose name is `name`.
+    #[inline]
+    fn find(&self, index: &ChainTable, key: u32, name: &[u8]) -> Option<CgroupsItemView<'_>> {
+        let mut at = index.head(key);
+        while let Some(i) = at {
+            let e = self.entries.get(i)?;
+            let candidate = self.name_of(e);
+            if same_bytes(candidate, name) {
+                return Some(self.view_of(e, candidate));
+            }
+            at = index.next(i);
+        }
+        None
     }
 
     /// The item with this hash and name.
     #[inline]
-    pub fn lookup(&self, hash: u32, name: &[u8]) -> Option<&CgroupsItem> {
-        self.by_hash.find(&self.items, hash, name)
+    pub fn lookup(&self, hash: u32, name: &[u8]) -> Option<CgroupsItemView<'_>> {
+        self.find(&self.by_hash, hash, name)
     }
 
     /// The first item, in snapshot order, with this name, whatever hash
@@ -115,26 +188,36 @@ impl CacheSnapshot {
     /// may do it, the others wait for it); later ones cost a hash of the
     /// name and a probe, as [`CacheSnapshot::lookup`] does.
     #[inline]
-    pub fn lookup_name(&self, name: &[u8]) -> Option<&CgroupsItem> {
-        let index = self
-            .by_name
-            .get_or_init(|| ChainIndex::build(self.items.iter().map(|item| name_key(item.name.as_bytes()))));
-        index.find(&self.items, name_key(name), name)
+    pub fn lookup_name(&self, name: &[u8]) -> Option<CgroupsItemView<'_>> {
+        let index = self.by_name.get_or_init(|| {
+            let mut index = std::mem::take(&mut *self.name_spare.lock().unwrap_or_else(|p| p.into_inner()));
+            index.rebuild(self.entries.iter().map(|e| name_key(self.name_of(e))));
+            index
+        });
+        self.find(index, name_key(name), name)
+    }
+
+    /// Item `index` (in snapshot order), if there is one.
+    pub fn item(&self, index: usize) -> Option<CgroupsItemView<'_>> {
+        self.entries.get(index).map(|e| self.view_of(e, self.name_of(e)))
     }
 
     /// All items, in snapshot order.
-    pub fn items(&self) -> &[CgroupsItem] {
-        &self.items
+    pub fn items(&self) -> SnapshotItems<'_> {
+        SnapshotItems {
+            snapshot: self,
+            entries: self.entries.iter(),
+        }
     }
 
     /// Number of items.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.entries.len()
     }
 
     /// Whether there are no items.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.entries.is_empty()
     }
 
     /// Snapshot generation.
@@ -147,6 +230,41 @@ impl CacheSnapshot {
         self.systemd_enabled
     }
 }
+
+/// The items of a [`CacheSnapshot`], in snapshot order, as views borrowed
+/// from it.
+#[derive(Debug, Clone)]
+pub struct SnapshotItems<'a> {
+    snapshot: &'a CacheSnapshot,
+    entries: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for SnapshotItems<'a> {
+    type Item = CgroupsItemView<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.entries
+            .next()
+            .map(|e| self.snapshot.view_of(e, self.snapshot.name_of(e)))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for SnapshotItems<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.entries
+            .next_back()
+            .map(|e| self.snapshot.view_of(e, self.snapshot.name_of(e)))
+    }
+}
+
+impl ExactSizeIterator for SnapshotItems<'_> {}
 
 /// Whether `a` and `b` hold the same bytes. Cgroup names are mostly short:
 /// up to 16 bytes they are compared as two words that overlap when the
@@ -197,17 +315,23 @@ mod tests {
     use super::*;
     use netipc_service::transport::codec::CgroupsBuilder;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
-    /// A snapshot of `(hash, name, path)` items, through the wire format.
-    fn snapshot(items: &[(u32, &str, &str)]) -> CacheSnapshot {
+    /// The payload of a snapshot of `(hash, name, path)` items.
+    fn payload(items: &[(u32, &str, &str)], generation: u64) -> Vec<u8> {
         let mut buf = Vec::new();
         let mut b = CgroupsBuilder::new(&mut buf, 1 << 16);
-        b.set_header(1, 42);
+        b.set_header(1, generation);
         for &(hash, name, path) in items {
             b.add(hash, 0, 1, name.as_bytes(), path.as_bytes()).unwrap();
         }
         b.finish();
-        CacheSnapshot::build(&CgroupsResponseView::decode(&buf).unwrap())
+        buf
+    }
+
+    /// A snapshot of `(hash, name, path)` items, through the wire format.
+    fn snapshot(items: &[(u32, &str, &str)]) -> CacheSnapshot {
+        CacheSnapshot::build(&CgroupsResponseView::decode(&payload(items, 42)).unwrap())
     }
 
     #[test]
@@ -228,9 +352,23 @@ mod tests {
         assert_eq!(path(9, "a"), None, "a name under another hash");
         assert_eq!(path(8, "a"), None);
         // Every item stays listed, the duplicate too, in snapshot order.
-        let paths: Vec<String> = s.items().iter().map(|i| i.path.to_string()).collect();
+        let paths: Vec<String> = s.items().map(|i| i.path.to_string()).collect();
         assert_eq!(paths, ["/first", "/b", "/c", "/duplicate", "/d"]);
-        assert!(snapshot(&[]).is_empty());
+        assert_eq!(s.items().len(), 5);
+        let backwards: Vec<String> = s.items().rev().map(|i| i.name.to_string()).collect();
+        assert_eq!(backwards, ["d", "a", "c", "b", "a"]);
+        let third = s.item(2).unwrap();
+        assert_eq!((third.hash, third.options, third.enabled), (9, 0, 1));
+        assert_eq!(
+            (third.name.as_bytes(), third.path.as_bytes()),
+            (&b"c"[..], &b"/c"[..])
+        );
+        assert!(s.item(5).is_none());
+        let empty = snapshot(&[]);
+        assert!(empty.is_empty() && empty.items().next().is_none());
+        assert!(empty.lookup(7, b"a").is_none());
+        assert!(CacheSnapshot::default().lookup(7, b"a").is_none());
+        assert!(CacheSnapshot::default().lookup_name(b"a").is_none());
     }
 
     /// A producer that gives every item the same hash (a buggy one, or
@@ -294,6 +432,44 @@ mod tests {
         assert_eq!(s.lookup_name(b.as_bytes()).unwrap().path, "/b");
     }
 
+    /// Refilling a snapshot replaces everything it held, indexes included
+    /// (a name index built before is built again, for the new items, by the
+    /// next lookup by name), and reuses its buffers: refilled with no more
+    /// than it held, it keeps every buffer where it was.
+    #[test]
+    fn a_refilled_snapshot_holds_only_the_new_items_in_the_old_buffers() {
+        let big: Vec<(u32, String, String)> = (0..300)
+            .map(|i| (i % 7, format!("cg-{i}"), format!("/sys/fs/cgroup/cg-{i}")))
+            .collect();
+        let refs: Vec<(u32, &str, &str)> = big.iter().map(|(h, n, p)| (*h, n.as_str(), p.as_str())).collect();
+        let first = payload(&refs, 1);
+        let mut s = CacheSnapshot::build(&CgroupsResponseView::decode(&first).unwrap());
+        assert_eq!(s.lookup_name(b"cg-299").unwrap().path, "/sys/fs/cgroup/cg-299");
+        let buffers = |s: &CacheSnapshot| {
+            (
+                s.bytes.as_ptr(),
+                s.entries.as_ptr(),
+                s.by_hash.storage(),
+                s.by_name.get().map(ChainTable::storage),
+                s.name_spare.lock().unwrap().storage(),
+            )
+        };
+        let held = buffers(&s);
+        let second = payload(&[(3, "cg-7", "/moved"), (4, "new", "/new")], 2);
+        s.refill(&CgroupsResponseView::decode(&second).unwrap());
+        assert_eq!((s.len(), s.generation()), (2, 2));
+        assert_eq!(s.lookup(3, b"cg-7").unwrap().path, "/moved");
+        assert!(s.lookup(0, b"cg-0").is_none(), "an item of the old snapshot");
+        assert!(s.lookup_name(b"cg-299").is_none(), "the name index is rebuilt");
+        assert_eq!(s.lookup_name(b"new").unwrap().path, "/new");
+        let now = buffers(&s);
+        assert_eq!((now.0, now.1, now.2), (held.0, held.1, held.2));
+        assert_eq!(
+            now.3, held.3,
+            "the name index took over the earlier one's buffers"
+        );
+    }
+
     proptest! {
         /// With few hashes and few names (long chains, many duplicates),
         /// every lookup finds what a scan of the items in order finds first.
@@ -323,6 +499,38 @@ mod tests {
                 let want = owned.iter().find(|(_, iname, _)| *iname == name);
                 let got = s.lookup_name(name.as_bytes()).map(|i| i.path.to_string());
                 prop_assert_eq!(got, want.map(|(_, _, p)| p.clone()));
+            }
+        }
+
+        /// A snapshot refilled over another answers exactly as one built
+        /// afresh from the same payload.
+        #[test]
+        fn a_refill_answers_as_a_fresh_build(
+            before in prop::collection::vec((0u32..6, 0u8..9), 0..80),
+            after in prop::collection::vec((0u32..6, 0u8..9), 0..80),
+        ) {
+            let owned = |list: &[(u32, u8)]| -> Vec<(u32, String, String)> {
+                list.iter().enumerate().map(|(i, &(h, n))| (h, format!("n{n}"), format!("/{i}"))).collect()
+            };
+            let refs = |o: &[(u32, String, String)]| -> Vec<u8> {
+                let r: Vec<(u32, &str, &str)> = o.iter().map(|(h, n, p)| (*h, n.as_str(), p.as_str())).collect();
+                payload(&r, 5)
+            };
+            let (b, a) = (refs(&owned(&before)), refs(&owned(&after)));
+            let mut refilled = CacheSnapshot::build(&CgroupsResponseView::decode(&b).unwrap());
+            let _ = refilled.lookup_name(b"n1");
+            refilled.refill(&CgroupsResponseView::decode(&a).unwrap());
+            let fresh = CacheSnapshot::build(&CgroupsResponseView::decode(&a).unwrap());
+            prop_assert!(refilled.items().eq(fresh.items()));
+            for h in 0..7u32 {
+                for n in 0..10u8 {
+                    let name = format!("n{n}");
+                    prop_assert_eq!(refilled.lookup(h, name.as_bytes()), fresh.lookup(h, name.as_bytes()));
+                }
+            }
+            for n in 0..10u8 {
+                let name = format!("n{n}");
+                prop_assert_eq!(refilled.lookup_name(name.as_bytes()), fresh.lookup_name(name.as_bytes()));
             }
         }
 

@@ -97,13 +97,15 @@ fn loads_on_the_first_refresh(n: u32, profiles: u32) {
             for i in (0..n).step_by(997).chain([n - 1]) {
                 let want = item(i);
                 assert_eq!(
-                    cache.lookup(want.hash, want.name.as_bytes()),
-                    Some(&want),
+                    cache
+                        .lookup(want.hash, want.name.as_bytes())
+                        .map(|v| v.to_owned()),
+                    Some(want.clone()),
                     "item {i}"
                 );
                 assert_eq!(
-                    cache.lookup_name(want.name.as_bytes()),
-                    Some(&want),
+                    cache.lookup_name(want.name.as_bytes()).map(|v| v.to_owned()),
+                    Some(want.clone()),
                     "item {i} by name"
                 );
             }

@@ -7,7 +7,7 @@ use crate::client::{check_run_dir, check_service, client_config, context, transp
 use crate::failure::{Context, Failure};
 use crate::output;
 use netipc::service::ClientState;
-use netipc::service::cgroups::{CacheSnapshot, CgroupsCache, CgroupsItem};
+use netipc::service::cgroups::{CacheSnapshot, CgroupsCache, CgroupsItemView};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -28,8 +28,8 @@ pub struct Item {
     pub enabled: u32,
 }
 
-impl From<&CgroupsItem> for Item {
-    fn from(i: &CgroupsItem) -> Self {
+impl From<CgroupsItemView<'_>> for Item {
+    fn from(i: CgroupsItemView<'_>) -> Self {
         Self {
             hash: i.hash,
             name: i.name.to_string(),
@@ -94,7 +94,7 @@ pub fn diff(old: &[Item], new: &[Item]) -> Diff {
 }
 
 fn items_of(s: &CacheSnapshot) -> Vec<Item> {
-    s.items().iter().map(Item::from).collect()
+    s.items().map(Item::from).collect()
 }
 
 /// Why the last refresh failed, explained.

@@ -31,6 +31,12 @@ impl Latencies {
         }
     }
 
+    /// Moves `other`'s samples into these (up to this one's cap).
+    pub fn merge(&mut self, other: Latencies) {
+        let room = self.cap.saturating_sub(self.samples.len());
+        self.samples.extend(other.samples.into_iter().take(room));
+    }
+
     /// p50, p95 and p99 in whole microseconds.
     pub fn percentiles_us(&mut self) -> (u64, u64, u64) {
         if self.samples.is_empty() {
@@ -139,6 +145,40 @@ pub fn process_cpu() -> Duration {
     {
         Duration::ZERO
     }
+}
+
+/// CPU time used so far by the live threads of the process `pid`, counted
+/// to the nanosecond (from `/proc/<pid>/task/*/schedstat`); `None`
+/// where the system does not say.
+pub fn process_cpu_of(pid: u32) -> Option<Duration> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut ns = 0u64;
+    for task in tasks.flatten() {
+        // A thread that ended meanwhile has nothing more to count.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(ns))
+}
+
+/// The peak resident set size of this process in KiB (`VmHWM`), or 0
+/// where the system does not say.
+pub fn peak_rss_kib() -> u64 {
+    status_kib("/proc/self/status", "VmHWM:")
+}
+
+/// A `kB` field of a `/proc/.../status` file, or 0.
+pub fn status_kib(path: &str, field: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Wall and CPU time of a measured run.

@@ -138,6 +138,93 @@ fn batch_and_pipeline_scenarios() {
     );
 }
 
+/// Runs an agent-scale scenario's server and client for a second; the
+/// client line has `fields` fields, numbers after the pair's names. The
+/// server, which would serve longer, is stopped with SIGTERM.
+fn scale_pair(scenario: &str, rps: &str, fields: usize, name: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "netipc-bench-scale-{}-{scenario}-{rps}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let mut server = Command::new(BIN)
+        .args([&format!("{scenario}-server"), d, "b", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 && line.trim() != "READY" {
+        line.clear();
+    }
+    assert_eq!(line.trim(), "READY");
+    let client = Command::new(BIN)
+        .args([&format!("{scenario}-client"), d, "b", "1", rps])
+        .env("BENCH_SERVER_PID", server.id().to_string())
+        .output()
+        .unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    assert!(server.wait().unwrap().success());
+    assert!(
+        client.status.success(),
+        "{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    check_scale_line(
+        String::from_utf8_lossy(&client.stdout).lines().last().unwrap(),
+        name,
+        fields,
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn check_scale_line(line: &str, name: &str, fields: usize) {
+    let f: Vec<&str> = line.trim().split(',').collect();
+    assert_eq!((f.len(), f[0]), (fields, name), "{line}");
+    assert!(f[3].parse::<f64>().unwrap() > 0.0, "{line}");
+    for v in &f[4..] {
+        v.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
+    }
+}
+
+/// The agent-scale scenarios, in short forms: a big snapshot refreshed
+/// into the cache, many sessions calling as fast as they can and at a
+/// cadence, the in-process form, and the copy that is a refresh's limit.
+#[test]
+fn agent_scale_scenarios() {
+    scale_pair("cache-refresh-2000", "0", 12, "cache-refresh-2000");
+    scale_pair("sessions-uds-8", "0", 17, "sessions-uds-8");
+    #[cfg(target_os = "linux")]
+    {
+        scale_pair("cache-refresh-shm-2000", "0", 12, "cache-refresh-shm-2000");
+        scale_pair("sessions-shm-8", "20", 17, "sessions-shm-8-at-20");
+    }
+    let out = Command::new(BIN)
+        .args(["payload-copy", "2000", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    check_scale_line(
+        String::from_utf8_lossy(&out.stdout).lines().last().unwrap(),
+        "payload-copy-2000",
+        12,
+    );
+    let out = Command::new(BIN)
+        .args(["sessions-inproc-uds-4", "1", "20"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_scale_line(
+        String::from_utf8_lossy(&out.stdout).lines().last().unwrap(),
+        "sessions-inproc-uds-4-at-20",
+        17,
+    );
+}
+
 #[test]
 fn in_process_scenarios() {
     let out = Command::new(BIN).args(["lookup-bench", "1"]).output().unwrap();

@@ -60,6 +60,33 @@ impl CgroupsClient {
         self.raw.call(spec, timeout)?;
         calls::snapshot_answer(&self.raw.core, self.raw.payload())
     }
+
+    /// Like [`Self::call_snapshot`], handing each item to `visit` as the
+    /// answer is validated (see `CgroupsResponseView::decode_visiting`): a
+    /// consumer that keeps every item reads a large answer once, not twice.
+    /// When the call fails, `visit` may have seen some items of an answer
+    /// that did not decode: drop what it made of them.
+    pub fn call_snapshot_visiting(
+        &mut self,
+        visit: impl FnMut(CgroupsItemView<'_>),
+    ) -> Result<CgroupsResponseView<'_>> {
+        let spec = calls::snapshot_request(&mut self.raw.core);
+        self.raw.call(spec, std::time::Duration::ZERO)?;
+        self.raw.core.decode(self.raw.payload(), |p| {
+            CgroupsResponseView::decode_visiting(p, visit)
+        })
+    }
+
+    /// Hands over the buffer that holds the last snapshot received, for a
+    /// consumer that keeps it instead of copying it (the L3 cache does):
+    /// exchanges it with `buf` and returns where in `buf` the payload now
+    /// is (an empty range when the client holds none). The client receives
+    /// its next answers into the buffer `buf` held, grown as needed, so
+    /// trading the same buffers back and forth allocates nothing once they
+    /// are large enough.
+    pub fn swap_received(&mut self, buf: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.raw.swap_received(buf)
+    }
 }
 
 /// The user's snapshot callback: fill the builder, return success.

@@ -263,6 +263,12 @@ impl RawClient {
         self.session.as_ref().map_or(&[], Session::last_payload)
     }
 
+    /// Exchanges the buffer holding the last payload with `buf`; where the
+    /// payload is in `buf` (see `Session::swap_received`).
+    pub(crate) fn swap_received(&mut self, buf: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.session.as_mut().map_or(0..0, |s| s.swap_received(buf))
+    }
+
     /// A response payload that did not decode.
     pub(crate) fn malformed(&self, source: CodecError) -> ServiceError {
         self.core.malformed(source)

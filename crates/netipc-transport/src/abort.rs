@@ -22,6 +22,10 @@ struct Pipe {
     write: OwnedFd,
     /// Mirrors the pipe's state, so checking costs no syscall.
     raised: AtomicBool,
+    /// Bumped and woken on abort: a shared-memory wait sleeps on it too,
+    /// so that an abort ends the wait at once however long it sleeps.
+    #[cfg(target_os = "linux")]
+    word: std::sync::atomic::AtomicU32,
 }
 
 impl AbortHandle {
@@ -34,6 +38,8 @@ impl AbortHandle {
                 read,
                 write,
                 raised: AtomicBool::new(false),
+                #[cfg(target_os = "linux")]
+                word: std::sync::atomic::AtomicU32::new(0),
             }),
         })
     }
@@ -41,6 +47,11 @@ impl AbortHandle {
     /// Signals abort. Idempotent.
     pub fn abort(&self) {
         self.inner.raised.store(true, Ordering::Release);
+        #[cfg(target_os = "linux")]
+        {
+            self.inner.word.fetch_add(1, Ordering::AcqRel);
+            crate::posix::shm::wake_private(&self.inner.word);
+        }
         // A full pipe (after many calls) still reads as signalled: ignore EAGAIN.
         let _ = nix::unistd::write(&self.inner.write, &[1u8]);
     }
@@ -56,6 +67,14 @@ impl AbortHandle {
     /// can check it on every call.
     pub fn is_aborted(&self) -> bool {
         self.inner.raised.load(Ordering::Acquire)
+    }
+
+    /// The word an abort bumps and wakes, for a futex wait that an abort
+    /// must end. Read it before [`Self::is_aborted`]: an abort after the
+    /// read then changes it, and the wait does not start.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn futex_word(&self) -> &std::sync::atomic::AtomicU32 {
+        &self.inner.word
     }
 }
 

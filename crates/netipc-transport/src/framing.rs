@@ -251,6 +251,15 @@ impl Framer {
         &self.recv_buf[self.last.clone()]
     }
 
+    /// Exchanges the receive buffer with `buf`: `buf` then holds the last
+    /// message received (its payload at the range returned; empty when
+    /// there is none), and the session receives into what `buf` held,
+    /// growing it as needed. The last payload is empty afterwards.
+    pub(crate) fn swap_received(&mut self, buf: &mut Vec<u8>) -> core::ops::Range<usize> {
+        std::mem::swap(&mut self.recv_buf, buf);
+        std::mem::replace(&mut self.last, 0..0)
+    }
+
     /// Checks an outgoing message against the session's rules and records
     /// its id; returns the header to put on the wire.
     fn prepare_send(&mut self, header: &Header, payload: &[u8]) -> Result<Header> {
@@ -504,15 +513,27 @@ impl Framer {
         Ok(())
     }
 
-    /// Makes room for the first packet of a message: at its start, one
-    /// byte more than a packet may hold, which tells an oversized packet
-    /// from a full one. Returns how much of the buffer a receive may fill.
+    /// Makes room for the first packet of a message at the start of the
+    /// buffer: header, then the payload, which continuations extend.
+    /// Returns how much of the buffer a receive may fill: one byte more
+    /// than a first packet may hold, which tells an oversized packet from a
+    /// full one.
+    ///
+    /// No valid first packet is longer than a header and the largest
+    /// payload the peer may send: a session whose messages are small (a
+    /// server's requests, most often) keeps a small buffer, not one of the
+    /// packet size (about 208 KiB on Linux), which a thousand sessions
+    /// would pay a thousand times. A longer packet is cut at that length:
+    /// its header then says too long a payload, or one that differs from
+    /// the packet's length, and it is refused for it.
     fn first_packet_room(&mut self) -> usize {
         let packet = self.params.packet_size as usize;
-        if self.recv_buf.len() <= packet {
-            self.recv_buf.resize(packet + 1, 0);
+        let (max_payload, _) = self.limits_in();
+        let first_max = packet.min(HEADER_LEN.saturating_add(max_payload as usize));
+        if self.recv_buf.len() <= first_max {
+            self.recv_buf.resize(first_max + 1, 0);
         }
-        packet + 1
+        first_max + 1
     }
 
     /// Checks the first packet of a message, `n` bytes at the start of the

@@ -19,8 +19,17 @@
 //!   answers while our send wakes it, and an answer found waiting there
 //!   ends the skipping;
 //! - when waits keep spinning their whole budget in vain (an idle peer),
-//!   the next waits skip spinning altogether.
+//!   the next waits skip spinning altogether;
+//! - when the peer had to be woken for a wait (it slept: a shared-memory
+//!   wake found it asleep, or a socket saw no message for a while) and such
+//!   waits keep lasting longer than a sleep and a wake-up of our own would
+//!   cost, the next such waits block at once. That is the case of sparse
+//!   calls (an agent's plugins ask once a second): each finds the peer
+//!   asleep, and spinning through its wake-up burned tens of microseconds
+//!   per call on a virtual machine. Waits of a busy exchange, whose peer is
+//!   awake, keep spinning.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Spin time when the machine has several CPUs: long enough to cover a
@@ -48,6 +57,37 @@ const STREAK_LOOK_FIRST: u32 = 16;
 /// The widest gap between two looks of a streak: a streak looks at least
 /// once in this many waits.
 const STREAK_LOOK_MAX: u32 = 256;
+/// A wait for a peer that had to be woken is slow when its message comes
+/// later than this (or not within the budget): a sleep and a wake-up of our
+/// own would have cost less CPU than spinning through the peer's wake-up.
+const SLOW_WOKEN: Duration = Duration::from_micros(10);
+/// Slow waits for woken peers in a row after which such waits block at
+/// once (one slow wait after a blocking period is enough to start another).
+const SLOW_WOKEN_MAX: u32 = 4;
+/// Waits for woken peers that block at once before one spins again, to
+/// see whether the peer still wakes slowly.
+const BLOCK_WOKEN_WAITS: u32 = 64;
+/// A socket that has seen no message for this long takes its peer to be
+/// asleep: every peer's spin budget is far shorter.
+const QUIET_GAP: Duration = Duration::from_millis(1);
+/// Set once a waiter of this process has gone cold (its peer idles between
+/// messages): a new waiter starts one futile spin away from going cold, so
+/// that the dozens of sessions of an agent's plugin, whose peers all idle
+/// alike, do not each learn it over eight waits (eight seconds, at a call a
+/// second).
+static IDLE_PEERS_SEEN: AtomicBool = AtomicBool::new(false);
+/// Set once a waiter of this process has learned that woken peers answer
+/// slowly (what wake-ups cost is the machine's): a new waiter starts one
+/// slow wait away from blocking at once for woken peers.
+static SLOW_WAKEUPS_SEEN: AtomicBool = AtomicBool::new(false);
+
+/// Sets a process-wide hint, writing its line only the first time.
+fn set_hint(hint: &AtomicBool) {
+    if !hint.load(Ordering::Relaxed) {
+        hint.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Most yields after which an arrival still says the peer shares this CPU:
 /// a peer on this CPU runs at our first yield (the second, if a third task
 /// is there) and answers before we run again. Needing more, the peer runs
@@ -135,6 +175,22 @@ enum Spun {
     YieldedLate,
     /// It did not come within the budget.
     Futile,
+    /// The wait turned out to be for a sleeping peer, which is known to
+    /// wake slowly: it stopped spinning to block.
+    Skipped,
+}
+
+/// How a spin ended, and what its clock said.
+#[derive(Debug, Clone, Copy)]
+struct SpinEnd {
+    how: Spun,
+    /// When the clock was read first, if it was: a wait that ends before
+    /// costs no clock read.
+    started: Option<Instant>,
+    /// How long the spin took from then, when the message came.
+    took: Option<Duration>,
+    /// Whether the wait found the peer quiet for [`QUIET_GAP`].
+    quiet: bool,
 }
 
 /// Spinning policy and recent history of one waiter.
@@ -153,22 +209,67 @@ pub(crate) struct Spinner {
     /// Consecutive waits served only after a yield, with no message found
     /// at a first look in between.
     yielded_streak: u32,
+    /// Consecutive waits for a woken peer that were slow (see
+    /// [`SLOW_WOKEN`]); kept at its maximum until a fast one.
+    slow_woken: u32,
+    /// Waits for woken peers left that block at once.
+    block_woken: u32,
+    /// When the last message came, if the wait that saw it read the clock
+    /// (a wait served before that says the exchange is busy: `None`).
+    last_arrival: Option<Instant>,
+    /// Whether a wait that finds the peer quiet for [`QUIET_GAP`] takes it
+    /// to be asleep (a socket's waiter, which cannot tell otherwise).
+    watch_quiet: bool,
 }
 
 impl Spinner {
+    /// A waiter with `budget`, primed by what the process's other waiters
+    /// have learned (see [`IDLE_PEERS_SEEN`] and [`SLOW_WAKEUPS_SEEN`]).
     pub(crate) fn new(budget: Duration) -> Self {
+        Self::with_hints(
+            budget,
+            IDLE_PEERS_SEEN.load(Ordering::Relaxed),
+            SLOW_WAKEUPS_SEEN.load(Ordering::Relaxed),
+        )
+    }
+
+    /// A waiter with `budget`, one futile spin from going cold if
+    /// `idle_peers`, and one slow wait for a woken peer from blocking at
+    /// once for them if `slow_wakeups`.
+    fn with_hints(budget: Duration, idle_peers: bool, slow_wakeups: bool) -> Self {
+        let primed = |hint: bool, max: u32| if hint { max - 1 } else { 0 };
         Self {
             budget,
-            futile: 0,
+            futile: primed(idle_peers, FUTILE_SPINS_MAX),
             cold: 0,
             after_yield: 0,
             yield_first: 0,
             yielded_streak: 0,
+            slow_woken: primed(slow_wakeups, SLOW_WOKEN_MAX),
+            block_woken: 0,
+            last_arrival: None,
+            watch_quiet: false,
         }
+    }
+
+    /// This waiter, taking a peer quiet for [`QUIET_GAP`] to be asleep (a
+    /// socket's: shared memory knows from its wakes).
+    #[cfg(unix)]
+    pub(crate) fn watching_quiet(mut self) -> Self {
+        self.watch_quiet = true;
+        self
     }
 
     pub(crate) fn set_budget(&mut self, budget: Duration) {
         self.budget = budget;
+    }
+
+    /// This spinner, with the budget of `other` (for a second kind of wait
+    /// of the same endpoint, which keeps its own history).
+    #[cfg(unix)]
+    pub(crate) fn with_budget_of(&mut self, other: &Spinner) -> &mut Self {
+        self.budget = other.budget;
+        self
     }
 
     /// Whether waits currently yield at once (the peer shares this CPU):
@@ -178,15 +279,36 @@ impl Spinner {
         self.yield_first > 0
     }
 
+    /// Whether waits skip spinning for now (the peer has been idle): a
+    /// caller then skips any checks of its own too.
+    #[cfg(any(target_os = "linux", test))]
+    pub(crate) fn cold(&self) -> bool {
+        self.cold > 0
+    }
+
     /// Notes a message found by a caller's own checks: at the first look
     /// (it was waiting already, which says nothing about where the peer
     /// runs), or after some pausing (the peer answered from another CPU).
     pub(crate) fn note_arrival(&mut self, first_look: bool) {
+        self.arrived(first_look);
+        // Found by the caller's checks: the exchange is busy, not quiet.
+        self.last_arrival = None;
+    }
+
+    /// What [`Self::note_arrival`] notes of where the peer runs.
+    fn arrived(&mut self, first_look: bool) {
         self.futile = 0;
         self.yielded_streak = 0;
         if !first_look {
             self.after_yield = 0;
         }
+    }
+
+    /// Notes a message that came while the caller blocked after spinning
+    /// (or instead of it): for the socket's measure of quiet.
+    #[cfg(unix)]
+    pub(crate) fn note_blocked_arrival(&mut self) {
+        self.last_arrival = Some(clock::now());
     }
 
     /// Polls `ready` until it says yes or the budget runs out; whether it
@@ -222,6 +344,11 @@ impl Spinner {
             self.cold -= 1;
             return false;
         }
+        // A peer that had to be woken, and that wakes slowly: block at once.
+        if woke_peer && self.block_woken > 0 {
+            self.block_woken -= 1;
+            return false;
+        }
         // Look once before pausing or yielding, unless the peer shares our
         // CPU and the last messages all came only after a yield (strict
         // ping-pong): then the message cannot be there yet, and with a
@@ -241,10 +368,28 @@ impl Spinner {
         } else {
             woke_peer
         };
-        let outcome = spin_for(self.budget, yield_at_once, &mut ready, &mut yield_now);
+        // A socket's peer quiet for long is asleep: this wait is for a
+        // woken peer, found out when the clock is first read.
+        let quiet_since = if woke_peer || !self.watch_quiet {
+            None
+        } else {
+            self.last_arrival
+        };
+        // Arrivals are timed (one clock read more) only where the time is
+        // learned from: waits for a woken peer, and a socket's quiet.
+        let timed = woke_peer || self.watch_quiet;
+        let end = spin_for(
+            self.budget,
+            yield_at_once,
+            (quiet_since, self.block_woken > 0, timed),
+            &mut ready,
+            &mut yield_now,
+        );
+        let outcome = end.how;
+        self.learn_woken(woke_peer || end.quiet, &end);
         match outcome {
             // The peer answered from another CPU.
-            Spun::Paused | Spun::YieldedLate => self.note_arrival(false),
+            Spun::Paused | Spun::YieldedLate => self.arrived(false),
             Spun::Yielded => {
                 self.futile = 0;
                 // At the counter's end, back to the widest gap's first look
@@ -261,12 +406,44 @@ impl Spinner {
                 self.after_yield = 0;
                 self.futile += 1;
                 if self.futile >= FUTILE_SPINS_MAX {
-                    self.futile = 0;
+                    // Once cold, one futile spin after the cold waits
+                    // makes it cold again: a peer that idled this long
+                    // most likely still does (a message resets the count).
+                    self.futile = FUTILE_SPINS_MAX - 1;
                     self.cold = COLD_WAITS;
+                    set_hint(&IDLE_PEERS_SEEN);
                 }
             }
+            Spun::Skipped => {}
         }
-        outcome != Spun::Futile
+        outcome != Spun::Futile && outcome != Spun::Skipped
+    }
+
+    /// Learns from a wait that ended `end`, whether its peer had to be
+    /// woken (`woken`), how fast woken peers answer; and when the message
+    /// came, if the clock says.
+    fn learn_woken(&mut self, woken: bool, end: &SpinEnd) {
+        self.last_arrival = match (end.started, end.took) {
+            (Some(started), Some(took)) => Some(started + took),
+            _ => None,
+        };
+        if end.how == Spun::Skipped {
+            self.block_woken = self.block_woken.saturating_sub(1);
+            return;
+        }
+        if !woken {
+            return;
+        }
+        let slow = end.how == Spun::Futile || end.took.is_some_and(|t| t > SLOW_WOKEN);
+        if !slow {
+            self.slow_woken = 0;
+            return;
+        }
+        self.slow_woken = (self.slow_woken + 1).min(SLOW_WOKEN_MAX);
+        if self.slow_woken >= SLOW_WOKEN_MAX {
+            self.block_woken = BLOCK_WOKEN_WAITS;
+            set_hint(&SLOW_WAKEUPS_SEEN);
+        }
     }
 }
 
@@ -279,19 +456,53 @@ fn streak_looks(streak: u32) -> bool {
     streak.is_multiple_of(gap.clamp(STREAK_LOOK_FIRST, STREAK_LOOK_MAX))
 }
 
+/// Spins until `ready` or the budget runs out. The third argument says
+/// when the last message came (if known), whether a wait that finds the
+/// peer quiet since then for [`QUIET_GAP`] is to stop and block (the peer
+/// is asleep, and known to wake slowly; looked at when the clock is first
+/// read), and whether an arrival after the clock started is timed.
 fn spin_for(
     budget: Duration,
     yield_at_once: bool,
+    (quiet_since, block_quiet, timed): (Option<Instant>, bool, bool),
     ready: &mut impl FnMut() -> bool,
     yield_now: &mut impl FnMut(),
-) -> Spun {
+) -> SpinEnd {
     // The clock starts at the first look at it, so a message that comes
     // at the first checks (the common case) costs no clock read; the budget
     // only grows by the pause runs or the yield before that look.
-    let mut started: Option<Instant> = None;
-    let mut out_of = |budget: Duration| {
-        let now = clock::now();
-        now.saturating_duration_since(*started.get_or_insert(now)) >= budget
+    let mut end = SpinEnd {
+        how: Spun::Futile,
+        started: None,
+        took: None,
+        quiet: false,
+    };
+    // Whether the budget has run out, or the wait is to block at once.
+    let out_of = |end: &mut SpinEnd, budget: Duration| {
+        let started = match end.started {
+            Some(started) => started,
+            None => {
+                let now = clock::now();
+                end.started = Some(now);
+                end.quiet = quiet_since.is_some_and(|last| now.saturating_duration_since(last) > QUIET_GAP);
+                if end.quiet && block_quiet {
+                    end.how = Spun::Skipped;
+                    return true;
+                }
+                now
+            }
+        };
+        clock::now().saturating_duration_since(started) >= budget
+    };
+    // The message came: how, and when (if the clock was read, and the
+    // time is wanted).
+    let arrived = |mut end: SpinEnd, how: Spun| {
+        end.took = end
+            .started
+            .filter(|_| timed)
+            .map(|s| clock::now().saturating_duration_since(s));
+        end.how = how;
+        end
     };
     if !yield_at_once {
         // Pause between checks, in runs that double up to a cap, for a
@@ -304,11 +515,14 @@ fn spin_for(
                 std::hint::spin_loop();
             }
             if ready() {
-                return Spun::Paused;
+                return arrived(end, Spun::Paused);
             }
             if pauses < MAX_PAUSE_RUN {
                 pauses *= 2;
-            } else if out_of(pause_budget) {
+            } else if out_of(&mut end, pause_budget) {
+                if end.how == Spun::Skipped {
+                    return end;
+                }
                 break;
             }
         }
@@ -319,20 +533,22 @@ fn spin_for(
         yield_now();
         yields += 1;
         if ready() {
-            return if yields <= SAME_CPU_YIELDS {
+            let how = if yields <= SAME_CPU_YIELDS {
                 Spun::Yielded
             } else {
                 Spun::YieldedLate
             };
+            return arrived(end, how);
         }
-        if out_of(budget) {
-            return Spun::Futile;
+        if out_of(&mut end, budget) {
+            return end;
         }
     }
 }
 
 /// The clock of the spin budgets. The unit tests below count time in clock
-/// reads instead (a microsecond each), so that a test thread the machine
+/// reads instead (a microsecond each), plus what a test lets pass with
+/// [`clock::advance`] (a slow peer), so that a test thread the machine
 /// deschedules in the middle of a spin still sees it end as it would have.
 mod clock {
     use std::time::Instant;
@@ -344,24 +560,33 @@ mod clock {
     }
 
     #[cfg(test)]
+    std::thread_local! {
+        static START: Instant = Instant::now();
+        static MICROS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    #[cfg(test)]
     pub(super) fn now() -> Instant {
-        use std::cell::Cell;
-        use std::time::Duration;
-        thread_local! {
-            static START: Instant = Instant::now();
-            static READS: Cell<u64> = const { Cell::new(0) };
-        }
-        let reads = READS.with(|r| {
-            r.set(r.get() + 1);
-            r.get()
-        });
-        START.with(|start| *start + Duration::from_micros(reads))
+        advance(std::time::Duration::from_micros(1));
+        START.with(|start| *start + std::time::Duration::from_micros(MICROS.with(|m| m.get())))
+    }
+
+    /// Lets `by` pass on this thread's clock.
+    #[cfg(test)]
+    pub(super) fn advance(by: std::time::Duration) {
+        MICROS.with(|m| m.set(m.get() + by.as_micros() as u64));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A waiter that knows nothing of the process's other waiters (the
+    /// hints are process-wide, and tests run side by side).
+    fn fresh(budget: Duration) -> Spinner {
+        Spinner::with_hints(budget, false, false)
+    }
 
     #[cfg(target_os = "linux")]
     #[test]
@@ -396,7 +621,7 @@ mod tests {
 
     #[test]
     fn a_waiting_message_is_taken_at_the_first_look() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         let mut calls = 0;
         assert!(s.spin(|| {
             calls += 1;
@@ -416,7 +641,7 @@ mod tests {
 
     #[test]
     fn messages_that_need_a_yield_switch_to_yielding_first() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         // Each wait: no message at the first look, nor during the pause
         // phase; it is there right after the first yield.
         for _ in 0..YIELD_ARRIVALS_MAX {
@@ -430,24 +655,27 @@ mod tests {
 
     #[test]
     fn messages_that_need_many_yields_come_from_another_cpu() {
-        let mut s = Spinner::new(BUDGET);
+        // Waits that yield at once (as after a wake), so that no pause
+        // phase busy-spins for milliseconds, which a loaded test machine
+        // may stretch past the budget.
+        let mut s = fresh(LONG);
         // A peer on another CPU that was late (say, descheduled by the
         // host): its message comes only after many yields.
         for _ in 0..3 * YIELD_ARRIVALS_MAX {
             let (ready, yielder) = after_yields(SAME_CPU_YIELDS + 5);
-            assert!(s.spin_with(ready, false, yielder));
+            assert!(s.spin_with(ready, true, yielder), "{s:?}");
             assert_eq!(s.after_yield, 0);
         }
         assert!(!s.yielding(), "late messages never switch to yielding first");
         // One that needed a yield or two still counts.
         let (ready, yielder) = after_yields(SAME_CPU_YIELDS);
-        assert!(s.spin_with(ready, false, yielder));
+        assert!(s.spin_with(ready, true, yielder));
         assert_eq!(s.after_yield, 1);
     }
 
     #[test]
     fn waiting_messages_do_not_break_the_yield_count() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         for _ in 0..YIELD_ARRIVALS_MAX {
             let (ready, yielder) = after_yields(1);
             assert!(s.spin_with(ready, false, yielder));
@@ -462,7 +690,7 @@ mod tests {
 
     #[test]
     fn a_message_that_comes_while_pausing_resets_the_yield_count() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         let (ready, yielder) = after_yields(1);
         assert!(s.spin_with(ready, false, yielder));
         assert_eq!(s.after_yield, 1);
@@ -472,7 +700,7 @@ mod tests {
 
     #[test]
     fn strict_ping_pong_skips_the_first_look() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         s.yield_first = YIELD_FIRST_WAITS;
         s.yielded_streak = PING_PONG_STREAK;
         // Ready at the first call: had the first look been taken, this would
@@ -487,7 +715,7 @@ mod tests {
 
     #[test]
     fn a_streak_still_looks_first_now_and_then() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         s.yield_first = YIELD_FIRST_WAITS;
         // Strict ping-pong: nothing at any first look, the message right
         // after the first yield. Waits that yield at once check in vain
@@ -522,7 +750,7 @@ mod tests {
 
     #[test]
     fn a_streak_past_the_counters_end_still_looks() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         s.yield_first = YIELD_FIRST_WAITS;
         s.yielded_streak = u32::MAX;
         // No look at the counter's end: the message comes after the yield.
@@ -549,7 +777,7 @@ mod tests {
 
     #[test]
     fn a_waiter_that_woke_its_peer_yields_at_once() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         // The first look, then the check after the first yield: no pause
         // phase in between.
         assert_eq!(checks_until_first_yield_arrival(&mut s, true), 2);
@@ -558,14 +786,14 @@ mod tests {
 
     #[test]
     fn a_waiter_that_did_not_wake_its_peer_pauses_first() {
-        let mut s = Spinner::new(BUDGET);
+        let mut s = fresh(BUDGET);
         let checks = checks_until_first_yield_arrival(&mut s, false);
         assert!(checks > 2, "checks between pauses come before any yield");
     }
 
     #[test]
     fn futile_spins_suspend_spinning() {
-        let mut s = Spinner::new(Duration::from_micros(20));
+        let mut s = fresh(Duration::from_micros(20));
         for _ in 0..FUTILE_SPINS_MAX {
             assert!(!s.spin(|| false));
         }
@@ -576,11 +804,147 @@ mod tests {
         }));
         assert_eq!(calls, 0, "a cold waiter goes straight to its blocking wait");
         assert_eq!(s.cold, COLD_WAITS - 1);
+        // After the cold waits, one futile spin makes it cold again; a
+        // message in between starts the count anew.
+        for _ in 1..COLD_WAITS {
+            assert!(!s.spin(|| true));
+        }
+        assert!(!s.spin(|| false));
+        assert_eq!(s.cold, COLD_WAITS);
+        s.cold = 0;
+        assert!(s.spin(|| true));
+        assert!(!s.spin(|| false));
+        assert_eq!((s.cold, s.futile), (0, 1));
     }
 
     #[test]
     fn no_budget_means_no_spinning() {
-        let mut s = Spinner::new(Duration::ZERO);
+        let mut s = fresh(Duration::ZERO);
         assert!(!s.spin(|| true));
+    }
+
+    /// A budget that no stall of a loaded test machine exhausts, for waits
+    /// that yield at once (no pause phase burns it).
+    const LONG: Duration = Duration::from_secs(5);
+
+    /// A yielder that sleeps `each` per yield and counts its yields, and a
+    /// check that turns true once `n` yields were made.
+    fn slow_yields(n: u32, each: Duration) -> (impl FnMut() -> bool, impl FnMut()) {
+        let yields = std::rc::Rc::new(std::cell::Cell::new(0));
+        let seen = yields.clone();
+        (
+            move || seen.get() >= n,
+            move || {
+                clock::advance(each);
+                yields.set(yields.get() + 1)
+            },
+        )
+    }
+
+    #[test]
+    fn woken_peers_that_answer_slowly_are_waited_for_blocking() {
+        let mut s = fresh(LONG);
+        // Each answer comes after three yields of a millisecond: later than
+        // a sleep and a wake-up of our own would take.
+        for _ in 0..SLOW_WOKEN_MAX {
+            let (ready, yielder) = slow_yields(3, Duration::from_millis(1));
+            assert!(s.spin_with(ready, true, yielder));
+        }
+        assert_eq!(s.block_woken, BLOCK_WOKEN_WAITS);
+        // The next waits for a woken peer block at once: no check at all.
+        for _ in 0..BLOCK_WOKEN_WAITS {
+            let mut calls = 0;
+            assert!(!s.spin_with(
+                || {
+                    calls += 1;
+                    true
+                },
+                true,
+                || {}
+            ));
+            assert_eq!(calls, 0);
+        }
+        // Waits for a peer that is awake still spin.
+        assert!(s.spin(ready_from(3)));
+        // Then one spins again, to see: slow still, so blocking resumes.
+        let (ready, yielder) = slow_yields(3, Duration::from_millis(1));
+        assert!(s.spin_with(ready, true, yielder));
+        assert_eq!(s.block_woken, BLOCK_WOKEN_WAITS);
+    }
+
+    #[test]
+    fn woken_peers_that_answer_at_once_keep_the_spin() {
+        let mut s = fresh(LONG);
+        // A peer on this CPU, woken by our message, answers once we yield.
+        for _ in 0..4 * SLOW_WOKEN_MAX {
+            let (ready, yielder) = after_yields(1);
+            assert!(s.spin_with(ready, true, yielder));
+        }
+        assert_eq!((s.slow_woken, s.block_woken), (0, 0));
+        // One fast answer among slow ones starts the count again.
+        let mut s = fresh(LONG);
+        for _ in 0..SLOW_WOKEN_MAX - 1 {
+            let (ready, yielder) = slow_yields(3, Duration::from_millis(1));
+            assert!(s.spin_with(ready, true, yielder));
+        }
+        let (ready, yielder) = after_yields(1);
+        assert!(s.spin_with(ready, true, yielder));
+        assert_eq!((s.slow_woken, s.block_woken), (0, 0));
+    }
+
+    #[test]
+    fn a_socket_quiet_for_long_waits_for_a_woken_peer() {
+        let mut s = fresh(LONG).watching_quiet();
+        s.block_woken = 2;
+        // The last message came long ago: the peer is asleep, and known to
+        // wake slowly, so the wait stops at its first look at the clock.
+        s.last_arrival = clock::now().checked_sub(QUIET_GAP * 10);
+        let mut checks = 0;
+        assert!(!s.spin(|| {
+            checks += 1;
+            false
+        }));
+        assert!(checks < 64, "{checks} checks");
+        assert_eq!(s.block_woken, 1);
+        // A message that came just now is no quiet: the wait spins.
+        s.last_arrival = Some(clock::now());
+        assert!(s.spin(ready_from(50)));
+        // With nothing learned, a quiet wait spins, and counts if slow: a
+        // message that comes at the 20th check, each a tenth of a
+        // millisecond from the clock's start on.
+        let mut s = fresh(Duration::from_secs(10)).watching_quiet();
+        s.last_arrival = clock::now().checked_sub(QUIET_GAP * 10);
+        let mut checks = 0;
+        let slow_checks = || {
+            checks += 1;
+            if checks > 5 {
+                clock::advance(Duration::from_micros(100));
+            }
+            checks >= 20
+        };
+        assert!(s.spin(slow_checks));
+        assert_eq!(s.slow_woken, 1);
+        assert!(s.last_arrival.is_some(), "a timed arrival is noted");
+        // A message found at the first look says the exchange is busy.
+        assert!(s.spin(|| true));
+        assert!(s.last_arrival.is_none());
+        // Shared memory's waiters do not guess: a wait after a long quiet
+        // spins.
+        let mut s = fresh(LONG);
+        s.block_woken = 2;
+        s.last_arrival = clock::now().checked_sub(QUIET_GAP * 10);
+        assert!(s.spin(ready_from(50)));
+        assert_eq!(s.block_woken, 2);
+    }
+
+    #[test]
+    fn a_primed_waiter_learns_in_one_wait() {
+        let mut s = Spinner::with_hints(Duration::from_micros(20), true, true);
+        assert!(!s.spin(|| false));
+        assert!(s.cold(), "one futile spin made it cold");
+        let mut s = Spinner::with_hints(LONG, true, true);
+        let (ready, yielder) = slow_yields(3, Duration::from_millis(1));
+        assert!(s.spin_with(ready, true, yielder));
+        assert_eq!(s.block_woken, BLOCK_WOKEN_WAITS);
     }
 }

@@ -659,3 +659,34 @@ fn a_send_goes_on_only_with_its_own_payload() {
         Err(TransportError::Protocol(_))
     ));
 }
+
+/// A session whose peer may send only small messages receives into a
+/// buffer of that size, not of the packet size; a packet longer than any
+/// message it may receive is refused as before, whole or cut.
+#[test]
+fn small_messages_need_no_packet_sized_buffer() {
+    let req = Header::new(Kind::Request, METHOD_INCREMENT, 1, 8);
+    // 200 KiB packets, 4 KiB requests: a server session's case.
+    let mut f = receiver(Role::Server, 200 * 1024, 4096, 0);
+    let (h, p) = f
+        .receive(&mut Script(vec![packet(&req, &[7; 8])].into()), None)
+        .unwrap();
+    assert_eq!((h.message_id, p), (1, &[7u8; 8][..]));
+    assert!(
+        f.recv_buf.len() <= HEADER_LEN + 4096 + 1,
+        "{} bytes",
+        f.recv_buf.len()
+    );
+    // A request over the limit still reads as one.
+    let big = Header::new(Kind::Request, METHOD_INCREMENT, 2, 5000);
+    let err = f
+        .receive(&mut Script(vec![packet(&big, &[1; 5000])].into()), None)
+        .unwrap_err();
+    assert!(matches!(err, TransportError::ReceivedOverLimit { .. }), "{err:?}");
+    // One whose header understates its length is cut and refused.
+    let liar = Header::new(Kind::Request, METHOD_INCREMENT, 3, 8);
+    let lying = packet(&liar, &[1; 5000]);
+    let err = f.receive(&mut Script(vec![lying].into()), None).unwrap_err();
+    assert!(matches!(err, TransportError::Protocol(_)), "{err:?}");
+    assert!(f.recv_buf.len() <= HEADER_LEN + 4096 + 1);
+}

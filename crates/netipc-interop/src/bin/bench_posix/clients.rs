@@ -58,7 +58,18 @@ pub(crate) fn client(
         "uds-pipeline" => pipeline(dir, svc, duration, rps, depth),
         "uds-pipeline-batch" => batch_ping_pong(scenario, dir, svc, duration, rps, depth, true),
         "snapshot" | "snapshot-shm" => snapshot(scenario, dir, svc, duration, rps),
-        other => Err(format!("unknown client scenario {other}")),
+        other => {
+            if let Some(big) = crate::bigsnap::Big::parse(other) {
+                crate::bigsnap::client(&big, dir, svc, duration, rps)
+            } else if let Some(many) = crate::sessions::Many::parse(other) {
+                let server = std::env::var("BENCH_SERVER_PID")
+                    .ok()
+                    .and_then(|p| p.parse().ok());
+                crate::sessions::client(&many, dir, svc, duration, rps, server, false)
+            } else {
+                Err(format!("unknown client scenario {other}"))
+            }
+        }
     }
 }
 

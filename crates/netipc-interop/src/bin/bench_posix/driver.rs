@@ -21,7 +21,9 @@ const USAGE: &str = "usage: bench_posix <scenario>-server <run_dir> <service> [d
     \x20      bench_posix <scenario>-client <run_dir> <service> <duration_sec> <target_rps>\n\
     \x20      bench_posix uds-pipeline-client|uds-pipeline-batch-client <run_dir> <service> <duration_sec> <target_rps> <depth>\n\
     \x20      bench_posix lookup-bench <duration_sec>\n\
-    \x20      bench_posix lookup-method-bench <duration_sec> <scenario> <target_rps>";
+    \x20      bench_posix lookup-method-bench <duration_sec> <scenario> <target_rps>\n\
+    \x20      bench_posix payload-copy <items> <duration_sec>\n\
+    \x20      bench_posix sessions-inproc-uds-<N>|sessions-inproc-shm-<N> <duration_sec> <target_rps>";
 
 pub(crate) fn profiles(shm: bool) -> u32 {
     if shm {
@@ -40,6 +42,19 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     let result = match cmd {
         "lookup-bench" => num(1).map(lookup_bench),
+        _ if cmd.starts_with("sessions-inproc-") => {
+            let many = crate::sessions::Many::parse(&cmd.replacen("sessions-inproc-", "sessions-", 1));
+            match (many, num(1), num(2)) {
+                (Some(many), Some(d), Some(rps)) => Some(crate::sessions::inproc(&many, d, rps)),
+                _ => None,
+            }
+        }
+        "payload-copy" => match (num(1), num(2)) {
+            (Some(n), Some(d)) if (1..=1_000_000).contains(&n) => {
+                Some(crate::bigsnap::payload_copy(n as u32, d))
+            }
+            _ => None,
+        },
         "lookup-method-bench" => match (num(1), arg(2), num(3)) {
             (Some(d), Some(s), Some(r)) => Some(lookup_method_bench(d, s, r)),
             _ => None,

@@ -26,6 +26,8 @@ fn main() {
 }
 
 #[cfg(unix)]
+mod bigsnap;
+#[cfg(unix)]
 mod clients;
 #[cfg(unix)]
 mod driver;
@@ -33,3 +35,5 @@ mod driver;
 mod inproc;
 #[cfg(unix)]
 mod servers;
+#[cfg(unix)]
+mod sessions;

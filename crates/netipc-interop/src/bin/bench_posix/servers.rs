@@ -80,7 +80,18 @@ pub(crate) fn server(cmd: &str, dir: &str, svc: &str, duration: u64) -> Result<(
             );
             run_for(&termination, duration, &s)
         }
-        other => return Err(format!("unknown server scenario {other}")),
+        other => {
+            if let Some(big) = crate::bigsnap::Big::parse(other) {
+                run_for(&termination, duration, &crate::bigsnap::server(&big, dir, svc))
+            } else if let Some(many) = crate::sessions::Many::parse(other) {
+                // The client measures its sessions idle, pacing and calling,
+                // each for the duration, after connecting them all.
+                let lasts = duration.saturating_mul(3).saturating_add(60);
+                run_for(&termination, lasts, &crate::sessions::server(&many, dir, svc))
+            } else {
+                return Err(format!("unknown server scenario {other}"));
+            }
+        }
     };
     println!("SERVER_CPU_SEC={:.6}", process_cpu().as_secs_f64());
     if code == 0 {

@@ -198,7 +198,7 @@ impl Consumer {
                     if snap.len() != snapshot_len(g) as usize {
                         return Outcome::Wrong(format!("cache of generation {g} holds {} items", snap.len()));
                     }
-                    for (i, it) in snap.items().iter().enumerate() {
+                    for (i, it) in snap.items().enumerate() {
                         if let Err(e) =
                             check_item(g, i as u32, it.hash, it.name.as_bytes(), it.path.as_bytes())
                         {

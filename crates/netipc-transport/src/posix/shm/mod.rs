@@ -49,6 +49,7 @@ mod words;
 
 pub use stale::{Staleness, cleanup_stale, reclaim_if_stale};
 
+use crate::abort::AbortHandle;
 use crate::error::{Limit, Result, TransportError};
 use crate::region_layout::Areas;
 use crate::spin::{Spinner, pauses_per_check};
@@ -57,7 +58,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use words::{Lane, REQUEST, RESPONSE, Words};
+pub(crate) use words::wake_private;
+use words::{Lane, REQUEST, RESPONSE, Words, can_wait_on_two};
 
 /// Region magic ("NSHM").
 const REGION_MAGIC: u32 = 0x4E53_484D;
@@ -69,11 +71,26 @@ const REGION_HEADER_LEN: usize = 64;
 const SPIN_TRIES_DEFAULT: u32 = crate::config::SHM_SPIN_TRIES_DEFAULT;
 /// Default longest futex sleep before the receiver checks peer liveness.
 pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// Longest sleep of a server's wait that has seen nothing for a while:
+/// each slice that passes in silence makes the next four times as long, up
+/// to this. An idle session then checks its client every few seconds
+/// instead of ten times a second, which for a thousand idle sessions is the
+/// difference between a tenth of a CPU and a few thousandths. An abort
+/// still ends the sleep at once (the wait sleeps on the abort signal's
+/// word too), and a client that dies while its session is idle is noticed
+/// within this. A client's waits (for an answer) keep their slices: a
+/// server that dies mid-call is noticed within one.
+const IDLE_SLICE_MAX: Duration = Duration::from_millis(6400);
 /// Checks (about [`CHECK_INTERVAL`](crate::spin::CHECK_INTERVAL) apart, so
 /// about 3.2 µs in all) for the peer's answer before an owed wake is sent:
 /// a peer that is awake answers within them; one that does not may be
 /// asleep and gets its wake.
 const WAKE_GRACE_CHECKS: u32 = 64;
+
+/// Owed wakes in a row that found the peer asleep after which the wake
+/// goes out with the message instead (the grace only delays a peer that
+/// sleeps between messages, as one does when calls are sparse).
+const ASLEEP_WAKES_MAX: u32 = 4;
 
 /// Futex wakes a region has sent, and those it skipped because the peer's
 /// answer arrived first (see the module docs).
@@ -124,6 +141,11 @@ pub struct ShmRegion {
     wait_slice: Duration,
     /// Whether the wake for our last publication is still to be sent.
     wake_owed: bool,
+    /// Consecutive owed wakes that found the peer asleep.
+    asleep_wakes: u32,
+    /// Whether the wake sent with our last publication found the peer
+    /// asleep (the wait that follows is for a woken peer).
+    woke_at_send: bool,
     /// Wakes sent and skipped so far.
     wakes: WakeCounts,
 }
@@ -177,10 +199,14 @@ impl ShmRegion {
     pub fn send_quiet(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
         self.write(head, body)?;
         let (.., incoming, _, _) = self.lanes();
-        if self.words.seq(incoming) == self.seen_seq {
-            self.wake_owed = true;
-        } else {
+        if self.words.seq(incoming) != self.seen_seq {
             self.wake();
+        } else if self.asleep_wakes >= ASLEEP_WAKES_MAX {
+            // The peer sleeps between messages: wake it now, not after a
+            // grace it cannot use.
+            self.woke_at_send = self.wake_noting();
+        } else {
+            self.wake_owed = true;
         }
         Ok(())
     }
@@ -225,9 +251,21 @@ impl ShmRegion {
         self.words.wake(lane)
     }
 
+    /// Wakes the peer as [`Self::wake`] does, and counts whether the wake
+    /// found it asleep; whether it did.
+    fn wake_noting(&mut self) -> bool {
+        let asleep = self.wake();
+        self.asleep_wakes = if asleep {
+            self.asleep_wakes.saturating_add(1)
+        } else {
+            0
+        };
+        asleep
+    }
+
     /// Sends the owed wake, if any; whether it found the peer asleep.
     fn pay_owed_wake(&mut self) -> bool {
-        self.wake_owed && self.wake()
+        self.wake_owed && self.wake_noting()
     }
 
     /// The reference's fixed spin (`spin_tries` checks; ours are
@@ -239,14 +277,16 @@ impl ShmRegion {
     /// yield; a caller that goes on to sleep owes nothing. When that wake
     /// finds the peer asleep, the rest of the wait yields between checks.
     fn spin_until(&mut self, lane: Lane, want: u64) -> bool {
+        let mut woke_sleeper = std::mem::take(&mut self.woke_at_send);
         // With the peer on our CPU, pausing only delays it: yield at once.
-        let tries = if self.spinner.yielding() {
+        // A peer woken with our message cannot answer within the checks,
+        // and one that stays idle (the spinner has gone cold) will not.
+        let tries = if self.spinner.yielding() || self.spinner.cold() || woke_sleeper {
             0
         } else {
             self.spin_tries
         };
         let grace = tries.min(WAKE_GRACE_CHECKS);
-        let mut woke_sleeper = false;
         for i in 0..tries {
             if self.words.seq(lane) >= want {
                 self.spinner.note_arrival(i == 0);
@@ -255,6 +295,7 @@ impl ShmRegion {
                     // asleep waiting for it.
                     self.wake_owed = false;
                     self.wakes.elided += 1;
+                    self.asleep_wakes = 0;
                 }
                 return true;
             }
@@ -280,7 +321,10 @@ impl ShmRegion {
     }
 
     /// Sleeps on the futex, in slices, until message `want` arrives; asks
-    /// `peer_gone` once per slice of wall time.
+    /// `peer_gone` once per slice of wall time. On the server side, a slice
+    /// that passes with nothing makes the next four times as long, up to
+    /// [`IDLE_SLICE_MAX`], where `abort` (if any) can end a sleep at once;
+    /// else slices stay at the region's wait slice.
     ///
     /// The check is due by the clock, not by a sleep that lasted a whole
     /// slice: a process that takes signals more often than once a slice
@@ -292,21 +336,34 @@ impl ShmRegion {
         want: u64,
         deadline: Option<Instant>,
         peer_gone: &mut impl FnMut() -> bool,
+        abort: Option<&AbortHandle>,
     ) -> Result<()> {
         let mut checked = Instant::now();
+        let mut slice_len = self.wait_slice;
         loop {
             let seen = self.words.signal(lane);
             if self.words.seq(lane) >= want {
                 return Ok(());
             }
+            // Read before the flag: an abort after this read changes it,
+            // and the wait below does not start.
+            let abort_seen = abort.map(|a| a.futex_word().load(std::sync::atomic::Ordering::Acquire));
+            if abort.is_some_and(AbortHandle::is_aborted) {
+                return Err(TransportError::Aborted);
+            }
             let now = Instant::now();
-            let mut slice = self.wait_slice.saturating_sub(now - checked);
+            let mut slice = slice_len.saturating_sub(now - checked);
             if slice.is_zero() {
                 if peer_gone() {
                     return Err(TransportError::PeerClosed);
                 }
                 checked = now;
-                slice = self.wait_slice;
+                if self.side == Side::Server && (abort.is_none() || can_wait_on_two()) {
+                    slice_len = slice_len
+                        .saturating_mul(4)
+                        .min(IDLE_SLICE_MAX.max(self.wait_slice));
+                }
+                slice = slice_len;
             }
             if let Some(d) = deadline {
                 let left = d.saturating_duration_since(now);
@@ -315,28 +372,40 @@ impl ShmRegion {
                 }
                 slice = slice.min(left);
             }
-            self.words.wait(lane, seen, slice);
+            match (abort, abort_seen) {
+                (Some(a), Some(a_seen)) => {
+                    if !self.words.wait_or(lane, seen, a.futex_word(), a_seen, slice) {
+                        // No waits on two words here: short slices, so
+                        // that the abort is seen soon.
+                        slice_len = self.wait_slice;
+                        self.words.wait(lane, seen, slice.min(self.wait_slice));
+                    }
+                }
+                _ => self.words.wait(lane, seen, slice),
+            }
         }
     }
 
     /// Waits for the next message until `deadline` and copies it into `out`
     /// (grown to fit); returns its length.
     pub fn receive(&mut self, out: &mut Vec<u8>, deadline: Option<Instant>) -> Result<usize> {
-        self.receive_watching(out, deadline, || false)
+        self.receive_watching(out, deadline, || false, None)
     }
 
     /// Like [`ShmRegion::receive`]; `peer_gone` is asked between sleeps, and
-    /// when it says the peer is gone the wait ends with `PeerClosed`.
+    /// when it says the peer is gone the wait ends with `PeerClosed`; an
+    /// abort of `abort` ends it with `Aborted`, at once.
     pub(crate) fn receive_watching(
         &mut self,
         out: &mut Vec<u8>,
         deadline: Option<Instant>,
         mut peer_gone: impl FnMut() -> bool,
+        abort: Option<&AbortHandle>,
     ) -> Result<usize> {
         let (_, _, _, lane, ..) = self.lanes();
         let want = self.seen_seq + 1;
         if !self.spin_until(lane, want) {
-            self.sleep_until(lane, want, deadline, &mut peer_gone)?;
+            self.sleep_until(lane, want, deadline, &mut peer_gone, abort)?;
         }
         self.take(out)
     }
@@ -647,6 +716,89 @@ mod tests {
         }
         client.send(b"request", b"").unwrap();
         assert_eq!(receiver.join().unwrap().unwrap(), b"request".len());
+    }
+
+    /// A waiter watching an abort sleeps longer and longer while nothing
+    /// comes, yet an abort ends its sleep at once.
+    #[test]
+    fn an_abort_ends_a_long_idle_sleep_at_once() {
+        let dir = Dir::new();
+        let (mut server, _client) = pair(&dir);
+        server.set_spin_tries(0);
+        server.set_spin_budget(Duration::ZERO);
+        let abort = AbortHandle::new().unwrap();
+        let watched = abort.clone();
+        let waiter = std::thread::spawn(move || {
+            let started = Instant::now();
+            let r = server.receive_watching(&mut Vec::new(), None, || false, Some(&watched));
+            (r, started.elapsed())
+        });
+        // Idle long enough for the sleeps to have grown past a second
+        // (where the system can wait on two words).
+        std::thread::sleep(Duration::from_millis(700));
+        let aborted = Instant::now();
+        abort.abort();
+        let (r, _) = waiter.join().unwrap();
+        assert!(matches!(r, Err(TransportError::Aborted)), "{r:?}");
+        assert!(
+            aborted.elapsed() < Duration::from_millis(150),
+            "took {:?}",
+            aborted.elapsed()
+        );
+    }
+
+    /// Owed wakes that find the peer asleep are counted, and an answer
+    /// within the grace (a peer awake) resets the count; from a few in a
+    /// row on, the wake goes out with the message instead of after the
+    /// grace, which only delays a peer that sleeps between messages.
+    #[test]
+    fn a_peer_that_sleeps_between_messages_is_woken_at_once() {
+        let dir = Dir::new();
+        let (mut server, mut client) = pair(&dir);
+        server.set_spin_tries(0);
+        server.set_spin_budget(Duration::ZERO);
+        let sleeper = std::thread::spawn(move || {
+            server.receive(&mut Vec::new(), Some(Instant::now() + Duration::from_secs(10)))
+        });
+        // Until the server sleeps, an owed wake finds nobody (and resets
+        // the count); one that finds it counts, and returns it to its wait.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            client.wake_owed = true;
+            if client.pay_owed_wake() {
+                break;
+            }
+            assert_eq!(client.asleep_wakes, 0);
+            assert!(Instant::now() < deadline, "the server never slept");
+            std::thread::yield_now();
+        }
+        assert_eq!(client.asleep_wakes, 1);
+        // Below the count, the wake of a message is owed.
+        client.send_quiet(b"first", b"").unwrap();
+        assert!(client.wake_owed);
+        client.pay_owed_wake();
+        assert_eq!(sleeper.join().unwrap().unwrap(), b"first".len());
+        // At it, it goes out with the message.
+        client.wake_owed = false;
+        client.asleep_wakes = ASLEEP_WAKES_MAX;
+        let sent = client.wake_counts().sent;
+        client.send_quiet(b"second", b"").unwrap();
+        assert!(!client.wake_owed);
+        assert_eq!(client.wake_counts().sent, sent + 1);
+    }
+
+    /// An answer within the grace says the peer is awake: the count of
+    /// sleeping peers starts again.
+    #[test]
+    fn an_answer_within_the_grace_resets_the_count_of_sleeping_peers() {
+        let dir = Dir::new();
+        let (mut server, mut client) = pair(&dir);
+        client.asleep_wakes = ASLEEP_WAKES_MAX - 1;
+        client.send_quiet(b"request", b"").unwrap();
+        server.receive(&mut Vec::new(), None).unwrap();
+        server.send(b"answer", b"").unwrap();
+        client.receive(&mut Vec::new(), None).unwrap();
+        assert_eq!(client.asleep_wakes, 0);
     }
 
     #[test]

@@ -233,6 +233,8 @@ impl ShmRegion {
             spinner: Spinner::new(spin_budget),
             wait_slice: WAIT_SLICE,
             wake_owed: false,
+            asleep_wakes: 0,
+            woke_at_send: false,
             wakes: WakeCounts::default(),
         }
     }

@@ -189,6 +189,120 @@ impl Words {
     pub(super) fn wait(&self, lane: Lane, seen: u32, max: Duration) {
         futex_wait(self.u32(lane.signal), seen, max);
     }
+
+    /// Like [`Words::wait`], returning early too when `other` (a word of
+    /// this process, such as an abort signal's) no longer equals
+    /// `other_seen` or is woken. Returns `false`, having not slept, where
+    /// the system cannot wait on two words (Linux before 5.16).
+    pub(super) fn wait_or(
+        &self,
+        lane: Lane,
+        seen: u32,
+        other: &AtomicU32,
+        other_seen: u32,
+        max: Duration,
+    ) -> bool {
+        futex_waitv(
+            [(self.u32(lane.signal), seen, false), (other, other_seen, true)],
+            max,
+        )
+    }
+}
+
+/// Whether the system has `futex_waitv`: 0 unknown, 1 yes, 2 no.
+static WAITV: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Whether waits on two words are possible (see [`Words::wait_or`]); known
+/// once one was tried.
+pub(super) fn can_wait_on_two() -> bool {
+    WAITV.load(Relaxed) != 2
+}
+
+/// One entry of `futex_waitv`'s array (`struct futex_waitv`).
+#[repr(C)]
+struct FutexWaitv {
+    val: u64,
+    uaddr: u64,
+    flags: u32,
+    reserved: u32,
+}
+
+/// The kernel's 64-bit `struct __kernel_timespec`, which `futex_waitv`
+/// takes on every architecture (`libc::timespec` has a 32-bit `tv_sec` on
+/// some 32-bit ones).
+#[repr(C)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+/// A 32-bit futex word (`FUTEX2_SIZE_U32`).
+const FUTEX2_SIZE_U32: u32 = 0x02;
+/// A word of this process only (`FUTEX2_PRIVATE`).
+const FUTEX2_PRIVATE: u32 = 128;
+
+/// Sleeps while every `(word, expected, private)` still holds its value,
+/// at most `max`, until one is woken; `false` where `futex_waitv` is
+/// missing (nothing slept).
+fn futex_waitv(words: [(&AtomicU32, u32, bool); 2], max: Duration) -> bool {
+    if WAITV.load(Relaxed) == 2 {
+        return false;
+    }
+    let entries = words.map(|(word, expected, private)| FutexWaitv {
+        val: u64::from(expected),
+        uaddr: word.as_ptr() as usize as u64,
+        flags: FUTEX2_SIZE_U32 | if private { FUTEX2_PRIVATE } else { 0 },
+        reserved: 0,
+    });
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let until = Duration::new(now.tv_sec as u64, now.tv_nsec as u32).saturating_add(max);
+    let timeout = KernelTimespec {
+        tv_sec: until.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(until.subsec_nanos()),
+    };
+    // SAFETY: futex_waitv reads `entries` (two initialised entries, each
+    // naming an aligned u32 that stays valid while we sleep: a word of the
+    // live mapping and one of this process) and the absolute timeout; it
+    // writes no memory of ours.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex_waitv,
+            entries.as_ptr(),
+            entries.len() as libc::c_uint,
+            0u32,
+            &timeout as *const KernelTimespec,
+            libc::CLOCK_MONOTONIC,
+        )
+    };
+    if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        WAITV.store(2, Relaxed);
+        return false;
+    }
+    WAITV.store(1, Relaxed);
+    true
+}
+
+/// Wakes every thread of this process sleeping on `word` (a private
+/// futex, such as an abort signal's).
+pub(crate) fn wake_private(word: &AtomicU32) {
+    // SAFETY: FUTEX_WAKE on an aligned u32 of this process; no memory is
+    // touched.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            i32::MAX,
+            0usize,
+            0usize,
+            0u32,
+        );
+    }
 }
 
 /// Whether the wake found a sleeper.

@@ -367,6 +367,17 @@ impl UdsSession {
         self.framer.last_payload()
     }
 
+    /// Hands over the buffer that holds the last message received, for a
+    /// caller that keeps the payload instead of copying it: exchanges the
+    /// session's receive buffer with `buf`, and returns where in `buf` the
+    /// payload now is (an empty range when nothing was received). Later
+    /// messages are received into the buffer `buf` held, grown as needed,
+    /// so handing the same buffers back and forth allocates nothing once
+    /// they are large enough. [`Self::last_payload`] is empty afterwards.
+    pub fn swap_received(&mut self, buf: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.framer.swap_received(buf)
+    }
+
     /// Receives one message, blocking until it arrives. The payload borrows
     /// the session's buffer until the next receive.
     pub fn receive(&mut self) -> Result<(Header, &[u8])> {
@@ -383,9 +394,12 @@ impl UdsSession {
         if let Some(shm) = self.shm.as_mut() {
             let sock = &self.sock;
             return self.framer.receive_whole(|buf| {
-                shm.receive_watching(buf, deadline, || {
-                    peer_gone(sock.fd.as_fd()) || sock.abort.as_ref().is_some_and(AbortHandle::is_aborted)
-                })
+                shm.receive_watching(
+                    buf,
+                    deadline,
+                    || peer_gone(sock.fd.as_fd()) || sock.abort.as_ref().is_some_and(AbortHandle::is_aborted),
+                    sock.abort.as_ref(),
+                )
                 .map_err(|e| match e {
                     TransportError::PeerClosed
                         if sock.abort.as_ref().is_some_and(AbortHandle::is_aborted) =>

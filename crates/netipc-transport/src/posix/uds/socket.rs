@@ -181,6 +181,9 @@ pub(super) struct Socket {
     pub(super) abort: Option<AbortHandle>,
     /// Busy-polls a non-blocking receive before blocking in the kernel.
     pub(super) spinner: Spinner,
+    /// Tries a send that found the socket full again before waiting for
+    /// room (with the budget of `spinner`).
+    send_spinner: Spinner,
     /// Where a short packet's header and body are joined for one `send`.
     gather: Box<[u8; GATHER_MAX]>,
 }
@@ -190,7 +193,8 @@ impl Socket {
         Self {
             fd,
             abort: None,
-            spinner: Spinner::new(Duration::ZERO),
+            spinner: Spinner::new(Duration::ZERO).watching_quiet(),
+            send_spinner: Spinner::new(Duration::ZERO),
             gather: Box::new([0; GATHER_MAX]),
         }
     }
@@ -214,18 +218,35 @@ fn received(what: &'static str, mut call: impl FnMut() -> nix::Result<usize>) ->
 
 /// Sends with `call` (a non-blocking send): the bytes sent, or the error,
 /// with a closed peer told apart. While the socket cannot queue the packet
-/// (`EAGAIN`: the peer is not reading), waits for room until `deadline` or
-/// the abort signal. `call` is made again when a signal interrupts it.
+/// (`EAGAIN`: the peer has not read the packets before it), tries again
+/// while `spinner` spins, then waits for room until `deadline` or the abort
+/// signal. A message larger than a packet goes out in chunks, each of
+/// which waits for the peer to read the one before: a peer that reads as
+/// it comes makes room within the spin, which spares a sleep and a wake-up
+/// per chunk. `call` is made again when a signal interrupts it.
 fn sent(
     (fd, abort): (BorrowedFd<'_>, Option<&AbortHandle>),
+    spinner: &mut Spinner,
     what: &'static str,
     deadline: Option<Instant>,
     mut call: impl FnMut() -> nix::Result<usize>,
 ) -> Result<usize> {
     loop {
-        match try_sent(what, &mut call)? {
-            Some(n) => return Ok(n),
-            None => wait_writable(fd, abort, deadline)?,
+        if let Some(n) = try_sent(what, &mut call)? {
+            return Ok(n);
+        }
+        let mut again = None;
+        spinner.spin(|| match try_sent(what, &mut call) {
+            Ok(None) => false,
+            other => {
+                again = Some(other);
+                true
+            }
+        });
+        match again {
+            Some(Ok(Some(n))) => return Ok(n),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(None)) | None => wait_writable(fd, abort, deadline)?,
         }
     }
 }
@@ -303,6 +324,9 @@ impl Socket {
         }
         loop {
             if let Some(r) = once(&self.fd, MsgFlags::empty()) {
+                if r.is_ok() {
+                    self.spinner.note_blocked_arrival();
+                }
                 return r;
             }
         }
@@ -361,15 +385,16 @@ impl PacketIo for Socket {
         let fd = self.fd.as_raw_fd();
         let flags = SEND_FLAGS;
         let waits = (self.fd.as_fd(), self.abort.as_ref());
+        let spinner = self.send_spinner.with_budget_of(&self.spinner);
         let n = if len <= GATHER_MAX {
             let packet = &mut self.gather[..len];
             packet[..head.len()].copy_from_slice(head);
             packet[head.len()..].copy_from_slice(body);
             let packet = &*packet;
-            sent(waits, "send", deadline, || send(fd, packet, flags))
+            sent(waits, spinner, "send", deadline, || send(fd, packet, flags))
         } else {
             let iov = [IoSlice::new(head), IoSlice::new(body)];
-            sent(waits, "sendmsg", deadline, || {
+            sent(waits, spinner, "sendmsg", deadline, || {
                 sendmsg::<()>(fd, &iov, &[], flags, None)
             })
         }?;
@@ -424,8 +449,9 @@ impl PacketIo for Socket {
             let batch = msgs[done..n].as_mut_ptr();
             let count = (n - done) as libc::c_uint;
             let waits = (self.fd.as_fd(), self.abort.as_ref());
+            let spinner = self.send_spinner.with_budget_of(&self.spinner);
             let flags = SEND_FLAGS.bits();
-            let went = sent(waits, "sendmmsg", deadline, || {
+            let went = sent(waits, spinner, "sendmmsg", deadline, || {
                 // SAFETY: `batch` points at `count` initialised headers
                 // whose I/O vectors point into `iov`, and those at the
                 // staged heads and bodies: all alive and unmoved until the

@@ -237,6 +237,17 @@ impl NpSession {
     pub fn last_payload(&self) -> &[u8] {
         self.framer.last_payload()
     }
+
+    /// Hands over the buffer that holds the last message received, for a
+    /// caller that keeps the payload instead of copying it: exchanges the
+    /// session's receive buffer with `buf`, and returns where in `buf` the
+    /// payload now is (an empty range when nothing was received). Later
+    /// messages are received into the buffer `buf` held, grown as needed,
+    /// so handing the same buffers back and forth allocates nothing once
+    /// they are large enough. [`Self::last_payload`] is empty afterwards.
+    pub fn swap_received(&mut self, buf: &mut Vec<u8>) -> std::ops::Range<usize> {
+        self.framer.swap_received(buf)
+    }
 }
 
 impl std::os::windows::io::AsHandle for NpSession {
