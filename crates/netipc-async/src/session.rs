@@ -28,6 +28,21 @@ pub(crate) const CLIENT_SPIN: Duration = Duration::from_micros(5);
 /// been, and every call would pay two wake-ups.
 pub(crate) const SERVER_SPIN: Duration = Duration::from_micros(50);
 
+/// Waits of a session that start further apart than this are not a
+/// ping-pong, and do not yield: a yield hands the runtime's thread to
+/// whatever else is runnable on its CPU, which for sparse calls is rarely
+/// the peer and often other processes' threads, and the runtime's other
+/// tasks would wait for them.
+const PING_PONG_GAP: Duration = Duration::from_micros(200);
+
+/// How long a shared-memory wait spins before it yields: a peer busy on
+/// another CPU answers within it (a round trip there takes well under a
+/// microsecond), sparing the yield's system call and the wake held back
+/// for it. A peer that shares our CPU cannot answer while we spin, so
+/// there these spins miss, and `SpinPolicy` soon skips nearly all of them.
+#[cfg(target_os = "linux")]
+const QUICK_SPIN: Duration = Duration::from_micros(2);
+
 /// A handshake-complete session registered with the runtime.
 #[derive(Debug)]
 pub(crate) struct AsyncSession {
@@ -41,6 +56,12 @@ pub(crate) struct AsyncSession {
     spin: SpinPolicy,
     /// Likewise for the yield a wait makes before it spins.
     yields: SpinPolicy,
+    /// Likewise for the quick spin a shared-memory wait makes before it
+    /// yields.
+    #[cfg(target_os = "linux")]
+    quick: SpinPolicy,
+    /// When the last wait that could yield started.
+    last_wait: Option<std::time::Instant>,
 }
 
 /// Whether a wait spins (or yields) first. A spin pays when the peer
@@ -119,6 +140,9 @@ impl AsyncSession {
             spin_budget,
             spin: SpinPolicy::default(),
             yields: SpinPolicy::default(),
+            #[cfg(target_os = "linux")]
+            quick: SpinPolicy::default(),
+            last_wait: None,
         })
     }
 
@@ -248,6 +272,17 @@ impl AsyncSession {
             .await
     }
 
+    /// Whether this wait starts within [`PING_PONG_GAP`] of the last one
+    /// that got this far (notes when it starts).
+    fn in_ping_pong(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let busy = self
+            .last_wait
+            .is_some_and(|last| now.saturating_duration_since(last) < PING_PONG_GAP);
+        self.last_wait = Some(now);
+        busy
+    }
+
     /// Receives one message; its payload is [`AsyncSession::last_payload`].
     pub(crate) async fn receive(&mut self, waits: &Waits<'_>) -> Result<Header, TransportError> {
         #[cfg(target_os = "linux")]
@@ -258,7 +293,7 @@ impl AsyncSession {
             return Ok(h);
         }
         // A peer on this CPU, woken by our message, answers while we yield.
-        if self.yields.spins() {
+        if self.in_ping_pong() && self.yields.spins() {
             std::thread::yield_now();
             let got = self.io.get_mut().try_receive()?.map(|(h, _)| h);
             self.yields.spun(got.is_some());
@@ -316,13 +351,19 @@ impl AsyncSession {
         self.receive(waits).await
     }
 
-    /// Receives one message over shared memory: a yield, a short spin,
-    /// then the waiter thread, while the socket is watched for the peer's
+    /// Receives one message over shared memory: a quick spin, a yield, a
+    /// short spin, then the waiter thread, while the socket is watched for the peer's
     /// hang-up.
     #[cfg(target_os = "linux")]
     async fn receive_shm(&mut self, waits: &Waits<'_>) -> Result<Header, TransportError> {
-        let arrived = self.io.get_ref().shm_has_message()
-            || (self.yields.spins() && {
+        let session = self.io.get_ref();
+        let arrived = session.shm_has_message()
+            || (self.quick.spins() && {
+                let hit = spin_for(QUICK_SPIN, 32, || session.shm_has_message());
+                self.quick.spun(hit);
+                hit
+            })
+            || (self.in_ping_pong() && self.yields.spins() && {
                 // A peer on this CPU may sleep on the futex: it needs the
                 // wake held back for it to run while we yield.
                 self.io.get_mut().flush_wake();
