@@ -59,14 +59,10 @@ impl CgroupsCache {
         // validated, the answer's buffer kept, the snapshot before the
         // current one refilled when nobody holds it.
         let mut refill = self.store.begin_refresh();
-        let outcome = match self.client.call_snapshot_visiting(|item| refill.note(item)).await {
-            Ok(view) => {
-                refill.finish(&view);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-        .map(|()| self.client.swap_received(refill.buffer()));
+        let answer = self.client.call_snapshot_visiting(|item| refill.note(item)).await;
+        let outcome = refill
+            .finish(answer)
+            .map(|()| self.client.swap_received(refill.buffer()));
         self.store.refreshed(refill, outcome)
     }
 

@@ -108,14 +108,10 @@ impl CgroupsCache {
         // it); the snapshot then keeps the buffer the answer came in, and
         // the client receives the next one into the snapshot's old one.
         let mut refill = self.store.begin_refresh();
-        let outcome = match self.client.call_snapshot_visiting(|item| refill.note(item)) {
-            Ok(view) => {
-                refill.finish(&view);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-        .map(|()| self.client.swap_received(refill.buffer()));
+        let answer = self.client.call_snapshot_visiting(|item| refill.note(item));
+        let outcome = refill
+            .finish(answer)
+            .map(|()| self.client.swap_received(refill.buffer()));
         self.store.refreshed(refill, outcome)
     }
 

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 ///    before the current one when no reader holds it any more, else a new
 ///    one;
 /// 2. the client's snapshot call gives each item to [`Refill::note`] as
-///    it validates the answer, and the decoded answer to
+///    it validates the answer, and the call's result goes to
 ///    [`Refill::finish`];
 /// 3. the client's receive buffer is exchanged with [`Refill::buffer`]
 ///    (the snapshot keeps the message its items came in, the client
@@ -66,14 +66,20 @@ impl Refill {
         self.snapshot().note(item);
     }
 
-    /// Indexes the items noted, which must be `view`'s, and takes its
-    /// generation and flags.
-    pub fn finish(&mut self, view: &CgroupsResponseView<'_>) {
-        self.snapshot().finish(view);
+    /// Takes the answer of the snapshot call whose items were noted: on
+    /// success indexes them and takes the snapshot's generation and flags;
+    /// a failure is handed back (give it to [`CacheStore::refreshed`]).
+    pub fn finish(
+        &mut self,
+        answer: Result<CgroupsResponseView<'_>, ServiceError>,
+    ) -> Result<(), ServiceError> {
+        let view = answer?;
+        self.snapshot().finish(&view);
+        Ok(())
     }
 
     /// The buffer to exchange with the client's receive buffer, which holds
-    /// the payload of the view given to [`Refill::finish`].
+    /// the payload of the answer given to [`Refill::finish`].
     pub fn buffer(&mut self) -> &mut Vec<u8> {
         self.snapshot().buffer()
     }

@@ -11,77 +11,17 @@ use netipc_cache::service::transport::codec::PROFILE_BASELINE;
 use netipc_cache::service::transport::codec::PROFILE_SHM_HYBRID;
 use netipc_cache::service::{ClientConfig, ServerConfig};
 use netipc_cache::{CgroupsCache, CgroupsItem};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use netipc_test_support::RunDir;
+use netipc_test_support::alloc_count::{CountingAllocator, allocations, exclusive};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator; the counters are plain atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Tests of this file run one at a time: the count covers every thread.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Allocations (in any thread) while `f` runs.
-fn allocations(f: impl FnOnce()) -> usize {
-    ALLOCS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    f();
-    COUNTING.store(false, Ordering::SeqCst);
-    ALLOCS.load(Ordering::SeqCst)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 const TOKEN: u64 = 0xA110C;
 /// Items of the snapshot: the agent's scale.
 const ITEMS: u32 = 10_000;
-
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "netipc-cache-noalloc-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Item `i` of generation `g`: a 64-byte name, a 128-byte path that
 /// names the generation.
@@ -126,8 +66,8 @@ fn handler() -> Handler {
 }
 
 fn refreshes_allocate_nothing(profiles: u32) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = RunDir::new();
+    let _one = exclusive();
+    let dir = RunDir::new("noalloc");
     let server_config = ServerConfig {
         supported_profiles: profiles,
         preferred_profiles: profiles,
@@ -140,7 +80,7 @@ fn refreshes_allocate_nothing(profiles: u32) {
         auth_token: TOKEN,
         ..ClientConfig::default()
     };
-    let server = ManagedServer::new(&dir.0, "cg", server_config, handler());
+    let server = ManagedServer::new(dir.path(), "cg", server_config, handler());
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel();
         let srv = &server;
@@ -153,7 +93,7 @@ fn refreshes_allocate_nothing(profiles: u32) {
         }
         let _stop = Stop(&server);
         rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        let mut cache = CgroupsCache::new(&dir.0, "cg", client_config);
+        let mut cache = CgroupsCache::new(dir.path(), "cg", client_config);
         let keys: Vec<CgroupsItem> = (0..ITEMS).step_by(397).map(|i| item(i, 0)).collect();
         // Checks the current snapshot: its generation's paths, found by
         // hash and name and by name alone.

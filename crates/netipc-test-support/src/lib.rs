@@ -20,6 +20,7 @@
 //!   test target with `harness = false` run by [`harness::run`], and
 //!   reports itself ignored, with the reason, where that is missing.
 
+pub mod alloc_count;
 mod gate;
 pub mod harness;
 mod launch;
